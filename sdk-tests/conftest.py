@@ -1,0 +1,135 @@
+"""Shared plumbing for the SDK smoke tests.
+
+This file is loaded by both suites, which run in different virtualenvs (sailpoint 1.4.2
+and sailpoint 2.x), so it must not import the SDK. It owns: reading the ACCESSD_* env
+vars, logging every request/response the SDK puts on the wire (pytest prints the log of a
+failing test, which is the evidence a server engineer needs), and small assertions shared
+by the three route families.
+"""
+
+import datetime
+import json
+import logging
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+WIRE = logging.getLogger("sdk-wire")
+BODY_LIMIT = 4000
+
+
+class Target:
+    """Where the server is and how to get a token from it."""
+
+    def __init__(self, base_url, client_id, client_secret):
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+
+@pytest.fixture(scope="session")
+def target():
+    names = ("ACCESSD_BASE_URL", "ACCESSD_CLIENT_ID", "ACCESSD_CLIENT_SECRET")
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        pytest.fail(f"set {', '.join(missing)} (e.g. ACCESSD_BASE_URL=http://127.0.0.1:18080)", pytrace=False)
+    return Target(*(os.environ[n] for n in names))
+
+
+def require_token(configuration, target):
+    """The SDK's Configuration swallows a failed token request (it prints and leaves
+    access_token None). Turn that into a failure that shows what the server answered."""
+    if configuration.access_token:
+        return
+    form = urllib.parse.urlencode({
+        "grant_type": "client_credentials",
+        "client_id": target.client_id,
+        "client_secret": target.client_secret,
+    }).encode()
+    request = urllib.request.Request(f"{target.base_url}/oauth/token", data=form, method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            detail = f"{response.status} {response.read()[:BODY_LIMIT]!r}"
+    except urllib.error.HTTPError as e:
+        detail = f"{e.code} {e.read()[:BODY_LIMIT]!r}"
+    except OSError as e:
+        detail = f"no answer: {e}"
+    pytest.fail(f"the SDK could not get a token from POST {target.base_url}/oauth/token; "
+                f"the same request by hand answers {detail}", pytrace=False)
+
+
+def log_wire(api_client):
+    """Wrap the SDK's REST client so each exchange is logged (token redacted).
+
+    Both SDK generations route every call through `api_client.rest_client.request(...)`
+    and return a RESTResponse whose read() caches the body, so reading it here does not
+    disturb the SDK's own deserialisation.
+    """
+    rest = api_client.rest_client
+    if getattr(rest, "_wire_logged", False):
+        return api_client
+    original = rest.request
+
+    def request(method, url, headers=None, body=None, post_params=None, _request_timeout=None):
+        shown = {k: ("Bearer <redacted>" if k.lower() == "authorization" else v)
+                 for k, v in (headers or {}).items()}
+        sent = json.dumps(body) if body is not None else ""
+        WIRE.info(">>> %s %s\n    headers: %s\n    body: %s", method, url, shown, sent[:BODY_LIMIT])
+        response = original(method, url, headers=headers, body=body, post_params=post_params,
+                            _request_timeout=_request_timeout)
+        data = response.read() or b""
+        WIRE.info("<<< %s %s\n    headers: %s\n    body: %s", response.status, response.reason,
+                  dict(response.getheaders()), data[:BODY_LIMIT].decode("utf-8", "replace"))
+        return response
+
+    rest.request = request
+    rest._wire_logged = True
+    return api_client
+
+
+def unique_name(family):
+    return f"sdk-smoke-{family}-{uuid.uuid4().hex[:12]}"
+
+
+def header(headers, name):
+    """ApiResponse.headers is a plain dict with the server's spelling of each name
+    (pydantic turns urllib3's case-insensitive HTTPHeaderDict into a dict), so look up
+    case-insensitively."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def assert_id(value, what):
+    assert isinstance(value, str) and ID_RE.match(value), f"{what} should be 32 lowercase hex (CONTRACT §2), got {value!r}"
+
+
+def assert_utc_datetime(value, what):
+    assert isinstance(value, datetime.datetime), f"{what} should deserialize to a datetime, got {value!r}"
+    assert value.tzinfo is not None and value.utcoffset() == datetime.timedelta(0), \
+        f"{what} should be UTC with an explicit offset (RFC 3339 with Z), got {value!r}"
+
+
+def assert_isc_error(exc, status):
+    """The SDK raised ApiException for `status`; its body should be the ISC error body (§7)."""
+    assert exc.status == status, f"expected HTTP {status}, got {exc.status}: {exc.body}"
+    try:
+        body = json.loads(exc.body)
+    except (TypeError, ValueError):
+        pytest.fail(f"HTTP {status} body is not JSON: {exc.body!r}")
+    assert isinstance(body.get("detailCode"), str), f"ISC error body lacks detailCode: {body}"
+    assert_id(body.get("trackingId"), "trackingId")
+    messages = body.get("messages")
+    assert isinstance(messages, list) and messages and isinstance(messages[0].get("text"), str), \
+        f"ISC error body lacks messages[].text: {body}"
+    return body

@@ -1,0 +1,155 @@
+//! Access profiles on every family (`/v3/access-profiles`, `/beta/access-profiles`,
+//! `/access-profiles/v1`): list, create, get, patch, and the profile's entitlements.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+
+use super::extract::{list_response, Json, Params};
+use super::{docs, Fam};
+use crate::app::AppState;
+use crate::auth::{Operation, Principal};
+use crate::domain::access_profile::{
+    apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
+};
+use crate::error::ApiError;
+use crate::query::specs;
+
+pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+    let base = format!("/access-profiles{suffix}");
+    Router::new()
+        .route(
+            &base,
+            get(list_access_profiles::<F>).post(create_access_profile::<F>),
+        )
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_access_profile::<F>).patch(patch_access_profile::<F>),
+        )
+        .route(
+            &format!("{base}/{{id}}/entitlements"),
+            get(get_access_profile_entitlements::<F>),
+        )
+}
+
+fn op<F: Fam>(id: &'static str) -> Operation {
+    Operation::new(F::FAMILY, id)
+}
+
+/// `listAccessProfiles` (CONTRACT §5). Sub-admin and segment views are not built yet.
+async fn list_access_profiles<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("listAccessProfiles"))?;
+    for unsupported in ["for-subadmin", "for-segment-ids"] {
+        if params.get(unsupported).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "The {unsupported} parameter is not supported by accessd yet."
+            )));
+        }
+    }
+    match params.get("include-unsegmented") {
+        None | Some("true") => {}
+        Some("false") => {
+            return Err(ApiError::bad_request(
+                "include-unsegmented=false requires for-segment-ids, which accessd does not support yet.",
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid include-unsegmented '{other}': must be true or false"
+            )))
+        }
+    }
+    let q = params.list_query(
+        &specs::LIST_ACCESS_PROFILES_FILTERS,
+        &specs::LIST_ACCESS_PROFILES_SORTERS,
+        250,
+    )?;
+    let page = state.store.list_access_profiles(&q).await?;
+    Ok(list_response(&page.items, page.total, to_document))
+}
+
+/// Validates a draft's references against the store (owner, source, entitlements).
+async fn checked_draft(
+    state: &AppState,
+    input: AccessProfileInput,
+) -> Result<AccessProfileDraft, ApiError> {
+    let draft = AccessProfileDraft::try_from(input)?;
+    let facts = state.store.resolve_access_profile_refs(&draft).await?;
+    check_refs(&draft, &facts)?;
+    Ok(draft)
+}
+
+/// `createAccessProfile`: 201 with the stored profile.
+async fn create_access_profile<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<AccessProfileInput>,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("createAccessProfile"))?;
+    let draft = checked_draft(&state, input).await?;
+    let ap = state
+        .store
+        .insert_access_profile(&draft, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(to_document(&ap))).into_response())
+}
+
+/// `getAccessProfile`
+async fn get_access_profile<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("getAccessProfile"))?;
+    let ap = state.store.get_access_profile(&id).await?;
+    Ok(axum::Json(to_document(&ap)))
+}
+
+/// `patchAccessProfile`: RFC 6902 on the patchable fields; `source` only together
+/// with `entitlements` of the new source.
+async fn patch_access_profile<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(ops): Json<Vec<Value>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("patchAccessProfile"))?;
+    let current = state.store.get_access_profile(&id).await?;
+    let input = apply_patch(&current, &ops)?;
+    let draft = checked_draft(&state, input).await?;
+    let ap = state
+        .store
+        .update_access_profile(&id, &draft, state.clock.now())
+        .await?;
+    Ok(axum::Json(to_document(&ap)))
+}
+
+/// `getAccessProfileEntitlements`
+async fn get_access_profile_entitlements<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("getAccessProfileEntitlements"))?;
+    let q = params.list_query(
+        &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_FILTERS,
+        &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS,
+        250,
+    )?;
+    state.store.get_access_profile(&id).await?;
+    let page = state
+        .store
+        .list_access_profile_entitlements(&id, &q)
+        .await?;
+    Ok(list_response(&page.items, page.total, |e| {
+        docs::entitlement(e, F::FAMILY)
+    }))
+}

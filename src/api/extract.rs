@@ -1,0 +1,138 @@
+//! Extractors whose rejections are `ApiError`s, so every malformed input gets an ISC
+//! body: JSON bodies (strict types, `null` = absent) and collection parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::query::{compile_filter, parse_paging, sort_clause, FilterSpec, SortSpec};
+use crate::store::ListQuery;
+
+/// A JSON request body (`application/json` or any `+json` type, e.g. JSON Patch).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        match content_type.as_deref() {
+            Some("application/json") => {}
+            Some(ct) if ct.starts_with("application/") && ct.ends_with("+json") => {}
+            other => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "Content-Type must be application/json, not '{}'.",
+                    other.unwrap_or("(none)")
+                )))
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
+            } else {
+                ApiError::bad_request(format!("The request body could not be read: {e}"))
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
+    }
+}
+
+/// The decoded query string (`+` and `%20` both decode to a space).
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query).map(Params).map_err(|e| {
+            ApiError::bad_request(format!("The query string could not be decoded: {e}"))
+        })
+    }
+}
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parses `filters`, `sorters`, `limit`, `offset`, `count` against an endpoint's
+    /// allow-lists (CONTRACT §5).
+    pub fn list_query(
+        &self,
+        filters: &FilterSpec,
+        sorters: &SortSpec,
+        max_limit: i64,
+    ) -> Result<ListQuery, ApiError> {
+        let paging = parse_paging(
+            self.get("limit"),
+            self.get("offset"),
+            self.get("count"),
+            max_limit,
+        )?;
+        let filter = compile_filter(self.get("filters"), filters)?.unwrap_or_default();
+        let order_by = sort_clause(self.get("sorters"), sorters)?;
+        Ok(ListQuery {
+            filter,
+            order_by,
+            paging,
+        })
+    }
+
+    /// A list without `filters` support: only sorters and paging.
+    pub fn list_query_unfiltered(
+        &self,
+        sorters: &SortSpec,
+        max_limit: i64,
+    ) -> Result<ListQuery, ApiError> {
+        if self.get("filters").is_some_and(|f| !f.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "This endpoint does not support the filters parameter.",
+            ));
+        }
+        self.list_query(&NO_FILTERS, sorters, max_limit)
+    }
+}
+
+/// A filter spec with no fields, for endpoints without `filters`.
+static NO_FILTERS: FilterSpec = FilterSpec {
+    fields: &[],
+    allow_not: false,
+    unsupported: &[],
+};
+
+/// A 200 list answer, with `X-Total-Count` when the client asked for `count=true`.
+pub fn list_response<T>(
+    items: &[T],
+    total: Option<i64>,
+    render: impl Fn(&T) -> serde_json::Value,
+) -> Response {
+    let body: Vec<serde_json::Value> = items.iter().map(render).collect();
+    let mut response = axum::Json(body).into_response();
+    if let Some(total) = total {
+        if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+            response.headers_mut().insert("X-Total-Count", v);
+        }
+    }
+    response
+}

@@ -1,0 +1,163 @@
+//! The HTTP surface: one router per family over the same handlers, the request
+//! middleware (tracking id, locale, logging, ISC error bodies), and the fallbacks.
+
+pub mod access_profiles;
+pub mod docs;
+pub mod extract;
+pub mod identities;
+pub mod sources;
+pub mod workgroups;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
+
+use crate::app::AppState;
+use crate::auth::Family;
+use crate::error::{ApiError, Rendered, RequestContext, REQUEST_CONTEXT};
+
+/// A route family as a type, so one generic handler serves `/v3`, `/beta` and v1.
+pub trait Fam: Send + Sync + 'static {
+    const FAMILY: Family;
+}
+pub struct V3;
+pub struct Beta;
+pub struct V1;
+impl Fam for V3 {
+    const FAMILY: Family = Family::V3;
+}
+impl Fam for Beta {
+    const FAMILY: Family = Family::Beta;
+}
+impl Fam for V1 {
+    const FAMILY: Family = Family::V1;
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .route("/oauth/token", post(crate::auth::token::post_token))
+        .route("/health", get(health))
+        .nest("/v3", access_profiles::routes::<V3>("").merge(v3_only()))
+        .nest(
+            "/beta",
+            access_profiles::routes::<Beta>("").merge(beta_only()),
+        )
+        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a request handler panicked").into_response()
+            },
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+fn v3_only() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sources",
+            get(sources::list_sources).post(sources::create_source),
+        )
+        .route("/sources/{id}", get(sources::get_source))
+        .route("/public-identities", get(identities::get_public_identities))
+}
+
+fn beta_only() -> Router<AppState> {
+    Router::new()
+        .merge(sources::entitlement_routes::<Beta>(""))
+        .merge(identities::routes::<Beta>(""))
+        .merge(workgroups::routes::<Beta>(""))
+        .route(
+            "/workgroups/{id}/members/bulk-add",
+            post(workgroups::update_workgroup_members),
+        )
+}
+
+fn v1_only() -> Router<AppState> {
+    Router::new()
+        .merge(sources::entitlement_routes::<V1>("/v1"))
+        .merge(identities::routes::<V1>("/v1"))
+        .merge(workgroups::routes::<V1>("/v1"))
+}
+
+/// `GET /health`: 200 when the database answers.
+async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(serde_json::json!({"status": "UP"})))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("The requested resource was not found.".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("The method is not allowed for this resource.".into())
+}
+
+/// The locale a client asked for: the first tag of `Accept-Language`.
+fn requested_locale(value: Option<&HeaderValue>) -> Option<String> {
+    let first = value?
+        .to_str()
+        .ok()?
+        .split(',')
+        .next()?
+        .split(';')
+        .next()?
+        .trim();
+    (!first.is_empty() && first != "*").then(|| first.to_string())
+}
+
+/// Gives each request a tracking id and a span, answers every error with the ISC body
+/// (converting framework responses that are not ours), and logs the outcome.
+async fn request_context(req: Request, next: Next) -> Response {
+    let ctx = RequestContext {
+        tracking_id: crate::domain::new_id(),
+        requested_locale: requested_locale(req.headers().get(ACCEPT_LANGUAGE)),
+    };
+    let span = tracing::info_span!(
+        "request",
+        tracking_id = %ctx.tracking_id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let started = Instant::now();
+    let tracking_id = ctx.tracking_id.clone();
+    let response = REQUEST_CONTEXT
+        .scope(ctx, async move {
+            let response = next.run(req).await;
+            let status = response.status();
+            if status.as_u16() >= 400 && response.extensions().get::<Rendered>().is_none() {
+                ApiError::from_status(status).into_response()
+            } else {
+                response
+            }
+        })
+        .instrument(span.clone())
+        .await;
+    let mut response = response;
+    if let Ok(v) = HeaderValue::from_str(&tracking_id) {
+        response.headers_mut().insert("SLPT-Request-ID", v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        )
+    });
+    response
+}

@@ -1,0 +1,166 @@
+//! Sources (v3 list/get/create) and entitlements (beta and v1 list/get): what a
+//! client needs to discover before it can create an access profile.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::extract::{list_response, Json, Params};
+use super::{docs, Fam};
+use crate::app::AppState;
+use crate::auth::{Family, Operation, Principal};
+use crate::domain::access_profile::RefInput;
+use crate::domain::model::NewSource;
+use crate::error::ApiError;
+use crate::query::specs;
+
+/// `listSources` (v3)
+pub async fn list_sources(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(Operation::new(Family::V3, "listSources"))?;
+    let q = params.list_query(
+        &specs::LIST_SOURCES_FILTERS,
+        &specs::LIST_SOURCES_SORTERS,
+        250,
+    )?;
+    let page = state.store.list_sources(&q).await?;
+    Ok(list_response(&page.items, page.total, docs::source))
+}
+
+/// `getSource` (v3)
+pub async fn get_source(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(Operation::new(Family::V3, "getSource"))?;
+    Ok(axum::Json(docs::source(
+        &state.store.get_source(&id).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceInput {
+    name: Option<String>,
+    description: Option<String>,
+    owner: Option<RefInput>,
+    management_workgroup: Option<RefInput>,
+    #[serde(rename = "type")]
+    source_type: Option<String>,
+    connector: Option<String>,
+    connector_name: Option<String>,
+    connection_type: Option<String>,
+    authoritative: Option<bool>,
+    features: Option<Vec<String>>,
+    /// Everything else of the v3 `Source` document, kept as sent.
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Fields of `Source` that the server computes; ignored on input.
+const SOURCE_READ_ONLY: [&str; 6] = ["id", "created", "modified", "healthy", "status", "since"];
+
+/// `createSource` (v3): 201 with the stored source.
+pub async fn create_source(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<SourceInput>,
+) -> Result<Response, ApiError> {
+    principal.require(Operation::new(Family::V3, "createSource"))?;
+    let name = input
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("name is required."))?;
+    let owner_id = input
+        .owner
+        .and_then(|o| o.id)
+        .ok_or_else(|| ApiError::bad_request("owner.id is required."))?;
+    let connector = input
+        .connector
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("connector is required."))?;
+    state.store.get_identity(&owner_id).await.map_err(|_| {
+        ApiError::bad_request(format!("owner '{owner_id}' is not an existing identity."))
+    })?;
+    let workgroup_id = input.management_workgroup.and_then(|w| w.id);
+    if let Some(w) = &workgroup_id {
+        state.store.get_governance_group(w).await.map_err(|_| {
+            ApiError::bad_request(format!("managementWorkgroup '{w}' does not exist."))
+        })?;
+    }
+    let mut doc = input.rest;
+    for k in SOURCE_READ_ONLY {
+        doc.remove(k);
+    }
+    doc.retain(|_, v| !v.is_null());
+    let source = state
+        .store
+        .insert_source(
+            &NewSource {
+                name,
+                description: input.description,
+                owner_id,
+                management_workgroup_id: workgroup_id,
+                source_type: input.source_type,
+                connector,
+                connector_name: input.connector_name,
+                connection_type: input.connection_type,
+                authoritative: input.authoritative.unwrap_or(false),
+                features: input.features.unwrap_or_default(),
+                doc,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(docs::source(&source))).into_response())
+}
+
+pub fn entitlement_routes<F: Fam>(suffix: &str) -> Router<AppState> {
+    let base = format!("/entitlements{suffix}");
+    Router::new()
+        .route(&base, get(list_entitlements::<F>))
+        .route(&format!("{base}/{{id}}"), get(get_entitlement::<F>))
+}
+
+/// `listEntitlements` (beta, v1)
+async fn list_entitlements<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(Operation::new(F::FAMILY, "listEntitlements"))?;
+    let (filters, sorters) = match F::FAMILY {
+        Family::V1 => (
+            &specs::LIST_ENTITLEMENTS_V1_FILTERS,
+            &specs::LIST_ENTITLEMENTS_V1_SORTERS,
+        ),
+        _ => (
+            &specs::LIST_ENTITLEMENTS_FILTERS,
+            &specs::LIST_ENTITLEMENTS_SORTERS,
+        ),
+    };
+    let q = params.list_query(filters, sorters, 250)?;
+    let page = state.store.list_entitlements(&q).await?;
+    Ok(list_response(&page.items, page.total, |e| {
+        docs::entitlement(e, F::FAMILY)
+    }))
+}
+
+/// `getEntitlement` (beta, v1)
+async fn get_entitlement<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(Operation::new(F::FAMILY, "getEntitlement"))?;
+    let e = state.store.get_entitlement(&id).await?;
+    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)))
+}

@@ -1,0 +1,228 @@
+//! Building and running the server: bind the listener, open and migrate the store,
+//! load keys and the tenant, seed the demo on first start, serve until shut down.
+//! `App::build` is the seam tests use (port 0, a fresh database).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::keys::KeySet;
+use crate::auth::token::provision_client;
+use crate::auth::Tenant;
+use crate::config::Config;
+use crate::domain::model::Identity;
+use crate::domain::Clock;
+use crate::store::{Store, StoreError};
+
+/// Shared state of every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeySet>,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub tenant: Arc<Tenant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Credentials of the ORG_ADMIN client available at start, to print for the user.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    pub client_id: String,
+    /// `None` when the secret came from the configuration (not printed back).
+    pub client_secret: Option<String>,
+}
+
+pub struct App {
+    addr: SocketAddr,
+    state: AppState,
+    pub admin: AdminCredentials,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Alias of the built-in administrator identity the start-up client acts as.
+pub const ADMIN_ALIAS: &str = "accessd.admin";
+
+impl App {
+    pub async fn build(config: Config, clock: Clock) -> Result<App, StartError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let store = crate::store::open(&config.db.database_url).await?;
+        let tenant = Tenant {
+            id: store
+                .meta_get_or_put("tenant_id", &uuid::Uuid::new_v4().to_string())
+                .await?,
+            org: config.org.clone(),
+            pod: config.pod.clone(),
+        };
+        let keys = KeySet::load_or_create(store.as_ref(), &clock).await?;
+        let fresh = store.count_identities().await? == 0;
+        let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
+        if fresh && config.demo {
+            crate::demo::load(store.as_ref(), &clock, &admin_identity).await?;
+        }
+        let admin = match (&config.admin_client_id, &config.admin_client_secret) {
+            (Some(id), Some(secret)) => {
+                provision_client(
+                    store.as_ref(),
+                    Some(id.clone()),
+                    Some(secret.clone()),
+                    "configured administrator",
+                    Some(admin_identity.id.clone()),
+                    vec!["sp:scopes:all".into()],
+                    clock.now(),
+                )
+                .await?;
+                AdminCredentials {
+                    client_id: id.clone(),
+                    client_secret: None,
+                }
+            }
+            _ => {
+                // A stable client id whose secret is renewed at every start, so the
+                // printed credentials always work (secrets are only stored hashed).
+                let id = store
+                    .meta_get_or_put("startup_client_id", &crate::domain::new_id())
+                    .await?;
+                let (client_id, secret) = provision_client(
+                    store.as_ref(),
+                    Some(id),
+                    None,
+                    "start-up administrator",
+                    Some(admin_identity.id.clone()),
+                    vec!["sp:scopes:all".into()],
+                    clock.now(),
+                )
+                .await?;
+                AdminCredentials {
+                    client_id,
+                    client_secret: Some(secret),
+                }
+            }
+        };
+        let state = AppState {
+            store,
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+            clock,
+            tenant: Arc::new(tenant),
+        };
+        let router = crate::api::router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service())
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(App {
+            addr,
+            state,
+            admin,
+            shutdown: Some(tx),
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.server.await;
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// The built-in ORG_ADMIN identity that start-up and configured admin clients act as.
+async fn ensure_admin_identity(store: &dyn Store, clock: &Clock) -> Result<Identity, StoreError> {
+    if let Some(identity) = store.find_identity_by_alias(ADMIN_ALIAS).await? {
+        return Ok(identity);
+    }
+    let now = clock.now();
+    let identity = Identity {
+        id: crate::domain::new_id(),
+        name: "accessd Administrator".into(),
+        alias: ADMIN_ALIAS.into(),
+        first_name: Some("accessd".into()),
+        last_name: Some("Administrator".into()),
+        email: Some("admin@accessd.local".into()),
+        cloud_status: "ACTIVE".into(),
+        processing_state: None,
+        correlated: true,
+        protected: false,
+        is_manager: false,
+        manager: None,
+        authorities: vec!["ORG_ADMIN".into()],
+        created: now,
+        modified: now,
+    };
+    match store.insert_identity(&identity).await {
+        Ok(()) => Ok(identity),
+        // Another instance created it first.
+        Err(StoreError::Conflict(_)) => store
+            .find_identity_by_alias(ADMIN_ALIAS)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("admin identity vanished".into())),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,34 @@
+//! Authentication and authorization: the token endpoint, ES256 keys, the verified
+//! principal of a request, and the rights table driven by the spec (CONTRACT §6).
+
+pub mod keys;
+pub mod principal;
+pub mod rights;
+pub mod token;
+
+use sha2::{Digest, Sha256};
+
+pub use principal::Principal;
+pub use rights::{Family, Operation};
+
+/// Hash of a client secret. Secrets are 32 random bytes, so a plain SHA-256 is enough
+/// to make a leaked table useless; a slow KDF would only slow the token endpoint.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new random secret: 64 hex characters (256 bits).
+pub fn new_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The tenant this accessd serves (one per database).
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: String,
+    pub org: String,
+    pub pod: String,
+}

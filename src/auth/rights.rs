@@ -1,0 +1,211 @@
+//! The rights table, read from the OpenAPI documents themselves (`spec/`): for each
+//! operation, the scopes of its `security` requirements and its
+//! `x-sailpoint-userLevels`. A right is granted when the token's scopes satisfy the
+//! operation and its authorities include one of the listed user levels (CONTRACT §6).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+/// The route families of CONTRACT §1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    V3,
+    Beta,
+    V1,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V3 => "v3",
+            Family::Beta => "beta",
+            Family::V1 => "v1",
+        }
+    }
+}
+
+/// An operation of one family, named by its v3/beta operationId (the v1 document's ids
+/// carry a `V1` suffix, added here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operation {
+    pub family: Family,
+    pub id: &'static str,
+}
+
+impl Operation {
+    pub const fn new(family: Family, id: &'static str) -> Self {
+        Self { family, id }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Requirement {
+    /// Scopes of the `userAuth` requirement; any one suffices unless `all_scopes`.
+    pub scopes: Vec<String>,
+    /// "To use this endpoint, you need all the listed scopes."
+    pub all_scopes: bool,
+    /// `x-sailpoint-userLevels`; `None` or `Any` = every user level.
+    pub user_levels: Option<Vec<String>>,
+    /// Whether a client without a user (authority `API`) may call it.
+    pub api_clients: bool,
+}
+
+/// Operations the seed documents open to the `API` authority although their spec
+/// lists only `userAuth` ("A token with API, ORG_ADMIN, ... authority is required").
+const SEED_API_OPERATIONS: [&str; 2] = ["deleteAccessProfile", "deleteAccessProfilesInBulk"];
+
+static SPECS: LazyLock<HashMap<(Family, String), Requirement>> = LazyLock::new(|| {
+    let mut table = HashMap::new();
+    for (family, text) in [
+        (Family::V3, include_str!("../../spec/v3.json")),
+        (Family::Beta, include_str!("../../spec/beta.json")),
+        (Family::V1, include_str!("../../spec/v1.json")),
+    ] {
+        let Ok(doc) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+            continue;
+        };
+        for item in paths.values().filter_map(Value::as_object) {
+            for op in item.values().filter_map(Value::as_object) {
+                let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                    continue;
+                };
+                table.insert((family, id.to_string()), requirement_of(op));
+            }
+        }
+    }
+    table
+});
+
+fn requirement_of(op: &serde_json::Map<String, Value>) -> Requirement {
+    let mut req = Requirement::default();
+    for sec in op
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(sec) = sec.as_object() else { continue };
+        if let Some(scopes) = sec.get("userAuth").and_then(Value::as_array) {
+            req.scopes = scopes
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+        }
+        if sec.contains_key("applicationAuth") {
+            req.api_clients = true;
+        }
+    }
+    let description = op.get("description").and_then(Value::as_str).unwrap_or("");
+    req.all_scopes = description.contains("need all the listed scopes");
+    req.user_levels = op
+        .get("x-sailpoint-userLevels")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        });
+    if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+        if SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1")) {
+            req.api_clients = true;
+        }
+    }
+    req
+}
+
+/// The requirement of `op`, if the spec has it.
+pub fn requirement(op: Operation) -> Option<&'static Requirement> {
+    let id = match op.family {
+        Family::V1 => format!("{}V1", op.id),
+        _ => op.id.to_string(),
+    };
+    SPECS.get(&(op.family, id))
+}
+
+/// Whether a token with `scopes` and `authorities` may call `op`.
+pub fn allows(req: &Requirement, scopes: &[String], authorities: &[String]) -> bool {
+    let has_scope = |s: &String| scopes.iter().any(|t| t == s || t == "sp:scopes:all");
+    let scopes_ok = req.scopes.is_empty()
+        || if req.all_scopes {
+            req.scopes.iter().all(has_scope)
+        } else {
+            req.scopes.iter().any(has_scope)
+        };
+    if !scopes_ok {
+        return false;
+    }
+    if authorities.iter().any(|a| a == "API") {
+        return req.api_clients;
+    }
+    match &req.user_levels {
+        None => true,
+        Some(levels) if levels.iter().any(|l| l == "Any") => true,
+        Some(levels) => levels.iter().any(|l| authorities.contains(l)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn the_table_knows_the_operations_of_every_family() {
+        for (family, id) in [
+            (Family::V3, "listAccessProfiles"),
+            (Family::Beta, "listAccessProfiles"),
+            (Family::V1, "listAccessProfiles"),
+            (Family::V3, "createAccessProfile"),
+            (Family::Beta, "listEntitlements"),
+            (Family::V3, "getPublicIdentities"),
+        ] {
+            assert!(
+                requirement(Operation::new(family, id)).is_some(),
+                "{family:?} {id}"
+            );
+        }
+    }
+
+    #[test]
+    fn create_needs_all_listed_scopes_and_list_needs_one() {
+        let create = requirement(Operation::new(Family::V3, "createAccessProfile")).unwrap();
+        assert!(create.all_scopes);
+        let admin = s(&["ORG_ADMIN"]);
+        assert!(!allows(create, &s(&["idn:access-profile:manage"]), &admin));
+        assert!(allows(create, &s(&["sp:scopes:all"]), &admin));
+        let list = requirement(Operation::new(Family::V3, "listAccessProfiles")).unwrap();
+        assert!(allows(list, &s(&["idn:access-profile:read"]), &admin));
+        assert!(!allows(list, &s(&["idn:role-unchecked:read"]), &admin));
+    }
+
+    #[test]
+    fn user_levels_come_from_the_spec() {
+        let patch = requirement(Operation::new(Family::V3, "patchAccessProfile")).unwrap();
+        let all = s(&["sp:scopes:all"]);
+        assert!(allows(patch, &all, &s(&["SOURCE_ADMIN"])));
+        assert!(!allows(patch, &all, &s(&["ROLE_ADMIN"])));
+        assert!(!allows(patch, &all, &s(&["USER"])));
+    }
+
+    #[test]
+    fn api_clients_only_where_the_spec_or_seeds_allow() {
+        let all = s(&["sp:scopes:all"]);
+        let api = s(&["API"]);
+        let bulk = requirement(Operation::new(Family::V3, "deleteAccessProfilesInBulk")).unwrap();
+        assert!(allows(bulk, &all, &api));
+        let sources = requirement(Operation::new(Family::V3, "listSources")).unwrap();
+        assert!(allows(sources, &all, &api));
+        let create = requirement(Operation::new(Family::V3, "createAccessProfile")).unwrap();
+        assert!(!allows(create, &all, &api));
+    }
+}

@@ -1,0 +1,151 @@
+//! `POST /oauth/token` (client credentials, CONTRACT §6) and client provisioning.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::principal::Claims;
+use super::{hash_secret, new_secret};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::{ApiClient, Store, StoreResult};
+
+/// Collects the request's parameters from the query string and the body, whichever
+/// encoding the client used (form, multipart — the TypeScript SDK — or none).
+async fn token_params(req: Request, state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let mut params: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+        .unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            let value = field
+                .text()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+            params.push((name, value));
+        }
+    } else {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge("The request body is too large.".into()))?;
+        if !body.is_empty() {
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| ApiError::bad_request(format!("Invalid form body: {e}")))?;
+            params.extend(form);
+        }
+    }
+    Ok(params)
+}
+
+/// `POST /oauth/token`
+pub async fn post_token(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let params = token_params(req, &state).await?;
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match get("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Unsupported grant_type '{other}': accessd supports client_credentials."
+            )))
+        }
+        None => return Err(ApiError::bad_request("grant_type is required.")),
+    }
+    let (Some(client_id), Some(secret)) = (get("client_id"), get("client_secret")) else {
+        return Err(ApiError::Unauthorized(
+            "Bad credentials: client_id and client_secret are required".into(),
+        ));
+    };
+    let client = state.store.get_client(client_id).await?;
+    let Some(client) = client.filter(|c| c.secret_hash == hash_secret(secret)) else {
+        return Err(ApiError::Unauthorized("Bad credentials".into()));
+    };
+    let (identity_id, user_name, authorities) = match &client.identity_id {
+        Some(id) => {
+            let identity = state.store.get_identity(id).await?;
+            let mut levels = identity.authorities.clone();
+            if !levels.iter().any(|l| l == "USER") {
+                levels.push("USER".into());
+            }
+            (Some(identity.id), Some(identity.alias), levels)
+        }
+        None => (None, None, vec!["API".to_string()]),
+    };
+    let now = state.clock.now().timestamp();
+    let ttl = state.config.token_ttl_secs;
+    let claims = Claims {
+        tenant_id: state.tenant.id.clone(),
+        org: state.tenant.org.clone(),
+        pod: state.tenant.pod.clone(),
+        identity_id: identity_id.clone(),
+        user_name,
+        authorities,
+        scope: client.scopes.clone(),
+        client_id: client.client_id.clone(),
+        iat: now,
+        exp: now + ttl as i64,
+        jti: crate::domain::new_id(),
+    };
+    let token = state.keys.sign(&claims).map_err(ApiError::internal)?;
+    let mut body = json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "scope": client.scopes.join(" "),
+        "tenant_id": state.tenant.id,
+        "pod": state.tenant.pod,
+        "org": state.tenant.org,
+        "strong_auth": false,
+        "jti": claims.jti,
+    });
+    if let Some(id) = identity_id {
+        body["identity_id"] = json!(id);
+        body["user_id"] = json!(id);
+    }
+    Ok(Json(body))
+}
+
+/// Creates (or re-keys) a client and returns its secret, which is stored only hashed.
+pub async fn provision_client(
+    store: &dyn Store,
+    client_id: Option<String>,
+    secret: Option<String>,
+    name: &str,
+    identity_id: Option<String>,
+    scopes: Vec<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<(String, String)> {
+    let client_id = client_id.unwrap_or_else(crate::domain::new_id);
+    let secret = secret.unwrap_or_else(new_secret);
+    store
+        .upsert_client(&ApiClient {
+            client_id: client_id.clone(),
+            secret_hash: hash_secret(&secret),
+            name: name.to_string(),
+            identity_id,
+            scopes,
+            created: now,
+        })
+        .await?;
+    Ok((client_id, secret))
+}

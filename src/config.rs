@@ -1,0 +1,88 @@
+//! Configuration: every setting is a flag and an `ACCESSD_*` environment variable
+//! (flags win), with defaults that run the embedded single-machine setup.
+
+use std::net::SocketAddr;
+
+use clap::{ArgAction, Args};
+
+#[derive(Args, Clone, Debug)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://PATH` (created if missing).
+    #[arg(
+        long,
+        env = "ACCESSD_DATABASE_URL",
+        default_value = "sqlite://accessd.db"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Listen address, `host:port` (port 0 picks a free port).
+    #[arg(long, env = "ACCESSD_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Load the demo tenant into an empty database.
+    #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set)]
+    pub demo: bool,
+
+    /// Client id of an ORG_ADMIN client to create or re-key at start (with the secret).
+    #[arg(
+        long,
+        env = "ACCESSD_ADMIN_CLIENT_ID",
+        requires = "admin_client_secret"
+    )]
+    pub admin_client_id: Option<String>,
+
+    /// Secret of that ORG_ADMIN client.
+    #[arg(
+        long,
+        env = "ACCESSD_ADMIN_CLIENT_SECRET",
+        requires = "admin_client_id",
+        hide_env_values = true
+    )]
+    pub admin_client_secret: Option<String>,
+
+    /// Lifetime of access tokens, in seconds (`expires_in`).
+    #[arg(long, env = "ACCESSD_TOKEN_TTL_SECS", default_value_t = 749)]
+    pub token_ttl_secs: u64,
+
+    /// Tenant (org) name put in tokens.
+    #[arg(long, env = "ACCESSD_ORG", default_value = "demo")]
+    pub org: String,
+
+    /// Pod name put in tokens.
+    #[arg(long, env = "ACCESSD_POD", default_value = "local")]
+    pub pod: String,
+
+    /// Largest request body accepted, in bytes (larger → 413).
+    #[arg(long, env = "ACCESSD_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "ACCESSD_LOG_JSON", default_value_t = false, action = ArgAction::Set)]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// A config for tests and embedding: port 0, the given database, no demo data.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: DbArgs {
+                database_url: database_url.to_string(),
+            },
+            demo: false,
+            admin_client_id: None,
+            admin_client_secret: None,
+            token_ttl_secs: 749,
+            org: "demo".into(),
+            pod: "local".into(),
+            body_limit: 1024 * 1024,
+            log_json: false,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The demo tenant loaded into an empty database on first start (`ACCESSD_DEMO`):
+//! a few identities and governance groups, three sources with entitlements, and a
+//! dozen access profiles, so a new user has something to list, patch and delete.
+
+use crate::domain::access_profile::AccessProfileDraft;
+use crate::domain::model::*;
+use crate::domain::{new_id, Clock};
+use crate::store::{Store, StoreResult};
+
+const IDENTITIES: [(&str, &str, &str, &[&str]); 6] = [
+    ("Ada", "Lovelace", "ada.lovelace", &["ORG_ADMIN"]),
+    ("Sam", "Sourceman", "sam.sourceman", &["SOURCE_ADMIN"]),
+    ("Sue", "Subadmin", "sue.subadmin", &["SOURCE_SUBADMIN"]),
+    ("Rory", "Roles", "rory.roles", &["ROLE_ADMIN"]),
+    ("Hal", "Helpdesk", "hal.helpdesk", &["HELPDESK"]),
+    ("Uma", "User", "uma.user", &[]),
+];
+
+/// (source name, connector, type, [(entitlement name, attribute)])
+const SOURCES: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "Active Directory",
+        "active-directory",
+        "Active Directory - Direct",
+        &[
+            "Domain Users",
+            "VPN Users",
+            "File Share Finance",
+            "File Share HR",
+            "Helpdesk Operators",
+        ],
+    ),
+    (
+        "Workday",
+        "workday",
+        "Workday",
+        &["Employee", "Manager", "HR Partner", "Payroll Admin"],
+    ),
+    (
+        "Salesforce",
+        "salesforce",
+        "Salesforce",
+        &[
+            "Sales User",
+            "Sales Manager",
+            "Service Agent",
+            "System Administrator",
+        ],
+    ),
+];
+
+/// (access profile name, source index, entitlement indexes, owner index, requestable)
+const PROFILES: [(&str, usize, &[usize], usize, bool); 12] = [
+    ("AD Basic Access", 0, &[0], 1, true),
+    ("AD Remote Worker", 0, &[0, 1], 1, true),
+    ("AD Finance Shares", 0, &[2], 2, true),
+    ("AD HR Shares", 0, &[3], 2, true),
+    ("AD Helpdesk", 0, &[4, 0], 4, false),
+    ("Workday Employee", 1, &[0], 0, true),
+    ("Workday Manager", 1, &[0, 1], 0, true),
+    ("Workday HR Partner", 1, &[2], 0, true),
+    ("Workday Payroll", 1, &[3], 0, false),
+    ("Salesforce Sales", 2, &[0], 3, true),
+    ("Salesforce Sales Leadership", 2, &[0, 1], 3, true),
+    ("Salesforce Service", 2, &[2], 3, true),
+];
+
+pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreResult<()> {
+    let now = clock.now();
+    let mut people = Vec::new();
+    for (first, last, alias, levels) in IDENTITIES {
+        let identity = Identity {
+            id: new_id(),
+            name: format!("{first} {last}"),
+            alias: alias.to_string(),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            email: Some(format!("{alias}@example.com")),
+            cloud_status: "ACTIVE".into(),
+            processing_state: None,
+            correlated: true,
+            protected: false,
+            is_manager: people.is_empty(),
+            manager: None,
+            authorities: levels.iter().map(|l| l.to_string()).collect(),
+            created: now,
+            modified: now,
+        };
+        store.insert_identity(&identity).await?;
+        people.push(identity);
+    }
+    let finance = store
+        .insert_governance_group(
+            &NewGovernanceGroup {
+                name: "Finance Source Admins".into(),
+                description: Some("Administers the Active Directory source".into()),
+                owner_id: Some(people[0].id.clone()),
+            },
+            now,
+        )
+        .await?;
+    store
+        .add_group_members(
+            &finance.id,
+            &[people[2].id.clone(), people[1].id.clone()],
+            now,
+        )
+        .await?;
+    let approvers = store
+        .insert_governance_group(
+            &NewGovernanceGroup {
+                name: "Access Approvers".into(),
+                description: Some("Approves access requests".into()),
+                owner_id: Some(admin.id.clone()),
+            },
+            now,
+        )
+        .await?;
+    store
+        .add_group_members(
+            &approvers.id,
+            &[people[0].id.clone(), people[3].id.clone()],
+            now,
+        )
+        .await?;
+
+    let mut sources = Vec::new();
+    for (i, (name, connector, kind, ents)) in SOURCES.iter().enumerate() {
+        let source = store
+            .insert_source(
+                &NewSource {
+                    name: name.to_string(),
+                    description: Some(format!("Demo {name} source")),
+                    owner_id: people[1].id.clone(),
+                    management_workgroup_id: (i == 0).then(|| finance.id.clone()),
+                    source_type: Some(kind.to_string()),
+                    connector: connector.to_string(),
+                    connector_name: Some(kind.to_string()),
+                    connection_type: Some("direct".into()),
+                    authoritative: *connector == "workday",
+                    features: vec!["PROVISIONING".into(), "ENABLE".into()],
+                    doc: Default::default(),
+                },
+                now,
+            )
+            .await?;
+        let mut ids = Vec::new();
+        for ent in ents.iter() {
+            let e = Entitlement {
+                id: new_id(),
+                source: NamedRef {
+                    id: source.id.clone(),
+                    name: source.name.clone(),
+                },
+                name: ent.to_string(),
+                attribute: "memberOf".into(),
+                value: format!("CN={ent},OU=Groups,DC=example,DC=com"),
+                entitlement_type: "group".into(),
+                description: Some(format!("{ent} on {name}")),
+                privileged: ent.contains("Admin"),
+                requestable: true,
+                owner: Some(NamedRef {
+                    id: people[1].id.clone(),
+                    name: people[1].name.clone(),
+                }),
+                created: now,
+                modified: now,
+            };
+            store.insert_entitlement(&e).await?;
+            ids.push(e.id);
+        }
+        sources.push((source, ids));
+    }
+
+    for (name, src, ents, owner, requestable) in PROFILES {
+        let (source, ent_ids) = &sources[src];
+        let draft = AccessProfileDraft {
+            name: name.into(),
+            description: Some(format!("Demo access profile: {name}")),
+            owner_id: people[owner].id.clone(),
+            owner_name: None,
+            source_id: source.id.clone(),
+            source_name: None,
+            entitlement_ids: ents.iter().map(|i| ent_ids[*i].clone()).collect(),
+            enabled: true,
+            requestable,
+            doc: Default::default(),
+        };
+        store.insert_access_profile(&draft, now).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,554 @@
+//! Access profile rules: the input document, its validation, the JSON Patch rules of
+//! `patchAccessProfile`, and the canonical document every family renders.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::model::{AccessProfile, NamedRef};
+use super::{invalid, DomainError, DomainResult};
+
+pub const MAX_NAME_LEN: usize = 128;
+/// "The maximum supported length for the description field is 2000 characters."
+pub const MAX_DESCRIPTION_LEN: usize = 2000;
+
+/// Fields kept in the free-form part of the document (stored as sent, validated for shape).
+const DOC_FIELDS: [&str; 6] = [
+    "accessRequestConfig",
+    "revocationRequestConfig",
+    "provisioningCriteria",
+    "additionalOwners",
+    "segments",
+    "accessModelMetadata",
+];
+
+/// The fields `patchAccessProfile` lists as patchable. `revokeRequestConfig` is the
+/// spec's name in the list; the document field is `revocationRequestConfig`.
+const PATCHABLE: [&str; 13] = [
+    "name",
+    "description",
+    "enabled",
+    "owner",
+    "additionalOwners",
+    "requestable",
+    "accessRequestConfig",
+    "revocationRequestConfig",
+    "revokeRequestConfig",
+    "segments",
+    "entitlements",
+    "provisioningCriteria",
+    "source",
+];
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct RefInput {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub ref_type: Option<String>,
+    pub name: Option<String>,
+}
+
+/// An access profile as a client sends it (create, or the result of a patch). `null`
+/// means absent; read-only fields (id, created, modified) are ignored.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessProfileInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub owner: Option<RefInput>,
+    pub source: Option<RefInput>,
+    pub entitlements: Option<Vec<RefInput>>,
+    pub enabled: Option<bool>,
+    pub requestable: Option<bool>,
+    pub access_request_config: Option<Value>,
+    pub revocation_request_config: Option<Value>,
+    pub provisioning_criteria: Option<Value>,
+    pub additional_owners: Option<Vec<Value>>,
+    pub segments: Option<Vec<String>>,
+    pub access_model_metadata: Option<Value>,
+}
+
+/// A validated access profile, before its references are checked against the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessProfileDraft {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: String,
+    pub owner_name: Option<String>,
+    pub source_id: String,
+    pub source_name: Option<String>,
+    pub entitlement_ids: Vec<String>,
+    pub enabled: bool,
+    pub requestable: bool,
+    pub doc: Map<String, Value>,
+}
+
+fn check_ref(r: &RefInput, field: &str, expected_type: &str) -> DomainResult<String> {
+    if let Some(t) = &r.ref_type {
+        if t != expected_type {
+            return invalid(format!(
+                "{field}.type must be '{expected_type}', not '{t}'."
+            ));
+        }
+    }
+    match &r.id {
+        Some(id) if !id.trim().is_empty() => Ok(id.clone()),
+        _ => invalid(format!("{field}.id is required.")),
+    }
+}
+
+impl TryFrom<AccessProfileInput> for AccessProfileDraft {
+    type Error = DomainError;
+
+    fn try_from(input: AccessProfileInput) -> DomainResult<Self> {
+        let name = match input.name {
+            Some(n) if !n.trim().is_empty() => n,
+            _ => return invalid("name is required."),
+        };
+        if name.chars().count() > MAX_NAME_LEN {
+            return invalid(format!("name must be at most {MAX_NAME_LEN} characters."));
+        }
+        if let Some(d) = &input.description {
+            if d.chars().count() > MAX_DESCRIPTION_LEN {
+                return invalid(format!(
+                    "description must be at most {MAX_DESCRIPTION_LEN} characters."
+                ));
+            }
+        }
+        let Some(owner) = input.owner else {
+            return invalid("owner is required.");
+        };
+        let owner_id = check_ref(&owner, "owner", "IDENTITY")?;
+        let Some(source) = input.source else {
+            return invalid("source is required.");
+        };
+        let source_id = check_ref(&source, "source", "SOURCE")?;
+        let mut entitlement_ids = Vec::new();
+        for (i, e) in input.entitlements.unwrap_or_default().iter().enumerate() {
+            let id = check_ref(e, &format!("entitlements[{i}]"), "ENTITLEMENT")?;
+            if entitlement_ids.contains(&id) {
+                return invalid(format!("entitlement '{id}' is listed more than once."));
+            }
+            entitlement_ids.push(id);
+        }
+        let enabled = input.enabled.unwrap_or(false);
+        if enabled && entitlement_ids.is_empty() {
+            return invalid("An enabled access profile must include at least one entitlement.");
+        }
+        let mut doc = Map::new();
+        if let Some(v) = input.access_request_config {
+            check_request_config(&v, "accessRequestConfig")?;
+            doc.insert("accessRequestConfig".into(), v);
+        }
+        if let Some(v) = input.revocation_request_config {
+            check_request_config(&v, "revocationRequestConfig")?;
+            doc.insert("revocationRequestConfig".into(), v);
+        }
+        if let Some(v) = input.provisioning_criteria {
+            if !v.is_object() {
+                return invalid("provisioningCriteria must be an object.");
+            }
+            doc.insert("provisioningCriteria".into(), v);
+        }
+        if let Some(owners) = input.additional_owners {
+            for (i, o) in owners.iter().enumerate() {
+                let t = o.get("type").and_then(Value::as_str);
+                let id = o.get("id").and_then(Value::as_str);
+                if !matches!(t, Some("IDENTITY") | Some("GOVERNANCE_GROUP")) || id.is_none() {
+                    return invalid(format!(
+                        "additionalOwners[{i}] must have an id and a type of IDENTITY or GOVERNANCE_GROUP."
+                    ));
+                }
+            }
+            doc.insert("additionalOwners".into(), Value::Array(owners));
+        }
+        if let Some(s) = input.segments {
+            doc.insert("segments".into(), json!(s));
+        }
+        if let Some(v) = input.access_model_metadata {
+            if !v.is_array() {
+                return invalid("accessModelMetadata must be an array.");
+            }
+            doc.insert("accessModelMetadata".into(), v);
+        }
+        Ok(Self {
+            name,
+            description: input.description,
+            owner_id,
+            owner_name: owner.name,
+            source_id,
+            source_name: source.name,
+            entitlement_ids,
+            enabled,
+            requestable: input.requestable.unwrap_or(true),
+            doc,
+        })
+    }
+}
+
+const APPROVER_TYPES: [&str; 9] = [
+    "APP_OWNER",
+    "OWNER",
+    "SOURCE_OWNER",
+    "MANAGER",
+    "GOVERNANCE_GROUP",
+    "WORKFLOW",
+    "ALL_OWNERS",
+    "ADDITIONAL_OWNER",
+    "ADDITIONAL_GOVERNANCE_GROUP",
+];
+
+fn check_request_config(v: &Value, field: &str) -> DomainResult<()> {
+    let Some(obj) = v.as_object() else {
+        return invalid(format!("{field} must be an object."));
+    };
+    for flag in [
+        "commentsRequired",
+        "denialCommentsRequired",
+        "reauthorizationRequired",
+        "requireEndDate",
+    ] {
+        if let Some(x) = obj.get(flag) {
+            if !(x.is_boolean() || x.is_null()) {
+                return invalid(format!("{field}.{flag} must be a boolean."));
+            }
+        }
+    }
+    if let Some(schemes) = obj.get("approvalSchemes") {
+        let Some(list) = schemes.as_array().or(if schemes.is_null() {
+            Some(&EMPTY)
+        } else {
+            None
+        }) else {
+            return invalid(format!("{field}.approvalSchemes must be an array."));
+        };
+        for (i, s) in list.iter().enumerate() {
+            let t = s.get("approverType").and_then(Value::as_str).unwrap_or("");
+            if !APPROVER_TYPES.contains(&t) {
+                return invalid(format!(
+                    "{field}.approvalSchemes[{i}].approverType must be one of {}.",
+                    APPROVER_TYPES.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+static EMPTY: Vec<Value> = Vec::new();
+
+/// What the store knows about the objects a draft references.
+#[derive(Debug, Default)]
+pub struct RefFacts {
+    pub owner: Option<NamedRef>,
+    pub source: Option<NamedRef>,
+    /// (entitlement id, id of its source) for each referenced entitlement that exists.
+    pub entitlements: Vec<(String, String)>,
+}
+
+/// The referential rules: owner is an identity, source exists, every entitlement exists
+/// and belongs to the profile's source; a given display name must match.
+pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<()> {
+    let Some(owner) = &facts.owner else {
+        return invalid(format!(
+            "owner '{}' is not an existing identity.",
+            draft.owner_id
+        ));
+    };
+    if let Some(n) = &draft.owner_name {
+        if n != &owner.name {
+            return invalid(format!(
+                "owner.name '{n}' does not match the display name of identity '{}'.",
+                owner.id
+            ));
+        }
+    }
+    let Some(source) = &facts.source else {
+        return invalid(format!("source '{}' does not exist.", draft.source_id));
+    };
+    if let Some(n) = &draft.source_name {
+        if n != &source.name {
+            return invalid(format!(
+                "source.name '{n}' does not match the name of source '{}'.",
+                source.id
+            ));
+        }
+    }
+    for id in &draft.entitlement_ids {
+        match facts.entitlements.iter().find(|(e, _)| e == id) {
+            None => return invalid(format!("entitlement '{id}' does not exist.")),
+            Some((_, src)) if src != &draft.source_id => {
+                return invalid(format!(
+                    "entitlement '{id}' does not belong to source '{}'.",
+                    draft.source_id
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The canonical AccessProfile document (v3 `AccessProfile`; beta and v1 share it).
+pub fn to_document(ap: &AccessProfile) -> Value {
+    let mut doc = json!({
+        "id": ap.id,
+        "name": ap.name,
+        "description": ap.description,
+        "created": crate::query::format_timestamp(&ap.created),
+        "modified": crate::query::format_timestamp(&ap.modified),
+        "enabled": ap.enabled,
+        "owner": {"type": "IDENTITY", "id": ap.owner.id, "name": ap.owner.name},
+        "source": {"type": "SOURCE", "id": ap.source.id, "name": ap.source.name},
+        "entitlements": ap.entitlements.iter()
+            .map(|e| json!({"type": "ENTITLEMENT", "id": e.id, "name": e.name}))
+            .collect::<Vec<_>>(),
+        "requestable": ap.requestable,
+        "accessRequestConfig": null,
+        "revocationRequestConfig": null,
+        "segments": [],
+        "provisioningCriteria": null,
+        "additionalOwners": [],
+        "accessModelMetadata": [],
+    });
+    if let Some(obj) = doc.as_object_mut() {
+        for f in DOC_FIELDS {
+            if let Some(v) = ap.doc.get(f) {
+                obj.insert(f.to_string(), v.clone());
+            }
+        }
+    }
+    doc
+}
+
+/// Applies an RFC 6902 patch to a profile's document under the rules of
+/// `patchAccessProfile`: only the listed fields, and `source` only with `entitlements`.
+/// Returns the patched document as input for [`AccessProfileDraft::try_from`].
+pub fn apply_patch(current: &AccessProfile, ops: &[Value]) -> DomainResult<AccessProfileInput> {
+    if ops.is_empty() {
+        return invalid("The patch must contain at least one operation.");
+    }
+    let mut touched = Vec::new();
+    let mut normalized = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let Some(obj) = op.as_object() else {
+            return invalid(format!("Patch operation {i} must be an object."));
+        };
+        let mut obj = obj.clone();
+        let kind = obj
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        for key in ["path", "from"] {
+            let Some(p) = obj.get(key) else { continue };
+            let Some(p) = p.as_str() else {
+                return invalid(format!("Patch operation {i}: '{key}' must be a string."));
+            };
+            let field = p.trim_start_matches('/').split('/').next().unwrap_or("");
+            if kind != "test" && !PATCHABLE.contains(&field) {
+                return invalid(format!(
+                    "Patch operation {i}: '{p}' is not patchable; patchable fields are {}.",
+                    PATCHABLE.join(", ")
+                ));
+            }
+            if field == "revokeRequestConfig" {
+                let rest = &p.trim_start_matches('/')["revokeRequestConfig".len()..];
+                obj.insert(key.into(), json!(format!("/revocationRequestConfig{rest}")));
+                touched.push("revocationRequestConfig".to_string());
+            } else {
+                touched.push(field.to_string());
+            }
+        }
+        normalized.push(Value::Object(obj));
+    }
+    if touched.iter().any(|f| f == "source") && !touched.iter().any(|f| f == "entitlements") {
+        return invalid(
+            "source can only be changed together with entitlements of the new source in the same request.",
+        );
+    }
+    let patch: json_patch::Patch = serde_json::from_value(Value::Array(normalized))
+        .map_err(|e| DomainError::Invalid(format!("Invalid JSON Patch: {e}")))?;
+    let mut doc = to_document(current);
+    json_patch::patch(&mut doc, &patch)
+        .map_err(|e| DomainError::Invalid(format!("The patch could not be applied: {e}")))?;
+    // Display names still equal to the current ones were rendered by us, not sent by
+    // the client: drop them so that replacing only `/owner/id` is not a name mismatch.
+    for (field, current_name) in [
+        ("owner", &current.owner.name),
+        ("source", &current.source.name),
+    ] {
+        if let Some(obj) = doc.get_mut(field).and_then(Value::as_object_mut) {
+            if obj.get("name").and_then(Value::as_str) == Some(current_name.as_str()) {
+                obj.remove("name");
+            }
+        }
+    }
+    serde_json::from_value(doc)
+        .map_err(|e| DomainError::Invalid(format!("The patched access profile is invalid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn input(v: Value) -> AccessProfileInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn base() -> Value {
+        json!({"name": "AP", "owner": {"id": "o1"}, "source": {"id": "s1"},
+               "entitlements": [{"id": "e1"}], "enabled": true})
+    }
+
+    fn profile() -> AccessProfile {
+        AccessProfile {
+            id: "a".repeat(32),
+            name: "AP".into(),
+            description: None,
+            owner: NamedRef {
+                id: "o1".into(),
+                name: "Owner".into(),
+            },
+            source: NamedRef {
+                id: "s1".into(),
+                name: "Src".into(),
+            },
+            entitlements: vec![NamedRef {
+                id: "e1".into(),
+                name: "E1".into(),
+            }],
+            enabled: true,
+            requestable: true,
+            doc: Map::new(),
+            created: Utc::now(),
+            modified: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_complete_input_becomes_a_draft_with_defaults() {
+        let mut v = base();
+        v["enabled"] = Value::Null;
+        v["requestable"] = Value::Null;
+        let d = AccessProfileDraft::try_from(input(v)).unwrap();
+        assert!(!d.enabled);
+        assert!(d.requestable);
+        assert_eq!(d.entitlement_ids, vec!["e1".to_string()]);
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        for (field, msg) in [
+            ("name", "name is required."),
+            ("owner", "owner is required."),
+            ("source", "source is required."),
+        ] {
+            let mut v = base();
+            v.as_object_mut().unwrap().remove(field);
+            assert_eq!(
+                AccessProfileDraft::try_from(input(v)).unwrap_err(),
+                DomainError::Invalid(msg.into())
+            );
+        }
+    }
+
+    #[test]
+    fn description_over_2000_chars_is_rejected_and_2000_is_fine() {
+        let mut v = base();
+        v["description"] = json!("x".repeat(2000));
+        assert!(AccessProfileDraft::try_from(input(v.clone())).is_ok());
+        v["description"] = json!("x".repeat(2001));
+        assert!(AccessProfileDraft::try_from(input(v)).is_err());
+    }
+
+    #[test]
+    fn wrong_ref_types_and_duplicate_entitlements_are_rejected() {
+        let mut v = base();
+        v["owner"]["type"] = json!("GOVERNANCE_GROUP");
+        assert!(AccessProfileDraft::try_from(input(v)).is_err());
+        let mut v = base();
+        v["entitlements"] = json!([{"id": "e1"}, {"id": "e1"}]);
+        assert!(AccessProfileDraft::try_from(input(v)).is_err());
+    }
+
+    #[test]
+    fn enabled_without_entitlements_is_rejected() {
+        let mut v = base();
+        v["entitlements"] = json!([]);
+        assert!(AccessProfileDraft::try_from(input(v)).is_err());
+    }
+
+    #[test]
+    fn refs_must_exist_and_entitlements_belong_to_the_source() {
+        let d = AccessProfileDraft::try_from(input(base())).unwrap();
+        let ok = RefFacts {
+            owner: Some(NamedRef {
+                id: "o1".into(),
+                name: "O".into(),
+            }),
+            source: Some(NamedRef {
+                id: "s1".into(),
+                name: "S".into(),
+            }),
+            entitlements: vec![("e1".into(), "s1".into())],
+        };
+        assert!(check_refs(&d, &ok).is_ok());
+        let foreign = RefFacts {
+            entitlements: vec![("e1".into(), "s2".into())],
+            ..ok
+        };
+        assert!(check_refs(&d, &foreign)
+            .unwrap_err()
+            .to_string()
+            .contains("does not belong"));
+        assert!(check_refs(&d, &RefFacts::default()).is_err());
+    }
+
+    #[test]
+    fn patch_replaces_patchable_fields() {
+        let ops = vec![
+            json!({"op": "replace", "path": "/description", "value": "new"}),
+            json!({"op": "replace", "path": "/requestable", "value": false}),
+        ];
+        let out = apply_patch(&profile(), &ops).unwrap();
+        assert_eq!(out.description.as_deref(), Some("new"));
+        assert_eq!(out.requestable, Some(false));
+    }
+
+    #[test]
+    fn patch_of_a_read_only_field_is_rejected() {
+        for path in ["/id", "/created", "/modified"] {
+            let ops = vec![json!({"op": "replace", "path": path, "value": "x"})];
+            assert!(apply_patch(&profile(), &ops).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn source_only_changes_with_entitlements() {
+        let ops = vec![json!({"op": "replace", "path": "/source", "value": {"id": "s2"}})];
+        assert!(apply_patch(&profile(), &ops).is_err());
+        let ops = vec![
+            json!({"op": "replace", "path": "/source", "value": {"id": "s2"}}),
+            json!({"op": "replace", "path": "/entitlements", "value": [{"id": "e9"}]}),
+        ];
+        let out = apply_patch(&profile(), &ops).unwrap();
+        assert_eq!(out.source.unwrap().id.as_deref(), Some("s2"));
+    }
+
+    #[test]
+    fn patch_can_insert_and_remove_entitlements_by_index() {
+        let ops = vec![json!({"op": "add", "path": "/entitlements/0", "value": {"id": "e0"}})];
+        let out = apply_patch(&profile(), &ops).unwrap();
+        let ids: Vec<_> = out
+            .entitlements
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id.unwrap())
+            .collect();
+        assert_eq!(ids, vec!["e0", "e1"]);
+        let ops = vec![json!({"op": "remove", "path": "/entitlements/5"})];
+        assert!(apply_patch(&profile(), &ops).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! The supporting model: identities, governance groups, sources, entitlements, and the
+//! access profile itself, as the store returns them.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// A reference to another object with its display name, as embedded in documents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub id: String,
+    pub name: String,
+    pub alias: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub cloud_status: String,
+    pub processing_state: Option<String>,
+    pub correlated: bool,
+    pub protected: bool,
+    pub is_manager: bool,
+    pub manager: Option<NamedRef>,
+    /// User levels (ORG_ADMIN, SOURCE_SUBADMIN, ...).
+    pub authorities: Vec<String>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GovernanceGroup {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: Option<NamedRef>,
+    pub member_count: i64,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewGovernanceGroup {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub id: String,
+    /// Stable numeric id (beta `AccessProfileDetails.sourceId`).
+    pub num_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: NamedRef,
+    pub management_workgroup: Option<NamedRef>,
+    pub source_type: Option<String>,
+    pub connector: String,
+    pub connector_name: Option<String>,
+    pub connection_type: Option<String>,
+    pub authoritative: bool,
+    pub healthy: bool,
+    pub status: String,
+    pub features: Vec<String>,
+    /// The rest of the Source document, kept as the client sent it.
+    pub doc: Map<String, Value>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSource {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: String,
+    pub management_workgroup_id: Option<String>,
+    pub source_type: Option<String>,
+    pub connector: String,
+    pub connector_name: Option<String>,
+    pub connection_type: Option<String>,
+    pub authoritative: bool,
+    pub features: Vec<String>,
+    pub doc: Map<String, Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Entitlement {
+    pub id: String,
+    pub source: NamedRef,
+    pub name: String,
+    pub attribute: String,
+    pub value: String,
+    pub entitlement_type: String,
+    pub description: Option<String>,
+    pub privileged: bool,
+    pub requestable: bool,
+    pub owner: Option<NamedRef>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessProfile {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: NamedRef,
+    pub source: NamedRef,
+    pub entitlements: Vec<NamedRef>,
+    pub enabled: bool,
+    pub requestable: bool,
+    /// accessRequestConfig, revocationRequestConfig, provisioningCriteria,
+    /// additionalOwners, segments, accessModelMetadata — stored as sent.
+    pub doc: Map<String, Value>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+/// One page of a collection and, when asked for, the filtered total.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: Option<i64>,
+}

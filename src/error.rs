@@ -1,0 +1,206 @@
+//! The one error type of the HTTP surface and its rendering as the ISC error body
+//! (CONTRACT §7). Every 4xx/5xx that leaves accessd is written here: handlers return
+//! `ApiError`, and the request middleware (`api::middleware`) turns any other error
+//! response (framework rejections, panics, unknown routes) into one as well.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::DomainError;
+use crate::query::QueryError;
+use crate::store::StoreError;
+
+/// Per-request context the error body needs: set by the request middleware for the
+/// duration of the request (a task-local, so `IntoResponse` can reach it).
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub tracking_id: String,
+    /// The locale named by `Accept-Language`, when the client sent one.
+    pub requested_locale: Option<String>,
+}
+
+tokio::task_local! {
+    pub static REQUEST_CONTEXT: RequestContext;
+}
+
+/// Marks a response whose error body is final (ours), so the middleware leaves it alone.
+#[derive(Clone, Copy, Debug)]
+pub struct Rendered;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `400.1 Bad Request Content`: the request is malformed or breaks a rule.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400 `400.2.1.0 Object in use by another` (CONTRACT §3.1).
+    #[error("{0}")]
+    InUse(String),
+    /// 401 with the gateway's `{"error": ...}` body (CONTRACT §6).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `403 Forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `404 Not found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405 for a known path with the wrong method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 413 for a body over the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415 for a body of the wrong content type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429 with `Retry-After` (CONTRACT §8).
+    #[error("Rate Limit Exceeded")]
+    RateLimited { retry_after_secs: u64 },
+    /// 500 `500.0 Internal Fault`: the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::BadRequest(msg.into())
+    }
+
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::NotFound(format!("The {kind} with ID '{id}' was not found."))
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::InUse(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail_code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "400.1 Bad Request Content",
+            Self::InUse(_) => "400.2.1.0 Object in use by another",
+            Self::Unauthorized(_) => "401 Unauthorized",
+            Self::Forbidden(_) => "403 Forbidden",
+            Self::NotFound(_) => "404 Not found",
+            Self::MethodNotAllowed(_) => "405 Method Not Allowed",
+            Self::PayloadTooLarge(_) => "413 Payload Too Large",
+            Self::UnsupportedMediaType(_) => "415 Unsupported Media Type",
+            Self::RateLimited { .. } => "429 Too Many Requests",
+            Self::Internal(_) => "500.0 Internal Fault",
+        }
+    }
+
+    /// The error a bare framework response of this status stands for (used by the
+    /// middleware for responses that did not come from an `ApiError`).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::bad_request("The request could not be parsed."),
+            401 => Self::Unauthorized("JWT is required".into()),
+            403 => Self::Forbidden("Access denied.".into()),
+            404 => Self::NotFound("The requested resource was not found.".into()),
+            405 => Self::MethodNotAllowed("The method is not allowed for this resource.".into()),
+            413 => {
+                Self::PayloadTooLarge("The request body is larger than the limit (1 MiB).".into())
+            }
+            415 => {
+                Self::UnsupportedMediaType("The request's Content-Type is not supported.".into())
+            }
+            408 => Self::bad_request("The request took too long to arrive."),
+            s if s < 500 => Self::bad_request(format!("The request was rejected ({status}).")),
+            _ => Self::Internal(format!("framework responded {status}")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let ctx = REQUEST_CONTEXT.try_with(|c| c.clone()).ok();
+        let tracking_id = ctx
+            .as_ref()
+            .map(|c| c.tracking_id.clone())
+            .unwrap_or_else(crate::domain::new_id);
+        let status = self.status();
+        let mut response = match &self {
+            // The gateway answers 401 with its own small body, not the ISC one.
+            Self::Unauthorized(msg) => {
+                (status, axum::Json(json!({ "error": msg }))).into_response()
+            }
+            Self::RateLimited { retry_after_secs } => {
+                let mut r = (
+                    status,
+                    axum::Json(json!({"message": " Rate Limit Exceeded "})),
+                )
+                    .into_response();
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            _ => {
+                let text = match &self {
+                    Self::Internal(cause) => {
+                        tracing::error!(tracking_id = %tracking_id, cause = %cause, "internal error");
+                        "An internal fault occurred.".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                let (locale, origin) = match ctx.as_ref().and_then(|c| c.requested_locale.clone()) {
+                    Some(l) => (l, "REQUEST"),
+                    None => ("en-US".to_string(), "DEFAULT"),
+                };
+                let body = json!({
+                    "detailCode": self.detail_code(),
+                    "trackingId": tracking_id,
+                    "messages": [{"locale": locale, "localeOrigin": origin, "text": text}],
+                    "causes": [],
+                });
+                (status, axum::Json(body)).into_response()
+            }
+        };
+        if let Ok(v) = HeaderValue::from_str(&tracking_id) {
+            response.headers_mut().insert("SLPT-Request-ID", v);
+        }
+        response.extensions_mut().insert(Rendered);
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(msg) => Self::BadRequest(msg),
+            DomainError::InUse(msg) => Self::InUse(msg),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => Self::not_found(kind, &id),
+            StoreError::Conflict(msg) => Self::BadRequest(msg),
+            StoreError::Database(e) => Self::Internal(e.to_string()),
+            StoreError::Corrupt(msg) | StoreError::Config(msg) => Self::Internal(msg),
+        }
+    }
+}

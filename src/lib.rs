@@ -1,0 +1,15 @@
+//! accessd: a self-hosted, API-compatible server for the Access Profiles part of
+//! SailPoint Identity Security Cloud.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod query;
+pub mod store;
+
+pub use app::{App, AppState};
+pub use config::Config;

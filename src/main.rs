@@ -1,0 +1,134 @@
+//! The `accessd` command line: `serve`, `migrate`, `client create`.
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use accessd::auth::token::provision_client;
+use accessd::config::{Config, DbArgs};
+use accessd::domain::Clock;
+use accessd::App;
+
+#[derive(Parser)]
+#[command(
+    name = "accessd",
+    version,
+    about = "Self-hosted ISC Access Profiles API server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(Config),
+    /// Create or migrate the database, then exit.
+    Migrate(DbArgs),
+    /// Manage API clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create a client and print its secret (shown once; stored hashed).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Display name of the client.
+        #[arg(long, default_value = "cli client")]
+        name: String,
+        /// Identity the client acts as (id or alias): a personal access token.
+        /// Without it the client is an API client (authority `API`).
+        #[arg(long)]
+        identity: Option<String>,
+        /// Space- or comma-separated scopes.
+        #[arg(long, default_value = "sp:scopes:all")]
+        scopes: String,
+    },
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("accessd: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(config) => {
+            init_tracing(config.log_json);
+            let app = App::build(config, Clock::system()).await?;
+            let base = format!("http://{}", app.addr());
+            println!("accessd is listening on {base}");
+            println!("  base URL (SDKs):   {base}");
+            println!("  token URL:         {base}/oauth/token");
+            println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
+            match &app.admin.client_secret {
+                Some(secret) => println!("                     client_secret={secret}"),
+                None => println!("                     client_secret=(as configured)"),
+            }
+            app.run_until_signal().await;
+        }
+        Command::Migrate(db) => {
+            accessd::store::open(&db.database_url).await?;
+            println!("database at {} is migrated", db.database_url);
+        }
+        Command::Client(ClientCommand::Create {
+            db,
+            name,
+            identity,
+            scopes,
+        }) => {
+            let store = accessd::store::open(&db.database_url).await?;
+            let identity_id = match identity {
+                None => None,
+                Some(key) => match store.get_identity(&key).await {
+                    Ok(i) => Some(i.id),
+                    Err(_) => Some(
+                        store
+                            .find_identity_by_alias(&key)
+                            .await?
+                            .ok_or_else(|| format!("no identity with id or alias '{key}'"))?
+                            .id,
+                    ),
+                },
+            };
+            let scopes = scopes
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let (id, secret) = provision_client(
+                store.as_ref(),
+                None,
+                None,
+                &name,
+                identity_id,
+                scopes,
+                Clock::system().now(),
+            )
+            .await?;
+            println!("client_id={id}");
+            println!("client_secret={secret}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,760 @@
+//! Filter grammar: lexer, recursive-descent parser, AST and canonical renderer.
+//!
+//! ```text
+//! filter   := or_expr
+//! or_expr  := and_expr ( "or" and_expr )*
+//! and_expr := unary ( "and" unary )*
+//! unary    := "not" unary | primary
+//! primary  := "(" or_expr ")" | "pr" FIELD | FIELD "isnull"
+//!           | FIELD BINOP VALUE | FIELD "in" "(" VALUE ( "," VALUE )* ")"
+//! BINOP    := eq | ne | gt | ge | lt | le | co | sw
+//! VALUE    := STRING | true | false | NUMBER | DATETIME
+//! ```
+//!
+//! Keywords are lowercase only. `STRING` is double-quoted with `\"` and `\\` as
+//! the only escapes. `NUMBER` is `-?[0-9]+(\.[0-9]+)?`. `DATETIME` is RFC 3339
+//! with a mandatory offset (`Z` or `±hh:mm`).
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+
+use super::{snippet, QueryError};
+
+/// Maximum number of values in an `in (...)` list.
+pub const MAX_IN_VALUES: usize = 250;
+/// Maximum nesting of parentheses and `not`.
+pub const MAX_DEPTH: usize = 50;
+
+/// A filter operator. `Display` gives the lowercase keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Co,
+    Sw,
+    In,
+    Pr,
+    IsNull,
+}
+
+impl Op {
+    pub const ALL: [Op; 11] = [
+        Op::Eq,
+        Op::Ne,
+        Op::Gt,
+        Op::Ge,
+        Op::Lt,
+        Op::Le,
+        Op::Co,
+        Op::Sw,
+        Op::In,
+        Op::Pr,
+        Op::IsNull,
+    ];
+
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ne => "ne",
+            Op::Gt => "gt",
+            Op::Ge => "ge",
+            Op::Lt => "lt",
+            Op::Le => "le",
+            Op::Co => "co",
+            Op::Sw => "sw",
+            Op::In => "in",
+            Op::Pr => "pr",
+            Op::IsNull => "isnull",
+        }
+    }
+
+    /// Exact (lowercase) keyword lookup.
+    pub fn from_keyword(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.keyword() == s)
+    }
+
+    /// Operators of the form `field op value`.
+    pub fn is_binary(self) -> bool {
+        matches!(
+            self,
+            Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::Co | Op::Sw
+        )
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// A numeric literal. Integers that fit in `i64` are kept exact; anything with a
+/// fractional part (or too large for `i64`) is a finite `f64`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(i) => write!(f, "{i}"),
+            Number::Float(x) => {
+                // `Display` for f64 never uses exponent notation and is the
+                // shortest text that round-trips; add ".0" so it re-parses as a
+                // Float rather than an Int.
+                let s = x.to_string();
+                if s.contains('.') || !x.is_finite() {
+                    f.write_str(&s)
+                } else {
+                    write!(f, "{s}.0")
+                }
+            }
+        }
+    }
+}
+
+/// A literal value in a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Bool(bool),
+    Num(Number),
+    /// Equality compares instants (offsets are ignored), as chrono does.
+    DateTime(DateTime<FixedOffset>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => {
+                f.write_str("\"")?;
+                for c in s.chars() {
+                    match c {
+                        '"' => f.write_str("\\\"")?,
+                        '\\' => f.write_str("\\\\")?,
+                        c => write!(f, "{c}")?,
+                    }
+                }
+                f.write_str("\"")
+            }
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Num(n) => write!(f, "{n}"),
+            Value::DateTime(dt) => f.write_str(&dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        }
+    }
+}
+
+/// Filter expression tree.
+///
+/// `And` / `Or` are n-ary: `a and b and c` parses as one `And` with three
+/// children, while a parenthesised group stays a separate child, so
+/// `parse_filter(&render_filter(e)) == e` for every tree whose `And`/`Or` nodes
+/// have at least two children (which is every tree the parser produces).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// `field op value` for the binary operators `eq ne gt ge lt le co sw`.
+    Cmp {
+        field: String,
+        op: Op,
+        value: Value,
+    },
+    /// `field in (v1, v2, ...)`.
+    In {
+        field: String,
+        values: Vec<Value>,
+    },
+    /// `pr field`.
+    Pr(String),
+    /// `field isnull`.
+    IsNull(String),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render_filter(self))
+    }
+}
+
+/// Canonical text of a filter: single spaces, `in` lists as `("a", "b")`,
+/// parentheses only where needed to preserve the tree shape.
+pub fn render_filter(expr: &Expr) -> String {
+    let mut out = String::new();
+    render(expr, &mut out);
+    out
+}
+
+fn render(expr: &Expr, out: &mut String) {
+    match expr {
+        Expr::Cmp { field, op, value } => {
+            out.push_str(field);
+            out.push(' ');
+            out.push_str(op.keyword());
+            out.push(' ');
+            out.push_str(&value.to_string());
+        }
+        Expr::In { field, values } => {
+            out.push_str(field);
+            out.push_str(" in (");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&v.to_string());
+            }
+            out.push(')');
+        }
+        Expr::Pr(field) => {
+            out.push_str("pr ");
+            out.push_str(field);
+        }
+        Expr::IsNull(field) => {
+            out.push_str(field);
+            out.push_str(" isnull");
+        }
+        Expr::And(items) => render_list(items, " and ", out, |e| {
+            matches!(e, Expr::And(_) | Expr::Or(_))
+        }),
+        Expr::Or(items) => render_list(items, " or ", out, |e| matches!(e, Expr::Or(_))),
+        Expr::Not(inner) => {
+            out.push_str("not ");
+            if matches!(**inner, Expr::And(_) | Expr::Or(_)) {
+                out.push('(');
+                render(inner, out);
+                out.push(')');
+            } else {
+                render(inner, out);
+            }
+        }
+    }
+}
+
+fn render_list(items: &[Expr], sep: &str, out: &mut String, needs_parens: fn(&Expr) -> bool) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        if needs_parens(item) {
+            out.push('(');
+            render(item, out);
+            out.push(')');
+        } else {
+            render(item, out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Lexer
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LParen,
+    RParen,
+    Comma,
+    Str(String),
+    /// Any maximal run of characters other than whitespace, `(`, `)`, `,`, `"`:
+    /// keywords, field names, bare values.
+    Word(String),
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    /// 1-based character position of the token's first character.
+    pos: usize,
+}
+
+fn syntax(position: usize, message: impl Into<String>) -> QueryError {
+    QueryError::FilterSyntax {
+        position,
+        message: message.into(),
+    }
+}
+
+fn is_delim(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | ')' | ',' | '"')
+}
+
+fn lex(input: &str) -> Result<(Vec<Token>, usize), QueryError> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        let pos = i + 1;
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' | ')' | ',' => {
+                let tok = match c {
+                    '(' => Tok::LParen,
+                    ')' => Tok::RParen,
+                    _ => Tok::Comma,
+                };
+                out.push(Token { tok, pos });
+                i += 1;
+            }
+            '"' => {
+                i += 1;
+                let mut s = String::new();
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(syntax(pos, "unterminated string (missing closing '\"')"))
+                        }
+                        Some('"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some('\\') => match chars.get(i + 1) {
+                            Some(&e @ ('"' | '\\')) => {
+                                s.push(e);
+                                i += 2;
+                            }
+                            Some(other) => {
+                                return Err(syntax(
+                                    i + 1,
+                                    format!(
+                                        "invalid escape sequence '\\{other}' in string (only \\\" and \\\\ are allowed)"
+                                    ),
+                                ))
+                            }
+                            None => {
+                                return Err(syntax(
+                                    pos,
+                                    "unterminated string (missing closing '\"')",
+                                ))
+                            }
+                        },
+                        Some(&ch) => {
+                            s.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Token {
+                    tok: Tok::Str(s),
+                    pos,
+                });
+            }
+            _ => {
+                let start = i;
+                while chars.get(i).is_some_and(|&ch| !is_delim(ch)) {
+                    i += 1;
+                }
+                let word: String = chars.get(start..i).unwrap_or_default().iter().collect();
+                out.push(Token {
+                    tok: Tok::Word(word),
+                    pos,
+                });
+            }
+        }
+    }
+    Ok((out, chars.len() + 1))
+}
+
+// ---------------------------------------------------------------------------
+// Parser
+
+const RESERVED: [&str; 14] = [
+    "eq", "ne", "gt", "ge", "lt", "le", "co", "sw", "in", "pr", "isnull", "and", "or", "not",
+];
+
+fn describe(tok: Option<&Tok>) -> String {
+    match tok {
+        None => "the end of the filter".to_string(),
+        Some(Tok::LParen) => "'('".to_string(),
+        Some(Tok::RParen) => "')'".to_string(),
+        Some(Tok::Comma) => "','".to_string(),
+        Some(Tok::Str(s)) => format!("the string {}", Value::Str(snippet(s))),
+        Some(Tok::Word(w)) => format!("'{}'", snippet(w)),
+    }
+}
+
+/// `w` is a keyword written in the wrong case (e.g. `EQ`, `And`).
+fn miscased_keyword(w: &str) -> Option<String> {
+    let lower = w.to_ascii_lowercase();
+    if lower != w && RESERVED.contains(&lower.as_str()) {
+        Some(format!(
+            "unknown operator '{w}' (operators are lowercase: use '{lower}')"
+        ))
+    } else {
+        None
+    }
+}
+
+fn is_identifier(w: &str) -> bool {
+    !w.is_empty()
+        && w.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+fn looks_like_datetime(w: &str) -> bool {
+    let b = w.as_bytes();
+    b.len() > 4 && b.iter().take(4).all(u8::is_ascii_digit) && b.get(4) == Some(&b'-')
+}
+
+fn parse_number(w: &str) -> Option<Number> {
+    let digits = w.strip_prefix('-').unwrap_or(w);
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int_part) || !frac_part.is_none_or(all_digits) {
+        return None;
+    }
+    if frac_part.is_none() {
+        if let Ok(i) = w.parse::<i64>() {
+            return Some(Number::Int(i));
+        }
+    }
+    match w.parse::<f64>() {
+        Ok(x) if x.is_finite() => Some(Number::Float(x)),
+        _ => None,
+    }
+}
+
+/// Parses a bare (unquoted) value; `Err` holds the error message.
+fn parse_bare_value(w: &str, after: &str) -> Result<Value, String> {
+    match w {
+        "true" => return Ok(Value::Bool(true)),
+        "false" => return Ok(Value::Bool(false)),
+        _ => {}
+    }
+    if looks_like_datetime(w) {
+        return DateTime::parse_from_rfc3339(w).map(Value::DateTime).map_err(|_| {
+            let mut msg = format!(
+                "invalid date-time '{}': expected RFC 3339 with a time zone, e.g. 2020-01-01T00:00:00Z or 2020-01-01T00:00:00.123-05:00",
+                snippet(w)
+            );
+            if !w.contains(['Z', 'z', '+']) {
+                msg.push_str(" (a '+' in a URL query string must be percent-encoded as %2B)");
+            }
+            msg
+        });
+    }
+    if let Some(n) = parse_number(w) {
+        return Ok(Value::Num(n));
+    }
+    let first = w.chars().next();
+    if first.is_some_and(|c| c.is_ascii_digit() || c == '-') {
+        return Err(format!(
+            "invalid number '{}' after '{after}' (numbers look like 42, -7 or 3.25)",
+            snippet(w)
+        ));
+    }
+    let hint = match w.to_ascii_lowercase().as_str() {
+        "true" | "false" => " (booleans are lowercase: true or false)",
+        _ => " (string values must be enclosed in double quotes)",
+    };
+    Err(format!(
+        "expected a value after '{after}' but found '{}'{hint}",
+        snippet(w)
+    ))
+}
+
+struct Parser {
+    toks: Vec<Token>,
+    i: usize,
+    end_pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i).map(|t| &t.tok)
+    }
+
+    fn pos(&self) -> usize {
+        self.toks.get(self.i).map_or(self.end_pos, |t| t.pos)
+    }
+
+    fn peek_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x == w)
+    }
+
+    fn enter(&mut self, pos: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(syntax(
+                pos,
+                format!("the filter is nested too deeply (at most {MAX_DEPTH} levels of parentheses and 'not')"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Error for a token that cannot continue an expression.
+    fn unexpected_after_expr(&self, expected: &str) -> QueryError {
+        let msg = match self.peek() {
+            Some(Tok::Word(w)) => miscased_keyword(w),
+            _ => None,
+        }
+        .unwrap_or_else(|| format!("expected {expected} but found {}", describe(self.peek())));
+        syntax(self.pos(), msg)
+    }
+
+    fn parse_or(&mut self) -> Result<Expr, QueryError> {
+        let first = self.parse_and()?;
+        if !self.peek_word("or") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.peek_word("or") {
+            self.i += 1;
+            items.push(self.parse_and()?);
+        }
+        Ok(Expr::Or(items))
+    }
+
+    fn parse_and(&mut self) -> Result<Expr, QueryError> {
+        let first = self.parse_unary()?;
+        if !self.peek_word("and") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.peek_word("and") {
+            self.i += 1;
+            items.push(self.parse_unary()?);
+        }
+        Ok(Expr::And(items))
+    }
+
+    fn parse_unary(&mut self) -> Result<Expr, QueryError> {
+        if self.peek_word("not") {
+            let pos = self.pos();
+            self.i += 1;
+            self.enter(pos)?;
+            let inner = self.parse_unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
+        }
+        self.parse_primary()
+    }
+
+    fn parse_primary(&mut self) -> Result<Expr, QueryError> {
+        let pos = self.pos();
+        match self.peek() {
+            Some(Tok::LParen) => {
+                self.i += 1;
+                self.enter(pos)?;
+                let inner = self.parse_or()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return Err(self.unexpected_after_expr("'and', 'or' or ')'"));
+                }
+                self.i += 1;
+                self.depth -= 1;
+                Ok(inner)
+            }
+            Some(Tok::Word(w)) if w == "pr" => {
+                self.i += 1;
+                let field = self.expect_field("after 'pr'")?;
+                Ok(Expr::Pr(field))
+            }
+            Some(Tok::Word(_)) => {
+                let field = self.expect_field("")?;
+                self.parse_op_rest(field)
+            }
+            other => Err(syntax(
+                pos,
+                format!(
+                    "expected a field name, 'not', 'pr' or '(' but found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+
+    fn expect_field(&mut self, context: &str) -> Result<String, QueryError> {
+        let pos = self.pos();
+        let sep = if context.is_empty() { "" } else { " " };
+        match self.peek() {
+            Some(Tok::Word(w)) => {
+                let w = w.clone();
+                if RESERVED.contains(&w.as_str()) {
+                    return Err(syntax(
+                        pos,
+                        format!("expected a field name{sep}{context} but found the operator '{w}'"),
+                    ));
+                }
+                if matches!(w.to_ascii_lowercase().as_str(), "not" | "pr") {
+                    if let Some(msg) = miscased_keyword(&w) {
+                        return Err(syntax(pos, msg));
+                    }
+                }
+                if !is_identifier(&w) {
+                    return Err(syntax(
+                        pos,
+                        format!(
+                            "invalid field name '{}' (field names look like name or owner.id)",
+                            snippet(&w)
+                        ),
+                    ));
+                }
+                self.i += 1;
+                Ok(w)
+            }
+            other => Err(syntax(
+                pos,
+                format!(
+                    "expected a field name{sep}{context} but found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+
+    fn parse_op_rest(&mut self, field: String) -> Result<Expr, QueryError> {
+        let pos = self.pos();
+        let shown = snippet(&field);
+        let word = match self.peek() {
+            Some(Tok::Word(w)) => w.clone(),
+            other => {
+                return Err(syntax(
+                    pos,
+                    format!(
+                        "expected an operator after '{shown}' but found {}",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        match Op::from_keyword(&word) {
+            Some(Op::IsNull) => {
+                self.i += 1;
+                Ok(Expr::IsNull(field))
+            }
+            Some(Op::In) => {
+                self.i += 1;
+                self.parse_in_list(field)
+            }
+            Some(Op::Pr) => Err(syntax(
+                pos,
+                format!("'pr' is a prefix operator: write 'pr {shown}'"),
+            )),
+            Some(op) => {
+                self.i += 1;
+                let value = self.parse_value(op.keyword())?;
+                Ok(Expr::Cmp { field, op, value })
+            }
+            None => {
+                let msg = miscased_keyword(&word).unwrap_or_else(|| {
+                    format!(
+                        "expected an operator (eq, ne, gt, ge, lt, le, co, sw, in, isnull) after '{shown}' but found '{}'",
+                        snippet(&word)
+                    )
+                });
+                Err(syntax(pos, msg))
+            }
+        }
+    }
+
+    fn parse_value(&mut self, after: &str) -> Result<Value, QueryError> {
+        let pos = self.pos();
+        let value = match self.peek() {
+            Some(Tok::Str(s)) => Value::Str(s.clone()),
+            Some(Tok::Word(w)) => parse_bare_value(w, after).map_err(|m| syntax(pos, m))?,
+            other => {
+                return Err(syntax(
+                    pos,
+                    format!(
+                        "expected a value after '{after}' but found {}",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        self.i += 1;
+        Ok(value)
+    }
+
+    fn parse_in_list(&mut self, field: String) -> Result<Expr, QueryError> {
+        let shown = snippet(&field);
+        if self.peek() != Some(&Tok::LParen) {
+            return Err(syntax(
+                self.pos(),
+                format!(
+                    "expected '(' after 'in' but found {} (write {shown} in (\"a\", \"b\"))",
+                    describe(self.peek())
+                ),
+            ));
+        }
+        self.i += 1;
+        if self.peek() == Some(&Tok::RParen) {
+            return Err(syntax(
+                self.pos(),
+                "the 'in' operator requires at least one value",
+            ));
+        }
+        let mut values = Vec::new();
+        let mut after = "in (";
+        loop {
+            let pos = self.pos();
+            values.push(self.parse_value(after)?);
+            if values.len() > MAX_IN_VALUES {
+                return Err(syntax(
+                    pos,
+                    format!("the 'in' operator accepts at most {MAX_IN_VALUES} values"),
+                ));
+            }
+            match self.peek() {
+                Some(Tok::Comma) => {
+                    self.i += 1;
+                    after = ",";
+                }
+                Some(Tok::RParen) => {
+                    self.i += 1;
+                    break;
+                }
+                other => {
+                    return Err(syntax(
+                        self.pos(),
+                        format!(
+                            "expected ',' or ')' in the 'in' list but found {}",
+                            describe(other)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(Expr::In { field, values })
+    }
+}
+
+/// Parses the `filters` query parameter. Grammar only: field names are not
+/// checked against any allow-list (see [`super::check_filter`]).
+///
+/// An empty or all-whitespace input is an error; callers that treat an empty
+/// `filters` parameter as "no filter" should check for that first (or use
+/// [`super::compile_filter`]).
+pub fn parse_filter(input: &str) -> Result<Expr, QueryError> {
+    let (toks, end_pos) = lex(input)?;
+    if toks.is_empty() {
+        return Err(syntax(end_pos, "the filter is empty"));
+    }
+    let mut p = Parser {
+        toks,
+        i: 0,
+        end_pos,
+        depth: 0,
+    };
+    let expr = p.parse_or()?;
+    if p.peek().is_some() {
+        return Err(p.unexpected_after_expr("'and', 'or' or the end of the filter"));
+    }
+    Ok(expr)
+}

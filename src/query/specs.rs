@@ -1,0 +1,457 @@
+//! Per-endpoint allow-lists for `filters` and `sorters`, transcribed from the
+//! `filters` / `sorters` parameter descriptions in `spec/{v3,beta,v1}.json`.
+//! Statics are named after the operationId in SCREAMING_SNAKE_CASE (v1
+//! operationIds end in `V1`; beta and v3 share operationIds).
+//!
+//! Operator lists keep the order of the documentation (it shows up in error
+//! messages). Operators outside the filter grammar (`ca`) are omitted.
+//!
+//! Table aliases the store must use in its FROM clause:
+//! `access_profiles ap`, `sources s`, `entitlements e`, `identities i`,
+//! `governance_groups g`, and for workgroup members `identities i` joined with
+//! `governance_group_members m`.
+//!
+//! Documented fields accessd has no column for (they produce "... is not
+//! supported by accessd yet"):
+//! * listSources filters: `features` (ca, co), `category`.
+//! * listSources sorters: `owner.name`, `accountCorrelationConfig.id`,
+//!   `accountCorrelationConfig.name`, `managerCorrelationRule.type`,
+//!   `managerCorrelationRule.id`, `managerCorrelationRule.name`.
+//! * listEntitlementsV1 filters: `tags`, `privilegeLevel.direct` (not in beta).
+//!
+//! Version differences:
+//! * listAccessProfiles: v3, beta and v1 document the same fields and operators
+//!   (v3 / v1 add "Supported composite operators are *and, or*"; beta says
+//!   nothing) — identical specs, `not` rejected everywhere.
+//! * listEntitlements: v1 adds `tags` and `privilegeLevel.direct`, so beta and
+//!   v1 get separate specs (beta reports those as unknown fields, v1 as not
+//!   implemented yet). Sorters are identical.
+//! * listIdentities, listWorkgroups, listWorkgroupMembers: beta and v1 identical.
+//! * listWorkgroupMembers has no `filters` parameter (sorters only) and a
+//!   maximum `limit` of 50.
+//! * getAccessProfileEntitlements: v3, beta and v1 identical; one spec. Its
+//!   default order (no sorters) is the profile's own entitlement order
+//!   (`ape.position`, from `access_profile_entitlements ape`).
+//!
+//! No endpoint documents `not`, so `allow_not` is false everywhere.
+
+use super::filter::Op;
+use super::paging::DEFAULT_MAX_LIMIT;
+use super::sort::{Sort, SortSpec};
+use super::sql::{FieldSpec, FieldType, FilterSpec, Target};
+
+const fn field(
+    name: &'static str,
+    ty: FieldType,
+    ops: &'static [Op],
+    col: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        ops,
+        target: Target::Column(col),
+    }
+}
+
+const NO_SORT_DEFAULT: &[Sort] = &[];
+
+// Frequently used operator sets.
+const EQ: &[Op] = &[Op::Eq];
+const EQ_IN: &[Op] = &[Op::Eq, Op::In];
+const EQ_SW: &[Op] = &[Op::Eq, Op::Sw];
+const EQ_IN_SW: &[Op] = &[Op::Eq, Op::In, Op::Sw];
+const EQ_SW_IN: &[Op] = &[Op::Eq, Op::Sw, Op::In];
+const GT_LT_GE_LE: &[Op] = &[Op::Gt, Op::Lt, Op::Ge, Op::Le];
+
+/// Maximum `limit` of every list endpoint here except workgroup members.
+pub const LIST_MAX_LIMIT: i64 = DEFAULT_MAX_LIMIT;
+/// Maximum (and default) `limit` of listWorkgroupMembers (beta and v1).
+pub const LIST_WORKGROUP_MEMBERS_MAX_LIMIT: i64 = 50;
+
+// ---------------------------------------------------------------------------
+// Access profiles (`access_profiles ap`)
+
+const ACCESS_PROFILE_FILTER_FIELDS: &[FieldSpec] = &[
+    field("id", FieldType::Str, EQ_IN, "ap.id"),
+    field("name", FieldType::Str, EQ_SW, "ap.name"),
+    // Documented as gt, ge, le (no lt), unlike modified.
+    field(
+        "created",
+        FieldType::DateTime,
+        &[Op::Gt, Op::Ge, Op::Le],
+        "ap.created",
+    ),
+    field("modified", FieldType::DateTime, GT_LT_GE_LE, "ap.modified"),
+    field("owner.id", FieldType::Str, EQ_IN, "ap.owner_id"),
+    field("requestable", FieldType::Bool, EQ, "ap.requestable"),
+    field("source.id", FieldType::Str, EQ_IN, "ap.source_id"),
+];
+
+const ACCESS_PROFILE_SORT_FIELDS: &[(&str, &str)] = &[
+    ("name", "ap.name"),
+    ("created", "ap.created"),
+    ("modified", "ap.modified"),
+];
+
+const ACCESS_PROFILE_FILTERS: FilterSpec = FilterSpec {
+    fields: ACCESS_PROFILE_FILTER_FIELDS,
+    unsupported: &[],
+    allow_not: false,
+};
+const ACCESS_PROFILE_SORTERS: SortSpec = SortSpec {
+    fields: ACCESS_PROFILE_SORT_FIELDS,
+    unsupported: &[],
+    tiebreak: "ap.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /v3/access-profiles` and `GET /beta/access-profiles`.
+pub static LIST_ACCESS_PROFILES_FILTERS: FilterSpec = ACCESS_PROFILE_FILTERS;
+/// `GET /v3/access-profiles` and `GET /beta/access-profiles`.
+pub static LIST_ACCESS_PROFILES_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
+/// `GET /access-profiles/v1` (same as v3).
+pub static LIST_ACCESS_PROFILES_V1_FILTERS: FilterSpec = ACCESS_PROFILE_FILTERS;
+/// `GET /access-profiles/v1` (same as v3).
+pub static LIST_ACCESS_PROFILES_V1_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Sources (`sources s`), v3 only
+
+const SOURCE_ALL_CMP: &[Op] = &[
+    Op::Eq,
+    Op::In,
+    Op::Ge,
+    Op::Gt,
+    Op::Le,
+    Op::Lt,
+    Op::Ne,
+    Op::IsNull,
+    Op::Sw,
+];
+const SOURCE_DATE_OPS: &[Op] = &[
+    Op::Eq,
+    Op::Ge,
+    Op::Gt,
+    Op::In,
+    Op::Le,
+    Op::Lt,
+    Op::Ne,
+    Op::IsNull,
+    Op::Sw,
+];
+
+/// `GET /v3/sources`.
+pub static LIST_SOURCES_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, SOURCE_ALL_CMP, "s.id"),
+        field(
+            "name",
+            FieldType::Str,
+            &[
+                Op::Co,
+                Op::Eq,
+                Op::In,
+                Op::Sw,
+                Op::Ge,
+                Op::Gt,
+                Op::Ne,
+                Op::IsNull,
+            ],
+            "s.name",
+        ),
+        field(
+            "type",
+            FieldType::Str,
+            &[Op::Eq, Op::In, Op::Ge, Op::Gt, Op::Ne, Op::IsNull, Op::Sw],
+            "s.type",
+        ),
+        field("owner.id", FieldType::Str, SOURCE_ALL_CMP, "s.owner_id"),
+        // `sw` on a date-time field takes a quoted string matched as a prefix of
+        // the stored UTC text, e.g. created sw "2020-01".
+        field("created", FieldType::DateTime, SOURCE_DATE_OPS, "s.created"),
+        field(
+            "modified",
+            FieldType::DateTime,
+            SOURCE_DATE_OPS,
+            "s.modified",
+        ),
+        field(
+            "managementWorkgroup.id",
+            FieldType::Str,
+            SOURCE_DATE_OPS,
+            "s.management_workgroup_id",
+        ),
+        field("description", FieldType::Str, EQ_SW, "s.description"),
+        field(
+            "authoritative",
+            FieldType::Bool,
+            &[Op::Eq, Op::Ne, Op::IsNull],
+            "s.authoritative",
+        ),
+        field("healthy", FieldType::Bool, &[Op::IsNull], "s.healthy"),
+        field("status", FieldType::Str, SOURCE_ALL_CMP, "s.status"),
+        field(
+            "connectionType",
+            FieldType::Str,
+            SOURCE_DATE_OPS,
+            "s.connection_type",
+        ),
+        field(
+            "connectorName",
+            FieldType::Str,
+            &[Op::Eq, Op::Ge, Op::Gt, Op::In, Op::Ne, Op::IsNull, Op::Sw],
+            "s.connector_name",
+        ),
+    ],
+    unsupported: &["features", "category"],
+    allow_not: false,
+};
+
+/// `GET /v3/sources`.
+pub static LIST_SOURCES_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("type", "s.type"),
+        ("created", "s.created"),
+        ("modified", "s.modified"),
+        ("name", "s.name"),
+        ("healthy", "s.healthy"),
+        ("status", "s.status"),
+        ("id", "s.id"),
+        ("description", "s.description"),
+        ("owner.id", "s.owner_id"),
+        ("authoritative", "s.authoritative"),
+        ("managementWorkgroup.id", "s.management_workgroup_id"),
+        ("connectorName", "s.connector_name"),
+        ("connectionType", "s.connection_type"),
+    ],
+    unsupported: &[
+        "owner.name",
+        "accountCorrelationConfig.id",
+        "accountCorrelationConfig.name",
+        "managerCorrelationRule.type",
+        "managerCorrelationRule.id",
+        "managerCorrelationRule.name",
+    ],
+    tiebreak: "s.id",
+    default: NO_SORT_DEFAULT,
+};
+
+// ---------------------------------------------------------------------------
+// Entitlements (`entitlements e`), beta and v1
+
+const ENTITLEMENT_FILTER_FIELDS: &[FieldSpec] = &[
+    field("id", FieldType::Str, EQ_IN, "e.id"),
+    field("name", FieldType::Str, EQ_IN_SW, "e.name"),
+    field("type", FieldType::Str, EQ_IN, "e.type"),
+    field("attribute", FieldType::Str, EQ_IN, "e.attribute"),
+    field("value", FieldType::Str, EQ_IN_SW, "e.value"),
+    field("source.id", FieldType::Str, EQ_IN, "e.source_id"),
+    field("requestable", FieldType::Bool, EQ, "e.requestable"),
+    field("created", FieldType::DateTime, GT_LT_GE_LE, "e.created"),
+    field("modified", FieldType::DateTime, GT_LT_GE_LE, "e.modified"),
+    field("owner.id", FieldType::Str, EQ_IN, "e.owner_id"),
+];
+
+const ENTITLEMENT_SORT_FIELDS: &[(&str, &str)] = &[
+    ("id", "e.id"),
+    ("name", "e.name"),
+    ("created", "e.created"),
+    ("modified", "e.modified"),
+    ("type", "e.type"),
+    ("attribute", "e.attribute"),
+    ("value", "e.value"),
+    ("source.id", "e.source_id"),
+    ("requestable", "e.requestable"),
+];
+
+/// `GET /beta/entitlements`.
+pub static LIST_ENTITLEMENTS_FILTERS: FilterSpec = FilterSpec {
+    fields: ENTITLEMENT_FILTER_FIELDS,
+    unsupported: &[],
+    allow_not: false,
+};
+const ENTITLEMENT_SORTERS: SortSpec = SortSpec {
+    fields: ENTITLEMENT_SORT_FIELDS,
+    unsupported: &[],
+    tiebreak: "e.id",
+    default: NO_SORT_DEFAULT,
+};
+/// `GET /beta/entitlements`.
+pub static LIST_ENTITLEMENTS_SORTERS: SortSpec = ENTITLEMENT_SORTERS;
+/// `GET /entitlements/v1`: beta plus `tags` (eq) and `privilegeLevel.direct`
+/// (eq), which accessd does not store.
+pub static LIST_ENTITLEMENTS_V1_FILTERS: FilterSpec = FilterSpec {
+    fields: ENTITLEMENT_FILTER_FIELDS,
+    unsupported: &["tags", "privilegeLevel.direct"],
+    allow_not: false,
+};
+/// `GET /entitlements/v1` (same as beta).
+pub static LIST_ENTITLEMENTS_V1_SORTERS: SortSpec = ENTITLEMENT_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Identities (`identities i`)
+
+const IDENTITY_FILTER_FIELDS: &[FieldSpec] = &[
+    field("id", FieldType::Str, EQ_IN, "i.id"),
+    field("name", FieldType::Str, EQ_SW, "i.name"),
+    field("alias", FieldType::Str, EQ_SW, "i.alias"),
+    field("firstname", FieldType::Str, EQ_SW, "i.first_name"),
+    field("lastname", FieldType::Str, EQ_SW, "i.last_name"),
+    field("email", FieldType::Str, EQ_SW, "i.email"),
+    field("cloudStatus", FieldType::Str, EQ, "i.cloud_status"),
+    field("processingState", FieldType::Str, EQ, "i.processing_state"),
+    field("correlated", FieldType::Bool, EQ, "i.correlated"),
+    field("protected", FieldType::Bool, EQ, "i.protected"),
+];
+
+const IDENTITY_SORT_FIELDS: &[(&str, &str)] = &[
+    ("name", "i.name"),
+    ("alias", "i.alias"),
+    ("cloudStatus", "i.cloud_status"),
+];
+
+const IDENTITY_FILTERS: FilterSpec = FilterSpec {
+    fields: IDENTITY_FILTER_FIELDS,
+    unsupported: &[],
+    allow_not: false,
+};
+const IDENTITY_SORTERS: SortSpec = SortSpec {
+    fields: IDENTITY_SORT_FIELDS,
+    unsupported: &[],
+    tiebreak: "i.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /beta/identities`.
+pub static LIST_IDENTITIES_FILTERS: FilterSpec = IDENTITY_FILTERS;
+/// `GET /beta/identities`.
+pub static LIST_IDENTITIES_SORTERS: SortSpec = IDENTITY_SORTERS;
+/// `GET /identities/v1` (same as beta).
+pub static LIST_IDENTITIES_V1_FILTERS: FilterSpec = IDENTITY_FILTERS;
+/// `GET /identities/v1` (same as beta).
+pub static LIST_IDENTITIES_V1_SORTERS: SortSpec = IDENTITY_SORTERS;
+
+/// `GET /v3/public-identities`.
+pub static GET_PUBLIC_IDENTITIES_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN, "i.id"),
+        field("alias", FieldType::Str, EQ_SW, "i.alias"),
+        field("email", FieldType::Str, EQ_SW, "i.email"),
+        field("firstname", FieldType::Str, EQ_SW, "i.first_name"),
+        field("lastname", FieldType::Str, EQ_SW, "i.last_name"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /v3/public-identities`.
+pub static GET_PUBLIC_IDENTITIES_SORTERS: SortSpec = SortSpec {
+    fields: &[("name", "i.name")],
+    unsupported: &[],
+    tiebreak: "i.id",
+    default: NO_SORT_DEFAULT,
+};
+
+// ---------------------------------------------------------------------------
+// Workgroups (`governance_groups g`), beta and v1
+
+const WORKGROUP_FILTER_FIELDS: &[FieldSpec] = &[
+    field("id", FieldType::Str, EQ_IN_SW, "g.id"),
+    field("name", FieldType::Str, EQ_SW_IN, "g.name"),
+    FieldSpec {
+        name: "memberships.identityId",
+        ty: FieldType::Str,
+        ops: EQ_IN,
+        target: Target::Subquery {
+            outer_col: "g.id",
+            table: "governance_group_members",
+            select_col: "group_id",
+            where_col: "identity_id",
+        },
+    },
+];
+
+const WORKGROUP_SORT_FIELDS: &[(&str, &str)] = &[
+    ("name", "g.name"),
+    ("created", "g.created"),
+    ("modified", "g.modified"),
+    ("id", "g.id"),
+    ("description", "g.description"),
+];
+
+const WORKGROUP_FILTERS: FilterSpec = FilterSpec {
+    fields: WORKGROUP_FILTER_FIELDS,
+    unsupported: &[],
+    allow_not: false,
+};
+const WORKGROUP_SORTERS: SortSpec = SortSpec {
+    fields: WORKGROUP_SORT_FIELDS,
+    unsupported: &[],
+    tiebreak: "g.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /beta/workgroups`.
+pub static LIST_WORKGROUPS_FILTERS: FilterSpec = WORKGROUP_FILTERS;
+/// `GET /beta/workgroups`.
+pub static LIST_WORKGROUPS_SORTERS: SortSpec = WORKGROUP_SORTERS;
+/// `GET /workgroups/v1` (same as beta).
+pub static LIST_WORKGROUPS_V1_FILTERS: FilterSpec = WORKGROUP_FILTERS;
+/// `GET /workgroups/v1` (same as beta).
+pub static LIST_WORKGROUPS_V1_SORTERS: SortSpec = WORKGROUP_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Workgroup members (`identities i` joined with `governance_group_members m`)
+
+const WORKGROUP_MEMBER_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("name", "i.name"),
+        ("created", "m.created"),
+        ("modified", "i.modified"),
+    ],
+    unsupported: &[],
+    tiebreak: "i.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /beta/workgroups/{workgroupId}/members` (no `filters` parameter; max
+/// `limit` is [`LIST_WORKGROUP_MEMBERS_MAX_LIMIT`]).
+pub static LIST_WORKGROUP_MEMBERS_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
+/// `GET /workgroups/v1/{workgroupId}/members` (same as beta).
+pub static LIST_WORKGROUP_MEMBERS_V1_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Entitlements of one access profile (`entitlements e`), v3/beta/v1
+
+/// `GET /v3/access-profiles/{id}/entitlements` (beta and v1 document the same).
+pub static GET_ACCESS_PROFILE_ENTITLEMENTS_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN, "e.id"),
+        field("name", FieldType::Str, EQ_SW, "e.name"),
+        field("attribute", FieldType::Str, EQ_SW, "e.attribute"),
+        field("value", FieldType::Str, EQ_SW, "e.value"),
+        field("created", FieldType::DateTime, GT_LT_GE_LE, "e.created"),
+        field("modified", FieldType::DateTime, GT_LT_GE_LE, "e.modified"),
+        field("owner.id", FieldType::Str, EQ_IN, "e.owner_id"),
+        field("source.id", FieldType::Str, EQ_IN, "e.source_id"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /v3/access-profiles/{id}/entitlements`; without sorters, the profile's order.
+pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("name", "e.name"),
+        ("attribute", "e.attribute"),
+        ("value", "e.value"),
+        ("created", "e.created"),
+        ("modified", "e.modified"),
+    ],
+    unsupported: &[],
+    tiebreak: "e.id",
+    default: &[Sort {
+        field: "position",
+        column: "ape.position",
+        desc: false,
+    }],
+};

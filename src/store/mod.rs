@@ -1,0 +1,146 @@
+//! Persistence: the `Store` trait the API and tasks talk to, and its implementations.
+//! SQL and dialect differences live below this line and nowhere else.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
+use crate::domain::model::*;
+use crate::query::{Paging, SqlPiece};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{kind} '{id}' not found")]
+    NotFound { kind: &'static str, id: String },
+    /// A uniqueness or reference rule enforced by the database; the message is for clients.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Stored data that does not parse (a bug or a hand-edited database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The store cannot be opened as configured.
+    #[error("{0}")]
+    Config(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A compiled collection request: filter pieces (already checked against the
+/// endpoint's allow-list), ORDER BY text built from allow-listed columns, and paging.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Vec<SqlPiece>,
+    pub order_by: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub private_pem: String,
+    pub public_pem: String,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    pub client_id: String,
+    pub secret_hash: String,
+    pub name: String,
+    /// `None` for an API client (authority `API`); else a personal access token.
+    pub identity_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub created: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers (`GET /health`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // -- tenant metadata, keys, clients
+    /// Stores `value` under `key` unless a value is there already; returns the stored one.
+    async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String>;
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
+    async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
+    /// Creates the client, or replaces its secret, identity and scopes.
+    async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;
+
+    // -- identities
+    async fn count_identities(&self) -> StoreResult<i64>;
+    async fn insert_identity(&self, identity: &Identity) -> StoreResult<()>;
+    async fn get_identity(&self, id: &str) -> StoreResult<Identity>;
+    async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>>;
+    async fn list_identities(&self, q: &ListQuery) -> StoreResult<Page<Identity>>;
+
+    // -- governance groups
+    async fn insert_governance_group(
+        &self,
+        group: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup>;
+    async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup>;
+    async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>>;
+    async fn add_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Identity>>;
+
+    // -- sources and entitlements
+    async fn insert_source(&self, source: &NewSource, now: DateTime<Utc>) -> StoreResult<Source>;
+    async fn get_source(&self, id: &str) -> StoreResult<Source>;
+    async fn list_sources(&self, q: &ListQuery) -> StoreResult<Page<Source>>;
+    async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
+    async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
+    async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>>;
+
+    // -- access profiles
+    async fn resolve_access_profile_refs(
+        &self,
+        draft: &AccessProfileDraft,
+    ) -> StoreResult<RefFacts>;
+    async fn insert_access_profile(
+        &self,
+        draft: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile>;
+    async fn update_access_profile(
+        &self,
+        id: &str,
+        draft: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile>;
+    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile>;
+    async fn list_access_profiles(&self, q: &ListQuery) -> StoreResult<Page<AccessProfile>>;
+    async fn list_access_profile_entitlements(
+        &self,
+        id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Entitlement>>;
+}
+
+/// Opens the store named by a database URL (`sqlite://path`), creating and migrating it.
+pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open(database_url).await?,
+        ))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL '{}': accessd supports sqlite://PATH",
+            database_url.split('@').next_back().unwrap_or("")
+        )))
+    }
+}

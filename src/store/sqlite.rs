@@ -1,0 +1,870 @@
+//! The SQLite store: the embedded default. WAL mode, foreign keys on, `synchronous=FULL`
+//! so a committed write survives a crash; write transactions start `IMMEDIATE` so two
+//! writers queue on the busy timeout instead of failing on lock upgrade.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::*;
+use crate::query::{format_timestamp, SqlValue};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+const IDENTITY_FROM: &str = " FROM identities i LEFT JOIN identities mg ON mg.id = i.manager_id";
+const IDENTITY_COLS: &str = "SELECT i.id, i.name, i.alias, i.first_name, i.last_name, i.email, \
+     i.cloud_status, i.processing_state, i.correlated, i.protected, i.is_manager, i.manager_id, \
+     mg.name AS manager_name, i.authorities, i.created, i.modified";
+const GROUP_COLS: &str = "SELECT g.id, g.name, g.description, g.owner_id, o.name AS owner_name, \
+     (SELECT COUNT(*) FROM governance_group_members m WHERE m.group_id = g.id) AS member_count, \
+     g.created, g.modified";
+const GROUP_FROM: &str = " FROM governance_groups g LEFT JOIN identities o ON o.id = g.owner_id";
+const SOURCE_COLS: &str = "SELECT s.id, s.num_id, s.name, s.description, s.owner_id, \
+     o.name AS owner_name, s.management_workgroup_id, w.name AS workgroup_name, s.type, \
+     s.connector, s.connector_name, s.connection_type, s.authoritative, s.healthy, s.status, \
+     s.features, s.doc, s.created, s.modified";
+const SOURCE_FROM: &str = " FROM sources s JOIN identities o ON o.id = s.owner_id \
+     LEFT JOIN governance_groups w ON w.id = s.management_workgroup_id";
+const ENTITLEMENT_COLS: &str = "SELECT e.id, e.source_id, s.name AS source_name, e.name, \
+     e.attribute, e.value, e.type, e.description, e.privileged, e.requestable, e.owner_id, \
+     o.name AS owner_name, e.created, e.modified";
+const ENTITLEMENT_FROM: &str = " FROM entitlements e JOIN sources s ON s.id = e.source_id \
+     LEFT JOIN identities o ON o.id = e.owner_id";
+const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, o.name AS owner_name, \
+     ap.source_id, s.name AS source_name, ap.enabled, ap.requestable, ap.doc, ap.created, ap.modified";
+const AP_FROM: &str = " FROM access_profiles ap JOIN identities o ON o.id = ap.owner_id \
+     JOIN sources s ON s.id = ap.source_id";
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            StoreError::Config(format!("migrating the SQLite database failed: {e}"))
+        })?;
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Runs `cols + from + WHERE fixed AND filter + ORDER BY + LIMIT/OFFSET`, and the
+    /// matching COUNT(*) when the query asks for the total.
+    async fn list_rows(
+        &self,
+        cols: &str,
+        from: &str,
+        fixed: &[SqlPiece],
+        q: &ListQuery,
+    ) -> StoreResult<(Vec<SqliteRow>, Option<i64>)> {
+        let mut qb = QueryBuilder::<Sqlite>::new(cols);
+        qb.push(from);
+        push_where(&mut qb, fixed, &q.filter);
+        qb.push(" ").push(&q.order_by);
+        qb.push(" LIMIT ").push_bind(q.paging.limit);
+        qb.push(" OFFSET ").push_bind(q.paging.offset);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let total = if q.paging.count {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
+            qb.push(from);
+            push_where(&mut qb, fixed, &q.filter);
+            Some(qb.build_query_scalar::<i64>().fetch_one(&self.pool).await?)
+        } else {
+            None
+        };
+        Ok((rows, total))
+    }
+
+    async fn entitlement_refs(&self, ap_ids: &[String]) -> StoreResult<Vec<(String, NamedRef)>> {
+        if ap_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT ape.access_profile_id, e.id, e.name FROM access_profile_entitlements ape \
+             JOIN entitlements e ON e.id = ape.entitlement_id WHERE ape.access_profile_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for id in ap_ids {
+            sep.push_bind(id);
+        }
+        qb.push(") ORDER BY ape.access_profile_id, ape.position");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    NamedRef {
+                        id: r.try_get(1)?,
+                        name: r.try_get(2)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn access_profiles_from_rows(
+        &self,
+        rows: Vec<SqliteRow>,
+    ) -> StoreResult<Vec<AccessProfile>> {
+        let mut aps = rows
+            .iter()
+            .map(access_profile_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
+        for (ap_id, ent) in self.entitlement_refs(&ids).await? {
+            if let Some(ap) = aps.iter_mut().find(|a| a.id == ap_id) {
+                ap.entitlements.push(ent);
+            }
+        }
+        Ok(aps)
+    }
+
+    async fn write_access_profile_entitlements(
+        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        id: &str,
+        draft: &AccessProfileDraft,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM access_profile_entitlements WHERE access_profile_id = ?")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        for (pos, ent) in draft.entitlement_ids.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO access_profile_entitlements (access_profile_id, entitlement_id, position) \
+                 VALUES (?, ?, ?)",
+            )
+            .bind(id)
+            .bind(ent)
+            .bind(pos as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn push_pieces(qb: &mut QueryBuilder<'_, Sqlite>, pieces: &[SqlPiece]) {
+    for p in pieces {
+        match p {
+            SqlPiece::Sql(s) => {
+                qb.push(s);
+            }
+            SqlPiece::Bind(SqlValue::Text(t)) => {
+                qb.push_bind(t.clone());
+            }
+            SqlPiece::Bind(SqlValue::Bool(b)) => {
+                qb.push_bind(*b);
+            }
+            SqlPiece::Bind(SqlValue::Int(i)) => {
+                qb.push_bind(*i);
+            }
+            SqlPiece::Bind(SqlValue::Float(f)) => {
+                qb.push_bind(*f);
+            }
+        }
+    }
+}
+
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, fixed: &[SqlPiece], filter: &[SqlPiece]) {
+    if fixed.is_empty() && filter.is_empty() {
+        return;
+    }
+    qb.push(" WHERE ");
+    if !fixed.is_empty() {
+        qb.push("(");
+        push_pieces(qb, fixed);
+        qb.push(")");
+        if !filter.is_empty() {
+            qb.push(" AND ");
+        }
+    }
+    if !filter.is_empty() {
+        qb.push("(");
+        push_pieces(qb, filter);
+        qb.push(")");
+    }
+}
+
+fn ts(row: &SqliteRow, col: &str) -> StoreResult<DateTime<Utc>> {
+    let s: String = row.try_get(col)?;
+    DateTime::parse_from_rfc3339(&s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> StoreResult<T> {
+    let s: String = row.try_get(col)?;
+    serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn opt_ref(row: &SqliteRow, id_col: &str, name_col: &str) -> StoreResult<Option<NamedRef>> {
+    let id: Option<String> = row.try_get(id_col)?;
+    let name: Option<String> = row.try_get(name_col)?;
+    Ok(id.map(|id| NamedRef {
+        id,
+        name: name.unwrap_or_default(),
+    }))
+}
+
+fn identity_row(r: &SqliteRow) -> StoreResult<Identity> {
+    Ok(Identity {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        alias: r.try_get("alias")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        email: r.try_get("email")?,
+        cloud_status: r.try_get("cloud_status")?,
+        processing_state: r.try_get("processing_state")?,
+        correlated: r.try_get("correlated")?,
+        protected: r.try_get("protected")?,
+        is_manager: r.try_get("is_manager")?,
+        manager: opt_ref(r, "manager_id", "manager_name")?,
+        authorities: json_col(r, "authorities")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn group_row(r: &SqliteRow) -> StoreResult<GovernanceGroup> {
+    Ok(GovernanceGroup {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        owner: opt_ref(r, "owner_id", "owner_name")?,
+        member_count: r.try_get("member_count")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn source_row(r: &SqliteRow) -> StoreResult<Source> {
+    Ok(Source {
+        id: r.try_get("id")?,
+        num_id: r.try_get("num_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        owner: NamedRef {
+            id: r.try_get("owner_id")?,
+            name: r.try_get("owner_name")?,
+        },
+        management_workgroup: opt_ref(r, "management_workgroup_id", "workgroup_name")?,
+        source_type: r.try_get("type")?,
+        connector: r.try_get("connector")?,
+        connector_name: r.try_get("connector_name")?,
+        connection_type: r.try_get("connection_type")?,
+        authoritative: r.try_get("authoritative")?,
+        healthy: r.try_get("healthy")?,
+        status: r.try_get("status")?,
+        features: json_col(r, "features")?,
+        doc: json_col(r, "doc")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn entitlement_row(r: &SqliteRow) -> StoreResult<Entitlement> {
+    Ok(Entitlement {
+        id: r.try_get("id")?,
+        source: NamedRef {
+            id: r.try_get("source_id")?,
+            name: r.try_get("source_name")?,
+        },
+        name: r.try_get("name")?,
+        attribute: r.try_get("attribute")?,
+        value: r.try_get("value")?,
+        entitlement_type: r.try_get("type")?,
+        description: r.try_get("description")?,
+        privileged: r.try_get("privileged")?,
+        requestable: r.try_get("requestable")?,
+        owner: opt_ref(r, "owner_id", "owner_name")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn access_profile_row(r: &SqliteRow) -> StoreResult<AccessProfile> {
+    Ok(AccessProfile {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        owner: NamedRef {
+            id: r.try_get("owner_id")?,
+            name: r.try_get("owner_name")?,
+        },
+        source: NamedRef {
+            id: r.try_get("source_id")?,
+            name: r.try_get("source_name")?,
+        },
+        entitlements: Vec::new(),
+        enabled: r.try_get("enabled")?,
+        requestable: r.try_get("requestable")?,
+        doc: json_col::<Map<String, Value>>(r, "doc")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+/// Turns a unique or foreign-key violation into a client-facing conflict.
+fn conflict(e: sqlx::Error, unique_msg: impl FnOnce() -> String) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(unique_msg());
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::Conflict("A referenced object does not exist.".into());
+        }
+    }
+    StoreError::Database(e)
+}
+
+fn not_found(kind: &'static str, id: &str) -> StoreError {
+    StoreError::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}
+
+fn id_filter(col: &str, id: &str) -> Vec<SqlPiece> {
+    vec![
+        SqlPiece::Sql(format!("{col} = ")),
+        SqlPiece::Bind(SqlValue::Text(id.to_string())),
+    ]
+}
+
+fn one_page() -> ListQuery {
+    ListQuery {
+        filter: Vec::new(),
+        order_by: String::new(),
+        paging: Paging {
+            limit: 1,
+            offset: 0,
+            count: false,
+        },
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        let v: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
+        let rows = sqlx::query(
+            "SELECT kid, private_pem, public_pem, created FROM signing_keys WHERE active = 1 ORDER BY created DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRow {
+                    kid: r.try_get("kid")?,
+                    private_pem: r.try_get("private_pem")?,
+                    public_pem: r.try_get("public_pem")?,
+                    created: ts(r, "created")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, private_pem, public_pem, created) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_pem)
+        .bind(&key.public_pem)
+        .bind(format_timestamp(&key.created))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {
+        let row = sqlx::query(
+            "SELECT client_id, secret_hash, name, identity_id, scopes, created FROM api_clients WHERE client_id = ?",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let scopes: String = r.try_get("scopes")?;
+            Ok(ApiClient {
+                client_id: r.try_get("client_id")?,
+                secret_hash: r.try_get("secret_hash")?,
+                name: r.try_get("name")?,
+                identity_id: r.try_get("identity_id")?,
+                scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                created: ts(&r, "created")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn upsert_client(&self, c: &ApiClient) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_clients (client_id, secret_hash, name, identity_id, scopes, created) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET \
+             secret_hash = excluded.secret_hash, name = excluded.name, \
+             identity_id = excluded.identity_id, scopes = excluded.scopes",
+        )
+        .bind(&c.client_id)
+        .bind(&c.secret_hash)
+        .bind(&c.name)
+        .bind(&c.identity_id)
+        .bind(c.scopes.join(" "))
+        .bind(format_timestamp(&c.created))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || "The client could not be saved.".into()))?;
+        Ok(())
+    }
+
+    async fn count_identities(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM identities")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn insert_identity(&self, i: &Identity) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO identities (id, name, alias, first_name, last_name, email, cloud_status, \
+             processing_state, correlated, protected, is_manager, manager_id, authorities, created, modified) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&i.id)
+        .bind(&i.name)
+        .bind(&i.alias)
+        .bind(&i.first_name)
+        .bind(&i.last_name)
+        .bind(&i.email)
+        .bind(&i.cloud_status)
+        .bind(&i.processing_state)
+        .bind(i.correlated)
+        .bind(i.protected)
+        .bind(i.is_manager)
+        .bind(i.manager.as_ref().map(|m| m.id.clone()))
+        .bind(serde_json::to_string(&i.authorities).unwrap_or_else(|_| "[]".into()))
+        .bind(format_timestamp(&i.created))
+        .bind(format_timestamp(&i.modified))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || format!("An identity with alias '{}' already exists.", i.alias)))?;
+        Ok(())
+    }
+
+    async fn get_identity(&self, id: &str) -> StoreResult<Identity> {
+        let q = one_page();
+        let (rows, _) = self
+            .list_rows(IDENTITY_COLS, IDENTITY_FROM, &id_filter("i.id", id), &q)
+            .await?;
+        rows.first()
+            .map(identity_row)
+            .transpose()?
+            .ok_or_else(|| not_found("identity", id))
+    }
+
+    async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>> {
+        let q = one_page();
+        let (rows, _) = self
+            .list_rows(
+                IDENTITY_COLS,
+                IDENTITY_FROM,
+                &id_filter("i.alias", alias),
+                &q,
+            )
+            .await?;
+        rows.first().map(identity_row).transpose()
+    }
+
+    async fn list_identities(&self, q: &ListQuery) -> StoreResult<Page<Identity>> {
+        let (rows, total) = self.list_rows(IDENTITY_COLS, IDENTITY_FROM, &[], q).await?;
+        Ok(Page {
+            items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn insert_governance_group(
+        &self,
+        g: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup> {
+        let id = crate::domain::new_id();
+        sqlx::query(
+            "INSERT INTO governance_groups (id, name, description, owner_id, created, modified) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(&g.owner_id)
+        .bind(format_timestamp(&now))
+        .bind(format_timestamp(&now))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || format!("A governance group named '{}' already exists.", g.name)))?;
+        self.get_governance_group(&id).await
+    }
+
+    async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup> {
+        let (rows, _) = self
+            .list_rows(GROUP_COLS, GROUP_FROM, &id_filter("g.id", id), &one_page())
+            .await?;
+        rows.first()
+            .map(group_row)
+            .transpose()?
+            .ok_or_else(|| not_found("governance group", id))
+    }
+
+    async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>> {
+        let (rows, total) = self.list_rows(GROUP_COLS, GROUP_FROM, &[], q).await?;
+        Ok(Page {
+            items: rows.iter().map(group_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn add_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for identity in identity_ids {
+            sqlx::query(
+                "INSERT INTO governance_group_members (group_id, identity_id, created) VALUES (?, ?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(group_id)
+            .bind(identity)
+            .bind(format_timestamp(&now))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, String::new))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Identity>> {
+        let from =
+            format!("{IDENTITY_FROM} JOIN governance_group_members m ON m.identity_id = i.id");
+        let (rows, total) = self
+            .list_rows(IDENTITY_COLS, &from, &id_filter("m.group_id", group_id), q)
+            .await?;
+        Ok(Page {
+            items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn insert_source(&self, s: &NewSource, now: DateTime<Utc>) -> StoreResult<Source> {
+        let id = crate::domain::new_id();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sources (id, num_id, name, description, owner_id, management_workgroup_id, \
+             type, connector, connector_name, connection_type, authoritative, features, doc, created, modified) \
+             VALUES (?, (SELECT COALESCE(MAX(num_id), 0) + 1 FROM sources), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&s.name)
+        .bind(&s.description)
+        .bind(&s.owner_id)
+        .bind(&s.management_workgroup_id)
+        .bind(&s.source_type)
+        .bind(&s.connector)
+        .bind(&s.connector_name)
+        .bind(&s.connection_type)
+        .bind(s.authoritative)
+        .bind(serde_json::to_string(&s.features).unwrap_or_else(|_| "[]".into()))
+        .bind(Value::Object(s.doc.clone()).to_string())
+        .bind(format_timestamp(&now))
+        .bind(format_timestamp(&now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, || format!("A source named '{}' already exists.", s.name)))?;
+        tx.commit().await?;
+        self.get_source(&id).await
+    }
+
+    async fn get_source(&self, id: &str) -> StoreResult<Source> {
+        let (rows, _) = self
+            .list_rows(
+                SOURCE_COLS,
+                SOURCE_FROM,
+                &id_filter("s.id", id),
+                &one_page(),
+            )
+            .await?;
+        rows.first()
+            .map(source_row)
+            .transpose()?
+            .ok_or_else(|| not_found("source", id))
+    }
+
+    async fn list_sources(&self, q: &ListQuery) -> StoreResult<Page<Source>> {
+        let (rows, total) = self.list_rows(SOURCE_COLS, SOURCE_FROM, &[], q).await?;
+        Ok(Page {
+            items: rows.iter().map(source_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO entitlements (id, source_id, name, attribute, value, type, description, \
+             privileged, requestable, owner_id, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.id)
+        .bind(&e.source.id)
+        .bind(&e.name)
+        .bind(&e.attribute)
+        .bind(&e.value)
+        .bind(&e.entitlement_type)
+        .bind(&e.description)
+        .bind(e.privileged)
+        .bind(e.requestable)
+        .bind(e.owner.as_ref().map(|o| o.id.clone()))
+        .bind(format_timestamp(&e.created))
+        .bind(format_timestamp(&e.modified))
+        .execute(&self.pool)
+        .await
+        .map_err(|err| conflict(err, || format!("Entitlement '{}' already exists.", e.id)))?;
+        Ok(())
+    }
+
+    async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement> {
+        let (rows, _) = self
+            .list_rows(
+                ENTITLEMENT_COLS,
+                ENTITLEMENT_FROM,
+                &id_filter("e.id", id),
+                &one_page(),
+            )
+            .await?;
+        rows.first()
+            .map(entitlement_row)
+            .transpose()?
+            .ok_or_else(|| not_found("entitlement", id))
+    }
+
+    async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>> {
+        let (rows, total) = self
+            .list_rows(ENTITLEMENT_COLS, ENTITLEMENT_FROM, &[], q)
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(entitlement_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn resolve_access_profile_refs(&self, d: &AccessProfileDraft) -> StoreResult<RefFacts> {
+        let owner = sqlx::query("SELECT id, name FROM identities WHERE id = ?")
+            .bind(&d.owner_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| {
+                Ok::<_, sqlx::Error>(NamedRef {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                })
+            })
+            .transpose()?;
+        let source = sqlx::query("SELECT id, name FROM sources WHERE id = ?")
+            .bind(&d.source_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| {
+                Ok::<_, sqlx::Error>(NamedRef {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                })
+            })
+            .transpose()?;
+        let mut entitlements = Vec::new();
+        if !d.entitlement_ids.is_empty() {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("SELECT id, source_id FROM entitlements WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for id in &d.entitlement_ids {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&self.pool).await? {
+                entitlements.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        Ok(RefFacts {
+            owner,
+            source,
+            entitlements,
+        })
+    }
+
+    async fn insert_access_profile(
+        &self,
+        d: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile> {
+        let id = crate::domain::new_id();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO access_profiles (id, name, description, owner_id, source_id, enabled, \
+             requestable, doc, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(&d.owner_id)
+        .bind(&d.source_id)
+        .bind(d.enabled)
+        .bind(d.requestable)
+        .bind(Value::Object(d.doc.clone()).to_string())
+        .bind(format_timestamp(&now))
+        .bind(format_timestamp(&now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict(e, || {
+                format!("An access profile named '{}' already exists.", d.name)
+            })
+        })?;
+        Self::write_access_profile_entitlements(&mut tx, &id, d)
+            .await
+            .map_err(|e| match e {
+                StoreError::Database(db) => conflict(db, String::new),
+                other => other,
+            })?;
+        tx.commit().await?;
+        self.get_access_profile(&id).await
+    }
+
+    async fn update_access_profile(
+        &self,
+        id: &str,
+        d: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE access_profiles SET name = ?, description = ?, owner_id = ?, source_id = ?, \
+             enabled = ?, requestable = ?, doc = ?, modified = ? WHERE id = ?",
+        )
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(&d.owner_id)
+        .bind(&d.source_id)
+        .bind(d.enabled)
+        .bind(d.requestable)
+        .bind(Value::Object(d.doc.clone()).to_string())
+        .bind(format_timestamp(&now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict(e, || {
+                format!("An access profile named '{}' already exists.", d.name)
+            })
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("access profile", id));
+        }
+        Self::write_access_profile_entitlements(&mut tx, id, d)
+            .await
+            .map_err(|e| match e {
+                StoreError::Database(db) => conflict(db, String::new),
+                other => other,
+            })?;
+        tx.commit().await?;
+        self.get_access_profile(id).await
+    }
+
+    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile> {
+        let (rows, _) = self
+            .list_rows(AP_COLS, AP_FROM, &id_filter("ap.id", id), &one_page())
+            .await?;
+        self.access_profiles_from_rows(rows)
+            .await?
+            .pop()
+            .ok_or_else(|| not_found("access profile", id))
+    }
+
+    async fn list_access_profiles(&self, q: &ListQuery) -> StoreResult<Page<AccessProfile>> {
+        let (rows, total) = self.list_rows(AP_COLS, AP_FROM, &[], q).await?;
+        Ok(Page {
+            items: self.access_profiles_from_rows(rows).await?,
+            total,
+        })
+    }
+
+    async fn list_access_profile_entitlements(
+        &self,
+        id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Entitlement>> {
+        let from = format!(
+            "{ENTITLEMENT_FROM} JOIN access_profile_entitlements ape ON ape.entitlement_id = e.id"
+        );
+        let (rows, total) = self
+            .list_rows(
+                ENTITLEMENT_COLS,
+                &from,
+                &id_filter("ape.access_profile_id", id),
+                q,
+            )
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(entitlement_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! Collection parameters on list endpoints (CONTRACT §5): paging, count, filters and
+//! sorters executed in SQL, and 400s that name the problem.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn names(app: &TestApp, path: &str) -> Vec<String> {
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    let list: Vec<Value> = resp.json().await.unwrap();
+    list.iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn seeded() -> (TestApp, Fixture) {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    for (i, name) in ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
+        .iter()
+        .enumerate()
+    {
+        let mut body = ap_body(&f, name);
+        body["requestable"] = json!(i % 2 == 0);
+        if i >= 3 {
+            body["source"] = json!({"id": f.other_source.id});
+            body["entitlements"] = json!([{"id": f.other_entitlements[0]}]);
+        }
+        app.create_access_profile(FAMILIES[i % 3], &body).await;
+    }
+    (app, f)
+}
+
+#[tokio::test]
+async fn limit_offset_and_count_page_deterministically() {
+    let (app, _) = seeded().await;
+    let resp = app
+        .get("/v3/access-profiles?limit=2&offset=1&count=true&sorters=name")
+        .await;
+    assert_eq!(resp.headers()["X-Total-Count"], "5");
+    let page: Vec<Value> = resp.json().await.unwrap();
+    let got: Vec<&str> = page.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(got, ["Bravo", "Charlie"]);
+    let resp = app.get("/v3/access-profiles").await;
+    assert!(
+        resp.headers().get("X-Total-Count").is_none(),
+        "no count unless asked"
+    );
+    assert_eq!(names(&app, "/v3/access-profiles?limit=0").await.len(), 0);
+    assert_eq!(names(&app, "/v3/access-profiles?offset=10").await.len(), 0);
+}
+
+#[tokio::test]
+async fn filters_select_in_the_database_with_the_isc_grammar() {
+    let (app, f) = seeded().await;
+    let cases = [
+        ("name eq \"Bravo\"", vec!["Bravo"]),
+        ("name sw \"ch\"", vec!["Charlie"]),
+        (
+            &*format!("source.id in (\"{}\", \"nope\")", f.other_source.id),
+            vec!["Delta", "Echo"],
+        ),
+        ("requestable eq true", vec!["Alpha", "Charlie", "Echo"]),
+        ("requestable eq false and name sw \"D\"", vec!["Delta"]),
+        (
+            "name eq \"Alpha\" or name eq \"Bravo\" and requestable eq true",
+            vec!["Alpha"],
+        ),
+        (
+            "(name eq \"Alpha\" or name eq \"Bravo\") and requestable eq false",
+            vec!["Bravo"],
+        ),
+        (
+            &*format!("source.id eq \"{}\"", f.other_source.id),
+            vec!["Delta", "Echo"],
+        ),
+        (
+            &*format!("owner.id in (\"{}\")", f.owner.id),
+            vec!["Alpha", "Bravo", "Charlie", "Delta", "Echo"],
+        ),
+        (
+            "created gt 2000-01-01T00:00:00Z",
+            vec!["Alpha", "Bravo", "Charlie", "Delta", "Echo"],
+        ),
+        ("modified lt 2000-01-01T00:00:00Z", vec![]),
+    ];
+    for (filter, expected) in cases {
+        for family in FAMILIES {
+            let path = format!("{family}?sorters=name&filters={}", urlencode(filter));
+            assert_eq!(names(&app, &path).await, expected, "{family} {filter}");
+        }
+    }
+    // `+` encodes a space too
+    assert_eq!(
+        names(&app, "/v3/access-profiles?filters=name+eq+%22Echo%22").await,
+        ["Echo"]
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sorters_order_results_with_a_stable_tiebreak() {
+    let (app, _) = seeded().await;
+    assert_eq!(
+        names(&app, "/v3/access-profiles?sorters=-name").await,
+        ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]
+    );
+    let by_created = names(&app, "/beta/access-profiles?sorters=created,name").await;
+    assert_eq!(by_created.len(), 5);
+    let mut paged = Vec::new();
+    for offset in 0..5 {
+        paged.extend(
+            names(
+                &app,
+                &format!("/v3/access-profiles?sorters=-modified&limit=1&offset={offset}"),
+            )
+            .await,
+        );
+    }
+    let all = names(&app, "/v3/access-profiles?sorters=-modified").await;
+    assert_eq!(paged, all, "paging one by one yields the same order");
+}
+
+#[tokio::test]
+async fn bad_collection_parameters_are_400s_naming_the_problem() {
+    let (app, _) = seeded().await;
+    let cases = [
+        ("limit=251", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-5", "offset"),
+        ("count=yes", "count"),
+        ("filters=description%20eq%20%22x%22", "description"),
+        ("filters=name%20co%20%22x%22", "co"),
+        ("filters=name%20in%20(%22x%22)", "in"),
+        ("filters=name%20EQ%20%22x%22", "filter"),
+        ("filters=name%20eq%20", "filter"),
+        ("filters=requestable%20eq%20%22yes%22", "requestable"),
+        ("filters=created%20gt%20%22yesterday%22", "created"),
+        ("filters=not%20name%20eq%20%22x%22", "not"),
+        ("sorters=owner.id", "owner.id"),
+        ("sorters=name,name", "name"),
+        ("for-subadmin=me", "for-subadmin"),
+        ("for-segment-ids=abc", "for-segment-ids"),
+        ("include-unsegmented=false", "include-unsegmented"),
+    ];
+    for (query, mention) in cases {
+        let resp = app.get(&format!("/v3/access-profiles?{query}")).await;
+        let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        assert!(
+            text.contains(mention),
+            "{query}: '{text}' should mention '{mention}'"
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_lists_apply_their_own_allow_lists() {
+    let (app, f) = seeded().await;
+    let ents: Vec<Value> = app
+        .get(&format!(
+            "/beta/entitlements?filters={}&count=true",
+            urlencode(&format!("source.id eq \"{}\"", f.source.id))
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ents.len(), 3);
+    let resp = app
+        .get("/entitlements/v1?filters=name%20sw%20%22CRM%22&count=true")
+        .await;
+    assert_eq!(resp.headers()["X-Total-Count"], "3");
+    let resp = app
+        .get("/entitlements/v1?filters=tags%20eq%20%22x%22")
+        .await;
+    let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert!(text.contains("tags"), "{text}");
+    let ids: Vec<Value> = app
+        .get(&format!(
+            "/beta/identities?filters={}",
+            urlencode(&format!("alias eq \"{}\"", f.owner.alias))
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0]["id"], f.owner.id.as_str());
+    let sources: Vec<Value> = app
+        .get("/v3/sources?filters=name%20co%20%22R%22&sorters=-name")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let got: Vec<&str> = sources
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["HR", "CRM"]);
+    let resp = app.get("/v3/public-identities?sorters=alias").await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+}

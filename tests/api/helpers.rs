@@ -1,0 +1,305 @@
+//! `TestApp`: the real server on 127.0.0.1:0 with a fresh SQLite database in a temp
+//! dir, an ORG_ADMIN token, and typed helpers. Fixtures that have no API (identities,
+//! entitlements) are seeded through the store; everything asserted goes over HTTP.
+
+use std::sync::Arc;
+
+use accessd::domain::model::*;
+use accessd::domain::{new_id, Clock};
+use accessd::store::Store;
+use accessd::{App, Config};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub clock: Clock,
+    pub store: Arc<dyn Store>,
+    pub database_url: String,
+    app: Option<App>,
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+pub struct Fixture {
+    pub owner: Identity,
+    pub source: Source,
+    pub entitlements: Vec<String>,
+    pub other_source: Source,
+    pub other_entitlements: Vec<String>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let url = format!("sqlite://{}", dir.path().join("accessd.db").display());
+        let mut config = Config::for_database(&url);
+        configure(&mut config);
+        Self::start(config, dir, Clock::system()).await
+    }
+
+    pub async fn start(config: Config, dir: Arc<tempfile::TempDir>, clock: Clock) -> Self {
+        let database_url = config.db.database_url.clone();
+        let app = App::build(config, clock.clone())
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", app.addr());
+        let http = reqwest::Client::new();
+        let store = app.state().store.clone();
+        let secret = match (
+            &app.admin.client_secret,
+            &app.state().config.admin_client_secret,
+        ) {
+            (Some(printed), _) => printed.clone(),
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => panic!("no admin secret"),
+        };
+        let mut me = TestApp {
+            base,
+            http,
+            token: String::new(),
+            clock,
+            store,
+            database_url,
+            app: Some(app),
+            dir,
+        };
+        let client_id = me
+            .app
+            .as_ref()
+            .map(|a| a.admin.client_id.clone())
+            .unwrap_or_default();
+        me.token = me.fetch_token(&client_id, &secret).await;
+        me
+    }
+
+    /// Stops this server and starts another on the same database (a restart).
+    pub async fn restart(mut self) -> Self {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let config = Config::for_database(&self.database_url);
+        Self::start(config, self.dir.clone(), self.clock.clone()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn fetch_token(&self, client_id: &str, secret: &str) -> String {
+        let resp = self
+            .http
+            .post(self.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(resp.status(), 200, "token endpoint");
+        let body: Value = resp.json().await.expect("token json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// A token for a new identity with these user levels and a client with these scopes.
+    pub async fn token_for(&self, levels: &[&str], scopes: &[&str]) -> (String, Identity) {
+        let identity = self.seed_identity(levels).await;
+        let (id, secret) = accessd::auth::token::provision_client(
+            self.store.as_ref(),
+            None,
+            None,
+            "test",
+            Some(identity.id.clone()),
+            scopes.iter().map(|s| s.to_string()).collect(),
+            self.clock.now(),
+        )
+        .await
+        .expect("client");
+        (self.fetch_token(&id, &secret).await, identity)
+    }
+
+    pub async fn seed_identity(&self, levels: &[&str]) -> Identity {
+        let now = self.clock.now();
+        let id = new_id();
+        let identity = Identity {
+            id: id.clone(),
+            name: format!("Person {}", &id[..6]),
+            alias: format!("person.{}", &id[..12]),
+            first_name: Some("Person".into()),
+            last_name: Some(id[..6].to_string()),
+            email: Some(format!("{}@example.com", &id[..12])),
+            cloud_status: "ACTIVE".into(),
+            processing_state: None,
+            correlated: true,
+            protected: false,
+            is_manager: false,
+            manager: None,
+            authorities: levels.iter().map(|l| l.to_string()).collect(),
+            created: now,
+            modified: now,
+        };
+        self.store
+            .insert_identity(&identity)
+            .await
+            .expect("identity");
+        identity
+    }
+
+    pub async fn seed_source(
+        &self,
+        owner: &Identity,
+        name: &str,
+        entitlements: usize,
+    ) -> (Source, Vec<String>) {
+        let source = self
+            .store
+            .insert_source(
+                &NewSource {
+                    name: name.into(),
+                    description: None,
+                    owner_id: owner.id.clone(),
+                    management_workgroup_id: None,
+                    source_type: Some("Delimited File".into()),
+                    connector: "delimited-file".into(),
+                    connector_name: None,
+                    connection_type: None,
+                    authoritative: false,
+                    features: vec![],
+                    doc: Default::default(),
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("source");
+        let mut ids = Vec::new();
+        for i in 0..entitlements {
+            let e = Entitlement {
+                id: new_id(),
+                source: NamedRef {
+                    id: source.id.clone(),
+                    name: source.name.clone(),
+                },
+                name: format!("{name} group {i}"),
+                attribute: "memberOf".into(),
+                value: format!("CN={name}-{i}"),
+                entitlement_type: "group".into(),
+                description: None,
+                privileged: false,
+                requestable: true,
+                owner: None,
+                created: self.clock.now(),
+                modified: self.clock.now(),
+            };
+            self.store
+                .insert_entitlement(&e)
+                .await
+                .expect("entitlement");
+            ids.push(e.id);
+        }
+        (source, ids)
+    }
+
+    /// An owner and two sources with three entitlements each.
+    pub async fn fixture(&self) -> Fixture {
+        let owner = self.seed_identity(&[]).await;
+        let (source, entitlements) = self.seed_source(&owner, "HR", 3).await;
+        let (other_source, other_entitlements) = self.seed_source(&owner, "CRM", 3).await;
+        Fixture {
+            owner,
+            source,
+            entitlements,
+            other_source,
+            other_entitlements,
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, ops: &Value) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, path)
+            .header("Content-Type", "application/json-patch+json")
+            .body(ops.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates an access profile through `prefix` (e.g. `/v3/access-profiles`), asserting 201.
+    pub async fn create_access_profile(&self, prefix: &str, body: &Value) -> Value {
+        let resp = self.post(prefix, body).await;
+        let status = resp.status();
+        let json: Value = resp.json().await.expect("json");
+        assert_eq!(status, 201, "create failed: {json}");
+        json
+    }
+}
+
+/// A valid access-profile body for the fixture.
+pub fn ap_body(f: &Fixture, name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": format!("{name} description"),
+        "owner": {"type": "IDENTITY", "id": f.owner.id},
+        "source": {"type": "SOURCE", "id": f.source.id},
+        "entitlements": [{"type": "ENTITLEMENT", "id": f.entitlements[0]}],
+        "enabled": true,
+        "requestable": true,
+    })
+}
+
+/// Asserts an ISC error body with this status and detail code, returning its text.
+pub async fn assert_isc_error(resp: reqwest::Response, status: u16, detail_code: &str) -> String {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let header = resp
+        .headers()
+        .get("SLPT-Request-ID")
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .expect("SLPT-Request-ID header");
+    let body: Value = resp.json().await.expect("an ISC JSON error body");
+    assert_eq!(body["detailCode"], detail_code, "{body}");
+    let tracking = body["trackingId"].as_str().expect("trackingId");
+    assert_eq!(tracking.len(), 32);
+    assert!(tracking
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert_eq!(tracking, header, "trackingId matches SLPT-Request-ID");
+    assert!(body["causes"].is_array());
+    body["messages"][0]["text"]
+        .as_str()
+        .expect("message text")
+        .to_string()
+}
+
+pub const FAMILIES: [&str; 3] = [
+    "/v3/access-profiles",
+    "/beta/access-profiles",
+    "/access-profiles/v1",
+];

@@ -1,0 +1,11 @@
+//! The one integration-test binary: every test starts the real server on port 0 with a
+//! fresh database and talks to it over HTTP.
+
+mod helpers;
+
+mod access_profiles;
+mod auth;
+mod collections;
+mod errors;
+mod startup;
+mod supporting;

@@ -1,0 +1,37 @@
+//! Start-up behaviour: the demo tenant, configured admin credentials, persistence.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_demo_tenant_is_loaded_once_into_an_empty_database() {
+    let app = TestApp::spawn_with(|c| c.demo = true).await;
+    let resp = app.get("/v3/access-profiles?count=true").await;
+    assert_eq!(resp.headers()["X-Total-Count"], "12");
+    let sources: Vec<Value> = app.get("/v3/sources").await.json().await.unwrap();
+    assert_eq!(sources.len(), 3);
+    let groups: Vec<Value> = app.get("/beta/workgroups").await.json().await.unwrap();
+    assert_eq!(groups.len(), 2);
+    let app = app.restart().await;
+    let resp = app.get("/v3/access-profiles?count=true").await;
+    assert_eq!(resp.headers()["X-Total-Count"], "12", "not loaded twice");
+}
+
+#[tokio::test]
+async fn configured_admin_credentials_work() {
+    let app = TestApp::spawn_with(|c| {
+        c.admin_client_id = Some("ci-admin".into());
+        c.admin_client_secret = Some("ci-secret".into());
+    })
+    .await;
+    let token = app.fetch_token("ci-admin", "ci-secret").await;
+    let resp = app
+        .http
+        .get(app.url("/v3/sources"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
