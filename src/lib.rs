@@ -1,6 +1,12 @@
 //! accessd: a self-hosted, API-compatible server for the Access Profiles part of
 //! SailPoint Identity Security Cloud.
 
+// No panics on request paths (STYLE habit 5); tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+
 pub mod api;
 pub mod app;
 pub mod auth;

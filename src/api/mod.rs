@@ -44,7 +44,7 @@ impl Fam for V1 {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
-    Router::new()
+    let routes = Router::new()
         .route("/oauth/token", post(crate::auth::token::post_token))
         .route("/health", get(health))
         .nest("/v3", access_profiles::routes::<V3>("").merge(v3_only()))
@@ -52,7 +52,17 @@ pub fn router(state: AppState) -> Router {
             "/beta",
             access_profiles::routes::<Beta>("").merge(beta_only()),
         )
-        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()))
+        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()));
+    with_layers(routes, body_limit).with_state(state)
+}
+
+/// The cross-cutting layers every route gets: ISC errors for unknown routes and
+/// methods, panics as opaque 500s, the body limit, and the request context.
+fn with_layers<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    body_limit: usize,
+) -> Router<S> {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(
@@ -63,7 +73,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::from_fn(request_context))
-        .with_state(state)
 }
 
 fn v3_only() -> Router<AppState> {
@@ -160,4 +169,36 @@ async fn request_context(req: Request, next: Next) -> Response {
         )
     });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("secret internal detail")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_an_opaque_isc_500() {
+        let app = with_layers(Router::new().route("/boom", get(boom)), 1024);
+        let response = app
+            .oneshot(Request::builder().uri("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500);
+        let tracking = response.headers()["SLPT-Request-ID"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["detailCode"], "500.0 Internal Fault");
+        assert_eq!(body["trackingId"], tracking.as_str());
+        assert!(!String::from_utf8_lossy(&bytes).contains("secret internal detail"));
+    }
 }
