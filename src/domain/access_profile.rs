@@ -166,8 +166,9 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
             doc.insert("segments".into(), json!(s));
         }
         if let Some(v) = input.access_model_metadata {
-            if !v.is_array() {
-                return invalid("accessModelMetadata must be an array.");
+            // AttributeDTOList: an object `{"attributes": [...]}`.
+            if !v.is_object() {
+                return invalid("accessModelMetadata must be an object.");
             }
             doc.insert("accessModelMetadata".into(), v);
         }
@@ -309,7 +310,7 @@ pub fn to_document(ap: &AccessProfile) -> Value {
         "segments": [],
         "provisioningCriteria": null,
         "additionalOwners": [],
-        "accessModelMetadata": [],
+        "accessModelMetadata": null,
     });
     if let Some(obj) = doc.as_object_mut() {
         for f in DOC_FIELDS {

@@ -59,6 +59,9 @@ async fn nulls_are_absent_and_read_only_fields_are_ignored() {
     assert_ne!(created["created"], "2001-01-01T00:00:00Z");
     assert_eq!(created["description"], Value::Null);
     assert_eq!(created["requestable"], true, "requestable defaults to true");
+    // absent optional objects render as null, never as a value of the wrong type
+    assert_eq!(created["accessModelMetadata"], Value::Null);
+    assert_eq!(created["provisioningCriteria"], Value::Null);
 }
 
 #[tokio::test]
