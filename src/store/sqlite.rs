@@ -158,7 +158,8 @@ impl SqliteStore {
             .bind(ent)
             .bind(pos as i64)
             .execute(&mut **tx)
-            .await?;
+            .await
+            .map_err(|e| conflict(e, String::new))?;
         }
         Ok(())
     }
@@ -775,12 +776,7 @@ impl Store for SqliteStore {
                 format!("An access profile named '{}' already exists.", d.name)
             })
         })?;
-        Self::write_access_profile_entitlements(&mut tx, &id, d)
-            .await
-            .map_err(|e| match e {
-                StoreError::Database(db) => conflict(db, String::new),
-                other => other,
-            })?;
+        Self::write_access_profile_entitlements(&mut tx, &id, d).await?;
         tx.commit().await?;
         self.get_access_profile(&id).await
     }
@@ -815,12 +811,7 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(not_found("access profile", id));
         }
-        Self::write_access_profile_entitlements(&mut tx, id, d)
-            .await
-            .map_err(|e| match e {
-                StoreError::Database(db) => conflict(db, String::new),
-                other => other,
-            })?;
+        Self::write_access_profile_entitlements(&mut tx, id, d).await?;
         tx.commit().await?;
         self.get_access_profile(id).await
     }
