@@ -25,23 +25,7 @@ async fn main() {
     let store = app.state().store.clone();
 
     let now = clock.now();
-    let owner = Identity {
-        id: new_id(),
-        name: "Bench Owner".into(),
-        alias: "bench.owner".into(),
-        first_name: None,
-        last_name: None,
-        email: None,
-        cloud_status: "ACTIVE".into(),
-        processing_state: None,
-        correlated: true,
-        protected: false,
-        is_manager: false,
-        manager: None,
-        authorities: vec![],
-        created: now,
-        modified: now,
-    };
+    let owner = Identity::new_active("Bench", "Owner", "bench.owner", None, &[], now);
     store.insert_identity(&owner).await.expect("owner");
     let source = store
         .insert_source(

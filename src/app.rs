@@ -198,24 +198,14 @@ async fn ensure_admin_identity(store: &dyn Store, clock: &Clock) -> Result<Ident
     if let Some(identity) = store.find_identity_by_alias(ADMIN_ALIAS).await? {
         return Ok(identity);
     }
-    let now = clock.now();
-    let identity = Identity {
-        id: crate::domain::new_id(),
-        name: "accessd Administrator".into(),
-        alias: ADMIN_ALIAS.into(),
-        first_name: Some("accessd".into()),
-        last_name: Some("Administrator".into()),
-        email: Some("admin@accessd.local".into()),
-        cloud_status: "ACTIVE".into(),
-        processing_state: None,
-        correlated: true,
-        protected: false,
-        is_manager: false,
-        manager: None,
-        authorities: vec!["ORG_ADMIN".into()],
-        created: now,
-        modified: now,
-    };
+    let identity = Identity::new_active(
+        "accessd",
+        "Administrator",
+        ADMIN_ALIAS,
+        Some("admin@accessd.local".into()),
+        &["ORG_ADMIN"],
+        clock.now(),
+    );
     match store.insert_identity(&identity).await {
         Ok(()) => Ok(identity),
         // Another instance created it first.

@@ -69,23 +69,15 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
     let now = clock.now();
     let mut people = Vec::new();
     for (first, last, alias, levels) in IDENTITIES {
-        let identity = Identity {
-            id: new_id(),
-            name: format!("{first} {last}"),
-            alias: alias.to_string(),
-            first_name: Some(first.into()),
-            last_name: Some(last.into()),
-            email: Some(format!("{alias}@example.com")),
-            cloud_status: "ACTIVE".into(),
-            processing_state: None,
-            correlated: true,
-            protected: false,
-            is_manager: people.is_empty(),
-            manager: None,
-            authorities: levels.iter().map(|l| l.to_string()).collect(),
-            created: now,
-            modified: now,
-        };
+        let mut identity = Identity::new_active(
+            first,
+            last,
+            alias,
+            Some(format!("{alias}@example.com")),
+            levels,
+            now,
+        );
+        identity.is_manager = people.is_empty();
         store.insert_identity(&identity).await?;
         people.push(identity);
     }

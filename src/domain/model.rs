@@ -31,6 +31,36 @@ pub struct Identity {
     pub modified: DateTime<Utc>,
 }
 
+impl Identity {
+    /// A new active, correlated identity named "`first` `last`" with these user levels.
+    pub fn new_active(
+        first: &str,
+        last: &str,
+        alias: &str,
+        email: Option<String>,
+        authorities: &[&str],
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: super::new_id(),
+            name: format!("{first} {last}"),
+            alias: alias.to_string(),
+            first_name: Some(first.to_string()),
+            last_name: Some(last.to_string()),
+            email,
+            cloud_status: "ACTIVE".into(),
+            processing_state: None,
+            correlated: true,
+            protected: false,
+            is_manager: false,
+            manager: None,
+            authorities: authorities.iter().map(|l| l.to_string()).collect(),
+            created: now,
+            modified: now,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct GovernanceGroup {
     pub id: String,

@@ -129,24 +129,15 @@ impl TestApp {
 
     pub async fn seed_identity(&self, levels: &[&str]) -> Identity {
         let now = self.clock.now();
-        let id = new_id();
-        let identity = Identity {
-            id: id.clone(),
-            name: format!("Person {}", &id[..6]),
-            alias: format!("person.{}", &id[..12]),
-            first_name: Some("Person".into()),
-            last_name: Some(id[..6].to_string()),
-            email: Some(format!("{}@example.com", &id[..12])),
-            cloud_status: "ACTIVE".into(),
-            processing_state: None,
-            correlated: true,
-            protected: false,
-            is_manager: false,
-            manager: None,
-            authorities: levels.iter().map(|l| l.to_string()).collect(),
-            created: now,
-            modified: now,
-        };
+        let tag = new_id(); // unique display name and alias per test identity
+        let identity = Identity::new_active(
+            "Person",
+            &tag[..6],
+            &format!("person.{}", &tag[..12]),
+            Some(format!("{}@example.com", &tag[..12])),
+            levels,
+            now,
+        );
         self.store
             .insert_identity(&identity)
             .await
