@@ -2,6 +2,7 @@
 //! so a committed write survives a crash; write transactions start `IMMEDIATE` so two
 //! writers queue on the busy timeout instead of failing on lock upgrade.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -47,6 +48,48 @@ const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, o.nam
 const AP_FROM: &str = " FROM access_profiles ap JOIN identities o ON o.id = ap.owner_id \
      JOIN sources s ON s.id = ap.source_id";
 
+/// What a list reads: the page's columns and FROM (with the joins that fetch display
+/// names), and the FROM of its `count=true` query. The name joins follow NOT NULL
+/// foreign keys or are LEFT JOINs, so they never change the count and the count
+/// skips them; filters only name columns of the base table.
+struct Listing<'a> {
+    cols: &'a str,
+    from: &'a str,
+    count_from: &'a str,
+}
+
+const IDENTITIES: Listing = Listing {
+    cols: IDENTITY_COLS,
+    from: IDENTITY_FROM,
+    count_from: " FROM identities i",
+};
+const GROUPS: Listing = Listing {
+    cols: GROUP_COLS,
+    from: GROUP_FROM,
+    count_from: " FROM governance_groups g",
+};
+const SOURCES: Listing = Listing {
+    cols: SOURCE_COLS,
+    from: SOURCE_FROM,
+    count_from: " FROM sources s",
+};
+const ENTITLEMENTS: Listing = Listing {
+    cols: ENTITLEMENT_COLS,
+    from: ENTITLEMENT_FROM,
+    count_from: " FROM entitlements e",
+};
+const ACCESS_PROFILES: Listing = Listing {
+    cols: AP_COLS,
+    from: AP_FROM,
+    count_from: " FROM access_profiles ap",
+};
+
+/// Members of a governance group (identities joined with memberships).
+const MEMBER_JOIN: &str = " JOIN governance_group_members m ON m.identity_id = i.id";
+/// Entitlements of an access profile.
+const AP_ENTITLEMENT_JOIN: &str =
+    " JOIN access_profile_entitlements ape ON ape.entitlement_id = e.id";
+
 impl SqliteStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -70,16 +113,15 @@ impl SqliteStore {
     }
 
     /// Runs `cols + from + WHERE fixed AND filter + ORDER BY + LIMIT/OFFSET`, and the
-    /// matching COUNT(*) when the query asks for the total.
+    /// matching COUNT(*) over `count_from` when the query asks for the total.
     async fn list_rows(
         &self,
-        cols: &str,
-        from: &str,
+        listing: &Listing<'_>,
         fixed: &[SqlPiece],
         q: &ListQuery,
     ) -> StoreResult<(Vec<SqliteRow>, Option<i64>)> {
-        let mut qb = QueryBuilder::<Sqlite>::new(cols);
-        qb.push(from);
+        let mut qb = QueryBuilder::<Sqlite>::new(listing.cols);
+        qb.push(listing.from);
         push_where(&mut qb, fixed, &q.filter);
         qb.push(" ").push(&q.order_by);
         qb.push(" LIMIT ").push_bind(q.paging.limit);
@@ -87,7 +129,7 @@ impl SqliteStore {
         let rows = qb.build().fetch_all(&self.pool).await?;
         let total = if q.paging.count {
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*)");
-            qb.push(from);
+            qb.push(listing.count_from);
             push_where(&mut qb, fixed, &q.filter);
             Some(qb.build_query_scalar::<i64>().fetch_one(&self.pool).await?)
         } else {
@@ -132,8 +174,13 @@ impl SqliteStore {
             .map(access_profile_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
         for (ap_id, ent) in self.entitlement_refs(&ids).await? {
-            if let Some(ap) = aps.iter_mut().find(|a| a.id == ap_id) {
+            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
                 ap.entitlements.push(ent);
             }
         }
@@ -495,7 +542,7 @@ impl Store for SqliteStore {
     async fn get_identity(&self, id: &str) -> StoreResult<Identity> {
         let q = one_page();
         let (rows, _) = self
-            .list_rows(IDENTITY_COLS, IDENTITY_FROM, &id_filter("i.id", id), &q)
+            .list_rows(&IDENTITIES, &id_filter("i.id", id), &q)
             .await?;
         rows.first()
             .map(identity_row)
@@ -506,18 +553,13 @@ impl Store for SqliteStore {
     async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>> {
         let q = one_page();
         let (rows, _) = self
-            .list_rows(
-                IDENTITY_COLS,
-                IDENTITY_FROM,
-                &id_filter("i.alias", alias),
-                &q,
-            )
+            .list_rows(&IDENTITIES, &id_filter("i.alias", alias), &q)
             .await?;
         rows.first().map(identity_row).transpose()
     }
 
     async fn list_identities(&self, q: &ListQuery) -> StoreResult<Page<Identity>> {
-        let (rows, total) = self.list_rows(IDENTITY_COLS, IDENTITY_FROM, &[], q).await?;
+        let (rows, total) = self.list_rows(&IDENTITIES, &[], q).await?;
         Ok(Page {
             items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
             total,
@@ -547,7 +589,7 @@ impl Store for SqliteStore {
 
     async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup> {
         let (rows, _) = self
-            .list_rows(GROUP_COLS, GROUP_FROM, &id_filter("g.id", id), &one_page())
+            .list_rows(&GROUPS, &id_filter("g.id", id), &one_page())
             .await?;
         rows.first()
             .map(group_row)
@@ -556,7 +598,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>> {
-        let (rows, total) = self.list_rows(GROUP_COLS, GROUP_FROM, &[], q).await?;
+        let (rows, total) = self.list_rows(&GROUPS, &[], q).await?;
         Ok(Page {
             items: rows.iter().map(group_row).collect::<StoreResult<_>>()?,
             total,
@@ -591,10 +633,13 @@ impl Store for SqliteStore {
         group_id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Identity>> {
-        let from =
-            format!("{IDENTITY_FROM} JOIN governance_group_members m ON m.identity_id = i.id");
+        let listing = Listing {
+            cols: IDENTITY_COLS,
+            from: &format!("{IDENTITY_FROM}{MEMBER_JOIN}"),
+            count_from: &format!("{}{MEMBER_JOIN}", IDENTITIES.count_from),
+        };
         let (rows, total) = self
-            .list_rows(IDENTITY_COLS, &from, &id_filter("m.group_id", group_id), q)
+            .list_rows(&listing, &id_filter("m.group_id", group_id), q)
             .await?;
         Ok(Page {
             items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
@@ -633,12 +678,7 @@ impl Store for SqliteStore {
 
     async fn get_source(&self, id: &str) -> StoreResult<Source> {
         let (rows, _) = self
-            .list_rows(
-                SOURCE_COLS,
-                SOURCE_FROM,
-                &id_filter("s.id", id),
-                &one_page(),
-            )
+            .list_rows(&SOURCES, &id_filter("s.id", id), &one_page())
             .await?;
         rows.first()
             .map(source_row)
@@ -647,7 +687,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_sources(&self, q: &ListQuery) -> StoreResult<Page<Source>> {
-        let (rows, total) = self.list_rows(SOURCE_COLS, SOURCE_FROM, &[], q).await?;
+        let (rows, total) = self.list_rows(&SOURCES, &[], q).await?;
         Ok(Page {
             items: rows.iter().map(source_row).collect::<StoreResult<_>>()?,
             total,
@@ -679,12 +719,7 @@ impl Store for SqliteStore {
 
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement> {
         let (rows, _) = self
-            .list_rows(
-                ENTITLEMENT_COLS,
-                ENTITLEMENT_FROM,
-                &id_filter("e.id", id),
-                &one_page(),
-            )
+            .list_rows(&ENTITLEMENTS, &id_filter("e.id", id), &one_page())
             .await?;
         rows.first()
             .map(entitlement_row)
@@ -693,9 +728,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>> {
-        let (rows, total) = self
-            .list_rows(ENTITLEMENT_COLS, ENTITLEMENT_FROM, &[], q)
-            .await?;
+        let (rows, total) = self.list_rows(&ENTITLEMENTS, &[], q).await?;
         Ok(Page {
             items: rows
                 .iter()
@@ -818,7 +851,7 @@ impl Store for SqliteStore {
 
     async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile> {
         let (rows, _) = self
-            .list_rows(AP_COLS, AP_FROM, &id_filter("ap.id", id), &one_page())
+            .list_rows(&ACCESS_PROFILES, &id_filter("ap.id", id), &one_page())
             .await?;
         self.access_profiles_from_rows(rows)
             .await?
@@ -827,7 +860,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_access_profiles(&self, q: &ListQuery) -> StoreResult<Page<AccessProfile>> {
-        let (rows, total) = self.list_rows(AP_COLS, AP_FROM, &[], q).await?;
+        let (rows, total) = self.list_rows(&ACCESS_PROFILES, &[], q).await?;
         Ok(Page {
             items: self.access_profiles_from_rows(rows).await?,
             total,
@@ -839,16 +872,13 @@ impl Store for SqliteStore {
         id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Entitlement>> {
-        let from = format!(
-            "{ENTITLEMENT_FROM} JOIN access_profile_entitlements ape ON ape.entitlement_id = e.id"
-        );
+        let listing = Listing {
+            cols: ENTITLEMENT_COLS,
+            from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
+            count_from: &format!("{}{AP_ENTITLEMENT_JOIN}", ENTITLEMENTS.count_from),
+        };
         let (rows, total) = self
-            .list_rows(
-                ENTITLEMENT_COLS,
-                &from,
-                &id_filter("ape.access_profile_id", id),
-                q,
-            )
+            .list_rows(&listing, &id_filter("ape.access_profile_id", id), q)
             .await?;
         Ok(Page {
             items: rows
