@@ -145,7 +145,7 @@ async fn request_context(req: Request, next: Next) -> Response {
     );
     let started = Instant::now();
     let tracking_id = ctx.tracking_id.clone();
-    let response = REQUEST_CONTEXT
+    let mut response = REQUEST_CONTEXT
         .scope(ctx, async move {
             let response = next.run(req).await;
             let status = response.status();
@@ -157,7 +157,6 @@ async fn request_context(req: Request, next: Next) -> Response {
         })
         .instrument(span.clone())
         .await;
-    let mut response = response;
     if let Ok(v) = HeaderValue::from_str(&tracking_id) {
         response.headers_mut().insert("SLPT-Request-ID", v);
     }
