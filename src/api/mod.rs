@@ -5,7 +5,10 @@ pub mod access_profiles;
 pub mod docs;
 pub mod extract;
 pub mod identities;
+pub mod lifecycle_states;
+pub mod roles;
 pub mod sources;
+pub mod task_status;
 pub mod workgroups;
 
 use std::time::Instant;
@@ -83,6 +86,8 @@ fn v3_only() -> Router<AppState> {
         )
         .route("/sources/{id}", get(sources::get_source))
         .route("/public-identities", get(identities::get_public_identities))
+        .merge(roles::routes::<V3>(""))
+        .merge(lifecycle_states::routes::<V3>(""))
 }
 
 fn beta_only() -> Router<AppState> {
@@ -94,6 +99,8 @@ fn beta_only() -> Router<AppState> {
             "/workgroups/{id}/members/bulk-add",
             post(workgroups::update_workgroup_members),
         )
+        .merge(roles::routes::<Beta>(""))
+        .merge(task_status::routes::<Beta>(""))
 }
 
 fn v1_only() -> Router<AppState> {
@@ -101,6 +108,9 @@ fn v1_only() -> Router<AppState> {
         .merge(sources::entitlement_routes::<V1>("/v1"))
         .merge(identities::routes::<V1>("/v1"))
         .merge(workgroups::routes::<V1>("/v1"))
+        .merge(roles::routes::<V1>("/v1"))
+        .merge(lifecycle_states::routes::<V1>("/v1"))
+        .merge(task_status::routes::<V1>("/v1"))
 }
 
 /// `GET /health`: 200 when the database answers.

@@ -2,7 +2,11 @@
 //! store returns and the API renders; validation turns client input into them.
 
 pub mod access_profile;
+pub mod lifecycle_state;
 pub mod model;
+pub mod role;
+pub mod task;
+pub mod usage;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

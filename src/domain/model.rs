@@ -150,6 +150,101 @@ pub struct AccessProfile {
     pub modified: DateTime<Utc>,
 }
 
+#[derive(Clone, Debug)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: NamedRef,
+    /// In the order the client gave them.
+    pub access_profiles: Vec<NamedRef>,
+    pub entitlements: Vec<NamedRef>,
+    pub enabled: bool,
+    pub requestable: bool,
+    pub dimensional: bool,
+    /// membership, legacyMembershipInfo, accessRequestConfig, revocationRequestConfig,
+    /// segments, additionalOwners, dimensionRefs, accessModelMetadata, privilegeLevel.
+    pub doc: Map<String, Value>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+/// What a role create or patch writes, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleDraft {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: String,
+    pub access_profile_ids: Vec<String>,
+    pub entitlement_ids: Vec<String>,
+    pub enabled: bool,
+    pub requestable: bool,
+    pub dimensional: bool,
+    pub doc: Map<String, Value>,
+}
+
+/// What the store found for a role draft's references: the owner, and the access
+/// profiles and entitlements that exist among those named (with their names).
+#[derive(Clone, Debug, Default)]
+pub struct RoleRefFacts {
+    pub owner: Option<NamedRef>,
+    pub access_profiles: Vec<NamedRef>,
+    pub entitlements: Vec<NamedRef>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityProfile {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: Option<NamedRef>,
+    pub authoritative_source: Option<NamedRef>,
+    pub priority: i64,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewIdentityProfile {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: Option<String>,
+    pub authoritative_source_id: Option<String>,
+    pub priority: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LifecycleState {
+    pub id: String,
+    pub identity_profile_id: String,
+    pub name: String,
+    pub technical_name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub identity_count: i64,
+    pub identity_state: Option<String>,
+    pub priority: Option<i64>,
+    /// In the order the client gave them.
+    pub access_profile_ids: Vec<String>,
+    /// emailNotificationOption, accountActions.
+    pub doc: Map<String, Value>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+/// What a lifecycle-state create or update writes, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifecycleStateDraft {
+    pub name: String,
+    pub technical_name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub identity_state: Option<String>,
+    pub priority: Option<i64>,
+    pub access_profile_ids: Vec<String>,
+    pub doc: Map<String, Value>,
+}
+
 /// One page of a collection and, when asked for, the filtered total.
 #[derive(Debug)]
 pub struct Page<T> {

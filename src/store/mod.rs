@@ -129,6 +129,61 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Entitlement>>;
+
+    // -- roles
+    async fn resolve_role_refs(&self, draft: &RoleDraft) -> StoreResult<RoleRefFacts>;
+    async fn insert_role(&self, draft: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role>;
+    async fn update_role(
+        &self,
+        id: &str,
+        draft: &RoleDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role>;
+    async fn get_role(&self, id: &str) -> StoreResult<Role>;
+    async fn list_roles(&self, q: &ListQuery) -> StoreResult<Page<Role>>;
+    /// Deletes one role (its links go with it); `NotFound` when there is none.
+    async fn delete_role(&self, id: &str) -> StoreResult<()>;
+    /// The ids among `ids` that name existing roles.
+    async fn existing_role_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;
+
+    // -- identity profiles and their lifecycle states
+    async fn insert_identity_profile(
+        &self,
+        profile: &NewIdentityProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdentityProfile>;
+    async fn get_identity_profile(&self, id: &str) -> StoreResult<IdentityProfile>;
+    /// The access profiles among `ids` that exist, with their names.
+    async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>>;
+    async fn insert_lifecycle_state(
+        &self,
+        identity_profile_id: &str,
+        draft: &LifecycleStateDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LifecycleState>;
+    async fn update_lifecycle_state(
+        &self,
+        identity_profile_id: &str,
+        id: &str,
+        draft: &LifecycleStateDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LifecycleState>;
+    async fn get_lifecycle_state(
+        &self,
+        identity_profile_id: &str,
+        id: &str,
+    ) -> StoreResult<LifecycleState>;
+    async fn list_lifecycle_states(
+        &self,
+        identity_profile_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<LifecycleState>>;
+    /// Deletes one lifecycle state and returns it as it was; `NotFound` when there is none.
+    async fn delete_lifecycle_state(
+        &self,
+        identity_profile_id: &str,
+        id: &str,
+    ) -> StoreResult<LifecycleState>;
 }
 
 /// Opens the store named by a database URL (`sqlite://path`), creating and migrating it.

@@ -18,6 +18,9 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use super::*;
 use crate::query::{format_timestamp, SqlValue};
 
+mod lifecycle;
+mod roles;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
@@ -185,6 +188,29 @@ impl SqliteStore {
             }
         }
         Ok(aps)
+    }
+
+    /// The access profiles among `ids` that exist, with their names (one indexed query).
+    async fn access_profile_refs(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT id, name FROM access_profiles WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(id);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NamedRef {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                })
+            })
+            .collect()
     }
 
     async fn write_access_profile_entitlements(
@@ -887,5 +913,88 @@ impl Store for SqliteStore {
                 .collect::<StoreResult<_>>()?,
             total,
         })
+    }
+
+    async fn resolve_role_refs(&self, d: &RoleDraft) -> StoreResult<RoleRefFacts> {
+        self.role_refs(d).await
+    }
+
+    async fn insert_role(&self, d: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role> {
+        self.role_insert(d, now).await
+    }
+
+    async fn update_role(&self, id: &str, d: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role> {
+        self.role_update(id, d, now).await
+    }
+
+    async fn get_role(&self, id: &str) -> StoreResult<Role> {
+        self.role_get(id).await
+    }
+
+    async fn list_roles(&self, q: &ListQuery) -> StoreResult<Page<Role>> {
+        self.role_list(q).await
+    }
+
+    async fn delete_role(&self, id: &str) -> StoreResult<()> {
+        self.role_delete(id).await
+    }
+
+    async fn existing_role_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        self.role_existing_ids(ids).await
+    }
+
+    async fn insert_identity_profile(
+        &self,
+        p: &NewIdentityProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdentityProfile> {
+        self.identity_profile_insert(p, now).await
+    }
+
+    async fn get_identity_profile(&self, id: &str) -> StoreResult<IdentityProfile> {
+        self.identity_profile_get(id).await
+    }
+
+    async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
+        self.access_profile_refs(ids).await
+    }
+
+    async fn insert_lifecycle_state(
+        &self,
+        profile_id: &str,
+        d: &LifecycleStateDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LifecycleState> {
+        self.lifecycle_state_insert(profile_id, d, now).await
+    }
+
+    async fn update_lifecycle_state(
+        &self,
+        profile_id: &str,
+        id: &str,
+        d: &LifecycleStateDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LifecycleState> {
+        self.lifecycle_state_update(profile_id, id, d, now).await
+    }
+
+    async fn get_lifecycle_state(&self, profile_id: &str, id: &str) -> StoreResult<LifecycleState> {
+        self.lifecycle_state_get(profile_id, id).await
+    }
+
+    async fn list_lifecycle_states(
+        &self,
+        profile_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<LifecycleState>> {
+        self.lifecycle_state_list(profile_id, q).await
+    }
+
+    async fn delete_lifecycle_state(
+        &self,
+        profile_id: &str,
+        id: &str,
+    ) -> StoreResult<LifecycleState> {
+        self.lifecycle_state_delete(profile_id, id).await
     }
 }

@@ -1,0 +1,10 @@
+//! Lifecycle states of identity profiles (v3 and v1).
+
+use axum::Router;
+
+use super::Fam;
+use crate::app::AppState;
+
+pub fn routes<F: Fam>(_suffix: &str) -> Router<AppState> {
+    Router::new()
+}

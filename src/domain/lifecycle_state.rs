@@ -1,0 +1,1 @@
+//! Lifecycle-state input rules (to be written).

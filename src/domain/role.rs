@@ -1,0 +1,1 @@
+//! Role input rules (to be written).

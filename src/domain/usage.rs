@@ -1,0 +1,1 @@
+//! Usages (to be written).
