@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::domain::model::Identity;
 use crate::domain::Clock;
 use crate::store::{Store, StoreError};
+use crate::tasks::{Runner, Wakeup};
 
 /// Shared state of every request handler.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub tenant: Arc<Tenant>,
+    /// Wakes this instance's task runner after a task is enqueued.
+    pub wakeup: Wakeup,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,9 @@ pub struct App {
     pub admin: AdminCredentials,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
+    runner: Runner,
+    stop_runner: tokio::sync::watch::Sender<bool>,
+    runner_task: JoinHandle<()>,
 }
 
 /// Alias of the built-in administrator identity the start-up client acts as.
@@ -122,12 +128,21 @@ impl App {
                 }
             }
         };
+        let wakeup = Wakeup::default();
+        let runner = Runner::new(store.clone(), clock.clone(), &config.tasks, wakeup.clone());
+        let (stop_runner, stop) = tokio::sync::watch::channel(false);
+        let runner_task = if config.tasks.task_runner {
+            tokio::spawn(runner.clone().run(stop))
+        } else {
+            tokio::spawn(async {})
+        };
         let state = AppState {
             store,
             keys: Arc::new(keys),
             config: Arc::new(config),
             clock,
             tenant: Arc::new(tenant),
+            wakeup,
         };
         let router = crate::api::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -144,6 +159,9 @@ impl App {
             admin,
             shutdown: Some(tx),
             server,
+            runner,
+            stop_runner,
+            runner_task,
         })
     }
 
@@ -155,12 +173,21 @@ impl App {
         &self.state
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Runs every unfinished task to its end before returning (tests' `drain_tasks`).
+    pub async fn drain_tasks(&self) -> Result<(), StoreError> {
+        crate::tasks::drain(&self.runner).await
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, stops the task
+    /// runner (a task it was running stays claimed and is resumed after its claim
+    /// expires), and waits.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let _ = self.server.await;
+        let _ = self.stop_runner.send(true);
+        let _ = self.runner_task.await;
     }
 
     /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully.

@@ -16,6 +16,46 @@ pub struct DbArgs {
     pub database_url: String,
 }
 
+/// The durable task runner (CONTRACT §4).
+#[derive(Args, Clone, Debug)]
+pub struct TaskArgs {
+    /// Run tasks in this instance. Off for an instance that only serves requests
+    /// while others (sharing its database) run the tasks.
+    #[arg(long, env = "ACCESSD_TASK_RUNNER", default_value_t = true, action = ArgAction::Set)]
+    pub task_runner: bool,
+
+    /// How long a runner's claim on a task lasts without progress; a task whose runner
+    /// died is taken over after this many seconds.
+    #[arg(long, env = "ACCESSD_TASK_CLAIM_TTL_SECS", default_value_t = 30)]
+    pub task_claim_ttl_secs: u64,
+
+    /// Finished tasks are kept (and listed) this many days, then deleted.
+    #[arg(long, env = "ACCESSD_TASK_RETENTION_DAYS", default_value_t = 90)]
+    pub task_retention_days: u32,
+
+    /// How often an idle runner looks for tasks enqueued by other instances or left
+    /// by dead ones, in milliseconds (its own instance wakes it at once).
+    #[arg(long, env = "ACCESSD_TASK_POLL_MS", default_value_t = 1000)]
+    pub task_poll_ms: u64,
+
+    /// A pause before each task step, in milliseconds. Only for crash and race
+    /// testing, where a task must still be running when the process is killed.
+    #[arg(long, env = "ACCESSD_TASK_STEP_DELAY_MS", default_value_t = 0, hide = true)]
+    pub task_step_delay_ms: u64,
+}
+
+impl Default for TaskArgs {
+    fn default() -> Self {
+        Self {
+            task_runner: true,
+            task_claim_ttl_secs: 30,
+            task_retention_days: 90,
+            task_poll_ms: 1000,
+            task_step_delay_ms: 0,
+        }
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Listen address, `host:port` (port 0 picks a free port).
@@ -24,6 +64,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub db: DbArgs,
+
+    #[command(flatten)]
+    pub tasks: TaskArgs,
 
     /// Load the demo tenant into an empty database.
     #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set)]
@@ -75,6 +118,7 @@ impl Config {
             db: DbArgs {
                 database_url: database_url.to_string(),
             },
+            tasks: TaskArgs::default(),
             demo: false,
             admin_client_id: None,
             admin_client_secret: None,

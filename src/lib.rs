@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod query;
 pub mod store;
+pub mod tasks;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -1,12 +1,13 @@
 //! Access profiles on every family (`/v3/access-profiles`, `/beta/access-profiles`,
-//! `/access-profiles/v1`): list, create, get, patch, and the profile's entitlements.
+//! `/access-profiles/v1`): list, create, get, patch, the profile's entitlements, and
+//! deletion, single and bulk (CONTRACT §3.1, §3.2).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
 use super::{docs, Fam};
@@ -15,8 +16,15 @@ use crate::auth::{Operation, Principal};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
+use crate::auth::Family;
+use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
+use crate::domain::usage::{
+    in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest,
+};
 use crate::error::ApiError;
 use crate::query::specs;
+use crate::store::DeleteOutcome;
+use crate::tasks::{enqueue, launcher};
 
 pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
     let base = format!("/access-profiles{suffix}");
@@ -27,7 +35,13 @@ pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
         )
         .route(
             &format!("{base}/{{id}}"),
-            get(get_access_profile::<F>).patch(patch_access_profile::<F>),
+            get(get_access_profile::<F>)
+                .patch(patch_access_profile::<F>)
+                .delete(delete_access_profile::<F>),
+        )
+        .route(
+            &format!("{base}/bulk-delete"),
+            post(delete_access_profiles_in_bulk::<F>),
         )
         .route(
             &format!("{base}/{{id}}/entitlements"),
@@ -152,4 +166,71 @@ async fn get_access_profile_entitlements<F: Fam>(
     Ok(list_response(&page.items, page.total, |e| {
         docs::entitlement(e, F::FAMILY)
     }))
+}
+
+/// `deleteAccessProfile` (CONTRACT §3.1): the usage check and the delete in one
+/// transaction. v3 and v1 answer 204; beta answers 202 with a `TASK_RESULT` reference
+/// to a task recorded, already `SUCCESS`, in that same transaction.
+async fn delete_access_profile<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("deleteAccessProfile"))?;
+    let record = (F::FAMILY == Family::Beta).then(|| {
+        TaskRecord::finished(
+            TaskKind::AccessProfileDelete,
+            &launcher(&principal),
+            json!({ "ids": [id] }),
+            CompletionStatus::Success,
+            Vec::new(),
+            state.clock.now(),
+        )
+    });
+    match state
+        .store
+        .delete_access_profile(&id, record.as_ref())
+        .await?
+    {
+        DeleteOutcome::InUse { name, .. } => Err(ApiError::InUse(in_use_message(&name))),
+        DeleteOutcome::Deleted => Ok(match record {
+            Some(task) => (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"type": "TASK_RESULT", "id": task.id, "name": null})),
+            )
+                .into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        }),
+    }
+}
+
+/// `deleteAccessProfilesInBulk` (CONTRACT §3.2): the plan is decided from the usages
+/// now; the deletion runs as a durable task that re-checks each profile.
+async fn delete_access_profiles_in_bulk<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<BulkDeleteInput>,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("deleteAccessProfilesInBulk"))?;
+    let req = BulkDeleteRequest::try_from(input)?;
+    let existing = state.store.existing_access_profiles(&req.ids).await?;
+    let usages = state.store.access_profile_usages(&req.ids).await?;
+    let plan = plan_bulk_delete(&req, &existing, usages)?;
+    let in_use: Vec<Value> = plan.in_use.iter().map(|u| u.to_json()).collect();
+    if !plan.runs_task() {
+        return Ok(axum::Json(json!({"pending": [], "inUse": in_use})).into_response());
+    }
+    let mut task = TaskRecord::pending(
+        TaskKind::AccessProfileBulkDelete,
+        &launcher(&principal),
+        json!({ "ids": plan.pending, "unknown": plan.unknown }),
+        state.clock.now(),
+    );
+    task.messages = crate::domain::task::skipped_unknown_messages(&plan.unknown);
+    let task_id = enqueue(state.store.as_ref(), &state.wakeup, &task).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),
+    )
+        .into_response())
 }

@@ -1,10 +1,187 @@
-//! Task status on beta (`/beta/task-status`) and v1 (`/task-status/v1`).
+//! Task status on beta (`/beta/task-status`) and v1 (`/task-status/v1`), CONTRACT §4:
+//! get one, list (beta: finished tasks; v1: all), beta's pending tasks, and the PATCH
+//! that marks a task complete. Tasks older than the retention period are not shown.
 
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
+use super::extract::{list_response, Json, Params};
 use super::Fam;
 use crate::app::AppState;
+use crate::auth::{Family, Operation, Principal};
+use crate::domain::task::{task_status_document, CompletionStatus, TaskRecord};
+use crate::error::ApiError;
+use crate::query::{format_timestamp, specs, SqlPiece, SqlValue};
 
-pub fn routes<F: Fam>(_suffix: &str) -> Router<AppState> {
-    Router::new()
+pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+    let base = format!("/task-status{suffix}");
+    let mut router = Router::new()
+        .route(&base, get(get_task_status_list::<F>))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_task_status::<F>).patch(update_task_status::<F>),
+        );
+    if F::FAMILY == Family::Beta {
+        // `get` answers HEAD too (getPendingTaskHeaders): the same headers, no body.
+        router = router.route(&format!("{base}/pending-tasks"), get(get_pending_tasks));
+    }
+    router
+}
+
+fn op<F: Fam>(id: &'static str) -> Operation {
+    Operation::new(F::FAMILY, id)
+}
+
+/// Only tasks created within the retention period exist for clients.
+fn retention_cutoff(state: &AppState) -> DateTime<Utc> {
+    state.clock.now() - chrono::Duration::days(state.config.tasks.task_retention_days as i64)
+}
+
+fn visible(state: &AppState, extra: Option<&str>) -> Vec<SqlPiece> {
+    let mut fixed = vec![
+        SqlPiece::Sql("t.created >= ".into()),
+        SqlPiece::Bind(SqlValue::Text(format_timestamp(&retention_cutoff(state)))),
+    ];
+    if let Some(cond) = extra {
+        fixed.push(SqlPiece::Sql(format!(" AND {cond}")));
+    }
+    fixed
+}
+
+async fn visible_task(state: &AppState, id: &str) -> Result<TaskRecord, ApiError> {
+    let task = state.store.get_task(id).await?;
+    if task.created < retention_cutoff(state) {
+        return Err(ApiError::not_found("task", id));
+    }
+    Ok(task)
+}
+
+/// `getTaskStatus`
+async fn get_task_status<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("getTaskStatus"))?;
+    let task = visible_task(&state, &id).await?;
+    Ok(axum::Json(task_status_document(&task)))
+}
+
+/// `getTaskStatusList`: beta lists finished tasks ("statuses for completed tasks"),
+/// v1 lists every task.
+async fn get_task_status_list<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("getTaskStatusList"))?;
+    let (filters, sorters, only) = if F::FAMILY == Family::Beta {
+        (
+            &specs::GET_TASK_STATUS_LIST_FILTERS,
+            &specs::GET_TASK_STATUS_LIST_SORTERS,
+            Some("t.completion_status IS NOT NULL"),
+        )
+    } else {
+        (
+            &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
+            &specs::GET_TASK_STATUS_LIST_V1_SORTERS,
+            None,
+        )
+    };
+    let q = params.list_query(filters, sorters, specs::LIST_MAX_LIMIT)?;
+    let page = state.store.list_tasks(&visible(&state, only), &q).await?;
+    Ok(list_response(&page.items, page.total, task_status_document))
+}
+
+/// `getPendingTasks` / `getPendingTaskHeaders` (beta): unfinished tasks. HEAD always
+/// carries `X-Total-Count`, since headers are all it answers.
+async fn get_pending_tasks(
+    State(state): State<AppState>,
+    principal: Principal,
+    method: Method,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let op_id = if method == Method::HEAD {
+        "getPendingTaskHeaders"
+    } else {
+        "getPendingTasks"
+    };
+    principal.require(Operation::new(Family::Beta, op_id))?;
+    let mut q =
+        params.list_query_unfiltered(&specs::GET_PENDING_TASKS_SORTERS, specs::LIST_MAX_LIMIT)?;
+    if method == Method::HEAD {
+        q.paging.count = true;
+    }
+    let page = state
+        .store
+        .list_tasks(&visible(&state, Some("t.completion_status IS NULL")), &q)
+        .await?;
+    Ok(list_response(&page.items, page.total, task_status_document))
+}
+
+/// `updateTaskStatus`: JSON Patch `replace` (or `add`) of `/completionStatus` and
+/// optionally `/completed` (default now), written together (CONTRACT §4). Only an
+/// unfinished task can be completed; its runner stops at its next step.
+async fn update_task_status<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(ops): Json<Vec<Value>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("updateTaskStatus"))?;
+    let mut status = None;
+    let mut completed = None;
+    for o in &ops {
+        let kind = o.get("op").and_then(Value::as_str).unwrap_or("");
+        let path = o.get("path").and_then(Value::as_str).unwrap_or("");
+        if kind != "replace" && kind != "add" {
+            return Err(ApiError::bad_request(format!(
+                "Operation '{kind}' is not supported here: use replace on /completionStatus and /completed."
+            )));
+        }
+        let value = o.get("value").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::bad_request(format!("The value for {path} must be a string."))
+        })?;
+        match path {
+            "/completionStatus" => status = Some(CompletionStatus::parse(value)?),
+            "/completed" => {
+                completed = Some(
+                    DateTime::parse_from_rfc3339(value)
+                        .map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "completed '{value}' is not an RFC 3339 date-time: {e}"
+                            ))
+                        })?
+                        .with_timezone(&Utc),
+                )
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Path '{other}' cannot be patched: only /completionStatus and /completed can."
+                )))
+            }
+        }
+    }
+    let Some(status) = status else {
+        return Err(ApiError::bad_request(
+            "The patch must set /completionStatus (with /completed, or now by default).",
+        ));
+    };
+    let task = visible_task(&state, &id).await?;
+    if task.completion_status.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "The task '{id}' has already completed."
+        )));
+    }
+    let now = state.clock.now();
+    let task = state
+        .store
+        .complete_task_by_client(&id, status, completed.unwrap_or(now), now)
+        .await?;
+    Ok(axum::Json(task_status_document(&task)))
 }

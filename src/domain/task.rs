@@ -1,1 +1,510 @@
-//! Tasks (to be written).
+//! Tasks (CONTRACT §4): the kinds accessd runs, their states, the `TaskStatus`
+//! document, and the step rules of the delete tasks. Pure: the runner in
+//! `crate::tasks` claims rows and the store applies each step in one transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::usage::Usage;
+use super::{invalid, DomainResult};
+use crate::query::format_timestamp;
+
+/// How many items a delete task handles per transaction: small enough that progress
+/// moves and a crash loses little, large enough to amortise the commit.
+pub const DELETE_CHUNK: usize = 5;
+/// A task claimed this many times without finishing is given up as `ERROR`.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    /// `deleteAccessProfilesInBulk` (CONTRACT §3.2).
+    AccessProfileBulkDelete,
+    /// beta `deleteAccessProfile`: done in the request, recorded as a finished task.
+    AccessProfileDelete,
+    /// `deleteBulkRoles`.
+    RoleBulkDelete,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::AccessProfileBulkDelete => "ACCESS_PROFILE_BULK_DELETE",
+            TaskKind::AccessProfileDelete => "ACCESS_PROFILE_DELETE",
+            TaskKind::RoleBulkDelete => "ROLE_BULK_DELETE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TaskKind::AccessProfileBulkDelete,
+            TaskKind::AccessProfileDelete,
+            TaskKind::RoleBulkDelete,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// `uniqueName` and `description` of the TaskStatus.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            TaskKind::AccessProfileBulkDelete => (
+                "Access Profile Bulk Delete",
+                "Deletes access profiles that are not in use",
+            ),
+            TaskKind::AccessProfileDelete => ("Access Profile Delete", "Deletes an access profile"),
+            TaskKind::RoleBulkDelete => ("Role Bulk Delete", "Deletes roles"),
+        }
+    }
+}
+
+/// The runner's view of a task row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    Running,
+    Finished,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "PENDING",
+            TaskState::Running => "RUNNING",
+            TaskState::Finished => "FINISHED",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionStatus {
+    Success,
+    Warning,
+    Error,
+    Terminated,
+    TempError,
+}
+
+impl CompletionStatus {
+    pub const ALL: [CompletionStatus; 5] = [
+        CompletionStatus::Success,
+        CompletionStatus::Warning,
+        CompletionStatus::Error,
+        CompletionStatus::Terminated,
+        CompletionStatus::TempError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompletionStatus::Success => "SUCCESS",
+            CompletionStatus::Warning => "WARNING",
+            CompletionStatus::Error => "ERROR",
+            CompletionStatus::Terminated => "TERMINATED",
+            CompletionStatus::TempError => "TEMPERROR",
+        }
+    }
+
+    /// Accepts any letter case (the spec's own PATCH example sends `"Error"`); stored
+    /// and rendered uppercase (CONTRACT §4).
+    pub fn parse(s: &str) -> DomainResult<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .map_or_else(
+                || {
+                    invalid(format!(
+                        "completionStatus '{s}' is not one of SUCCESS, WARNING, ERROR, TERMINATED, TEMPERROR."
+                    ))
+                },
+                Ok,
+            )
+    }
+}
+
+/// A task as stored.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    pub id: String,
+    pub kind: String,
+    pub unique_name: String,
+    pub description: String,
+    pub launcher: String,
+    pub source_id: Option<String>,
+    pub payload: Value,
+    pub attributes: Map<String, Value>,
+    pub messages: Vec<Value>,
+    pub returns: Vec<Value>,
+    pub state: String,
+    pub progress: Option<String>,
+    pub percent_complete: i64,
+    pub completion_status: Option<String>,
+    pub claimed_by: Option<String>,
+    pub claim_expires: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub launched: Option<DateTime<Utc>>,
+    pub completed: Option<DateTime<Utc>>,
+}
+
+impl TaskRecord {
+    /// A new pending task of `kind` with this input.
+    pub fn pending(kind: TaskKind, launcher: &str, payload: Value, now: DateTime<Utc>) -> Self {
+        let (unique_name, description) = kind.names();
+        TaskRecord {
+            id: super::new_id(),
+            kind: kind.as_str().into(),
+            unique_name: unique_name.into(),
+            description: description.into(),
+            launcher: launcher.into(),
+            source_id: None,
+            payload,
+            attributes: Map::new(),
+            messages: Vec::new(),
+            returns: Vec::new(),
+            state: TaskState::Pending.as_str().into(),
+            progress: Some("Pending".into()),
+            percent_complete: 0,
+            completion_status: None,
+            claimed_by: None,
+            claim_expires: None,
+            attempts: 0,
+            created: now,
+            modified: now,
+            launched: None,
+            completed: None,
+        }
+    }
+
+    /// A task that finished within the request that created it.
+    pub fn finished(
+        kind: TaskKind,
+        launcher: &str,
+        payload: Value,
+        status: CompletionStatus,
+        messages: Vec<Value>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut t = Self::pending(kind, launcher, payload, now);
+        t.state = TaskState::Finished.as_str().into();
+        t.progress = Some("Completed".into());
+        t.percent_complete = 100;
+        t.completion_status = Some(status.as_str().into());
+        t.messages = messages;
+        t.launched = Some(now);
+        t.completed = Some(now);
+        t
+    }
+
+    pub fn kind(&self) -> Option<TaskKind> {
+        TaskKind::parse(&self.kind)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A `TaskStatusMessage`: every required field present.
+pub fn message(kind: MessageType, key: &str, text: String, parameters: Vec<Value>) -> Value {
+    let t = match kind {
+        MessageType::Info => "INFO",
+        MessageType::Warn => "WARN",
+        MessageType::Error => "ERROR",
+    };
+    json!({
+        "type": t,
+        "localizedText": {"locale": "en-US", "message": text},
+        "key": key,
+        "parameters": parameters,
+    })
+}
+
+/// The `TaskStatus` document (beta and v1): the non-null fields of CONTRACT §4 are
+/// always present; the nullable ones are present as `null` when unset.
+pub fn task_status_document(t: &TaskRecord) -> Value {
+    let ts = |d: &Option<DateTime<Utc>>| d.as_ref().map(format_timestamp);
+    json!({
+        "id": t.id,
+        "type": "QUARTZ",
+        "uniqueName": t.unique_name,
+        "description": t.description,
+        "parentName": null,
+        "launcher": t.launcher,
+        "target": null,
+        "created": format_timestamp(&t.created),
+        "modified": format_timestamp(&t.modified),
+        "launched": ts(&t.launched),
+        "completed": ts(&t.completed),
+        "completionStatus": t.completion_status,
+        "messages": t.messages,
+        "returns": t.returns,
+        "attributes": t.attributes,
+        "progress": t.progress,
+        "percentComplete": t.percent_complete,
+        "taskDefinitionSummary": null,
+    })
+}
+
+/// What a step of a delete task found for one id, inside its transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemResult {
+    Deleted,
+    /// Already gone (deleted by someone else, or by this task before a crash).
+    Gone,
+    /// Used again since the request was answered: kept (CONTRACT §3.2).
+    InUse { name: String, usages: Vec<Usage> },
+}
+
+/// The writes a step makes to its task row, in the same transaction as its effects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskUpdate {
+    pub attributes: Map<String, Value>,
+    pub messages: Vec<Value>,
+    pub progress: Option<String>,
+    pub percent_complete: i64,
+    /// Set when this step finishes the task (`completed` is set with it).
+    pub completion: Option<CompletionStatus>,
+}
+
+/// The ids a delete task works on (`payload.ids`).
+pub fn delete_targets(task: &TaskRecord) -> Vec<String> {
+    str_list(task.payload.get("ids"))
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many targets earlier steps handled (`attributes.done`): the cursor, written
+/// atomically with each step's deletions so a reclaimed task resumes exactly.
+pub fn done_count(task: &TaskRecord) -> usize {
+    task.attributes
+        .get("done")
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize
+}
+
+/// The next chunk of ids a delete task should handle; empty when all are done.
+pub fn next_chunk(task: &TaskRecord) -> Vec<String> {
+    delete_targets(task)
+        .into_iter()
+        .skip(done_count(task))
+        .take(DELETE_CHUNK)
+        .collect()
+}
+
+/// What a delete task's row becomes after a step with these results. The last step
+/// decides the completion: `WARNING` if any profile had to be kept, else `SUCCESS`.
+pub fn after_delete_step(task: &TaskRecord, results: &[(String, ItemResult)]) -> TaskUpdate {
+    let total = delete_targets(task).len();
+    let done = (done_count(task) + results.len()).min(total);
+    let mut attributes = task.attributes.clone();
+    let mut messages = task.messages.clone();
+    let mut push = |key: &str, id: &str| {
+        let list = attributes
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(a) = list.as_array_mut() {
+            a.push(Value::String(id.to_string()));
+        }
+    };
+    for (id, r) in results {
+        match r {
+            ItemResult::Deleted => push("deleted", id),
+            ItemResult::Gone => push("alreadyDeleted", id),
+            ItemResult::InUse { name, usages } => {
+                push("kept", id);
+                let users: Vec<String> = usages
+                    .iter()
+                    .map(|u| format!("{} '{}'", u.kind.dto_type(), u.name))
+                    .collect();
+                messages.push(message(
+                    MessageType::Warn,
+                    "access_profile_in_use",
+                    format!(
+                        "The \"{name}\" access profile ({id}) was not deleted because it came into use by {} after the request.",
+                        users.join(", ")
+                    ),
+                    vec![json!({"accessProfileId": id})],
+                ));
+            }
+        }
+    }
+    attributes.insert("done".into(), json!(done));
+    attributes.insert("total".into(), json!(total));
+    let finished = done >= total;
+    let completion = finished.then(|| {
+        if attributes.get("kept").is_some() {
+            CompletionStatus::Warning
+        } else {
+            CompletionStatus::Success
+        }
+    });
+    let percent_complete = if total == 0 {
+        100
+    } else {
+        (done * 100 / total) as i64
+    };
+    TaskUpdate {
+        attributes,
+        messages,
+        progress: Some(if finished {
+            "Completed".into()
+        } else {
+            format!("Processed {done} of {total}")
+        }),
+        percent_complete,
+        completion,
+    }
+}
+
+/// The messages a new delete task starts with: the unknown ids it skips
+/// (`bestEffortOnly`, CONTRACT §3.2).
+pub fn skipped_unknown_messages(unknown: &[String]) -> Vec<Value> {
+    unknown
+        .iter()
+        .map(|id| {
+            message(
+                MessageType::Info,
+                "access_profile_not_found",
+                format!("Access profile {id} does not exist and was skipped."),
+                vec![json!({"accessProfileId": id})],
+            )
+        })
+        .collect()
+}
+
+/// The update that gives up on a task: `ERROR` with the reason.
+pub fn failed(task: &TaskRecord, reason: &str) -> TaskUpdate {
+    let mut messages = task.messages.clone();
+    messages.push(message(
+        MessageType::Error,
+        "task_failed",
+        reason.to_string(),
+        vec![],
+    ));
+    TaskUpdate {
+        attributes: task.attributes.clone(),
+        messages,
+        progress: Some("Failed".into()),
+        percent_complete: task.percent_complete,
+        completion: Some(CompletionStatus::Error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::usage::UsageKind;
+
+    fn task(ids: usize) -> TaskRecord {
+        let ids: Vec<String> = (0..ids).map(|i| format!("ap{i}")).collect();
+        TaskRecord::pending(
+            TaskKind::AccessProfileBulkDelete,
+            "tester",
+            json!({"ids": ids}),
+            Utc::now(),
+        )
+    }
+
+    fn apply(t: &mut TaskRecord, u: TaskUpdate) {
+        t.attributes = u.attributes;
+        t.messages = u.messages;
+        t.percent_complete = u.percent_complete;
+        t.completion_status = u.completion.map(|c| c.as_str().to_string());
+    }
+
+    #[test]
+    fn a_delete_task_walks_its_ids_in_chunks_and_progress_moves() {
+        let mut t = task(12);
+        let mut seen = Vec::new();
+        let mut percents = Vec::new();
+        loop {
+            let chunk = next_chunk(&t);
+            if chunk.is_empty() {
+                break;
+            }
+            let results: Vec<_> = chunk
+                .iter()
+                .map(|id| (id.clone(), ItemResult::Deleted))
+                .collect();
+            seen.extend(chunk);
+            let u = after_delete_step(&t, &results);
+            percents.push(u.percent_complete);
+            apply(&mut t, u);
+        }
+        assert_eq!(seen.len(), 12);
+        assert_eq!(percents, vec![41, 83, 100]);
+        assert_eq!(t.completion_status.as_deref(), Some("SUCCESS"));
+        assert_eq!(t.attributes["deleted"].as_array().unwrap().len(), 12);
+    }
+
+    #[test]
+    fn a_profile_that_came_into_use_is_kept_and_the_task_warns() {
+        let t = task(2);
+        let u = after_delete_step(
+            &t,
+            &[
+                ("ap0".into(), ItemResult::Deleted),
+                (
+                    "ap1".into(),
+                    ItemResult::InUse {
+                        name: "Payroll".into(),
+                        usages: vec![Usage {
+                            access_profile_id: "ap1".into(),
+                            kind: UsageKind::Role,
+                            id: "r".into(),
+                            name: "Clerk".into(),
+                        }],
+                    },
+                ),
+            ],
+        );
+        assert_eq!(u.completion, Some(CompletionStatus::Warning));
+        let text = u.messages[0]["localizedText"]["message"].as_str().unwrap();
+        assert!(text.contains("Payroll") && text.contains("ROLE 'Clerk'"), "{text}");
+        assert_eq!(u.messages[0]["type"], "WARN");
+    }
+
+    #[test]
+    fn completion_statuses_parse_in_any_case_and_render_uppercase() {
+        assert_eq!(
+            CompletionStatus::parse("Error").unwrap().as_str(),
+            "ERROR"
+        );
+        assert!(CompletionStatus::parse("done").is_err());
+    }
+
+    #[test]
+    fn a_task_status_has_every_required_field() {
+        let doc = task_status_document(&task(1));
+        for f in [
+            "id",
+            "type",
+            "uniqueName",
+            "description",
+            "launcher",
+            "created",
+            "modified",
+            "messages",
+            "returns",
+            "attributes",
+            "percentComplete",
+        ] {
+            assert!(!doc[f].is_null(), "{f} must not be null");
+        }
+        for f in ["parentName", "launched", "completed", "completionStatus", "progress"] {
+            assert!(doc.get(f).is_some(), "{f} must be present");
+        }
+    }
+}

@@ -125,6 +125,20 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "beta",
+            "getTaskStatusList",
+            Some(&GET_TASK_STATUS_LIST_FILTERS),
+            &GET_TASK_STATUS_LIST_SORTERS,
+            LIST_MAX_LIMIT,
+        ),
+        case(
+            "v1",
+            "getTaskStatusListV1",
+            Some(&GET_TASK_STATUS_LIST_V1_FILTERS),
+            &GET_TASK_STATUS_LIST_V1_SORTERS,
+            LIST_MAX_LIMIT,
+        ),
+        case(
+            "beta",
             "listWorkgroupMembers",
             None,
             &LIST_WORKGROUP_MEMBERS_SORTERS,

@@ -421,6 +421,57 @@ pub static LIST_WORKGROUP_MEMBERS_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
 pub static LIST_WORKGROUP_MEMBERS_V1_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
 
 // ---------------------------------------------------------------------------
+// Task status (`tasks t`), beta and v1. Every accessd task is of `type` QUARTZ,
+// so `type` compares with that constant.
+
+const TASK_SORTERS: SortSpec = SortSpec {
+    fields: &[("created", "t.created")],
+    unsupported: &[],
+    tiebreak: "t.id",
+    // Newest first when the client gives no sorters.
+    default: &[Sort {
+        field: "created",
+        column: "t.created",
+        desc: true,
+    }],
+};
+
+/// `GET /beta/task-status` (finished tasks).
+pub static GET_TASK_STATUS_LIST_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN, "t.id"),
+        field("sourceId", FieldType::Str, EQ_IN, "t.source_id"),
+        field("completionStatus", FieldType::Str, EQ_IN, "t.completion_status"),
+        field("type", FieldType::Str, EQ_IN, "'QUARTZ'"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /beta/task-status`.
+pub static GET_TASK_STATUS_LIST_SORTERS: SortSpec = TASK_SORTERS;
+/// `GET /task-status/v1` (every task; adds `isnull` and `launcher`).
+pub static GET_TASK_STATUS_LIST_V1_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN, "t.id"),
+        field("sourceId", FieldType::Str, EQ_IN, "t.source_id"),
+        field(
+            "completionStatus",
+            FieldType::Str,
+            &[Op::Eq, Op::In, Op::IsNull],
+            "t.completion_status",
+        ),
+        field("type", FieldType::Str, EQ_IN, "'QUARTZ'"),
+        field("launcher", FieldType::Str, EQ_IN, "t.launcher"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /task-status/v1`.
+pub static GET_TASK_STATUS_LIST_V1_SORTERS: SortSpec = TASK_SORTERS;
+/// `GET /beta/task-status/pending-tasks` (no filters; sorted like the list).
+pub static GET_PENDING_TASKS_SORTERS: SortSpec = TASK_SORTERS;
+
+// ---------------------------------------------------------------------------
 // Entitlements of one access profile (`entitlements e`), v3/beta/v1
 
 /// `GET /v3/access-profiles/{id}/entitlements` (beta and v1 document the same).

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
+use crate::domain::task::{CompletionStatus, TaskRecord, TaskUpdate};
+use crate::domain::usage::Usage;
 use crate::query::{Paging, SqlPiece};
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +186,80 @@ pub trait Store: Send + Sync + 'static {
         identity_profile_id: &str,
         id: &str,
     ) -> StoreResult<LifecycleState>;
+
+    // -- usages and deletion (CONTRACT §2, §3)
+    /// Everything that uses any of these access profiles: one indexed query per usage
+    /// kind, never a scan of all roles.
+    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>>;
+    /// Deletes one access profile unless something uses it, the check and the delete in
+    /// one transaction; `record` (beta's task) is written in that same transaction.
+    /// `NotFound` for an unknown id.
+    async fn delete_access_profile(
+        &self,
+        id: &str,
+        record: Option<&TaskRecord>,
+    ) -> StoreResult<DeleteOutcome>;
+
+    // -- tasks (CONTRACT §4)
+    async fn insert_task(&self, task: &TaskRecord) -> StoreResult<()>;
+    async fn get_task(&self, id: &str) -> StoreResult<TaskRecord>;
+    /// Tasks matching `fixed` (e.g. only unfinished ones) and the client's query.
+    async fn list_tasks(&self, fixed: &[SqlPiece], q: &ListQuery) -> StoreResult<Page<TaskRecord>>;
+    /// A client marks a task complete (`updateTaskStatus`): `completed` and
+    /// `completionStatus` in one write. An unfinished task's runner loses its claim.
+    async fn complete_task_by_client(
+        &self,
+        id: &str,
+        status: CompletionStatus,
+        completed: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TaskRecord>;
+    /// Claims the oldest runnable task for `worker` until `claim_until`: a pending one,
+    /// or a running one whose claim expired (its runner died). A task claimed
+    /// `MAX_ATTEMPTS` times is finished as `ERROR` instead.
+    async fn claim_task(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Option<TaskRecord>>;
+    /// One step of a delete task, in one transaction: deletes the task's next chunk of
+    /// ids (profiles are re-checked for usages and kept if used), then writes its
+    /// progress. `None` when `worker` no longer holds the task (nothing is written).
+    async fn run_delete_step(
+        &self,
+        task: &TaskRecord,
+        worker: &str,
+        target: DeleteTarget,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Option<TaskRecord>>;
+    /// Writes `update` to a task `worker` holds; false if it no longer holds it.
+    async fn update_claimed_task(
+        &self,
+        id: &str,
+        worker: &str,
+        update: &TaskUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Deletes finished tasks completed before `before` (retention).
+    async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
+}
+
+/// What `delete_access_profile` did.
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// Nothing changed: these objects use the profile.
+    InUse { name: String, usages: Vec<Usage> },
+}
+
+/// What a delete task deletes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteTarget {
+    AccessProfiles,
+    Roles,
 }
 
 /// Opens the store named by a database URL (`sqlite://path`), creating and migrating it.

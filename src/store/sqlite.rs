@@ -20,6 +20,7 @@ use crate::query::{format_timestamp, SqlValue};
 
 mod lifecycle;
 mod roles;
+mod tasks;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -996,5 +997,77 @@ impl Store for SqliteStore {
         id: &str,
     ) -> StoreResult<LifecycleState> {
         self.lifecycle_state_delete(profile_id, id).await
+    }
+
+    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>> {
+        self.usages(ids).await
+    }
+
+    async fn delete_access_profile(
+        &self,
+        id: &str,
+        record: Option<&TaskRecord>,
+    ) -> StoreResult<DeleteOutcome> {
+        self.access_profile_delete(id, record).await
+    }
+
+    async fn insert_task(&self, task: &TaskRecord) -> StoreResult<()> {
+        self.task_insert(task).await
+    }
+
+    async fn get_task(&self, id: &str) -> StoreResult<TaskRecord> {
+        self.task_get(id).await
+    }
+
+    async fn list_tasks(&self, fixed: &[SqlPiece], q: &ListQuery) -> StoreResult<Page<TaskRecord>> {
+        self.task_list(fixed, q).await
+    }
+
+    async fn complete_task_by_client(
+        &self,
+        id: &str,
+        status: CompletionStatus,
+        completed: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TaskRecord> {
+        self.task_complete_by_client(id, status, completed, now).await
+    }
+
+    async fn claim_task(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Option<TaskRecord>> {
+        self.task_claim(worker, now, claim_until).await
+    }
+
+    async fn run_delete_step(
+        &self,
+        task: &TaskRecord,
+        worker: &str,
+        target: DeleteTarget,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Option<TaskRecord>> {
+        self.task_delete_step(task, worker, target, now, claim_until).await
+    }
+
+    async fn update_claimed_task(
+        &self,
+        id: &str,
+        worker: &str,
+        update: &TaskUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.task_update_claimed(id, worker, update, now).await
+    }
+
+    async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.task_purge(before).await
+    }
+
+    async fn count_unfinished_tasks(&self) -> StoreResult<i64> {
+        self.task_count_unfinished().await
     }
 }

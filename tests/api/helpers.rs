@@ -19,6 +19,7 @@ pub struct TestApp {
     pub database_url: String,
     app: Option<App>,
     pub dir: Arc<tempfile::TempDir>,
+    admin: (String, String),
 }
 
 pub struct Fixture {
@@ -67,14 +68,20 @@ impl TestApp {
             database_url,
             app: Some(app),
             dir,
+            admin: (String::new(), secret),
         };
-        let client_id = me
+        me.admin.0 = me
             .app
             .as_ref()
             .map(|a| a.admin.client_id.clone())
             .unwrap_or_default();
-        me.token = me.fetch_token(&client_id, &secret).await;
+        me.renew_token().await;
         me
+    }
+
+    /// A fresh admin token (after moving the clock past the old one's expiry).
+    pub async fn renew_token(&mut self) {
+        self.token = self.fetch_token(&self.admin.0, &self.admin.1).await;
     }
 
     /// Stops this server and starts another on the same database (a restart).
@@ -84,6 +91,42 @@ impl TestApp {
         }
         let config = Config::for_database(&self.database_url);
         Self::start(config, self.dir.clone(), self.clock.clone()).await
+    }
+
+    /// Runs every unfinished task to its end (STYLE: `drain_tasks()` instead of sleeping).
+    pub async fn drain_tasks(&self) {
+        self.app
+            .as_ref()
+            .expect("running app")
+            .drain_tasks()
+            .await
+            .expect("tasks drain");
+    }
+
+    /// Stops this server and starts another on the same database with this config.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> Self {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let mut config = Config::for_database(&self.database_url);
+        configure(&mut config);
+        Self::start(config, self.dir.clone(), self.clock.clone()).await
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The JSON body of a 200 GET, asserting the status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
     }
 
     pub fn url(&self, path: &str) -> String {
