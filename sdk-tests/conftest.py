@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -133,3 +134,63 @@ def assert_isc_error(exc, status):
     assert isinstance(messages, list) and messages and isinstance(messages[0].get("text"), str), \
         f"ISC error body lacks messages[].text: {body}"
     return body
+
+
+# ---- deletion (CONTRACT §3, §4) -----------------------------------------------------------
+
+IN_USE_DETAIL_CODE = "400.2.1.0 Object in use by another"
+
+
+def in_use_text(profile_name):
+    return f'The "{profile_name}" access profile can\'t be deleted because it\'s in use.'
+
+
+def assert_in_use_error(exc, profile_name):
+    """A single delete of a profile something uses: 400 with the ISC in-use body (§3.1)."""
+    body = assert_isc_error(exc, 400)
+    assert body["detailCode"] == IN_USE_DETAIL_CODE, \
+        f"in-use delete: detailCode should be {IN_USE_DETAIL_CODE!r}, got {body['detailCode']!r} in {body}"
+    texts = [m.get("text") for m in body["messages"]]
+    assert in_use_text(profile_name) in texts, \
+        f"in-use delete: messages[].text should contain {in_use_text(profile_name)!r}, got {texts}"
+    return body
+
+
+def used_by(in_use):
+    """The SDK's inUse list as plain tuples: [(accessProfileId, [(type, id, name), ...]), ...]."""
+    return [(u.access_profile_id, [(r.type, r.id, r.name) for r in (u.used_by or [])])
+            for u in (in_use or [])]
+
+
+def assert_used_by_role(in_use, profile_id, role_id, role_name):
+    """A bulk-delete answer's inUse names exactly `profile_id`, used by that one role (§3.2)."""
+    got = used_by(in_use)
+    want = [(profile_id, [("ROLE", role_id, role_name)])]
+    assert got == want, f"inUse should be {want} (accessProfileId, usedBy[(type, id, name)]), got {got}"
+
+
+def wait_for_task(fetch, task_id, what, timeout=10.0, interval=0.1):
+    """Poll `fetch(task_id)` (an SDK get-task-status call) until the task has a
+    completionStatus, then require SUCCESS (§4). Fails with the last status seen."""
+    deadline = time.monotonic() + timeout
+    polls = 0
+    while True:
+        status = fetch(task_id)
+        polls += 1
+        assert status is not None, \
+            f"get task status {task_id} ({what}) gave None: the SDK maps only 200 to TaskStatus"
+        if status.completion_status is not None:
+            break
+        if time.monotonic() >= deadline:
+            pytest.fail(f"task {task_id} ({what}) had no completionStatus after {polls} polls "
+                        f"in {timeout}s; last status: {status!r}")
+        time.sleep(interval)
+    assert status.id == task_id, f"asked for task {task_id}, got {status.id}"
+    assert status.completion_status == "SUCCESS", \
+        f"task {task_id} ({what}) ended {status.completion_status}, expected SUCCESS; " \
+        f"messages: {status.messages!r}; status: {status!r}"
+    # §4: completed and completionStatus are written together.
+    assert_utc_datetime(status.completed, f"task {task_id} completed")
+    assert_utc_datetime(status.created, f"task {task_id} created")
+    assert status.completed >= status.created, f"task {task_id} completed before it was created: {status!r}"
+    return status

@@ -6,6 +6,7 @@ mod helpers;
 mod access_profiles;
 mod auth;
 mod collections;
+mod crash;
 mod deletion;
 mod errors;
 mod lifecycle_states;

@@ -1,0 +1,196 @@
+//! `cargo bench --bench bulk_delete`: bulk delete of 50 access profiles with 100,000
+//! roles and 100,000 access profiles in the database (issue 3), through the real
+//! server (release build, SQLite in a temp dir). Measures the time from the request
+//! to the task's SUCCESS, as a client sees it, and the 200 answer when profiles are
+//! in use. Nothing here asserts timing.
+//!
+//! Seeding 200,000 rows through the API would take minutes, so the rows are written
+//! with plain SQL in one transaction into the migrated database before requests start.
+
+use std::time::{Duration, Instant};
+
+use accessd::domain::model::*;
+use accessd::domain::{new_id, Clock};
+use accessd::{App, Config};
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+const ROLES: usize = 100_000;
+/// Role `i` uses profile `i`; the profiles above `ROLES` are unused.
+const PROFILES: usize = 100_000;
+const UNUSED: usize = 1_000;
+const ROUNDS: usize = 15;
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bench.db");
+    let url = format!("sqlite://{}", path.display());
+    let mut config = Config::for_database(&url);
+    config.admin_client_id = Some("bench".into());
+    config.admin_client_secret = Some("bench-secret".into());
+    let clock = Clock::system();
+    let app = App::build(config, clock.clone()).await.expect("server");
+    let store = app.state().store.clone();
+    let now = clock.now();
+    let owner = Identity::new_active("Bench", "Owner", "bench.owner", None, &[], now);
+    store.insert_identity(&owner).await.expect("owner");
+    let source = store
+        .insert_source(
+            &NewSource {
+                name: "Bench".into(),
+                description: None,
+                owner_id: owner.id.clone(),
+                management_workgroup_id: None,
+                source_type: None,
+                connector: "bench".into(),
+                connector_name: None,
+                connection_type: None,
+                authoritative: false,
+                features: vec![],
+                doc: Default::default(),
+            },
+            now,
+        )
+        .await
+        .expect("source");
+
+    let seeding = Instant::now();
+    let ts = accessd::query::format_timestamp(&now);
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("db");
+    let mut tx = conn.begin().await.expect("tx");
+    let mut ap_ids = Vec::with_capacity(PROFILES + UNUSED);
+    for i in 0..PROFILES + UNUSED {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO access_profiles (id, name, owner_id, source_id, enabled, requestable, created, modified) \
+             VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
+        )
+        .bind(&id)
+        .bind(format!("Profile {i:06}"))
+        .bind(&owner.id)
+        .bind(&source.id)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&mut *tx)
+        .await
+        .expect("profile");
+        ap_ids.push(id);
+    }
+    for (i, ap) in ap_ids.iter().take(ROLES).enumerate() {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO roles (id, name, owner_id, enabled, requestable, created, modified) \
+             VALUES (?, ?, ?, 1, 0, ?, ?)",
+        )
+        .bind(&id)
+        .bind(format!("Role {i:06}"))
+        .bind(&owner.id)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&mut *tx)
+        .await
+        .expect("role");
+        sqlx::query(
+            "INSERT INTO role_access_profiles (role_id, access_profile_id, position) VALUES (?, ?, 0)",
+        )
+        .bind(&id)
+        .bind(ap)
+        .execute(&mut *tx)
+        .await
+        .expect("link");
+    }
+    tx.commit().await.expect("commit");
+    println!(
+        "seeded {} access profiles and {ROLES} roles (each using one profile) in {:.1?}",
+        PROFILES + UNUSED,
+        seeding.elapsed()
+    );
+
+    let base = format!("http://{}", app.addr());
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "bench"),
+            ("client_secret", "bench-secret"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let token = token["access_token"].as_str().expect("token").to_string();
+    let post = |body: Value| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            let resp = http
+                .post(format!("{base}/v3/access-profiles/bulk-delete"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .expect("bulk delete");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+
+    // 50 unused profiles per round: request → 202 → poll until SUCCESS.
+    let unused = &ap_ids[PROFILES..];
+    let mut to_success = Vec::new();
+    let mut to_answer = Vec::new();
+    for round in 0..ROUNDS {
+        let ids = &unused[round * 50..round * 50 + 50];
+        let started = Instant::now();
+        let (status, answer) = post(json!({"accessProfileIds": ids})).await;
+        assert_eq!(status, 202, "{answer}");
+        to_answer.push(started.elapsed());
+        let task = answer["taskId"].as_str().expect("taskId").to_string();
+        loop {
+            let t: Value = http
+                .get(format!("{base}/beta/task-status/{task}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("task status")
+                .json()
+                .await
+                .expect("json");
+            match t["completionStatus"].as_str() {
+                Some("SUCCESS") => break,
+                None => tokio::time::sleep(Duration::from_millis(1)).await,
+                other => panic!("task ended {other:?}: {t}"),
+            }
+        }
+        to_success.push(started.elapsed());
+    }
+    report("bulk delete 50 unused: request → 202", &mut to_answer);
+    report("bulk delete 50 unused: request → SUCCESS", &mut to_success);
+
+    // 50 used profiles without bestEffortOnly: 200 with inUse, nothing deleted.
+    let mut in_use = Vec::new();
+    for round in 0..ROUNDS {
+        let ids = &ap_ids[round * 5000..round * 5000 + 50];
+        let started = Instant::now();
+        let (status, answer) = post(json!({"accessProfileIds": ids})).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["inUse"].as_array().map(Vec::len), Some(50));
+        in_use.push(started.elapsed());
+    }
+    report("bulk delete 50 in use: request → 200", &mut in_use);
+    app.shutdown().await;
+}
+
+fn report(label: &str, samples: &mut [Duration]) {
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "{label:<45} p50 {:>8.2?}  max {:>8.2?}  ({} rounds)",
+        pct(0.5),
+        samples[samples.len() - 1],
+        samples.len()
+    );
+}
