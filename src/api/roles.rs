@@ -1,10 +1,200 @@
-//! Roles on every family (`/v3/roles`, `/beta/roles`, `/roles/v1`).
+//! Roles on every family (`/v3/roles`, `/beta/roles`, `/roles/v1`): list, create, get,
+//! patch, delete, and bulk delete (as a task).
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
+use super::extract::{list_response, Json, Params};
 use super::Fam;
 use crate::app::AppState;
+use crate::auth::{Family, Operation, Principal};
+use crate::domain::model::RoleDraft;
+use crate::domain::role::{
+    apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
+    check_role_refs, role_document, RoleInput,
+};
+use crate::error::ApiError;
+use crate::query::{specs, FilterSpec, SortSpec};
 
-pub fn routes<F: Fam>(_suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+    let base = format!("/roles{suffix}");
     Router::new()
+        .route(&base, get(list_roles::<F>).post(create_role::<F>))
+        .route(&format!("{base}/bulk-delete"), post(delete_bulk_roles::<F>))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_role::<F>)
+                .patch(patch_role::<F>)
+                .delete(delete_role::<F>),
+        )
+}
+
+fn op<F: Fam>(id: &'static str) -> Operation {
+    Operation::new(F::FAMILY, id)
+}
+
+/// The allow-lists of `listRoles` for the family (v1 documents its own, identical).
+fn list_specs<F: Fam>() -> (&'static FilterSpec, &'static SortSpec) {
+    match F::FAMILY {
+        Family::V1 => (&specs::LIST_ROLES_V1_FILTERS, &specs::LIST_ROLES_V1_SORTERS),
+        Family::V3 | Family::Beta => (&specs::LIST_ROLES_FILTERS, &specs::LIST_ROLES_SORTERS),
+    }
+}
+
+/// `listRoles` (CONTRACT §5): at most 50 per page on every family, as the spec says.
+/// Sub-admin and segment views are not built yet.
+async fn list_roles<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("listRoles"))?;
+    for unsupported in ["for-subadmin", "for-segment-ids"] {
+        if params.get(unsupported).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "The {unsupported} parameter is not supported by accessd yet."
+            )));
+        }
+    }
+    match params.get("include-unsegmented") {
+        None | Some("true") => {}
+        Some("false") => {
+            return Err(ApiError::bad_request(
+                "include-unsegmented=false requires for-segment-ids, which accessd does not support yet.",
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid include-unsegmented '{other}': must be true or false"
+            )))
+        }
+    }
+    let (filters, sorters) = list_specs::<F>();
+    let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
+    let page = state.store.list_roles(&q).await?;
+    Ok(list_response(&page.items, page.total, role_document))
+}
+
+/// Validates a role's references against the store (owner, access profiles,
+/// entitlements) and the owner's display name when one was given.
+async fn checked_draft(state: &AppState, input: RoleInput) -> Result<RoleDraft, ApiError> {
+    let owner_name = input.owner_name();
+    let draft = RoleDraft::try_from(input)?;
+    let facts = state.store.resolve_role_refs(&draft).await?;
+    check_role_refs(&draft, &facts)?;
+    check_owner_name(owner_name.as_deref(), &facts)?;
+    Ok(draft)
+}
+
+/// `createRole`: 201 with the stored role.
+async fn create_role<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<RoleInput>,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("createRole"))?;
+    let draft = checked_draft(&state, input).await?;
+    let role = state.store.insert_role(&draft, state.clock.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(role_document(&role))).into_response())
+}
+
+/// `getRole`
+async fn get_role<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("getRole"))?;
+    let role = state.store.get_role(&id).await?;
+    Ok(axum::Json(role_document(&role)))
+}
+
+/// `patchRole`: RFC 6902 on the fields the operation lists as patchable; the result
+/// passes the same rules as a create.
+async fn patch_role<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(ops): Json<Vec<Value>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    principal.require(op::<F>("patchRole"))?;
+    let current = state.store.get_role(&id).await?;
+    let input = apply_role_patch(&current, &ops)?;
+    let draft = checked_draft(&state, input).await?;
+    let role = state
+        .store
+        .update_role(&id, &draft, state.clock.now())
+        .await?;
+    Ok(axum::Json(role_document(&role)))
+}
+
+/// `deleteRole`: 204 on every family (the beta spec documents 204 too, unlike
+/// `deleteAccessProfile`). Nothing references a role, so nothing blocks it.
+async fn delete_role<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(op::<F>("deleteRole"))?;
+    state.store.delete_role(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `RoleBulkDeleteRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleBulkDeleteRequest {
+    role_ids: Option<Vec<String>>,
+}
+
+/// `deleteBulkRoles`: 1 to 50 distinct, existing ids, else 400 and nothing deleted;
+/// the deletion runs as a task and the answer is 202 with its `TaskResultDto`.
+async fn delete_bulk_roles<F: Fam>(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<RoleBulkDeleteRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(op::<F>("deleteBulkRoles"))?;
+    let Some(role_ids) = body.role_ids else {
+        return Err(ApiError::bad_request("roleIds is required."));
+    };
+    check_bulk_delete(&role_ids)?;
+    let existing = state.store.existing_role_ids(&role_ids).await?;
+    check_bulk_delete_known(&role_ids, &existing)?;
+    let task_id =
+        pending_task_runner::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),
+    )
+        .into_response())
+}
+
+/// TEMPORARY PLACEHOLDER — replace with `crate::tasks::enqueue_role_bulk_delete` (same
+/// signature) when the durable task runner is merged, and delete this module. It deletes
+/// synchronously and returns an id no task-status endpoint knows.
+mod pending_task_runner {
+    use crate::app::AppState;
+    use crate::auth::Principal;
+    use crate::error::ApiError;
+    use crate::store::StoreError;
+
+    pub async fn enqueue_role_bulk_delete(
+        state: &AppState,
+        _principal: &Principal,
+        role_ids: Vec<String>,
+    ) -> Result<String, ApiError> {
+        for id in &role_ids {
+            match state.store.delete_role(id).await {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(crate::domain::new_id())
+    }
 }

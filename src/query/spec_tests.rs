@@ -48,6 +48,27 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "v3",
+            "listRoles",
+            Some(&LIST_ROLES_FILTERS),
+            &LIST_ROLES_SORTERS,
+            LIST_ROLES_MAX_LIMIT,
+        ),
+        case(
+            "beta",
+            "listRoles",
+            Some(&LIST_ROLES_FILTERS),
+            &LIST_ROLES_SORTERS,
+            LIST_ROLES_MAX_LIMIT,
+        ),
+        case(
+            "v1",
+            "listRolesV1",
+            Some(&LIST_ROLES_V1_FILTERS),
+            &LIST_ROLES_V1_SORTERS,
+            LIST_ROLES_MAX_LIMIT,
+        ),
+        case(
+            "v3",
             "listSources",
             Some(&LIST_SOURCES_FILTERS),
             &LIST_SOURCES_SORTERS,
@@ -545,6 +566,16 @@ fn representative_rejections() {
             "filter field 'category' is not supported by accessd yet",
         ),
         (
+            &LIST_ROLES_FILTERS,
+            "modified gt 2020-01-01T00:00:00Z",
+            "operator 'gt' is not supported for field 'modified'; supported: lt, ge, le",
+        ),
+        (
+            &LIST_ROLES_V1_FILTERS,
+            r#"description eq "x""#,
+            "filter field 'description' is not supported; supported fields: id, name, created, modified, owner.id, requestable, dimensional",
+        ),
+        (
             &LIST_SOURCES_FILTERS,
             "healthy eq true",
             "operator 'eq' is not supported for field 'healthy'; supported: isnull",
@@ -615,6 +646,11 @@ fn representative_rejections() {
             "sorter field 'id' is not supported; supported fields: name, created, modified",
         ),
         (
+            &LIST_ROLES_SORTERS,
+            "id",
+            "sorter field 'id' is not supported; supported fields: name, created, modified",
+        ),
+        (
             &LIST_SOURCES_SORTERS,
             "-owner.name",
             "sorter field 'owner.name' is not supported by accessd yet",
@@ -669,6 +705,12 @@ fn representative_sql() {
             r#"owner.id in ("a","b") or created gt 2021-03-01T22:32:58.104Z"#,
             "(ap.owner_id IN (?, ?) OR ap.created > ?)",
             vec![t("a"), t("b"), t("2021-03-01T22:32:58.104Z")],
+        ),
+        (
+            &LIST_ROLES_FILTERS,
+            r#"dimensional eq false and owner.id in ("a") and modified lt 2021-03-01T22:32:58.104Z"#,
+            "(r.dimensional = ? AND r.owner_id IN (?) AND r.modified < ?)",
+            vec![SqlValue::Bool(false), t("a"), t("2021-03-01T22:32:58.104Z")],
         ),
         (
             &LIST_SOURCES_FILTERS,

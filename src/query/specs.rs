@@ -7,7 +7,7 @@
 //! messages). Operators outside the filter grammar (`ca`) are omitted.
 //!
 //! Table aliases the store must use in its FROM clause:
-//! `access_profiles ap`, `sources s`, `entitlements e`, `identities i`,
+//! `access_profiles ap`, `roles r`, `sources s`, `entitlements e`, `identities i`,
 //! `governance_groups g`, and for workgroup members `identities i` joined with
 //! `governance_group_members m`.
 //!
@@ -29,6 +29,9 @@
 //! * listIdentities, listWorkgroups, listWorkgroupMembers: beta and v1 identical.
 //! * listWorkgroupMembers has no `filters` parameter (sorters only) and a
 //!   maximum `limit` of 50.
+//! * listRoles: v3, beta and v1 document the same fields and operators (note
+//!   `created` gt, ge, le but `modified` lt, ge, le) and a maximum (and default)
+//!   `limit` of 50 ([`LIST_ROLES_MAX_LIMIT`]).
 //! * getAccessProfileEntitlements: v3, beta and v1 identical; one spec. Its
 //!   default order (no sorters) is the profile's own entitlement order
 //!   (`ape.position`, from `access_profile_entitlements ape`).
@@ -114,6 +117,59 @@ pub static LIST_ACCESS_PROFILES_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
 pub static LIST_ACCESS_PROFILES_V1_FILTERS: FilterSpec = ACCESS_PROFILE_FILTERS;
 /// `GET /access-profiles/v1` (same as v3).
 pub static LIST_ACCESS_PROFILES_V1_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Roles (`roles r`), v3, beta and v1
+
+/// Maximum (and default) `limit` of listRoles: "for this API the maximum value for
+/// limit is 50" (v3, beta and v1).
+pub const LIST_ROLES_MAX_LIMIT: i64 = 50;
+
+const ROLE_FILTER_FIELDS: &[FieldSpec] = &[
+    field("id", FieldType::Str, EQ_IN, "r.id"),
+    field("name", FieldType::Str, EQ_SW, "r.name"),
+    field(
+        "created",
+        FieldType::DateTime,
+        &[Op::Gt, Op::Ge, Op::Le],
+        "r.created",
+    ),
+    // Documented as lt, ge, le (no gt), unlike created.
+    field(
+        "modified",
+        FieldType::DateTime,
+        &[Op::Lt, Op::Ge, Op::Le],
+        "r.modified",
+    ),
+    field("owner.id", FieldType::Str, EQ_IN, "r.owner_id"),
+    field("requestable", FieldType::Bool, EQ, "r.requestable"),
+    field("dimensional", FieldType::Bool, EQ, "r.dimensional"),
+];
+
+const ROLE_FILTERS: FilterSpec = FilterSpec {
+    fields: ROLE_FILTER_FIELDS,
+    unsupported: &[],
+    allow_not: false,
+};
+const ROLE_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("name", "r.name"),
+        ("created", "r.created"),
+        ("modified", "r.modified"),
+    ],
+    unsupported: &[],
+    tiebreak: "r.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /v3/roles` and `GET /beta/roles`.
+pub static LIST_ROLES_FILTERS: FilterSpec = ROLE_FILTERS;
+/// `GET /v3/roles` and `GET /beta/roles`.
+pub static LIST_ROLES_SORTERS: SortSpec = ROLE_SORTERS;
+/// `GET /roles/v1` (same as v3).
+pub static LIST_ROLES_V1_FILTERS: FilterSpec = ROLE_FILTERS;
+/// `GET /roles/v1` (same as v3).
+pub static LIST_ROLES_V1_SORTERS: SortSpec = ROLE_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Sources (`sources s`), v3 only

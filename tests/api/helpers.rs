@@ -327,3 +327,30 @@ pub const FAMILIES: [&str; 3] = [
     "/beta/access-profiles",
     "/access-profiles/v1",
 ];
+
+pub const ROLE_FAMILIES: [&str; 3] = ["/v3/roles", "/beta/roles", "/roles/v1"];
+
+/// A valid role body: an owner and access profiles, in this order.
+pub fn role_body(name: &str, owner_id: &str, ap_ids: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "description": format!("{name} description"),
+        "owner": {"type": "IDENTITY", "id": owner_id},
+        "accessProfiles": ap_ids.iter()
+            .map(|id| json!({"type": "ACCESS_PROFILE", "id": id}))
+            .collect::<Vec<_>>(),
+        "enabled": true,
+        "requestable": true,
+    })
+}
+
+impl TestApp {
+    /// Creates a role through `prefix` (e.g. `/v3/roles`), asserting 201.
+    pub async fn create_role(&self, prefix: &str, body: &Value) -> Value {
+        let resp = self.post(prefix, body).await;
+        let status = resp.status();
+        let json: Value = resp.json().await.expect("json");
+        assert_eq!(status, 201, "create role failed: {json}");
+        json
+    }
+}
