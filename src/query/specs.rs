@@ -455,3 +455,29 @@ pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
         desc: false,
     }],
 };
+
+// ---------------------------------------------------------------------------
+// Lifecycle states of one identity profile (`lifecycle_states ls`), v3 and v1.
+// getLifecycleStates and getLifecycleStatesV1 document the same sorters and no
+// `filters` parameter. Without sorters the states come in creation order.
+
+const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("name", "ls.name"),
+        ("priority", "ls.priority"),
+        ("created", "ls.created"),
+        ("modified", "ls.modified"),
+    ],
+    unsupported: &[],
+    tiebreak: "ls.id",
+    default: &[Sort {
+        field: "created",
+        column: "ls.created",
+        desc: false,
+    }],
+};
+
+/// `GET /v3/identity-profiles/{identity-profile-id}/lifecycle-states` (no `filters`).
+pub static GET_LIFECYCLE_STATES_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
+/// `GET /identity-profiles/v1/{identity-profile-id}/lifecycle-states` (same as v3).
+pub static GET_LIFECYCLE_STATES_V1_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
