@@ -40,7 +40,12 @@ pub struct TaskArgs {
 
     /// A pause before each task step, in milliseconds. Only for crash and race
     /// testing, where a task must still be running when the process is killed.
-    #[arg(long, env = "ACCESSD_TASK_STEP_DELAY_MS", default_value_t = 0, hide = true)]
+    #[arg(
+        long,
+        env = "ACCESSD_TASK_STEP_DELAY_MS",
+        default_value_t = 0,
+        hide = true
+    )]
     pub task_step_delay_ms: u64,
 }
 

@@ -12,15 +12,13 @@ use serde_json::{json, Value};
 use super::extract::{list_response, Json, Params};
 use super::{docs, Fam};
 use crate::app::AppState;
+use crate::auth::Family;
 use crate::auth::{Operation, Principal};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
-use crate::auth::Family;
 use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
-use crate::domain::usage::{
-    in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest,
-};
+use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::error::ApiError;
 use crate::query::specs;
 use crate::store::DeleteOutcome;

@@ -166,35 +166,10 @@ async fn delete_bulk_roles<F: Fam>(
     check_bulk_delete(&role_ids)?;
     let existing = state.store.existing_role_ids(&role_ids).await?;
     check_bulk_delete_known(&role_ids, &existing)?;
-    let task_id =
-        pending_task_runner::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
+    let task_id = crate::tasks::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),
     )
         .into_response())
-}
-
-/// TEMPORARY PLACEHOLDER — replace with `crate::tasks::enqueue_role_bulk_delete` (same
-/// signature) when the durable task runner is merged, and delete this module. It deletes
-/// synchronously and returns an id no task-status endpoint knows.
-mod pending_task_runner {
-    use crate::app::AppState;
-    use crate::auth::Principal;
-    use crate::error::ApiError;
-    use crate::store::StoreError;
-
-    pub async fn enqueue_role_bulk_delete(
-        state: &AppState,
-        _principal: &Principal,
-        role_ids: Vec<String>,
-    ) -> Result<String, ApiError> {
-        for id in &role_ids {
-            match state.store.delete_role(id).await {
-                Ok(()) | Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(crate::domain::new_id())
-    }
 }

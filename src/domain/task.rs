@@ -255,7 +255,10 @@ pub enum ItemResult {
     /// Already gone (deleted by someone else, or by this task before a crash).
     Gone,
     /// Used again since the request was answered: kept (CONTRACT §3.2).
-    InUse { name: String, usages: Vec<Usage> },
+    InUse {
+        name: String,
+        usages: Vec<Usage>,
+    },
 }
 
 /// The writes a step makes to its task row, in the same transaction as its effects.
@@ -350,11 +353,7 @@ pub fn after_delete_step(task: &TaskRecord, results: &[(String, ItemResult)]) ->
             CompletionStatus::Success
         }
     });
-    let percent_complete = if total == 0 {
-        100
-    } else {
-        (done * 100 / total) as i64
-    };
+    let percent_complete = (done * 100).checked_div(total).unwrap_or(100) as i64;
     TaskUpdate {
         attributes,
         messages,
@@ -472,16 +471,16 @@ mod tests {
         );
         assert_eq!(u.completion, Some(CompletionStatus::Warning));
         let text = u.messages[0]["localizedText"]["message"].as_str().unwrap();
-        assert!(text.contains("Payroll") && text.contains("ROLE 'Clerk'"), "{text}");
+        assert!(
+            text.contains("Payroll") && text.contains("ROLE 'Clerk'"),
+            "{text}"
+        );
         assert_eq!(u.messages[0]["type"], "WARN");
     }
 
     #[test]
     fn completion_statuses_parse_in_any_case_and_render_uppercase() {
-        assert_eq!(
-            CompletionStatus::parse("Error").unwrap().as_str(),
-            "ERROR"
-        );
+        assert_eq!(CompletionStatus::parse("Error").unwrap().as_str(), "ERROR");
         assert!(CompletionStatus::parse("done").is_err());
     }
 
@@ -503,7 +502,13 @@ mod tests {
         ] {
             assert!(!doc[f].is_null(), "{f} must not be null");
         }
-        for f in ["parentName", "launched", "completed", "completionStatus", "progress"] {
+        for f in [
+            "parentName",
+            "launched",
+            "completed",
+            "completionStatus",
+            "progress",
+        ] {
             assert!(doc.get(f).is_some(), "{f} must be present");
         }
     }

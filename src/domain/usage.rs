@@ -186,7 +186,10 @@ pub fn plan_bulk_delete(
         ));
     }
     let in_use = group_usages(&req.ids, usages);
-    let used: HashSet<&str> = in_use.iter().map(|u| u.access_profile_id.as_str()).collect();
+    let used: HashSet<&str> = in_use
+        .iter()
+        .map(|u| u.access_profile_id.as_str())
+        .collect();
     let pending = if !req.best_effort_only && !in_use.is_empty() {
         Vec::new()
     } else {
@@ -267,9 +270,12 @@ mod tests {
 
     #[test]
     fn without_best_effort_any_usage_blocks_every_deletion() {
-        let plan =
-            plan_bulk_delete(&req(&["a", "b"], false), &refs(&["a", "b"]), vec![role_use("a", "r")])
-                .unwrap();
+        let plan = plan_bulk_delete(
+            &req(&["a", "b"], false),
+            &refs(&["a", "b"]),
+            vec![role_use("a", "r")],
+        )
+        .unwrap();
         assert!(plan.pending.is_empty());
         assert!(!plan.runs_task());
         assert_eq!(plan.in_use.len(), 1);
@@ -278,9 +284,12 @@ mod tests {
 
     #[test]
     fn with_best_effort_the_unused_ones_are_deleted_and_usages_reported() {
-        let plan =
-            plan_bulk_delete(&req(&["a", "b"], true), &refs(&["a", "b"]), vec![role_use("a", "r")])
-                .unwrap();
+        let plan = plan_bulk_delete(
+            &req(&["a", "b"], true),
+            &refs(&["a", "b"]),
+            vec![role_use("a", "r")],
+        )
+        .unwrap();
         assert_eq!(plan.pending, ids(&["b"]));
         assert!(plan.runs_task());
         assert_eq!(plan.in_use[0].to_json()["usedBy"][0]["type"], "ROLE");
@@ -288,8 +297,8 @@ mod tests {
 
     #[test]
     fn with_best_effort_and_everything_in_use_there_is_nothing_to_do() {
-        let plan = plan_bulk_delete(&req(&["a"], true), &refs(&["a"]), vec![role_use("a", "r")])
-            .unwrap();
+        let plan =
+            plan_bulk_delete(&req(&["a"], true), &refs(&["a"]), vec![role_use("a", "r")]).unwrap();
         assert!(!plan.runs_task());
     }
 

@@ -770,3 +770,56 @@ fn representative_sql() {
         "ORDER BY s.management_workgroup_id ASC NULLS LAST, s.id DESC NULLS LAST"
     );
 }
+
+/// getLifecycleStates (v3) and getLifecycleStatesV1: sorters only, paging up to 250.
+#[test]
+fn lifecycle_state_sorters_match_the_api_documentation() {
+    for (version, operation_id, spec) in [
+        ("v3", "getLifecycleStates", &GET_LIFECYCLE_STATES_SORTERS),
+        (
+            "v1",
+            "getLifecycleStatesV1",
+            &GET_LIFECYCLE_STATES_V1_SORTERS,
+        ),
+    ] {
+        let ctx = format!("{version} {operation_id}");
+        let doc = load(version);
+        let params = parameters(&doc, operation_id);
+        let limit = param(&params, "limit").unwrap();
+        assert_eq!(
+            limit["schema"]["maximum"].as_i64(),
+            Some(LIST_MAX_LIMIT),
+            "{ctx}"
+        );
+        assert_eq!(
+            limit["schema"]["default"].as_i64(),
+            Some(LIST_MAX_LIMIT),
+            "{ctx}"
+        );
+        assert!(param(&params, "filters").is_none(), "{ctx}");
+        let documented = documented_sorters(
+            param(&params, "sorters").unwrap()["description"]
+                .as_str()
+                .unwrap(),
+        );
+        let ours: Vec<&str> = spec.fields.iter().map(|(f, _)| *f).collect();
+        assert_eq!(ours, documented, "{ctx}");
+        for (field, column) in spec.fields {
+            assert_eq!(
+                sort_clause(Some(&format!("-{field}")), spec).unwrap(),
+                format!("ORDER BY {column} DESC NULLS LAST, ls.id ASC"),
+                "{ctx}"
+            );
+        }
+        assert_eq!(
+            sort_clause(None, spec).unwrap(),
+            "ORDER BY ls.created ASC NULLS LAST, ls.id ASC",
+            "{ctx}"
+        );
+        assert_eq!(
+            sort_clause(Some("identityCount"), spec).unwrap_err().to_string(),
+            "sorter field 'identityCount' is not supported; supported fields: name, priority, created, modified",
+            "{ctx}"
+        );
+    }
+}

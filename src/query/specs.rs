@@ -497,7 +497,12 @@ pub static GET_TASK_STATUS_LIST_FILTERS: FilterSpec = FilterSpec {
     fields: &[
         field("id", FieldType::Str, EQ_IN, "t.id"),
         field("sourceId", FieldType::Str, EQ_IN, "t.source_id"),
-        field("completionStatus", FieldType::Str, EQ_IN, "t.completion_status"),
+        field(
+            "completionStatus",
+            FieldType::Str,
+            EQ_IN,
+            "t.completion_status",
+        ),
         field("type", FieldType::Str, EQ_IN, "'QUARTZ'"),
     ],
     unsupported: &[],
@@ -562,3 +567,29 @@ pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
         desc: false,
     }],
 };
+
+// ---------------------------------------------------------------------------
+// Lifecycle states of one identity profile (`lifecycle_states ls`), v3 and v1.
+// getLifecycleStates and getLifecycleStatesV1 document the same sorters and no
+// `filters` parameter. Without sorters the states come in creation order.
+
+const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("name", "ls.name"),
+        ("priority", "ls.priority"),
+        ("created", "ls.created"),
+        ("modified", "ls.modified"),
+    ],
+    unsupported: &[],
+    tiebreak: "ls.id",
+    default: &[Sort {
+        field: "created",
+        column: "ls.created",
+        desc: false,
+    }],
+};
+
+/// `GET /v3/identity-profiles/{identity-profile-id}/lifecycle-states` (no `filters`).
+pub static GET_LIFECYCLE_STATES_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
+/// `GET /identity-profiles/v1/{identity-profile-id}/lifecycle-states` (same as v3).
+pub static GET_LIFECYCLE_STATES_V1_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;

@@ -252,7 +252,10 @@ pub trait Store: Send + Sync + 'static {
 pub enum DeleteOutcome {
     Deleted,
     /// Nothing changed: these objects use the profile.
-    InUse { name: String, usages: Vec<Usage> },
+    InUse {
+        name: String,
+        usages: Vec<Usage>,
+    },
 }
 
 /// What a delete task deletes.

@@ -1030,7 +1030,8 @@ impl Store for SqliteStore {
         completed: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<TaskRecord> {
-        self.task_complete_by_client(id, status, completed, now).await
+        self.task_complete_by_client(id, status, completed, now)
+            .await
     }
 
     async fn claim_task(
@@ -1050,7 +1051,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         claim_until: DateTime<Utc>,
     ) -> StoreResult<Option<TaskRecord>> {
-        self.task_delete_step(task, worker, target, now, claim_until).await
+        self.task_delete_step(task, worker, target, now, claim_until)
+            .await
     }
 
     async fn update_claimed_task(

@@ -160,11 +160,7 @@ pub fn launcher(principal: &crate::auth::Principal) -> String {
 }
 
 /// Writes a pending task and wakes the runner; returns the task id.
-pub async fn enqueue(
-    store: &dyn Store,
-    wakeup: &Wakeup,
-    task: &TaskRecord,
-) -> StoreResult<String> {
+pub async fn enqueue(store: &dyn Store, wakeup: &Wakeup, task: &TaskRecord) -> StoreResult<String> {
     store.insert_task(task).await?;
     wakeup.notify();
     Ok(task.id.clone())

@@ -168,7 +168,10 @@ async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
             .await;
         assert_eq!(status, 202, "{answer}");
         let pending: Vec<String> = serde_json::from_value(answer["pending"].clone()).unwrap();
-        assert_eq!(pending.len(), 50 - answer["inUse"].as_array().unwrap().len());
+        assert_eq!(
+            pending.len(),
+            50 - answer["inUse"].as_array().unwrap().len()
+        );
         tasks.push((answer["taskId"].as_str().unwrap().to_string(), pending));
     }
 
@@ -183,7 +186,10 @@ async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
         if mid_run {
             break;
         }
-        assert!(Instant::now() < deadline, "no task was ever seen mid-run: {list}");
+        assert!(
+            Instant::now() < deadline,
+            "no task was ever seen mid-run: {list}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill();
@@ -219,7 +225,10 @@ async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
         .await;
     for ap in role["accessProfiles"].as_array().unwrap() {
         let (status, _) = server
-            .get(&format!("/v3/access-profiles/{}", ap["id"].as_str().unwrap()))
+            .get(&format!(
+                "/v3/access-profiles/{}",
+                ap["id"].as_str().unwrap()
+            ))
             .await;
         assert_eq!(status, 200, "the role references a deleted profile");
     }

@@ -42,7 +42,10 @@ async fn bulk(app: &TestApp, prefix: &str, body: Value) -> (u16, Value) {
     let resp = app.post(&format!("{prefix}/bulk-delete"), &body).await;
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn task_status(app: &TestApp, id: &str) -> Value {
@@ -59,7 +62,12 @@ async fn an_unused_profile_is_deleted_with_204_on_v3_and_v1() {
         assert_eq!(resp.status(), 204, "{prefix}");
         assert!(resp.text().await.unwrap().is_empty(), "204 has no body");
         assert!(!exists(&app, &id).await);
-        assert_isc_error(app.get(&format!("{prefix}/{id}")).await, 404, "404 Not found").await;
+        assert_isc_error(
+            app.get(&format!("{prefix}/{id}")).await,
+            404,
+            "404 Not found",
+        )
+        .await;
     }
 }
 
@@ -170,7 +178,10 @@ async fn bulk_delete_rejects_malformed_requests_and_deletes_nothing() {
         (json!({"accessProfileIds": many}), "at most 50"),
         (json!({"accessProfileIds": [id, id]}), "duplicate"),
         (json!({"accessProfileIds": id}), "not valid"),
-        (json!({"accessProfileIds": [id], "bestEffortOnly": "yes"}), "not valid"),
+        (
+            json!({"accessProfileIds": [id], "bestEffortOnly": "yes"}),
+            "not valid",
+        ),
         (json!([id]), "not valid"),
     ];
     for prefix in FAMILIES {
@@ -313,7 +324,10 @@ async fn a_profile_that_comes_into_use_before_the_task_runs_is_kept_with_a_warni
     let text = task["messages"][0]["localizedText"]["message"]
         .as_str()
         .unwrap();
-    assert!(text.contains("Late user") && text.contains("Latecomer"), "{text}");
+    assert!(
+        text.contains("Late user") && text.contains("Latecomer"),
+        "{text}"
+    );
     assert!(exists(&app, &a).await);
     assert!(!exists(&app, &b).await);
 }
@@ -341,8 +355,16 @@ async fn the_invariant_holds_when_bulk_deletes_race_role_writes() {
         let d_status = d.status().as_u16();
         let d_body: Value = d.json().await.unwrap();
         assert!(matches!(d_status, 200 | 202), "{d_status} {d_body}");
-        assert!(matches!(c.status().as_u16(), 201 | 400), "create {}", c.status());
-        assert!(matches!(p.status().as_u16(), 200 | 400), "patch {}", p.status());
+        assert!(
+            matches!(c.status().as_u16(), 201 | 400),
+            "create {}",
+            c.status()
+        );
+        assert!(
+            matches!(p.status().as_u16(), 200 | 400),
+            "patch {}",
+            p.status()
+        );
         if d_status == 202 {
             tasks.push((d_body["taskId"].as_str().unwrap().to_string(), x.clone()));
         }

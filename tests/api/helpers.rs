@@ -354,3 +354,23 @@ impl TestApp {
         json
     }
 }
+
+impl TestApp {
+    /// An identity profile (no API: seeded through the store) owned by a new identity.
+    pub async fn seed_identity_profile(&self, name: &str) -> IdentityProfile {
+        let owner = self.seed_identity(&[]).await;
+        self.store
+            .insert_identity_profile(
+                &NewIdentityProfile {
+                    name: name.into(),
+                    description: Some(format!("{name} description")),
+                    owner_id: Some(owner.id),
+                    authoritative_source_id: None,
+                    priority: 10,
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("identity profile")
+    }
+}

@@ -411,7 +411,10 @@ async fn bulk_delete_answers_202_with_a_task_result_and_validates_the_ids() {
         assert_eq!(task["name"], Value::Null);
         let task_id = task["id"].as_str().unwrap();
         assert_eq!(task_id.len(), 32);
-        // With the durable runner, drain the task queue here before looking.
+        app.drain_tasks().await;
+        let status = app.get_json(&format!("/beta/task-status/{task_id}")).await;
+        assert_eq!(status["completionStatus"], "SUCCESS", "{status}");
+        assert_eq!(status["uniqueName"], "Role Bulk Delete");
         let left = list(&app, family).await;
         assert_eq!(names(&left), ["Bulk 1"]);
         assert_eq!(

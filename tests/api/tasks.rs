@@ -82,7 +82,13 @@ async fn a_task_status_carries_every_field_the_sdks_require() {
         let t = app.get_json(&path).await;
         assert_eq!(t["id"], id.as_str());
         assert_eq!(t["type"], "QUARTZ");
-        for f in ["uniqueName", "description", "launcher", "created", "modified"] {
+        for f in [
+            "uniqueName",
+            "description",
+            "launcher",
+            "created",
+            "modified",
+        ] {
             assert!(t[f].is_string(), "{f}: {t}");
         }
         assert!(t["messages"].is_array() && t["returns"].is_array());
@@ -93,7 +99,8 @@ async fn a_task_status_carries_every_field_the_sdks_require() {
         }
     }
     assert_isc_error(
-        app.get("/beta/task-status/0123456789abcdef0123456789abcdef").await,
+        app.get("/beta/task-status/0123456789abcdef0123456789abcdef")
+            .await,
         404,
         "404 Not found",
     )
@@ -133,12 +140,15 @@ async fn pending_finished_and_all_tasks_are_listed_where_the_spec_says() {
         .await;
     assert_eq!(ids_of(&success), vec![done.clone()]);
     let by_id = app
-        .get_json(&format!("/beta/task-status?filters=id%20in%20(%22{done}%22)"))
+        .get_json(&format!(
+            "/beta/task-status?filters=id%20in%20(%22{done}%22)"
+        ))
         .await;
     assert_eq!(ids_of(&by_id), vec![done.clone()]);
     // beta does not document isnull; neither endpoint sorts by name.
     assert_isc_error(
-        app.get("/beta/task-status?filters=completionStatus%20isnull").await,
+        app.get("/beta/task-status?filters=completionStatus%20isnull")
+            .await,
         400,
         "400.1 Bad Request Content",
     )
@@ -273,7 +283,10 @@ async fn progress_moves_step_by_step_while_a_big_task_runs() {
             .unwrap()
             .expect("still claimed");
         let t = app.get_json(&format!("/task-status/v1/{id}")).await;
-        seen.push((t["percentComplete"].as_i64().unwrap(), t["progress"].clone()));
+        seen.push((
+            t["percentComplete"].as_i64().unwrap(),
+            t["progress"].clone(),
+        ));
     }
     assert_eq!(
         seen.iter().map(|s| s.0).collect::<Vec<_>>(),

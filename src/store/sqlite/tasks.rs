@@ -6,8 +6,8 @@ use sqlx::SqliteConnection;
 
 use super::*;
 use crate::domain::task::{
-    after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskRecord, TaskState, TaskUpdate,
-    MAX_ATTEMPTS,
+    after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskRecord, TaskState,
+    TaskUpdate, MAX_ATTEMPTS,
 };
 use crate::domain::usage::{Usage, UsageKind};
 
@@ -196,10 +196,11 @@ impl SqliteStore {
         record: Option<&TaskRecord>,
     ) -> StoreResult<DeleteOutcome> {
         let mut tx = self.begin_write().await?;
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM access_profiles WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM access_profiles WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(name) = name else {
             return Err(not_found("access profile", id));
         };
