@@ -1,6 +1,8 @@
 //! The demo tenant loaded into an empty database on first start (`ACCESSD_DEMO`):
 //! a few identities and governance groups, three sources with entitlements, and a
-//! dozen access profiles, so a new user has something to list, patch and delete.
+//! dozen access profiles, two roles and an identity profile whose lifecycle states use
+//! some of them, so a new user has something to list, patch and delete — and
+//! something that is in use and cannot be deleted.
 
 use crate::domain::access_profile::AccessProfileDraft;
 use crate::domain::model::*;
@@ -164,6 +166,7 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
         sources.push((source, ids));
     }
 
+    let mut profiles = std::collections::HashMap::new();
     for (name, src, ents, owner, requestable) in PROFILES {
         let (source, ent_ids) = &sources[src];
         let draft = AccessProfileDraft {
@@ -178,7 +181,82 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             requestable,
             doc: Default::default(),
         };
-        store.insert_access_profile(&draft, now).await?;
+        let ap = store.insert_access_profile(&draft, now).await?;
+        profiles.insert(name, ap.id);
+    }
+    let ids = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|n| profiles.get(n).cloned())
+            .collect()
+    };
+
+    for (name, owner, aps) in ROLES {
+        store
+            .insert_role(
+                &RoleDraft {
+                    name: name.into(),
+                    description: Some(format!("Demo role: {name}")),
+                    owner_id: people[owner].id.clone(),
+                    access_profile_ids: ids(aps),
+                    entitlement_ids: Vec::new(),
+                    enabled: true,
+                    requestable: true,
+                    dimensional: false,
+                    doc: Default::default(),
+                },
+                now,
+            )
+            .await?;
+    }
+
+    let employees = store
+        .insert_identity_profile(
+            &NewIdentityProfile {
+                name: "Employees".into(),
+                description: Some("Everyone with a Workday record".into()),
+                owner_id: Some(people[0].id.clone()),
+                authoritative_source_id: Some(sources[1].0.id.clone()),
+                priority: 10,
+            },
+            now,
+        )
+        .await?;
+    for (name, technical, enabled, aps) in LIFECYCLE_STATES {
+        store
+            .insert_lifecycle_state(
+                &employees.id,
+                &LifecycleStateDraft {
+                    name: name.into(),
+                    technical_name: technical.into(),
+                    description: Some(format!("Demo lifecycle state: {name}")),
+                    enabled,
+                    identity_state: Some(
+                        if enabled { "ACTIVE" } else { "INACTIVE_LONG_TERM" }.into(),
+                    ),
+                    priority: None,
+                    access_profile_ids: ids(aps),
+                    doc: Default::default(),
+                },
+                now,
+            )
+            .await?;
     }
     Ok(())
 }
+
+/// (role name, owner index, access profile names)
+const ROLES: [(&str, usize, &[&str]); 2] = [
+    ("Sales Representative", 3, &["AD Basic Access", "Salesforce Sales"]),
+    (
+        "Finance Analyst",
+        0,
+        &["AD Basic Access", "AD Finance Shares", "Workday Employee"],
+    ),
+];
+
+/// (name, technical name, enabled, access profile names) of the Employees profile.
+const LIFECYCLE_STATES: [(&str, &str, bool, &[&str]); 2] = [
+    ("Active", "active", true, &["AD Basic Access", "Workday Employee"]),
+    ("Inactive", "inactive", false, &[]),
+];
