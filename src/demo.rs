@@ -232,7 +232,12 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
                     description: Some(format!("Demo lifecycle state: {name}")),
                     enabled,
                     identity_state: Some(
-                        if enabled { "ACTIVE" } else { "INACTIVE_LONG_TERM" }.into(),
+                        if enabled {
+                            "ACTIVE"
+                        } else {
+                            "INACTIVE_LONG_TERM"
+                        }
+                        .into(),
                     ),
                     priority: None,
                     access_profile_ids: ids(aps),
@@ -247,7 +252,11 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
 
 /// (role name, owner index, access profile names)
 const ROLES: [(&str, usize, &[&str]); 2] = [
-    ("Sales Representative", 3, &["AD Basic Access", "Salesforce Sales"]),
+    (
+        "Sales Representative",
+        3,
+        &["AD Basic Access", "Salesforce Sales"],
+    ),
     (
         "Finance Analyst",
         0,
@@ -257,6 +266,11 @@ const ROLES: [(&str, usize, &[&str]); 2] = [
 
 /// (name, technical name, enabled, access profile names) of the Employees profile.
 const LIFECYCLE_STATES: [(&str, &str, bool, &[&str]); 2] = [
-    ("Active", "active", true, &["AD Basic Access", "Workday Employee"]),
+    (
+        "Active",
+        "active",
+        true,
+        &["AD Basic Access", "Workday Employee"],
+    ),
     ("Inactive", "inactive", false, &[]),
 ];
