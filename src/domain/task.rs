@@ -11,7 +11,7 @@ use crate::query::format_timestamp;
 
 /// How many items a delete task handles per transaction: small enough that progress
 /// moves and a crash loses little, large enough to amortise the commit.
-pub const DELETE_CHUNK: usize = 5;
+pub const DELETE_CHUNK: usize = 10;
 /// A task claimed this many times without finishing is given up as `ERROR`.
 pub const MAX_ATTEMPTS: i64 = 5;
 
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_delete_task_walks_its_ids_in_chunks_and_progress_moves() {
-        let mut t = task(12);
+        let mut t = task(25);
         let mut seen = Vec::new();
         let mut percents = Vec::new();
         loop {
@@ -442,10 +442,10 @@ mod tests {
             percents.push(u.percent_complete);
             apply(&mut t, u);
         }
-        assert_eq!(seen.len(), 12);
-        assert_eq!(percents, vec![41, 83, 100]);
+        assert_eq!(seen.len(), 25);
+        assert_eq!(percents, vec![40, 80, 100]);
         assert_eq!(t.completion_status.as_deref(), Some("SUCCESS"));
-        assert_eq!(t.attributes["deleted"].as_array().unwrap().len(), 12);
+        assert_eq!(t.attributes["deleted"].as_array().unwrap().len(), 25);
     }
 
     #[test]

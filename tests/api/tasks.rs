@@ -260,7 +260,7 @@ async fn a_task_whose_runner_died_is_taken_over_after_its_claim_expires() {
 #[tokio::test]
 async fn progress_moves_step_by_step_while_a_big_task_runs() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, _) = pending_task(&app, 12, "Step").await;
+    let (id, _) = pending_task(&app, 25, "Step").await;
     let now = app.clock.now();
     let mut task = app
         .store
@@ -290,9 +290,9 @@ async fn progress_moves_step_by_step_while_a_big_task_runs() {
     }
     assert_eq!(
         seen.iter().map(|s| s.0).collect::<Vec<_>>(),
-        vec![41, 83, 100]
+        vec![40, 80, 100]
     );
-    assert_eq!(seen[0].1, "Processed 5 of 12");
+    assert_eq!(seen[0].1, "Processed 10 of 25");
     assert_eq!(seen[2].1, "Completed");
 }
 

@@ -62,6 +62,57 @@ pub(super) async fn usages_of(
     Ok(out)
 }
 
+/// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
+/// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
+async fn delete_unused_profiles(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+) -> StoreResult<Vec<(String, ItemResult)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, name FROM access_profiles WHERE id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id);
+    }
+    qb.push(")");
+    let mut names = HashMap::new();
+    for r in qb.build().fetch_all(&mut *conn).await? {
+        names.insert(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+    }
+    let mut usages: HashMap<String, Vec<Usage>> = HashMap::new();
+    for u in usages_of(conn, ids).await? {
+        usages
+            .entry(u.access_profile_id.clone())
+            .or_default()
+            .push(u);
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    let mut unused = Vec::new();
+    for id in ids {
+        let result = match (names.remove(id), usages.remove(id)) {
+            (None, _) => ItemResult::Gone,
+            (Some(name), Some(usages)) => ItemResult::InUse { name, usages },
+            (Some(_), None) => {
+                unused.push(id);
+                ItemResult::Deleted
+            }
+        };
+        results.push((id.clone(), result));
+    }
+    if !unused.is_empty() {
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM access_profiles WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in unused {
+            sep.push_bind(id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(results)
+}
+
 fn opt_ts(row: &SqliteRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| {
@@ -358,45 +409,25 @@ impl SqliteStore {
             return Ok(None);
         }
         let ids = next_chunk(&current);
-        let mut results = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let result = match target {
-                DeleteTarget::AccessProfiles => {
-                    let name: Option<String> =
-                        sqlx::query_scalar("SELECT name FROM access_profiles WHERE id = ?")
-                            .bind(id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    match name {
-                        None => ItemResult::Gone,
-                        Some(name) => {
-                            let usages = usages_of(&mut tx, std::slice::from_ref(id)).await?;
-                            if usages.is_empty() {
-                                sqlx::query("DELETE FROM access_profiles WHERE id = ?")
-                                    .bind(id)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                ItemResult::Deleted
-                            } else {
-                                ItemResult::InUse { name, usages }
-                            }
-                        }
-                    }
-                }
-                DeleteTarget::Roles => {
+        let results = match target {
+            DeleteTarget::AccessProfiles => delete_unused_profiles(&mut tx, &ids).await?,
+            DeleteTarget::Roles => {
+                let mut results = Vec::with_capacity(ids.len());
+                for id in &ids {
                     let done = sqlx::query("DELETE FROM roles WHERE id = ?")
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if done.rows_affected() == 1 {
+                    let r = if done.rows_affected() == 1 {
                         ItemResult::Deleted
                     } else {
                         ItemResult::Gone
-                    }
+                    };
+                    results.push((id.clone(), r));
                 }
-            };
-            results.push((id.clone(), result));
-        }
+                results
+            }
+        };
         let update = after_delete_step(&current, &results);
         if !write_update(&mut tx, &task.id, worker, &update, now, Some(claim_until)).await? {
             return Ok(None);
