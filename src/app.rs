@@ -129,10 +129,16 @@ impl App {
             }
         };
         let wakeup = Wakeup::default();
-        let runner = Runner::new(store.clone(), clock.clone(), &config.tasks, wakeup.clone());
         let (stop_runner, stop) = tokio::sync::watch::channel(false);
+        let runner = Runner::new(
+            store.clone(),
+            clock.clone(),
+            &config.tasks,
+            wakeup.clone(),
+            stop,
+        );
         let runner_task = if config.tasks.task_runner {
-            tokio::spawn(runner.clone().run(stop))
+            tokio::spawn(runner.clone().run())
         } else {
             tokio::spawn(async {})
         };
@@ -179,8 +185,8 @@ impl App {
     }
 
     /// Stops accepting connections, lets in-flight requests finish, stops the task
-    /// runner (a task it was running stays claimed and is resumed after its claim
-    /// expires), and waits.
+    /// runner (a running task ends its current step and is released, so the next
+    /// runner resumes it at once), and waits.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

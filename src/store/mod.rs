@@ -242,6 +242,9 @@ pub trait Store: Send + Sync + 'static {
         update: &TaskUpdate,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Gives up `worker`'s claim on an unfinished task so any runner may take it now
+    /// (graceful shutdown); the attempt does not count.
+    async fn release_task(&self, id: &str, worker: &str) -> StoreResult<()>;
     /// Deletes finished tasks completed before `before` (retention).
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn count_unfinished_tasks(&self) -> StoreResult<i64>;

@@ -1065,6 +1065,10 @@ impl Store for SqliteStore {
         self.task_update_claimed(id, worker, update, now).await
     }
 
+    async fn release_task(&self, id: &str, worker: &str) -> StoreResult<()> {
+        self.task_release(id, worker).await
+    }
+
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.task_purge(before).await
     }

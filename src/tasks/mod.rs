@@ -34,6 +34,8 @@ pub struct Runner {
     poll: Duration,
     step_delay: Duration,
     wakeup: Wakeup,
+    /// Turns true at shutdown: the running task stops after its current step.
+    stop: watch::Receiver<bool>,
 }
 
 impl Runner {
@@ -42,6 +44,7 @@ impl Runner {
         clock: Clock,
         config: &crate::config::TaskArgs,
         wakeup: Wakeup,
+        stop: watch::Receiver<bool>,
     ) -> Self {
         Runner {
             store,
@@ -52,12 +55,15 @@ impl Runner {
             poll: Duration::from_millis(config.task_poll_ms.max(10)),
             step_delay: Duration::from_millis(config.task_step_delay_ms),
             wakeup,
+            stop,
         }
     }
 
-    /// Runs tasks until `stop` turns true; between tasks, waits for a wake-up or
-    /// the poll interval. Purges expired tasks about once a minute.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Runs tasks until the stop signal; between tasks, waits for a wake-up or the
+    /// poll interval. Purges expired tasks about once a minute. A task running at
+    /// shutdown finishes its current step and is released for another runner.
+    pub async fn run(self) {
+        let mut stop = self.stop.clone();
         let mut last_purge: Option<std::time::Instant> = None;
         while !*stop.borrow() {
             if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
@@ -67,11 +73,7 @@ impl Runner {
                     tracing::warn!(error = %e, "purging old tasks failed");
                 }
             }
-            let ran = tokio::select! {
-                r = self.run_one() => r,
-                _ = stop.changed() => break,
-            };
-            match ran {
+            match self.run_one().await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "task runner step failed; retrying"),
@@ -113,9 +115,18 @@ impl Runner {
                 return Ok(());
             }
         };
+        let mut stop = self.stop.clone();
         while task.state != TaskState::Finished.as_str() {
             if !self.step_delay.is_zero() {
-                tokio::time::sleep(self.step_delay).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(self.step_delay) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            if *self.stop.borrow() {
+                self.store.release_task(&task.id, &self.worker).await?;
+                tracing::info!(task_id = %task.id, "shutting down: task released");
+                return Ok(());
             }
             let now = self.clock.now();
             match self

@@ -103,6 +103,16 @@ impl TestApp {
             .expect("tasks drain");
     }
 
+    /// Stops this server and starts another on the same database with this config.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> Self {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let mut config = Config::for_database(&self.database_url);
+        configure(&mut config);
+        Self::start(config, self.dir.clone(), self.clock.clone()).await
+    }
+
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.request(reqwest::Method::DELETE, path)
             .send()

@@ -321,3 +321,49 @@ async fn tasks_older_than_the_retention_period_are_gone() {
         .unwrap();
     assert_eq!(purged, 1);
 }
+
+#[tokio::test]
+async fn a_graceful_restart_releases_a_running_task_for_the_next_runner() {
+    let app = TestApp::spawn_with(|c| c.tasks.task_step_delay_ms = 100).await;
+    let (id, aps) = pending_task(&app, 50, "Restarted").await;
+    loop {
+        let t = app.get_json(&format!("/task-status/v1/{id}")).await;
+        if t["percentComplete"].as_i64().unwrap_or(0) > 0 {
+            assert!(t["completionStatus"].is_null(), "finished too soon: {t}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The next instance runs no tasks itself, so the row shows what shutdown left.
+    let app = app.restart_with(|c| c.tasks.task_runner = false).await;
+    let task = app.store.get_task(&id).await.unwrap();
+    assert!(
+        task.completion_status.is_none(),
+        "shutdown finished the task"
+    );
+    assert!(task.claimed_by.is_none(), "claim left behind: {task:?}");
+    assert!(task.percent_complete > 0 && task.percent_complete < 100);
+    // Taken over at once, without waiting for a claim to expire.
+    let now = app.clock.now();
+    let claimed = app
+        .store
+        .claim_task("next", now, now + chrono::Duration::seconds(30))
+        .await
+        .unwrap()
+        .expect("released task is claimable now");
+    assert_eq!(claimed.id, id);
+    assert_eq!(
+        claimed.attempts, 1,
+        "a graceful release is not a failed attempt"
+    );
+    app.store.release_task(&id, "next").await.unwrap();
+    app.drain_tasks().await;
+    let t = app.get_json(&format!("/beta/task-status/{id}")).await;
+    assert_eq!(t["completionStatus"], "SUCCESS", "{t}");
+    for ap in &aps {
+        assert_eq!(
+            app.get(&format!("/v3/access-profiles/{ap}")).await.status(),
+            404
+        );
+    }
+}

@@ -450,6 +450,21 @@ impl SqliteStore {
         Ok(ok)
     }
 
+    pub(super) async fn task_release(&self, id: &str, worker: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        // claim_expires = the epoch: reclaimable by any runner at any clock.
+        sqlx::query(
+            "UPDATE tasks SET claimed_by = NULL, claim_expires = '1970-01-01T00:00:00.000Z', \
+             attempts = MAX(attempts - 1, 0) WHERE id = ? AND claimed_by = ? AND state = 'RUNNING'",
+        )
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(super) async fn task_purge(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM tasks WHERE state = 'FINISHED' AND completed < ?")
