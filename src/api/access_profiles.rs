@@ -17,11 +17,10 @@ use crate::auth::{Operation, Principal};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
-use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
+use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::error::ApiError;
 use crate::query::specs;
-use crate::store::DeleteOutcome;
 use crate::tasks::{enqueue, launcher};
 
 pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
@@ -190,8 +189,8 @@ async fn delete_access_profile<F: Fam>(
         .delete_access_profile(&id, record.as_ref())
         .await?
     {
-        DeleteOutcome::InUse { name, .. } => Err(ApiError::InUse(in_use_message(&name))),
-        DeleteOutcome::Deleted => Ok(match record {
+        ItemResult::InUse { name, .. } => Err(ApiError::InUse(in_use_message(&name))),
+        ItemResult::Gone | ItemResult::Deleted => Ok(match record {
             Some(task) => (
                 StatusCode::ACCEPTED,
                 axum::Json(json!({"type": "TASK_RESULT", "id": task.id, "name": null})),

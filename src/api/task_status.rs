@@ -172,12 +172,8 @@ async fn update_task_status<F: Fam>(
             "The patch must set /completionStatus (with /completed, or now by default).",
         ));
     };
-    let task = visible_task(&state, &id).await?;
-    if task.completion_status.is_some() {
-        return Err(ApiError::bad_request(format!(
-            "The task '{id}' has already completed."
-        )));
-    }
+    // 404 for an unknown or expired task; the store refuses a finished one (400).
+    visible_task(&state, &id).await?;
     let now = state.clock.now();
     let task = state
         .store

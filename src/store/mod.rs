@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
-use crate::domain::task::{CompletionStatus, TaskRecord, TaskUpdate};
+use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
 use crate::query::{Paging, SqlPiece};
 
@@ -191,14 +191,14 @@ pub trait Store: Send + Sync + 'static {
     /// Everything that uses any of these access profiles: one indexed query per usage
     /// kind, never a scan of all roles.
     async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>>;
-    /// Deletes one access profile unless something uses it, the check and the delete in
-    /// one transaction; `record` (beta's task) is written in that same transaction.
-    /// `NotFound` for an unknown id.
+    /// Deletes one access profile unless something uses it (`InUse`, nothing
+    /// changed), the check and the delete in one transaction; `record` (beta's task)
+    /// is written in that same transaction. `NotFound` for an unknown id.
     async fn delete_access_profile(
         &self,
         id: &str,
         record: Option<&TaskRecord>,
-    ) -> StoreResult<DeleteOutcome>;
+    ) -> StoreResult<ItemResult>;
 
     // -- tasks (CONTRACT §4)
     async fn insert_task(&self, task: &TaskRecord) -> StoreResult<()>;
@@ -248,17 +248,6 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished tasks completed before `before` (retention).
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
-}
-
-/// What `delete_access_profile` did.
-#[derive(Debug)]
-pub enum DeleteOutcome {
-    Deleted,
-    /// Nothing changed: these objects use the profile.
-    InUse {
-        name: String,
-        usages: Vec<Usage>,
-    },
 }
 
 /// What a delete task deletes.

@@ -191,29 +191,6 @@ impl SqliteStore {
         Ok(aps)
     }
 
-    /// The access profiles among `ids` that exist, with their names (one indexed query).
-    async fn access_profile_refs(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT id, name FROM access_profiles WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NamedRef {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                })
-            })
-            .collect()
-    }
-
     async fn write_access_profile_entitlements(
         tx: &mut sqlx::Transaction<'static, Sqlite>,
         id: &str,
@@ -957,7 +934,8 @@ impl Store for SqliteStore {
     }
 
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
-        self.access_profile_refs(ids).await
+        let mut conn = self.pool.acquire().await?;
+        tasks::profile_refs(&mut conn, ids).await
     }
 
     async fn insert_lifecycle_state(
@@ -1007,7 +985,7 @@ impl Store for SqliteStore {
         &self,
         id: &str,
         record: Option<&TaskRecord>,
-    ) -> StoreResult<DeleteOutcome> {
+    ) -> StoreResult<ItemResult> {
         self.access_profile_delete(id, record).await
     }
 

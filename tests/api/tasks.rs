@@ -3,15 +3,14 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{ap_body, assert_isc_error, TestApp};
+use crate::helpers::{ap_body, assert_isc_error, Fixture, TestApp};
 
 /// A bulk-delete task over `n` new profiles, with the runner off so it stays pending.
-async fn pending_task(app: &TestApp, n: usize, tag: &str) -> (String, Vec<String>) {
-    let f = fixture_once(app).await;
+async fn pending_task(app: &TestApp, f: &Fixture, n: usize, tag: &str) -> (String, Vec<String>) {
     let mut ids = Vec::new();
     for i in 0..n {
         let ap = app
-            .create_access_profile("/v3/access-profiles", &ap_body(&f, &format!("{tag} {i}")))
+            .create_access_profile("/v3/access-profiles", &ap_body(f, &format!("{tag} {i}")))
             .await;
         ids.push(ap["id"].as_str().unwrap().to_string());
     }
@@ -26,43 +25,6 @@ async fn pending_task(app: &TestApp, n: usize, tag: &str) -> (String, Vec<String
     (body["taskId"].as_str().unwrap().to_string(), ids)
 }
 
-/// The fixture of this app, created on first use (sources have unique names).
-async fn fixture_once(app: &TestApp) -> crate::helpers::Fixture {
-    let sources = app.store.list_sources(&all()).await.unwrap().items;
-    if sources.is_empty() {
-        return app.fixture().await;
-    }
-    let owner = app.store.get_identity(&sources[0].owner.id).await.unwrap();
-    let source = sources.iter().find(|s| s.name == "HR").unwrap().clone();
-    let other_source = sources.iter().find(|s| s.name == "CRM").unwrap().clone();
-    let ents = app.store.list_entitlements(&all()).await.unwrap().items;
-    let of = |src: &str| {
-        ents.iter()
-            .filter(|e| e.source.id == src)
-            .map(|e| e.id.clone())
-            .collect::<Vec<_>>()
-    };
-    crate::helpers::Fixture {
-        owner,
-        entitlements: of(&source.id),
-        other_entitlements: of(&other_source.id),
-        source,
-        other_source,
-    }
-}
-
-fn all() -> accessd::store::ListQuery {
-    accessd::store::ListQuery {
-        filter: vec![],
-        order_by: String::new(),
-        paging: accessd::query::Paging {
-            limit: 250,
-            offset: 0,
-            count: false,
-        },
-    }
-}
-
 fn ids_of(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -74,7 +36,8 @@ fn ids_of(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_task_status_carries_every_field_the_sdks_require() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, _) = pending_task(&app, 1, "Doc").await;
+    let f = app.fixture().await;
+    let (id, _) = pending_task(&app, &f, 1, "Doc").await;
     for path in [
         format!("/beta/task-status/{id}"),
         format!("/task-status/v1/{id}"),
@@ -110,9 +73,10 @@ async fn a_task_status_carries_every_field_the_sdks_require() {
 #[tokio::test]
 async fn pending_finished_and_all_tasks_are_listed_where_the_spec_says() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (done, _) = pending_task(&app, 1, "Done").await;
+    let f = app.fixture().await;
+    let (done, _) = pending_task(&app, &f, 1, "Done").await;
     app.drain_tasks().await;
-    let (waiting, _) = pending_task(&app, 1, "Waiting").await;
+    let (waiting, _) = pending_task(&app, &f, 1, "Waiting").await;
 
     let finished = app.get_json("/beta/task-status?count=true").await;
     assert_eq!(ids_of(&finished), vec![done.clone()]);
@@ -164,7 +128,8 @@ async fn pending_finished_and_all_tasks_are_listed_where_the_spec_says() {
 #[tokio::test]
 async fn a_client_can_terminate_a_pending_task_and_it_then_deletes_nothing() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, aps) = pending_task(&app, 2, "Spared").await;
+    let f = app.fixture().await;
+    let (id, aps) = pending_task(&app, &f, 2, "Spared").await;
     let bad = [
         json!([{"op": "replace", "path": "/launcher", "value": "me"}]),
         json!([{"op": "replace", "path": "/completionStatus", "value": "DONE"}]),
@@ -209,7 +174,8 @@ async fn a_client_can_terminate_a_pending_task_and_it_then_deletes_nothing() {
 #[tokio::test]
 async fn a_queued_task_survives_a_restart_and_runs_after_it() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, aps) = pending_task(&app, 3, "Durable").await;
+    let f = app.fixture().await;
+    let (id, aps) = pending_task(&app, &f, 3, "Durable").await;
     let app = app.restart().await;
     app.drain_tasks().await;
     let t = app.get_json(&format!("/beta/task-status/{id}")).await;
@@ -225,7 +191,8 @@ async fn a_queued_task_survives_a_restart_and_runs_after_it() {
 #[tokio::test]
 async fn a_task_whose_runner_died_is_taken_over_after_its_claim_expires() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, aps) = pending_task(&app, 2, "Orphan").await;
+    let f = app.fixture().await;
+    let (id, aps) = pending_task(&app, &f, 2, "Orphan").await;
     // A runner claims the task and dies without a step.
     let now = app.clock.now();
     let claimed = app
@@ -260,7 +227,8 @@ async fn a_task_whose_runner_died_is_taken_over_after_its_claim_expires() {
 #[tokio::test]
 async fn progress_moves_step_by_step_while_a_big_task_runs() {
     let app = TestApp::spawn_with(|c| c.tasks.task_runner = false).await;
-    let (id, _) = pending_task(&app, 25, "Step").await;
+    let f = app.fixture().await;
+    let (id, _) = pending_task(&app, &f, 25, "Step").await;
     let now = app.clock.now();
     let mut task = app
         .store
@@ -299,7 +267,8 @@ async fn progress_moves_step_by_step_while_a_big_task_runs() {
 #[tokio::test]
 async fn tasks_older_than_the_retention_period_are_gone() {
     let mut app = TestApp::spawn().await;
-    let (id, _) = pending_task(&app, 1, "Old").await;
+    let f = app.fixture().await;
+    let (id, _) = pending_task(&app, &f, 1, "Old").await;
     app.drain_tasks().await;
     assert_eq!(
         app.get(&format!("/beta/task-status/{id}")).await.status(),
@@ -325,7 +294,8 @@ async fn tasks_older_than_the_retention_period_are_gone() {
 #[tokio::test]
 async fn a_graceful_restart_releases_a_running_task_for_the_next_runner() {
     let app = TestApp::spawn_with(|c| c.tasks.task_step_delay_ms = 100).await;
-    let (id, aps) = pending_task(&app, 50, "Restarted").await;
+    let f = app.fixture().await;
+    let (id, aps) = pending_task(&app, &f, 50, "Restarted").await;
     loop {
         let t = app.get_json(&format!("/task-status/v1/{id}")).await;
         if t["percentComplete"].as_i64().unwrap_or(0) > 0 {

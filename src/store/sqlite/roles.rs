@@ -165,7 +165,7 @@ impl SqliteStore {
             .pop();
         Ok(RoleRefFacts {
             owner,
-            access_profiles: self.access_profile_refs(&d.access_profile_ids).await?,
+            access_profiles: self.existing_access_profiles(&d.access_profile_ids).await?,
             entitlements: self.named_refs("entitlements", &d.entitlement_ids).await?,
         })
     }

@@ -62,12 +62,11 @@ pub(super) async fn usages_of(
     Ok(out)
 }
 
-/// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
-/// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
-async fn delete_unused_profiles(
+/// The access profiles among `ids` that exist, with their names (one indexed query).
+pub(super) async fn profile_refs(
     conn: &mut SqliteConnection,
     ids: &[String],
-) -> StoreResult<Vec<(String, ItemResult)>> {
+) -> StoreResult<Vec<NamedRef>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -77,10 +76,31 @@ async fn delete_unused_profiles(
         sep.push_bind(id);
     }
     qb.push(")");
-    let mut names = HashMap::new();
-    for r in qb.build().fetch_all(&mut *conn).await? {
-        names.insert(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(NamedRef {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
+/// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
+async fn delete_unused_profiles(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+) -> StoreResult<Vec<(String, ItemResult)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut names: HashMap<String, String> = profile_refs(conn, ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
     let mut usages: HashMap<String, Vec<Usage>> = HashMap::new();
     for u in usages_of(conn, ids).await? {
         usages
@@ -245,29 +265,24 @@ impl SqliteStore {
         &self,
         id: &str,
         record: Option<&TaskRecord>,
-    ) -> StoreResult<DeleteOutcome> {
+    ) -> StoreResult<ItemResult> {
         let mut tx = self.begin_write().await?;
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM access_profiles WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(name) = name else {
+        let Some((_, result)) = delete_unused_profiles(&mut tx, &[id.to_string()])
+            .await?
+            .pop()
+        else {
             return Err(not_found("access profile", id));
         };
-        let usages = usages_of(&mut tx, &[id.to_string()]).await?;
-        if !usages.is_empty() {
-            return Ok(DeleteOutcome::InUse { name, usages });
+        match result {
+            ItemResult::Gone => return Err(not_found("access profile", id)),
+            ItemResult::InUse { .. } => return Ok(result),
+            ItemResult::Deleted => {}
         }
-        sqlx::query("DELETE FROM access_profiles WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         if let Some(task) = record {
             insert_task_in(&mut tx, task).await?;
         }
         tx.commit().await?;
-        Ok(DeleteOutcome::Deleted)
+        Ok(result)
     }
 
     pub(super) async fn task_insert(&self, t: &TaskRecord) -> StoreResult<()> {
