@@ -4,7 +4,9 @@
 pub mod access_profile;
 pub mod lifecycle_state;
 pub mod model;
+pub mod patch;
 pub mod role;
+pub mod source_app;
 pub mod task;
 pub mod usage;
 

@@ -245,6 +245,56 @@ pub struct LifecycleStateDraft {
     pub doc: Map<String, Value>,
 }
 
+/// A source app (beta `SourceApp`): groups access profiles of its account source.
+#[derive(Clone, Debug)]
+pub struct SourceApp {
+    pub id: String,
+    /// Stable numeric id: `cloudAppId`, and `appId` in `AccessProfileDetails`.
+    pub num_id: i64,
+    pub name: String,
+    pub description: String,
+    pub owner: NamedRef,
+    pub account_source: NamedRef,
+    pub enabled: bool,
+    pub provision_request_enabled: bool,
+    pub app_center_enabled: bool,
+    pub match_all_accounts: bool,
+    /// In the app's order.
+    pub access_profile_ids: Vec<String>,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+}
+
+/// What a source-app create or patch writes, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceAppDraft {
+    pub name: String,
+    pub description: String,
+    pub owner_id: String,
+    pub account_source_id: String,
+    pub enabled: bool,
+    pub provision_request_enabled: bool,
+    pub app_center_enabled: bool,
+    pub match_all_accounts: bool,
+    pub access_profile_ids: Vec<String>,
+}
+
+/// What the store found for a source-app draft's references.
+#[derive(Clone, Debug, Default)]
+pub struct SourceAppRefFacts {
+    pub owner: Option<NamedRef>,
+    pub account_source: Option<NamedRef>,
+    /// (profile, id of its source) for each named access profile that exists.
+    pub access_profiles: Vec<(NamedRef, String)>,
+}
+
+/// An access profile as a source app lists it, with its source's numeric id.
+#[derive(Clone, Debug)]
+pub struct AppAccessProfile {
+    pub profile: AccessProfile,
+    pub source_num_id: i64,
+}
+
 /// One page of a collection and, when asked for, the filtered total.
 #[derive(Debug)]
 pub struct Page<T> {

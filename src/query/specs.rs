@@ -593,3 +593,114 @@ const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
 pub static GET_LIFECYCLE_STATES_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
 /// `GET /identity-profiles/v1/{identity-profile-id}/lifecycle-states` (same as v3).
 pub static GET_LIFECYCLE_STATES_V1_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
+
+// ---------------------------------------------------------------------------
+// Source apps (`source_apps a`), beta and v1 (identical documentation per operation).
+// listAvailableSourceApps and listAssignedSourceApp filter on `accountSource.id`;
+// listAllSourceApp on `owner.id` and `enabled` instead, and documents `modified` as
+// gt, ge, le (no lt). listAssignedSourceApp cannot sort on `owner.id`.
+
+const SOURCE_APP_ID: FieldSpec = field("id", FieldType::Str, EQ_IN, "a.id");
+const SOURCE_APP_NAME: FieldSpec = field(
+    "name",
+    FieldType::Str,
+    &[Op::Eq, Op::In, Op::Co, Op::Sw],
+    "a.name",
+);
+const SOURCE_APP_CREATED: FieldSpec =
+    field("created", FieldType::DateTime, GT_LT_GE_LE, "a.created");
+const SOURCE_APP_ACCOUNT_SOURCE: FieldSpec = field(
+    "accountSource.id",
+    FieldType::Str,
+    EQ_IN,
+    "a.account_source_id",
+);
+
+const SOURCE_APP_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        SOURCE_APP_ID,
+        SOURCE_APP_NAME,
+        SOURCE_APP_CREATED,
+        field("modified", FieldType::DateTime, GT_LT_GE_LE, "a.modified"),
+        SOURCE_APP_ACCOUNT_SOURCE,
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+const SOURCE_APP_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("id", "a.id"),
+        ("name", "a.name"),
+        ("created", "a.created"),
+        ("modified", "a.modified"),
+        ("owner.id", "a.owner_id"),
+        ("accountSource.id", "a.account_source_id"),
+    ],
+    unsupported: &[],
+    tiebreak: "a.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /beta/source-apps` (available for access request).
+pub static LIST_AVAILABLE_SOURCE_APPS_FILTERS: FilterSpec = SOURCE_APP_FILTERS;
+/// `GET /beta/source-apps`.
+pub static LIST_AVAILABLE_SOURCE_APPS_SORTERS: SortSpec = SOURCE_APP_SORTERS;
+/// `GET /beta/source-apps/all` (ORG_ADMIN).
+pub static LIST_ALL_SOURCE_APP_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        SOURCE_APP_ID,
+        SOURCE_APP_NAME,
+        SOURCE_APP_CREATED,
+        field(
+            "modified",
+            FieldType::DateTime,
+            &[Op::Gt, Op::Ge, Op::Le],
+            "a.modified",
+        ),
+        field("owner.id", FieldType::Str, EQ_IN, "a.owner_id"),
+        field("enabled", FieldType::Bool, EQ, "a.enabled"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /beta/source-apps/all`.
+pub static LIST_ALL_SOURCE_APP_SORTERS: SortSpec = SOURCE_APP_SORTERS;
+/// `GET /beta/source-apps/assigned` (same filters as the available list).
+pub static LIST_ASSIGNED_SOURCE_APP_FILTERS: FilterSpec = SOURCE_APP_FILTERS;
+/// `GET /beta/source-apps/assigned` (no `owner.id`).
+pub static LIST_ASSIGNED_SOURCE_APP_SORTERS: SortSpec = SortSpec {
+    fields: &[
+        ("id", "a.id"),
+        ("name", "a.name"),
+        ("created", "a.created"),
+        ("modified", "a.modified"),
+        ("accountSource.id", "a.account_source_id"),
+    ],
+    unsupported: &[],
+    tiebreak: "a.id",
+    default: NO_SORT_DEFAULT,
+};
+
+/// `GET /beta/source-apps/{id}/access-profiles` (`access_profiles ap` joined with the
+/// app's links `source_app_access_profiles l`). No `sorters` parameter: the app's order.
+pub static LIST_ACCESS_PROFILES_FOR_SOURCE_APP_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN, "ap.id"),
+        field("name", FieldType::Str, EQ_IN, "ap.name"),
+        field("created", FieldType::DateTime, GT_LT_GE_LE, "ap.created"),
+        field("modified", FieldType::DateTime, GT_LT_GE_LE, "ap.modified"),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
+/// `GET /beta/source-apps/{id}/access-profiles`: no sorters, the app's own order.
+pub static LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS: SortSpec = SortSpec {
+    fields: &[],
+    unsupported: &[],
+    tiebreak: "ap.id",
+    default: &[Sort {
+        field: "position",
+        column: "l.position",
+        desc: false,
+    }],
+};

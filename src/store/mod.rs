@@ -187,6 +187,51 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> StoreResult<LifecycleState>;
 
+    // -- source apps (docs/source-apps.md)
+    /// The owner, account source and access profiles (with their sources) a draft names.
+    async fn resolve_source_app_refs(
+        &self,
+        draft: &SourceAppDraft,
+    ) -> StoreResult<SourceAppRefFacts>;
+    /// Creates an app with the next numeric id.
+    async fn insert_source_app(
+        &self,
+        draft: &SourceAppDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SourceApp>;
+    async fn get_source_app(&self, id: &str) -> StoreResult<SourceApp>;
+    async fn list_source_apps(
+        &self,
+        view: SourceAppView,
+        q: &ListQuery,
+    ) -> StoreResult<Page<SourceApp>>;
+    /// Writes every `(app id, draft)` in one transaction: all or nothing. `NotFound`
+    /// names the first unknown app. A profile deleted or moved to another source since
+    /// the draft was checked fails the database's references (a `Conflict`).
+    async fn update_source_apps(
+        &self,
+        updates: &[(String, SourceAppDraft)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The ids among `ids` that name existing apps.
+    async fn existing_source_app_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;
+    /// Deletes an app (not its profiles) and returns it as it was.
+    async fn delete_source_app(&self, id: &str) -> StoreResult<SourceApp>;
+    /// The app's access profiles, in its order (`NotFound` for an unknown app).
+    async fn list_source_app_access_profiles(
+        &self,
+        app_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<AppAccessProfile>>;
+    /// Removes `ids` from the app, in one transaction, if it holds every one of them;
+    /// otherwise removes nothing. Returns the ids it does not hold.
+    async fn remove_source_app_access_profiles(
+        &self,
+        app_id: &str,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+
     // -- usages and deletion (CONTRACT §2, §3)
     /// Everything that uses any of these access profiles: one indexed query per usage
     /// kind, never a scan of all roles.
@@ -248,6 +293,17 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished tasks completed before `before` (retention).
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
+}
+
+/// Which source apps a list shows (docs/source-apps.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceAppView {
+    /// Every app (`listAllSourceApp`).
+    All,
+    /// Apps open to access requests: enabled, with provisioning requests enabled.
+    Available,
+    /// Available apps holding at least one enabled, requestable access profile.
+    Assigned,
 }
 
 /// What a delete task deletes.

@@ -20,6 +20,7 @@ use crate::query::{format_timestamp, SqlValue};
 
 mod lifecycle;
 mod roles;
+mod source_apps;
 mod tasks;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -825,6 +826,20 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile> {
         let mut tx = self.begin_write().await?;
+        let holders: Vec<String> = sqlx::query_scalar(
+            "SELECT a.name FROM source_app_access_profiles l JOIN source_apps a ON a.id = l.app_id \
+             WHERE l.access_profile_id = ? AND l.source_id <> ? ORDER BY a.name",
+        )
+        .bind(id)
+        .bind(&d.source_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !holders.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "The access profile's source can't change while source apps of its current source hold it: {}.",
+                holders.join(", ")
+            )));
+        }
         let done = sqlx::query(
             "UPDATE access_profiles SET name = ?, description = ?, owner_id = ?, source_id = ?, \
              enabled = ?, requestable = ?, doc = ?, modified = ? WHERE id = ?",
@@ -975,6 +990,63 @@ impl Store for SqliteStore {
         id: &str,
     ) -> StoreResult<LifecycleState> {
         self.lifecycle_state_delete(profile_id, id).await
+    }
+
+    async fn resolve_source_app_refs(&self, d: &SourceAppDraft) -> StoreResult<SourceAppRefFacts> {
+        self.source_app_refs(d).await
+    }
+
+    async fn insert_source_app(
+        &self,
+        d: &SourceAppDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SourceApp> {
+        self.source_app_insert(d, now).await
+    }
+
+    async fn get_source_app(&self, id: &str) -> StoreResult<SourceApp> {
+        self.source_app_get(id).await
+    }
+
+    async fn list_source_apps(
+        &self,
+        view: SourceAppView,
+        q: &ListQuery,
+    ) -> StoreResult<Page<SourceApp>> {
+        self.source_app_list(view, q).await
+    }
+
+    async fn update_source_apps(
+        &self,
+        updates: &[(String, SourceAppDraft)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.source_apps_update(updates, now).await
+    }
+
+    async fn existing_source_app_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        self.source_app_existing_ids(ids).await
+    }
+
+    async fn delete_source_app(&self, id: &str) -> StoreResult<SourceApp> {
+        self.source_app_delete(id).await
+    }
+
+    async fn list_source_app_access_profiles(
+        &self,
+        app_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<AppAccessProfile>> {
+        self.source_app_profiles(app_id, q).await
+    }
+
+    async fn remove_source_app_access_profiles(
+        &self,
+        app_id: &str,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        self.source_app_remove_profiles(app_id, ids, now).await
     }
 
     async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>> {

@@ -136,7 +136,11 @@ impl SqliteStore {
     }
 
     /// The rows among `ids` of `SELECT id, name FROM {table}` (one indexed query).
-    async fn named_refs(&self, table: &'static str, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
+    pub(super) async fn named_refs(
+        &self,
+        table: &'static str,
+        ids: &[String],
+    ) -> StoreResult<Vec<NamedRef>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -22,7 +22,7 @@ const TASKS: Listing = Listing {
 };
 
 /// One indexed query per usage kind (`…_ap_idx` on each link table).
-const USAGE_QUERIES: [(UsageKind, &str); 2] = [
+const USAGE_QUERIES: [(UsageKind, &str); 3] = [
     (
         UsageKind::Role,
         "SELECT l.access_profile_id, r.id, r.name FROM role_access_profiles l \
@@ -32,6 +32,11 @@ const USAGE_QUERIES: [(UsageKind, &str); 2] = [
         UsageKind::LifecycleState,
         "SELECT l.access_profile_id, ls.id, ls.name FROM lifecycle_state_access_profiles l \
          JOIN lifecycle_states ls ON ls.id = l.lifecycle_state_id WHERE l.access_profile_id IN (",
+    ),
+    (
+        UsageKind::Application,
+        "SELECT l.access_profile_id, a.id, a.name FROM source_app_access_profiles l \
+         JOIN source_apps a ON a.id = l.app_id WHERE l.access_profile_id IN (",
     ),
 ];
 
