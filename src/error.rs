@@ -39,6 +39,10 @@ pub enum ApiError {
     /// 401 with the gateway's `{"error": ...}` body (CONTRACT §6).
     #[error("{0}")]
     Unauthorized(String),
+    /// 400 with the gateway's `{"error": ...}` body: an experimental operation called
+    /// without `X-SailPoint-Experimental: true` (CONTRACT §3.3).
+    #[error("Experimental Header is missing or invalid.")]
+    ExperimentalHeaderMissing,
     /// 403 `403 Forbidden`.
     #[error("{0}")]
     Forbidden(String),
@@ -77,7 +81,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::InUse(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InUse(_) | Self::ExperimentalHeaderMissing => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -93,6 +99,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "400.1 Bad Request Content",
             Self::InUse(_) => "400.2.1.0 Object in use by another",
+            Self::ExperimentalHeaderMissing => "400.1 Bad Request Content",
             Self::Unauthorized(_) => "401 Unauthorized",
             Self::Forbidden(_) => "403 Forbidden",
             Self::NotFound(_) => "404 Not found",
@@ -136,8 +143,8 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response = match &self {
             // The gateway answers 401 with its own small body, not the ISC one.
-            Self::Unauthorized(msg) => {
-                (status, axum::Json(json!({ "error": msg }))).into_response()
+            Self::Unauthorized(_) | Self::ExperimentalHeaderMissing => {
+                (status, axum::Json(json!({ "error": self.to_string() }))).into_response()
             }
             Self::RateLimited { retry_after_secs } => {
                 let mut r = (

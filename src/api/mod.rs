@@ -7,6 +7,7 @@ pub mod extract;
 pub mod identities;
 pub mod lifecycle_states;
 pub mod roles;
+pub mod source_apps;
 pub mod sources;
 pub mod task_status;
 pub mod workgroups;
@@ -100,6 +101,7 @@ fn beta_only() -> Router<AppState> {
             post(workgroups::update_workgroup_members),
         )
         .merge(roles::routes::<Beta>(""))
+        .merge(source_apps::routes::<Beta>(""))
         .merge(task_status::routes::<Beta>(""))
 }
 
@@ -110,6 +112,7 @@ fn v1_only() -> Router<AppState> {
         .merge(workgroups::routes::<V1>("/v1"))
         .merge(roles::routes::<V1>("/v1"))
         .merge(lifecycle_states::routes::<V1>("/v1"))
+        .merge(source_apps::routes::<V1>("/v1"))
         .merge(task_status::routes::<V1>("/v1"))
 }
 

@@ -30,14 +30,20 @@ pub struct Claims {
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub claims: Claims,
+    /// Whether the request carries `X-SailPoint-Experimental: true`.
+    pub experimental: bool,
 }
 
 impl Principal {
-    /// 403 unless the token's scopes and user levels allow `op`.
+    /// 403 unless the token's scopes and user levels allow `op`; before that, 400
+    /// when `op` is experimental and the request lacks the experimental header.
     pub fn require(&self, op: Operation) -> Result<(), ApiError> {
         let Some(req) = rights::requirement(op) else {
             return Err(ApiError::internal(format!("no rights entry for {op:?}")));
         };
+        if req.experimental && !self.experimental {
+            return Err(ApiError::ExperimentalHeaderMissing);
+        }
         if rights::allows(req, &self.claims.scope, &self.claims.authorities) {
             Ok(())
         } else {
@@ -112,6 +118,14 @@ impl FromRequestParts<AppState> for Principal {
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("JWT is required".into()))?;
         let claims = verify(state, token.trim()).await?;
-        Ok(Principal { claims })
+        let experimental = parts
+            .headers
+            .get(rights::EXPERIMENTAL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(Principal {
+            claims,
+            experimental,
+        })
     }
 }

@@ -50,11 +50,17 @@ pub struct Requirement {
     pub user_levels: Option<Vec<String>>,
     /// Whether a client without a user (authority `API`) may call it.
     pub api_clients: bool,
+    /// Whether the operation lists the `X-SailPoint-Experimental` header as required
+    /// (the v1 source-app operations; CONTRACT §3.3).
+    pub experimental: bool,
 }
 
 /// Operations the seed documents open to the `API` authority although their spec
 /// lists only `userAuth` ("A token with API, ORG_ADMIN, ... authority is required").
 const SEED_API_OPERATIONS: [&str; 2] = ["deleteAccessProfile", "deleteAccessProfilesInBulk"];
+
+/// The header experimental operations require (`true`).
+pub const EXPERIMENTAL_HEADER: &str = "X-SailPoint-Experimental";
 
 static SPECS: LazyLock<HashMap<(Family, String), Requirement>> = LazyLock::new(|| {
     let mut table = HashMap::new();
@@ -101,6 +107,18 @@ fn requirement_of(op: &serde_json::Map<String, Value>) -> Requirement {
             req.api_clients = true;
         }
     }
+    req.experimental = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            p.get("in").and_then(Value::as_str) == Some("header")
+                && p.get("required").and_then(Value::as_bool) == Some(true)
+                && p.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(EXPERIMENTAL_HEADER))
+        });
     let description = op.get("description").and_then(Value::as_str).unwrap_or("");
     req.all_scopes = description.contains("need all the listed scopes");
     req.user_levels = op
@@ -195,6 +213,32 @@ mod tests {
         assert!(allows(patch, &all, &s(&["SOURCE_ADMIN"])));
         assert!(!allows(patch, &all, &s(&["ROLE_ADMIN"])));
         assert!(!allows(patch, &all, &s(&["USER"])));
+    }
+
+    #[test]
+    fn only_the_v1_source_app_operations_are_experimental() {
+        for id in [
+            "listAvailableSourceApps",
+            "createSourceApp",
+            "deleteAccessProfilesFromSourceAppByBulk",
+            "updateSourceAppsInBulk",
+        ] {
+            assert!(
+                requirement(Operation::new(Family::V1, id))
+                    .unwrap()
+                    .experimental,
+                "{id}"
+            );
+            assert!(
+                !requirement(Operation::new(Family::Beta, id))
+                    .unwrap()
+                    .experimental,
+                "{id}"
+            );
+        }
+        let experimental: Vec<_> = SPECS.iter().filter(|(_, r)| r.experimental).collect();
+        assert_eq!(experimental.len(), 10, "{experimental:?}");
+        assert!(experimental.iter().all(|((f, _), _)| *f == Family::V1));
     }
 
     #[test]
