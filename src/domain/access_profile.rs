@@ -326,53 +326,18 @@ pub fn to_document(ap: &AccessProfile) -> Value {
 /// `patchAccessProfile`: only the listed fields, and `source` only with `entitlements`.
 /// Returns the patched document as input for [`AccessProfileDraft::try_from`].
 pub fn apply_patch(current: &AccessProfile, ops: &[Value]) -> DomainResult<AccessProfileInput> {
-    if ops.is_empty() {
-        return invalid("The patch must contain at least one operation.");
-    }
-    let mut touched = Vec::new();
-    let mut normalized = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let Some(obj) = op.as_object() else {
-            return invalid(format!("Patch operation {i} must be an object."));
-        };
-        let mut obj = obj.clone();
-        let kind = obj
-            .get("op")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        for key in ["path", "from"] {
-            let Some(p) = obj.get(key) else { continue };
-            let Some(p) = p.as_str() else {
-                return invalid(format!("Patch operation {i}: '{key}' must be a string."));
-            };
-            let field = p.trim_start_matches('/').split('/').next().unwrap_or("");
-            if kind != "test" && !PATCHABLE.contains(&field) {
-                return invalid(format!(
-                    "Patch operation {i}: '{p}' is not patchable; patchable fields are {}.",
-                    PATCHABLE.join(", ")
-                ));
-            }
-            if field == "revokeRequestConfig" {
-                let rest = &p.trim_start_matches('/')["revokeRequestConfig".len()..];
-                obj.insert(key.into(), json!(format!("/revocationRequestConfig{rest}")));
-                touched.push("revocationRequestConfig".to_string());
-            } else {
-                touched.push(field.to_string());
-            }
-        }
-        normalized.push(Value::Object(obj));
-    }
+    let mut doc = to_document(current);
+    let touched = super::patch::apply(
+        &mut doc,
+        ops,
+        &PATCHABLE,
+        &[("revokeRequestConfig", "revocationRequestConfig")],
+    )?;
     if touched.iter().any(|f| f == "source") && !touched.iter().any(|f| f == "entitlements") {
         return invalid(
             "source can only be changed together with entitlements of the new source in the same request.",
         );
     }
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(normalized))
-        .map_err(|e| DomainError::Invalid(format!("Invalid JSON Patch: {e}")))?;
-    let mut doc = to_document(current);
-    json_patch::patch(&mut doc, &patch)
-        .map_err(|e| DomainError::Invalid(format!("The patch could not be applied: {e}")))?;
     // Display names still equal to the current ones were rendered by us, not sent by
     // the client: drop them so that replacing only `/owner/id` is not a name mismatch.
     for (field, current_name) in [

@@ -264,35 +264,8 @@ pub fn deleted_document(ls: &LifecycleState) -> Value {
 /// `updateLifecycleStates`: only the listed fields (`test` may read any). Returns the
 /// patched document as input for [`LifecycleStateDraft::try_from`].
 pub fn apply_patch(current: &LifecycleState, ops: &[Value]) -> DomainResult<LifecycleStateInput> {
-    if ops.is_empty() {
-        return invalid("The patch must contain at least one operation.");
-    }
-    for (i, op) in ops.iter().enumerate() {
-        let Some(obj) = op.as_object() else {
-            return invalid(format!("Patch operation {i} must be an object."));
-        };
-        let kind = obj.get("op").and_then(Value::as_str).unwrap_or("");
-        for key in ["path", "from"] {
-            let Some(p) = obj.get(key) else { continue };
-            let Some(p) = p.as_str() else {
-                return invalid(format!("Patch operation {i}: '{key}' must be a string."));
-            };
-            let field = p.trim_start_matches('/').split('/').next().unwrap_or("");
-            // `copy` reads `from` without changing it.
-            let reads_only = kind == "test" || (kind == "copy" && key == "from");
-            if !reads_only && !PATCHABLE.contains(&field) {
-                return invalid(format!(
-                    "Patch operation {i}: '{p}' is not patchable; patchable fields are {}.",
-                    PATCHABLE.join(", ")
-                ));
-            }
-        }
-    }
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops.to_vec()))
-        .map_err(|e| DomainError::Invalid(format!("Invalid JSON Patch: {e}")))?;
     let mut doc = lifecycle_state_document(current);
-    json_patch::patch(&mut doc, &patch)
-        .map_err(|e| DomainError::Invalid(format!("The patch could not be applied: {e}")))?;
+    super::patch::apply(&mut doc, ops, &PATCHABLE, &[])?;
     serde_json::from_value(doc)
         .map_err(|e| DomainError::Invalid(format!("The patched lifecycle state is invalid: {e}")))
 }

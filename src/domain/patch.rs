@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use super::{invalid, DomainError, DomainResult};
 
 /// Applies `ops` to `doc`. There must be at least one operation; the `path` (and
-/// `from`) of each must start with one of `patchable` (a `test` may look anywhere);
+/// `from`) of each must start with one of `patchable` (what a `test` or the `from` of
+/// a `copy` reads may be anywhere);
 /// `aliases` rename a field the spec lists under another name (`(alias, field)`).
 /// Returns the top-level fields the operations name, after renaming, in order.
 pub fn apply(
@@ -36,7 +37,9 @@ pub fn apply(
                 return invalid(format!("Patch operation {i}: '{key}' must be a string."));
             };
             let field = p.trim_start_matches('/').split('/').next().unwrap_or("");
-            if kind != "test" && !patchable.contains(&field) {
+            // `test` and the `from` of `copy` only read.
+            let reads_only = kind == "test" || (kind == "copy" && key == "from");
+            if !reads_only && !patchable.contains(&field) {
                 return invalid(format!(
                     "Patch operation {i}: '{p}' is not patchable; patchable fields are {}.",
                     patchable.join(", ")
@@ -71,6 +74,7 @@ mod tests {
             &mut doc,
             &[
                 json!({"op": "test", "path": "/id", "value": "x"}),
+                json!({"op": "copy", "from": "/id", "path": "/name"}),
                 json!({"op": "replace", "path": "/name", "value": "b"}),
                 json!({"op": "add", "path": "/list/-", "value": 2}),
             ],
@@ -79,7 +83,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc, json!({"id": "x", "name": "b", "list": [1, 2]}));
-        assert_eq!(touched, ["id", "name", "list"]);
+        assert_eq!(touched, ["id", "name", "id", "name", "list"]);
         let err = apply(
             &mut doc,
             &[json!({"op": "replace", "path": "/id", "value": "y"})],

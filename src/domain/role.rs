@@ -401,44 +401,13 @@ pub fn role_document(role: &Role) -> Value {
 /// the listed fields (a `test` may look anywhere). Returns the patched document as
 /// input for [`RoleDraft::try_from`].
 pub fn apply_role_patch(current: &Role, ops: &[Value]) -> DomainResult<RoleInput> {
-    if ops.is_empty() {
-        return invalid("The patch must contain at least one operation.");
-    }
-    let mut normalized = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let Some(obj) = op.as_object() else {
-            return invalid(format!("Patch operation {i} must be an object."));
-        };
-        let mut obj = obj.clone();
-        let kind = obj
-            .get("op")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        for key in ["path", "from"] {
-            let Some(p) = obj.get(key) else { continue };
-            let Some(p) = p.as_str() else {
-                return invalid(format!("Patch operation {i}: '{key}' must be a string."));
-            };
-            let field = p.trim_start_matches('/').split('/').next().unwrap_or("");
-            if kind != "test" && !PATCHABLE.contains(&field) {
-                return invalid(format!(
-                    "Patch operation {i}: '{p}' is not patchable; patchable fields are {}.",
-                    PATCHABLE.join(", ")
-                ));
-            }
-            if field == "revokeRequestConfig" {
-                let rest = &p.trim_start_matches('/')["revokeRequestConfig".len()..];
-                obj.insert(key.into(), json!(format!("/revocationRequestConfig{rest}")));
-            }
-        }
-        normalized.push(Value::Object(obj));
-    }
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(normalized))
-        .map_err(|e| DomainError::Invalid(format!("Invalid JSON Patch: {e}")))?;
     let mut doc = role_document(current);
-    json_patch::patch(&mut doc, &patch)
-        .map_err(|e| DomainError::Invalid(format!("The patch could not be applied: {e}")))?;
+    super::patch::apply(
+        &mut doc,
+        ops,
+        &PATCHABLE,
+        &[("revokeRequestConfig", "revocationRequestConfig")],
+    )?;
     if let Some(obj) = doc.as_object_mut() {
         // The id is the path's, not an input.
         obj.remove("id");
