@@ -392,3 +392,74 @@ async fn the_invariant_holds_when_bulk_deletes_race_role_writes() {
         }
     }
 }
+
+/// The same race with source apps: "bulk delete X" against "patch an app to hold X".
+/// Afterwards no app holds a deleted profile, and each task's outcome matches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_invariant_holds_when_bulk_deletes_race_source_app_patches() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let created = app
+        .post(
+            "/beta/source-apps",
+            &json!({"name": "Racing app", "description": "holds contested profiles",
+                    "accountSource": {"id": f.source.id}}),
+        )
+        .await;
+    assert_eq!(created.status(), 200);
+    let app_id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut tasks = Vec::new();
+    for round in 0..25 {
+        let x = profile(&app, &f, &format!("App contested {round}")).await;
+        let delete_body = json!({"accessProfileIds": [x], "bestEffortOnly": true});
+        let patch_ops = json!([{"op": "add", "path": "/accessProfiles/-", "value": x}]);
+        let patch_path = format!("/beta/source-apps/{app_id}");
+        let delete = app.post("/v3/access-profiles/bulk-delete", &delete_body);
+        let patch = app.patch(&patch_path, &patch_ops);
+        let (d, p) = tokio::join!(delete, patch);
+        let d_status = d.status().as_u16();
+        let d_body: Value = d.json().await.unwrap();
+        assert!(matches!(d_status, 200 | 202), "{d_status} {d_body}");
+        assert!(
+            matches!(p.status().as_u16(), 200 | 400),
+            "patch {}",
+            p.status()
+        );
+        if d_status == 202 {
+            tasks.push((d_body["taskId"].as_str().unwrap().to_string(), x.clone()));
+        }
+    }
+    app.drain_tasks().await;
+    let mut deleted = 0;
+    for (task_id, x) in &tasks {
+        let task = task_status(&app, task_id).await;
+        match task["completionStatus"].as_str() {
+            Some("SUCCESS") => {
+                assert!(!exists(&app, x).await, "SUCCESS left {x}");
+                deleted += 1;
+            }
+            Some("WARNING") => assert!(exists(&app, x).await, "WARNING but {x} gone"),
+            other => panic!("task ended {other:?}: {task}"),
+        }
+    }
+    let held = app
+        .get_json(&format!("/beta/source-apps/{app_id}/access-profiles"))
+        .await;
+    let held = held.as_array().unwrap();
+    for ap in held {
+        assert!(
+            exists(&app, ap["id"].as_str().unwrap()).await,
+            "the app holds a deleted profile"
+        );
+    }
+    // Each round ends one way: the profile was deleted, or the app holds it.
+    assert_eq!(
+        deleted + held.len(),
+        25,
+        "deleted {deleted}, held {}",
+        held.len()
+    );
+}
