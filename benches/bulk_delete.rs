@@ -1,8 +1,9 @@
 //! `cargo bench --bench bulk_delete`: bulk delete of 50 access profiles with 100,000
-//! roles and 100,000 access profiles in the database (issue 3), through the real
-//! server (release build, SQLite in a temp dir). Measures the time from the request
-//! to the task's SUCCESS, as a client sees it, and the 200 answer when profiles are
-//! in use. Nothing here asserts timing.
+//! roles, 10,000 source apps and 100,000 access profiles in the database (issues 3
+//! and 4), through the real server (release build, SQLite in a temp dir). Measures the
+//! time from the request to the task's SUCCESS, as a client sees it, the 200 answer
+//! when profiles are in use, and a source app's bulk remove of 50 of its 250
+//! profiles. Nothing here asserts timing. `BENCH_APPS=0` seeds no apps (to compare).
 //!
 //! Seeding 200,000 rows through the API would take minutes, so the rows are written
 //! with plain SQL in one transaction into the migrated database before requests start.
@@ -19,6 +20,10 @@ const ROLES: usize = 100_000;
 /// Role `i` uses profile `i`; the profiles above `ROLES` are unused.
 const PROFILES: usize = 100_000;
 const UNUSED: usize = 1_000;
+/// App `i` holds profile `i` (also used by role `i`), so in-use answers find both kinds.
+const APPS: usize = 10_000;
+/// The profiles of the app whose bulk remove is measured.
+const HELD: usize = 250;
 const ROUNDS: usize = 15;
 
 #[tokio::main]
@@ -100,9 +105,27 @@ async fn main() {
         .await
         .expect("link");
     }
+    let apps = std::env::var("BENCH_APPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(APPS);
+    for (i, ap) in ap_ids.iter().take(apps).enumerate() {
+        let id = new_id();
+        insert_app(&mut tx, &id, i as i64 + 1, &owner.id, &source.id, &ts).await;
+        sqlx::query(
+            "INSERT INTO source_app_access_profiles (app_id, source_id, access_profile_id, position) \
+             VALUES (?, ?, ?, 0)",
+        )
+        .bind(&id)
+        .bind(&source.id)
+        .bind(ap)
+        .execute(&mut *tx)
+        .await
+        .expect("app link");
+    }
     tx.commit().await.expect("commit");
     println!(
-        "seeded {} access profiles and {ROLES} roles (each using one profile) in {:.1?}",
+        "seeded {} access profiles, {ROLES} roles and {apps} source apps (each using one profile) in {:.1?}",
         PROFILES + UNUSED,
         seeding.elapsed()
     );
@@ -181,7 +204,97 @@ async fn main() {
         in_use.push(started.elapsed());
     }
     report("bulk delete 50 in use: request → 200", &mut in_use);
+
+    // A source app holding 250 profiles: bulk remove 50 → 200 with the other 200
+    // (AccessProfileDetails); the 50 are put back by a patch between rounds.
+    let held: Vec<&String> = ap_ids[ROLES - HELD..ROLES].iter().collect();
+    let created: Value = http
+        .post(format!("{base}/beta/source-apps"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Bench app", "description": "bulk remove",
+                      "accountSource": {"id": source.id}}))
+        .send()
+        .await
+        .expect("create app")
+        .json()
+        .await
+        .expect("json");
+    let app_path = format!(
+        "{base}/beta/source-apps/{}",
+        created["id"].as_str().expect("id")
+    );
+    let put_back = |ids: Vec<&String>| {
+        let (http, token, path) = (http.clone(), token.clone(), app_path.clone());
+        let ops = json!([{"op": "replace", "path": "/accessProfiles", "value": ids}]);
+        async move {
+            let resp = http
+                .patch(&path)
+                .bearer_auth(&token)
+                .header("Content-Type", "application/json-patch+json")
+                .body(ops.to_string())
+                .send()
+                .await
+                .expect("patch app");
+            assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+        }
+    };
+    put_back(held.clone()).await;
+    let mut removes = Vec::new();
+    let mut lists = Vec::new();
+    for round in 0..ROUNDS {
+        let started = Instant::now();
+        let resp = http
+            .get(format!("{app_path}/access-profiles"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(resp.status(), 200);
+        let all: Value = resp.json().await.expect("json");
+        lists.push(started.elapsed());
+        assert_eq!(all.as_array().map(Vec::len), Some(HELD));
+        let ids = &held[(round % 5) * 50..(round % 5) * 50 + 50];
+        let started = Instant::now();
+        let resp = http
+            .post(format!("{app_path}/access-profiles/bulk-remove"))
+            .bearer_auth(&token)
+            .json(&ids)
+            .send()
+            .await
+            .expect("bulk remove");
+        assert_eq!(resp.status(), 200);
+        let remaining: Value = resp.json().await.expect("json");
+        removes.push(started.elapsed());
+        assert_eq!(remaining.as_array().map(Vec::len), Some(HELD - 50));
+        put_back(held.clone()).await;
+    }
+    report("source app's 250 access profiles: → 200", &mut lists);
+    report("source app bulk remove 50 of 250: → 200", &mut removes);
     app.shutdown().await;
+}
+
+async fn insert_app(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    num_id: i64,
+    owner: &str,
+    source: &str,
+    ts: &str,
+) {
+    sqlx::query(
+        "INSERT INTO source_apps (id, num_id, name, description, owner_id, account_source_id, \
+         created, modified) VALUES (?, ?, ?, 'bench', ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(num_id)
+    .bind(format!("App {num_id:06}"))
+    .bind(owner)
+    .bind(source)
+    .bind(ts)
+    .bind(ts)
+    .execute(&mut **tx)
+    .await
+    .expect("app");
 }
 
 fn report(label: &str, samples: &mut [Duration]) {
