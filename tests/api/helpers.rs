@@ -384,3 +384,21 @@ impl TestApp {
             .expect("identity profile")
     }
 }
+
+impl TestApp {
+    /// A token for an API client: no identity behind it (authority `API`), these scopes.
+    pub async fn api_client_token(&self, scopes: &[&str]) -> String {
+        let (id, secret) = accessd::auth::token::provision_client(
+            self.store.as_ref(),
+            None,
+            None,
+            "api client",
+            None,
+            scopes.iter().map(|s| s.to_string()).collect(),
+            self.clock.now(),
+        )
+        .await
+        .expect("client");
+        self.fetch_token(&id, &secret).await
+    }
+}
