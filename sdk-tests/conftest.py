@@ -194,3 +194,91 @@ def wait_for_task(fetch, task_id, what, timeout=10.0, interval=0.1):
     assert_utc_datetime(status.created, f"task {task_id} created")
     assert status.completed >= status.created, f"task {task_id} completed before it was created: {status!r}"
     return status
+
+
+# ---- source apps (docs/source-apps.md, CONTRACT §3.3) -------------------------------------
+
+EXPERIMENTAL_HEADER_ERROR = {"error": "Experimental Header is missing or invalid."}
+
+
+def assert_experimental_header_error(exc, what):
+    """A /source-apps/v1 call without `X-SailPoint-Experimental: true`: 400 with exactly the
+    body of CONTRACT §3.3 (not the ISC error body)."""
+    assert exc.status == 400, f"{what}: expected HTTP 400, got {exc.status}: {exc.body}"
+    try:
+        body = json.loads(exc.body)
+    except (TypeError, ValueError):
+        pytest.fail(f"{what}: the 400 body is not JSON: {exc.body!r}")
+    assert body == EXPERIMENTAL_HEADER_ERROR, f"{what}: the 400 body should be exactly {EXPERIMENTAL_HEADER_ERROR}, got {body}"
+
+
+def assert_source_app(app, world, name, description, enabled=False, provision_request_enabled=False):
+    """A SourceApp (or SourceAppPatchDto) as docs/source-apps.md describes it. `world` gives
+    the account source (source_id, source_name)."""
+    assert type(app).__name__ in ("SourceApp", "SourceAppPatchDto"), f"expected a SourceApp model, got {app!r}"
+    assert_id(app.id, "source app id")
+    assert isinstance(app.cloud_app_id, str) and app.cloud_app_id.isdigit(), \
+        f"cloudAppId should be the app's numeric id as a string, got {app.cloud_app_id!r}"
+    assert app.name == name, f"source app name: {app.name!r}"
+    assert app.description == description, f"source app description: {app.description!r}"
+    assert app.enabled is enabled, f"source app enabled should be {enabled}: {app!r}"
+    assert app.provision_request_enabled is provision_request_enabled, \
+        f"source app provisionRequestEnabled should be {provision_request_enabled}: {app!r}"
+    assert app.match_all_accounts is False, f"matchAllAccounts defaults to false: {app!r}"
+    assert app.app_center_enabled is True, f"new apps are appCenterEnabled: {app!r}"
+    source = app.account_source
+    assert source is not None, f"source app without accountSource: {app!r}"
+    assert (source.id, source.type, source.name) == (world.source_id, "SOURCE", world.source_name), \
+        f"accountSource (id, type, name): {(source.id, source.type, source.name)}"
+    assert source.use_for_password_management is False and source.password_policies == [], \
+        f"accountSource useForPasswordManagement/passwordPolicies: {source!r}"
+    assert app.owner is not None and app.owner.type == "IDENTITY", f"source app owner: {app.owner!r}"
+    assert_id(app.owner.id, "source app owner id")
+    assert_utc_datetime(app.created, "source app created")
+    assert_utc_datetime(app.modified, "source app modified")
+    assert app.modified >= app.created
+
+
+def assert_access_profile_details(details, profile, world, app, approval_schemes, request_comments_required):
+    """One AccessProfileDetails of `app` (beta schema: sourceId/appId integers, approvalSchemes
+    a comma-separated string, entitlements a list of ids) describing `profile`."""
+    assert type(details).__name__ == "AccessProfileDetails", f"expected AccessProfileDetails, got {details!r}"
+    assert details.id == profile.id
+    assert details.name == profile.name
+    assert details.description == profile.description
+    assert details.disabled is False, f"the profile is enabled, so disabled must be false: {details!r}"
+    assert details.requestable is True, f"requestable: {details!r}"
+    assert details.protected is False, f"protected: {details!r}"
+    assert details.owner_id == world.owner_id, f"ownerId: {details.owner_id!r}"
+    # The SDK's StrictInt already rejects strings; bool is an int subclass, so be explicit.
+    assert type(details.source_id) is int, f"sourceId should be an integer, got {details.source_id!r}"
+    assert details.source_name == world.source_name, f"sourceName: {details.source_name!r}"
+    assert type(details.app_id) is int, f"appId should be an integer, got {details.app_id!r}"
+    assert details.app_id == int(app.cloud_app_id), \
+        f"appId {details.app_id!r} should be the app's numeric id (cloudAppId {app.cloud_app_id!r})"
+    assert details.app_name == app.name, f"appName: {details.app_name!r}"
+    assert details.application_id == app.id, f"applicationId should be the app's id: {details.application_id!r}"
+    assert details.type == "source", f"type: {details.type!r}"
+    assert isinstance(details.entitlements, list) and sorted(details.entitlements) == sorted(world.entitlement_ids), \
+        f"entitlements should be the list of entitlement ids {world.entitlement_ids}, got {details.entitlements!r}"
+    assert details.entitlement_count == len(world.entitlement_ids), f"entitlementCount: {details.entitlement_count!r}"
+    assert details.segments == [], f"segments: {details.segments!r}"
+    assert isinstance(details.approval_schemes, str) and details.approval_schemes == approval_schemes, \
+        f"approvalSchemes should be the string {approval_schemes!r}, got {details.approval_schemes!r}"
+    assert details.revoke_request_approval_schemes == "", \
+        f"revokeRequestApprovalSchemes with no revocation config: {details.revoke_request_approval_schemes!r}"
+    assert details.request_comments_required is request_comments_required, \
+        f"requestCommentsRequired: {details.request_comments_required!r}"
+    assert details.denied_comments_required is False, f"deniedCommentsRequired: {details.denied_comments_required!r}"
+    assert_utc_datetime(details.created, "access profile details created")
+    assert_utc_datetime(details.modified, "access profile details modified")
+
+
+def assert_used_by_application(in_use, profile_id, app_id, app_name):
+    """A bulk-delete answer's inUse names exactly `profile_id`, used by that one source app."""
+    got = used_by(in_use)
+    want = [(profile_id, [("APPLICATION", app_id, app_name)])]
+    assert got == want, f"inUse should be {want} (accessProfileId, usedBy[(type, id, name)]), got {got}"
+
+
+APPLICATION_USAGE_WARNING = r"unknown value: APPLICATION"

@@ -10,7 +10,7 @@ cd "$here"
 
 status=0
 echo "== sailpoint 1.4.2 (v3, beta)"
-"$here/.venv-v3/bin/python" -m pytest -q -p no:cacheprovider test_v3_beta.py test_deletion_v3_beta.py "$@" || status=1
+"$here/.venv-v3/bin/python" -m pytest -q -p no:cacheprovider test_v3_beta.py test_deletion_v3_beta.py test_source_apps_beta.py "$@" || status=1
 echo "== sailpoint 2.x (per-service v1)"
-"$here/.venv-v1/bin/python" -m pytest -q -p no:cacheprovider test_v1.py test_deletion_v1.py "$@" || status=1
+"$here/.venv-v1/bin/python" -m pytest -q -p no:cacheprovider test_v1.py test_deletion_v1.py test_source_apps_v1.py "$@" || status=1
 exit $status
