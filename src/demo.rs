@@ -1,8 +1,8 @@
 //! The demo tenant loaded into an empty database on first start (`ACCESSD_DEMO`):
 //! a few identities and governance groups, three sources with entitlements, and a
-//! dozen access profiles, two roles and an identity profile whose lifecycle states use
-//! some of them, so a new user has something to list, patch and delete — and
-//! something that is in use and cannot be deleted.
+//! dozen access profiles, two roles, a source app and an identity profile whose
+//! lifecycle states use some of them, so a new user has something to list, patch and
+//! delete — and something that is in use and cannot be deleted.
 
 use crate::domain::access_profile::AccessProfileDraft;
 use crate::domain::model::*;
@@ -209,6 +209,25 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             )
             .await?;
     }
+
+    // A source app on Salesforce for the request center, holding two of its profiles
+    // (so they are in use as APPLICATION).
+    store
+        .insert_source_app(
+            &SourceAppDraft {
+                name: "Salesforce CRM".into(),
+                description: "Demo source app: request Salesforce access".into(),
+                owner_id: people[3].id.clone(),
+                account_source_id: sources[2].0.id.clone(),
+                enabled: true,
+                provision_request_enabled: true,
+                app_center_enabled: true,
+                match_all_accounts: false,
+                access_profile_ids: ids(&["Salesforce Sales", "Salesforce Service"]),
+            },
+            now,
+        )
+        .await?;
 
     let employees = store
         .insert_identity_profile(

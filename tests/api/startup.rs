@@ -13,6 +13,24 @@ async fn the_demo_tenant_is_loaded_once_into_an_empty_database() {
     assert_eq!(sources.len(), 3);
     let groups: Vec<Value> = app.get("/beta/workgroups").await.json().await.unwrap();
     assert_eq!(groups.len(), 2);
+    // The demo source app holds two Salesforce profiles, which are therefore in use.
+    let apps: Vec<Value> = app.get("/beta/source-apps").await.json().await.unwrap();
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    let held = app
+        .get_json(&format!(
+            "/beta/source-apps/{}/access-profiles",
+            apps[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    let held = held.as_array().unwrap();
+    assert_eq!(held.len(), 2);
+    let resp = app
+        .delete(&format!(
+            "/v3/access-profiles/{}",
+            held[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_isc_error(resp, 400, "400.2.1.0 Object in use by another").await;
     let app = app.restart().await;
     let resp = app.get("/v3/access-profiles?count=true").await;
     assert_eq!(resp.headers()["X-Total-Count"], "12", "not loaded twice");
