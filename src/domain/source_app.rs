@@ -226,18 +226,22 @@ fn patched_ref(doc: &Map<String, Value>, field: &str, expected: &str) -> DomainR
 }
 
 fn patched_profiles(doc: &Map<String, Value>) -> DomainResult<Vec<String>> {
-    let list = match doc.get("accessProfiles") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(list)) => list,
-        Some(_) => return invalid("accessProfiles must be a list of access profile ids."),
-    };
+    match doc.get("accessProfiles") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(list)) => distinct_ids(list, "accessProfiles"),
+        Some(_) => invalid("accessProfiles must be a list of access profile ids."),
+    }
+}
+
+/// The ids of `list`, each a non-empty string listed once; `field` names the list.
+fn distinct_ids(list: &[Value], field: &str) -> DomainResult<Vec<String>> {
     let mut ids: Vec<String> = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
         let Some(id) = v.as_str().filter(|s| !s.trim().is_empty()) else {
-            return invalid(format!("accessProfiles[{i}] must be an access profile id."));
+            return invalid(format!("{field}[{i}] must be a non-empty string id."));
         };
         if ids.iter().any(|x| x == id) {
-            return invalid(format!("accessProfiles: '{id}' is listed more than once."));
+            return invalid(format!("{field}: '{id}' is listed more than once."));
         }
         ids.push(id.to_string());
     }
@@ -282,17 +286,7 @@ fn id_list(value: Option<&Value>, field: &str, max: usize) -> DomainResult<Vec<S
             list.len()
         ));
     }
-    let mut ids: Vec<String> = Vec::with_capacity(list.len());
-    for (i, v) in list.iter().enumerate() {
-        let Some(id) = v.as_str().filter(|s| !s.trim().is_empty()) else {
-            return invalid(format!("{field}[{i}] must be a non-empty string id."));
-        };
-        if ids.iter().any(|x| x == id) {
-            return invalid(format!("{field}: '{id}' is listed more than once."));
-        }
-        ids.push(id.to_string());
-    }
-    Ok(ids)
+    distinct_ids(list, field)
 }
 
 /// A checked `SourceAppBulkUpdateRequest`.

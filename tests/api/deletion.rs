@@ -332,6 +332,24 @@ async fn a_profile_that_comes_into_use_before_the_task_runs_is_kept_with_a_warni
     assert!(!exists(&app, &b).await);
 }
 
+/// Each finished `(task, profile)` of a race: SUCCESS deleted the profile, WARNING kept
+/// it. Returns how many were deleted.
+async fn check_task_outcomes(app: &TestApp, tasks: &[(String, String)]) -> usize {
+    let mut deleted = 0;
+    for (task_id, x) in tasks {
+        let task = task_status(app, task_id).await;
+        match task["completionStatus"].as_str() {
+            Some("SUCCESS") => {
+                assert!(!exists(app, x).await, "SUCCESS left {x}");
+                deleted += 1;
+            }
+            Some("WARNING") => assert!(exists(app, x).await, "WARNING but {x} gone"),
+            other => panic!("task ended {other:?}: {task}"),
+        }
+    }
+    deleted
+}
+
 /// Many rounds of "bulk delete X" racing "create a role using X" and "patch a role to
 /// use X": whatever the interleaving, no role ever references a deleted profile, and
 /// a SUCCESS task deleted everything it listed as pending.
@@ -370,14 +388,7 @@ async fn the_invariant_holds_when_bulk_deletes_race_role_writes() {
         }
     }
     app.drain_tasks().await;
-    for (task_id, x) in &tasks {
-        let task = task_status(&app, task_id).await;
-        match task["completionStatus"].as_str() {
-            Some("SUCCESS") => assert!(!exists(&app, x).await, "SUCCESS left {x}"),
-            Some("WARNING") => assert!(exists(&app, x).await, "WARNING but {x} gone"),
-            other => panic!("task ended {other:?}: {task}"),
-        }
-    }
+    check_task_outcomes(&app, &tasks).await;
     // The invariant over the whole database: every referenced profile exists.
     let roles = app.get_json("/v3/roles?limit=50&count=true").await;
     let roles = roles.as_array().unwrap();
@@ -433,18 +444,7 @@ async fn the_invariant_holds_when_bulk_deletes_race_source_app_patches() {
         }
     }
     app.drain_tasks().await;
-    let mut deleted = 0;
-    for (task_id, x) in &tasks {
-        let task = task_status(&app, task_id).await;
-        match task["completionStatus"].as_str() {
-            Some("SUCCESS") => {
-                assert!(!exists(&app, x).await, "SUCCESS left {x}");
-                deleted += 1;
-            }
-            Some("WARNING") => assert!(exists(&app, x).await, "WARNING but {x} gone"),
-            other => panic!("task ended {other:?}: {task}"),
-        }
-    }
+    let deleted = check_task_outcomes(&app, &tasks).await;
     let held = app
         .get_json(&format!("/beta/source-apps/{app_id}/access-profiles"))
         .await;
