@@ -82,7 +82,8 @@ async fn list_access_profiles<F: Fam>(
         &specs::LIST_ACCESS_PROFILES_SORTERS,
         250,
     )?;
-    let page = state.store.list_access_profiles(&q).await?;
+    let view = crate::store::ProfileView::default();
+    let page = state.store.list_access_profiles(&view, &q).await?;
     Ok(list_response(&page.items, page.total, to_document))
 }
 

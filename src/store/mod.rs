@@ -125,7 +125,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile>;
     async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile>;
-    async fn list_access_profiles(&self, q: &ListQuery) -> StoreResult<Page<AccessProfile>>;
+    /// Access profiles within `view` (a sub-admin's sources, segments) matching `q`.
+    async fn list_access_profiles(
+        &self,
+        view: &ProfileView,
+        q: &ListQuery,
+    ) -> StoreResult<Page<AccessProfile>>;
     async fn list_access_profile_entitlements(
         &self,
         id: &str,
@@ -293,6 +298,23 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished tasks completed before `before` (retention).
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
+}
+
+/// Restrictions on an access-profile list beyond the client's `filters`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileView {
+    /// Only profiles of these sources (what a sub-admin administers); `None` = all.
+    pub sources: Option<Vec<String>>,
+    /// Only profiles in any of these segments (`for-segment-ids`); `None` = all.
+    pub segments: Option<SegmentView>,
+}
+
+/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentView {
+    pub segment_ids: Vec<String>,
+    /// Whether profiles in no segment are listed too.
+    pub include_unsegmented: bool,
 }
 
 /// Which source apps a list shows (docs/source-apps.md).
