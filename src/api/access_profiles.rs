@@ -10,6 +10,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
+use super::scope::{for_subadmin, outside_scope, require_all, scope_for};
 use super::{docs, Fam};
 use crate::app::AppState;
 use crate::auth::Family;
@@ -17,6 +18,8 @@ use crate::auth::{Operation, Principal};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
+use crate::domain::model::AccessProfile;
+use crate::domain::scope::{Scope, ROLE_SUBADMIN, SOURCE_SUBADMIN};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::error::ApiError;
@@ -50,19 +53,30 @@ fn op<F: Fam>(id: &'static str) -> Operation {
     Operation::new(F::FAMILY, id)
 }
 
-/// `listAccessProfiles` (CONTRACT §5). Sub-admin and segment views are not built yet.
+/// `listAccessProfiles` (CONTRACT §5): a sub-admin sees the profiles of its sources;
+/// `for-subadmin` shows what another sub-admin sees (within the caller's own view).
 async fn list_access_profiles<F: Fam>(
     State(state): State<AppState>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("listAccessProfiles"))?;
-    for unsupported in ["for-subadmin", "for-segment-ids"] {
-        if params.get(unsupported).is_some() {
-            return Err(ApiError::bad_request(format!(
-                "The {unsupported} parameter is not supported by accessd yet."
-            )));
-        }
+    if params.get("for-segment-ids").is_some() {
+        return Err(ApiError::bad_request(
+            "The for-segment-ids parameter is not supported by accessd yet.",
+        ));
+    }
+    let mut scope = scope_for(&state, &principal, op::<F>("listAccessProfiles")).await?;
+    let subadmin = params.get("for-subadmin");
+    if let Some(view) = for_subadmin(
+        &state,
+        &principal,
+        subadmin,
+        &[SOURCE_SUBADMIN, ROLE_SUBADMIN],
+    )
+    .await?
+    {
+        scope = scope.intersect(&view);
     }
     match params.get("include-unsegmented") {
         None | Some("true") => {}
@@ -82,7 +96,10 @@ async fn list_access_profiles<F: Fam>(
         &specs::LIST_ACCESS_PROFILES_SORTERS,
         250,
     )?;
-    let view = crate::store::ProfileView::default();
+    let view = crate::store::ProfileView {
+        sources: scope.sources(),
+        ..Default::default()
+    };
     let page = state.store.list_access_profiles(&view, &q).await?;
     Ok(list_response(&page.items, page.total, to_document))
 }
@@ -106,6 +123,10 @@ async fn create_access_profile<F: Fam>(
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("createAccessProfile"))?;
     let draft = checked_draft(&state, input).await?;
+    let scope = scope_for(&state, &principal, op::<F>("createAccessProfile")).await?;
+    if !scope.allows(&draft.source_id) {
+        return Err(outside_scope("the new access profile"));
+    }
     let ap = state
         .store
         .insert_access_profile(&draft, state.clock.now())
@@ -120,7 +141,8 @@ async fn get_access_profile<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     principal.require(op::<F>("getAccessProfile"))?;
-    let ap = state.store.get_access_profile(&id).await?;
+    let scope = scope_for(&state, &principal, op::<F>("getAccessProfile")).await?;
+    let ap = scoped_profile(&state, &scope, &id).await?;
     Ok(axum::Json(to_document(&ap)))
 }
 
@@ -133,9 +155,13 @@ async fn patch_access_profile<F: Fam>(
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     principal.require(op::<F>("patchAccessProfile"))?;
-    let current = state.store.get_access_profile(&id).await?;
+    let scope = scope_for(&state, &principal, op::<F>("patchAccessProfile")).await?;
+    let current = scoped_profile(&state, &scope, &id).await?;
     let input = apply_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
+    if !scope.allows(&draft.source_id) {
+        return Err(outside_scope("the access profile's new source"));
+    }
     let ap = state
         .store
         .update_access_profile(&id, &draft, state.clock.now())
@@ -156,7 +182,8 @@ async fn get_access_profile_entitlements<F: Fam>(
         &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS,
         250,
     )?;
-    state.store.get_access_profile(&id).await?;
+    let scope = scope_for(&state, &principal, op::<F>("getAccessProfileEntitlements")).await?;
+    scoped_profile(&state, &scope, &id).await?;
     let page = state
         .store
         .list_access_profile_entitlements(&id, &q)
@@ -175,6 +202,10 @@ async fn delete_access_profile<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("deleteAccessProfile"))?;
+    let scope = scope_for(&state, &principal, op::<F>("deleteAccessProfile")).await?;
+    if scope != Scope::All {
+        scoped_profile(&state, &scope, &id).await?;
+    }
     let record = (F::FAMILY == Family::Beta).then(|| {
         TaskRecord::finished(
             TaskKind::AccessProfileDelete,
@@ -211,6 +242,12 @@ async fn delete_access_profiles_in_bulk<F: Fam>(
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("deleteAccessProfilesInBulk"))?;
     let req = BulkDeleteRequest::try_from(input)?;
+    let scope = scope_for(&state, &principal, op::<F>("deleteAccessProfilesInBulk")).await?;
+    if scope != Scope::All {
+        // Any profile on a source the sub-admin cannot administer: 403, nothing deleted.
+        let sources = state.store.access_profile_sources(&req.ids).await?;
+        require_all(&scope, &sources, "access profiles")?;
+    }
     let existing = state.store.existing_access_profiles(&req.ids).await?;
     let usages = state.store.access_profile_usages(&req.ids).await?;
     let plan = plan_bulk_delete(&req, &existing, usages)?;
@@ -231,4 +268,18 @@ async fn delete_access_profiles_in_bulk<F: Fam>(
         axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),
     )
         .into_response())
+}
+
+/// The profile `id` (404 if none), or 403 when its source is outside `scope`.
+async fn scoped_profile(
+    state: &AppState,
+    scope: &Scope,
+    id: &str,
+) -> Result<AccessProfile, ApiError> {
+    let ap = state.store.get_access_profile(id).await?;
+    if scope.allows(&ap.source.id) {
+        Ok(ap)
+    } else {
+        Err(outside_scope("this access profile"))
+    }
 }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod identities;
 pub mod lifecycle_states;
 pub mod roles;
+pub mod scope;
 pub mod source_apps;
 pub mod sources;
 pub mod task_status;

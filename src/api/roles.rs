@@ -10,14 +10,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
+use super::scope::{for_subadmin, require_all, scope_for};
 use super::Fam;
 use crate::app::AppState;
 use crate::auth::{Family, Operation, Principal};
-use crate::domain::model::RoleDraft;
+use crate::domain::model::{Role, RoleDraft};
 use crate::domain::role::{
     apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
     check_role_refs, role_document, RoleInput,
 };
+use crate::domain::scope::{Scope, ROLE_SUBADMIN};
 use crate::error::ApiError;
 use crate::query::{specs, FilterSpec, SortSpec};
 
@@ -46,20 +48,30 @@ fn list_specs<F: Fam>() -> (&'static FilterSpec, &'static SortSpec) {
     }
 }
 
-/// `listRoles` (CONTRACT §5): at most 50 per page on every family, as the spec says.
-/// Sub-admin and segment views are not built yet.
+/// `listRoles` (CONTRACT §5): at most 50 per page on every family, as the spec says. A
+/// ROLE_SUBADMIN sees the roles whose access profiles all come from its sources;
+/// `for-subadmin` shows another's view. Segment views are not built yet.
 async fn list_roles<F: Fam>(
     State(state): State<AppState>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("listRoles"))?;
-    for unsupported in ["for-subadmin", "for-segment-ids"] {
-        if params.get(unsupported).is_some() {
-            return Err(ApiError::bad_request(format!(
-                "The {unsupported} parameter is not supported by accessd yet."
-            )));
-        }
+    if params.get("for-segment-ids").is_some() {
+        return Err(ApiError::bad_request(
+            "The for-segment-ids parameter is not supported by accessd yet.",
+        ));
+    }
+    let mut scope = scope_for(&state, &principal, op::<F>("listRoles")).await?;
+    if let Some(view) = for_subadmin(
+        &state,
+        &principal,
+        params.get("for-subadmin"),
+        &[ROLE_SUBADMIN],
+    )
+    .await?
+    {
+        scope = scope.intersect(&view);
     }
     match params.get("include-unsegmented") {
         None | Some("true") => {}
@@ -76,7 +88,10 @@ async fn list_roles<F: Fam>(
     }
     let (filters, sorters) = list_specs::<F>();
     let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
-    let page = state.store.list_roles(&q).await?;
+    let page = state
+        .store
+        .list_roles(scope.sources().as_deref(), &q)
+        .await?;
     Ok(list_response(&page.items, page.total, role_document))
 }
 
@@ -99,6 +114,8 @@ async fn create_role<F: Fam>(
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("createRole"))?;
     let draft = checked_draft(&state, input).await?;
+    let scope = scope_for(&state, &principal, op::<F>("createRole")).await?;
+    require_profiles_in(&state, &scope, &draft.access_profile_ids).await?;
     let role = state.store.insert_role(&draft, state.clock.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(role_document(&role))).into_response())
 }
@@ -110,7 +127,8 @@ async fn get_role<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     principal.require(op::<F>("getRole"))?;
-    let role = state.store.get_role(&id).await?;
+    let scope = scope_for(&state, &principal, op::<F>("getRole")).await?;
+    let role = scoped_role(&state, &scope, &id).await?;
     Ok(axum::Json(role_document(&role)))
 }
 
@@ -123,9 +141,11 @@ async fn patch_role<F: Fam>(
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     principal.require(op::<F>("patchRole"))?;
-    let current = state.store.get_role(&id).await?;
+    let scope = scope_for(&state, &principal, op::<F>("patchRole")).await?;
+    let current = scoped_role(&state, &scope, &id).await?;
     let input = apply_role_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
+    require_profiles_in(&state, &scope, &draft.access_profile_ids).await?;
     let role = state
         .store
         .update_role(&id, &draft, state.clock.now())
@@ -141,6 +161,10 @@ async fn delete_role<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(op::<F>("deleteRole"))?;
+    let scope = scope_for(&state, &principal, op::<F>("deleteRole")).await?;
+    if scope != Scope::All {
+        scoped_role(&state, &scope, &id).await?;
+    }
     state.store.delete_role(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -166,10 +190,38 @@ async fn delete_bulk_roles<F: Fam>(
     check_bulk_delete(&role_ids)?;
     let existing = state.store.existing_role_ids(&role_ids).await?;
     check_bulk_delete_known(&role_ids, &existing)?;
+    let scope = scope_for(&state, &principal, op::<F>("deleteBulkRoles")).await?;
+    if scope != Scope::All {
+        for id in &role_ids {
+            scoped_role(&state, &scope, id).await?;
+        }
+    }
     let task_id = crate::tasks::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),
     )
         .into_response())
+}
+
+/// 403 unless every access profile among `ids` is on a source inside `scope`.
+async fn require_profiles_in(
+    state: &AppState,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    if *scope == Scope::All {
+        return Ok(());
+    }
+    let sources = state.store.access_profile_sources(ids).await?;
+    require_all(scope, &sources, "access profiles")
+}
+
+/// The role `id` (404 if none), or 403 when one of its access profiles is on a source
+/// outside `scope` (a ROLE_SUBADMIN acts only on roles built from its sources).
+async fn scoped_role(state: &AppState, scope: &Scope, id: &str) -> Result<Role, ApiError> {
+    let role = state.store.get_role(id).await?;
+    let ids: Vec<String> = role.access_profiles.iter().map(|r| r.id.clone()).collect();
+    require_profiles_in(state, scope, &ids).await?;
+    Ok(role)
 }

@@ -10,27 +10,53 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::extract::{list_response, Json, Params};
+use super::scope::{for_subadmin, outside_scope, scope_for};
 use super::{docs, Fam};
 use crate::app::AppState;
 use crate::auth::{Family, Operation, Principal};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
+use crate::domain::scope::{Scope, SOURCE_SUBADMIN};
 use crate::error::ApiError;
 use crate::query::specs;
 
-/// `listSources` (v3)
+/// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
+/// must say so with `for-subadmin=me` (or its own id), else 403, as the spec says.
 pub async fn list_sources(
     State(state): State<AppState>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(Family::V3, "listSources"))?;
+    let op = Operation::new(Family::V3, "listSources");
+    principal.require(op)?;
+    let mut scope = scope_for(&state, &principal, op).await?;
+    let subadmin = params.get("for-subadmin");
+    let confined_source_subadmin = scope != Scope::All
+        && principal
+            .claims
+            .authorities
+            .iter()
+            .any(|a| a == SOURCE_SUBADMIN);
+    if confined_source_subadmin {
+        let own = principal.identity_id();
+        if !matches!(subadmin.map(str::trim), Some("me")) && subadmin.map(str::trim) != own {
+            return Err(ApiError::Forbidden(
+                "A SOURCE_SUBADMIN must pass for-subadmin=me (or its own identity id).".into(),
+            ));
+        }
+    }
+    if let Some(view) = for_subadmin(&state, &principal, subadmin, &[SOURCE_SUBADMIN]).await? {
+        scope = scope.intersect(&view);
+    }
     let q = params.list_query(
         &specs::LIST_SOURCES_FILTERS,
         &specs::LIST_SOURCES_SORTERS,
         250,
     )?;
-    let page = state.store.list_sources(&q).await?;
+    let page = state
+        .store
+        .list_sources(scope.sources().as_deref(), &q)
+        .await?;
     Ok(list_response(&page.items, page.total, docs::source))
 }
 
@@ -40,10 +66,14 @@ pub async fn get_source(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(Operation::new(Family::V3, "getSource"))?;
-    Ok(axum::Json(docs::source(
-        &state.store.get_source(&id).await?,
-    )))
+    let op = Operation::new(Family::V3, "getSource");
+    principal.require(op)?;
+    let scope = scope_for(&state, &principal, op).await?;
+    let source = state.store.get_source(&id).await?;
+    if !scope.allows(&source.id) {
+        return Err(outside_scope("this source"));
+    }
+    Ok(axum::Json(docs::source(&source)))
 }
 
 #[derive(Deserialize)]

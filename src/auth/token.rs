@@ -126,6 +126,8 @@ pub async fn post_token(
 }
 
 /// Creates (or re-keys) a client and returns its secret, which is stored only hashed.
+/// A client of an identity whose user levels are mutually exclusive (e.g.
+/// SOURCE_SUBADMIN with SOURCE_ADMIN) is refused (`Conflict`).
 pub async fn provision_client(
     store: &dyn Store,
     client_id: Option<String>,
@@ -135,6 +137,11 @@ pub async fn provision_client(
     scopes: Vec<String>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<(String, String)> {
+    if let Some(id) = &identity_id {
+        let identity = store.get_identity(id).await?;
+        crate::domain::scope::check_user_levels(&identity.authorities)
+            .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
+    }
     let client_id = client_id.unwrap_or_else(crate::domain::new_id);
     let secret = secret.unwrap_or_else(new_secret);
     store

@@ -103,7 +103,15 @@ pub trait Store: Send + Sync + 'static {
     // -- sources and entitlements
     async fn insert_source(&self, source: &NewSource, now: DateTime<Utc>) -> StoreResult<Source>;
     async fn get_source(&self, id: &str) -> StoreResult<Source>;
-    async fn list_sources(&self, q: &ListQuery) -> StoreResult<Page<Source>>;
+    /// Sources matching `q`, only those of `only` when given (a sub-admin's view).
+    async fn list_sources(
+        &self,
+        only: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Source>>;
+    /// The sources whose management workgroup has `identity_id` as a member: what a
+    /// sub-admin administers.
+    async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;
     async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>>;
@@ -147,7 +155,13 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Role>;
     async fn get_role(&self, id: &str) -> StoreResult<Role>;
-    async fn list_roles(&self, q: &ListQuery) -> StoreResult<Page<Role>>;
+    /// Roles matching `q`; with `sources`, only roles whose access profiles all belong
+    /// to those sources (a ROLE_SUBADMIN's view).
+    async fn list_roles(
+        &self,
+        sources: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>>;
     /// Deletes one role (its links go with it); `NotFound` when there is none.
     async fn delete_role(&self, id: &str) -> StoreResult<()>;
     /// The ids among `ids` that name existing roles.
@@ -162,6 +176,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_identity_profile(&self, id: &str) -> StoreResult<IdentityProfile>;
     /// The access profiles among `ids` that exist, with their names.
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>>;
+    /// `(id, source id)` of the access profiles among `ids` that exist.
+    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>>;
     async fn insert_lifecycle_state(
         &self,
         identity_profile_id: &str,

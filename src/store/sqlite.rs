@@ -722,12 +722,27 @@ impl Store for SqliteStore {
             .ok_or_else(|| not_found("source", id))
     }
 
-    async fn list_sources(&self, q: &ListQuery) -> StoreResult<Page<Source>> {
-        let (rows, total) = self.list_rows(&SOURCES, &[], q).await?;
+    async fn list_sources(
+        &self,
+        only: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Source>> {
+        let fixed = only.map(|ids| in_filter("s.id", ids)).unwrap_or_default();
+        let (rows, total) = self.list_rows(&SOURCES, &fixed, q).await?;
         Ok(Page {
             items: rows.iter().map(source_row).collect::<StoreResult<_>>()?,
             total,
         })
+    }
+
+    async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.id FROM sources s JOIN governance_group_members m \
+             ON m.group_id = s.management_workgroup_id WHERE m.identity_id = ? ORDER BY s.id",
+        )
+        .bind(identity_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()> {
@@ -961,8 +976,12 @@ impl Store for SqliteStore {
         self.role_get(id).await
     }
 
-    async fn list_roles(&self, q: &ListQuery) -> StoreResult<Page<Role>> {
-        self.role_list(q).await
+    async fn list_roles(
+        &self,
+        sources: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>> {
+        self.role_list(sources, q).await
     }
 
     async fn delete_role(&self, id: &str) -> StoreResult<()> {
@@ -983,6 +1002,23 @@ impl Store for SqliteStore {
 
     async fn get_identity_profile(&self, id: &str) -> StoreResult<IdentityProfile> {
         self.identity_profile_get(id).await
+    }
+
+    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT id, source_id FROM access_profiles WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(id);
+        }
+        qb.push(")");
+        Ok(qb
+            .build_query_as::<(String, String)>()
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {

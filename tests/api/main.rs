@@ -13,5 +13,6 @@ mod lifecycle_states;
 mod roles;
 mod source_apps;
 mod startup;
+mod subadmin;
 mod supporting;
 mod tasks;

@@ -258,7 +258,7 @@ async fn roles_are_listed_with_filters_sorters_paging_and_count_on_every_family(
             ("filters=description eq \"x\"", "filter field 'description'"),
             ("sorters=id", "sorter field 'id'"),
             ("limit=51", "limit"),
-            ("for-subadmin=me", "not supported by accessd yet"),
+            ("for-subadmin=me", "ROLE_SUBADMIN"),
             ("for-segment-ids=a", "not supported by accessd yet"),
             ("include-unsegmented=false", "for-segment-ids"),
         ] {

@@ -240,8 +240,26 @@ impl SqliteStore {
             .ok_or_else(|| not_found("role", id))
     }
 
-    pub(super) async fn role_list(&self, q: &ListQuery) -> StoreResult<Page<Role>> {
-        let (rows, total) = self.list_rows(&ROLES, &[], q).await?;
+    pub(super) async fn role_list(
+        &self,
+        sources: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>> {
+        let fixed = match sources {
+            None => Vec::new(),
+            // No profile of the role lies outside `sources` (indexed by role_id).
+            Some(ids) => {
+                let mut pieces = vec![SqlPiece::Sql(
+                    "NOT EXISTS (SELECT 1 FROM role_access_profiles l JOIN access_profiles x \
+                     ON x.id = l.access_profile_id WHERE l.role_id = r.id AND NOT ("
+                        .into(),
+                )];
+                pieces.extend(in_filter("x.source_id", ids));
+                pieces.push(SqlPiece::Sql("))".into()));
+                pieces
+            }
+        };
+        let (rows, total) = self.list_rows(&ROLES, &fixed, q).await?;
         Ok(Page {
             items: self.roles_from_rows(rows).await?,
             total,

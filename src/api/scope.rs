@@ -1,0 +1,80 @@
+//! Sub-admin scoping at the edge: which sources the caller may act on for an
+//! operation, `for-subadmin=<id|me>`, and the 403 for objects outside the scope. The
+//! rules are `domain::scope`; the sources come from the store.
+
+use crate::app::AppState;
+use crate::auth::{rights, Operation, Principal};
+use crate::domain::scope::{is_confined, is_subadmin, Scope};
+use crate::error::ApiError;
+use crate::store::StoreError;
+
+/// The caller's scope for `op`: everything, unless it is a sub-admin for `op` (the
+/// operation's user levels say so), then the sources it administers.
+pub async fn scope_for(
+    state: &AppState,
+    principal: &Principal,
+    op: Operation,
+) -> Result<Scope, ApiError> {
+    let levels = rights::requirement(op).and_then(|r| r.user_levels.as_deref());
+    match principal.identity_id() {
+        Some(id) if is_confined(&principal.claims.authorities, levels) => Ok(Scope::Sources(
+            state.store.administered_source_ids(id).await?,
+        )),
+        _ => Ok(Scope::All),
+    }
+}
+
+/// `for-subadmin=<identity id|me>`: the view of that identity, which must hold one of
+/// `kinds` (else 400, as the spec says). `None` when the parameter is absent.
+pub async fn for_subadmin(
+    state: &AppState,
+    principal: &Principal,
+    value: Option<&str>,
+    kinds: &[&str],
+) -> Result<Option<Scope>, ApiError> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    let not_subadmin = || {
+        ApiError::bad_request(format!(
+            "for-subadmin '{value}' is not an identity with the user level {}.",
+            kinds.join(" or ")
+        ))
+    };
+    let id = match value {
+        "me" => principal.identity_id().ok_or_else(not_subadmin)?,
+        "" => return Err(not_subadmin()),
+        id => id,
+    };
+    let identity = match state.store.get_identity(id).await {
+        Ok(identity) => identity,
+        Err(StoreError::NotFound { .. }) => return Err(not_subadmin()),
+        Err(e) => return Err(e.into()),
+    };
+    if !is_subadmin(&identity.authorities, kinds) {
+        return Err(not_subadmin());
+    }
+    Ok(Some(Scope::Sources(
+        state.store.administered_source_ids(&identity.id).await?,
+    )))
+}
+
+/// 403 for an object on a source outside the caller's scope.
+pub fn outside_scope(what: &str) -> ApiError {
+    ApiError::Forbidden(format!(
+        "The caller is a sub-admin and cannot administer the source of {what}."
+    ))
+}
+
+/// 403 unless every `(id, source id)` is inside `scope`; names the others.
+pub fn require_all(scope: &Scope, items: &[(String, String)], what: &str) -> Result<(), ApiError> {
+    let outside = scope.outside(items);
+    if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "The caller is a sub-admin and cannot administer the sources of these {what}: {}.",
+            outside.join(", ")
+        )))
+    }
+}
