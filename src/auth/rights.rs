@@ -130,12 +130,34 @@ fn requirement_of(op: &serde_json::Map<String, Value>) -> Requirement {
                 .map(str::to_string)
                 .collect()
         });
+    if req.user_levels.is_none() {
+        // A few operations lack `x-sailpoint-userLevels` but name the levels in their
+        // description ("A token with API, ORG_ADMIN authority is required"); without
+        // this, every level would pass. `API` there does not open the operation to API
+        // clients: only `applicationAuth` and the seeds do (CONTRACT §6).
+        req.user_levels = described_levels(description);
+    }
     if let Some(id) = op.get("operationId").and_then(Value::as_str) {
         if SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1")) {
             req.api_clients = true;
         }
     }
     req
+}
+
+/// The user levels of "A token with X, Y, or Z authority is required", without `API`.
+fn described_levels(description: &str) -> Option<Vec<String>> {
+    let (_, rest) = description.split_once("A token with ")?;
+    let (list, _) = rest.split_once(" authority")?;
+    let levels: Vec<String> = list
+        .split(',')
+        .flat_map(|part| part.split(" or "))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "API")
+        .filter(|l| l.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_string)
+        .collect();
+    (!levels.is_empty()).then_some(levels)
 }
 
 /// The requirement of `op`, if the spec has it.
@@ -239,6 +261,22 @@ mod tests {
         let experimental: Vec<_> = SPECS.iter().filter(|(_, r)| r.experimental).collect();
         assert_eq!(experimental.len(), 10, "{experimental:?}");
         assert!(experimental.iter().all(|((f, _), _)| *f == Family::V1));
+    }
+
+    #[test]
+    fn levels_named_only_in_the_description_are_enforced() {
+        let all = s(&["sp:scopes:all"]);
+        let bulk_roles = requirement(Operation::new(Family::Beta, "deleteBulkRoles")).unwrap();
+        assert_eq!(
+            bulk_roles.user_levels.as_deref(),
+            Some(&s(&["ORG_ADMIN", "ROLE_ADMIN", "ROLE_SUBADMIN"])[..])
+        );
+        assert!(!allows(bulk_roles, &all, &s(&["USER"])));
+        let members = requirement(Operation::new(Family::Beta, "updateWorkgroupMembers")).unwrap();
+        assert_eq!(members.user_levels.as_deref(), Some(&s(&["ORG_ADMIN"])[..]));
+        assert!(!allows(members, &all, &s(&["SOURCE_SUBADMIN", "USER"])));
+        assert!(allows(members, &all, &s(&["ORG_ADMIN"])));
+        assert_eq!(described_levels("No such sentence."), None);
     }
 
     #[test]
