@@ -10,6 +10,7 @@ mod crash;
 mod deletion;
 mod errors;
 mod lifecycle_states;
+mod matrix;
 mod roles;
 mod source_apps;
 mod startup;
