@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api::rate_limit::RateLimits;
 use crate::auth::keys::KeySet;
 use crate::auth::token::provision_client;
 use crate::auth::Tenant;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub tenant: Arc<Tenant>,
     /// Wakes this instance's task runner after a task is enqueued.
     pub wakeup: Wakeup,
+    /// Per-client request budgets (CONTRACT §8), in this process.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// Credentials of the ORG_ADMIN client available at start, to print for the user.
@@ -58,6 +63,7 @@ pub struct App {
     runner: Runner,
     stop_runner: tokio::sync::watch::Sender<bool>,
     runner_task: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
 }
 
 /// Alias of the built-in administrator identity the start-up client acts as.
@@ -65,6 +71,7 @@ pub const ADMIN_ALIAS: &str = "accessd.admin";
 
 impl App {
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartError> {
+        config.gateway.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -142,6 +149,8 @@ impl App {
         } else {
             tokio::spawn(async {})
         };
+        let rate_limits = Arc::new(RateLimits::new(&config.gateway, clock.clone()));
+        let maintenance = tokio::spawn(maintain(rate_limits.clone(), stop_runner.subscribe()));
         let state = AppState {
             store,
             keys: Arc::new(keys),
@@ -149,6 +158,7 @@ impl App {
             clock,
             tenant: Arc::new(tenant),
             wakeup,
+            rate_limits,
         };
         let router = crate::api::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -168,6 +178,7 @@ impl App {
             runner,
             stop_runner,
             runner_task,
+            maintenance,
         })
     }
 
@@ -194,6 +205,7 @@ impl App {
         let _ = self.server.await;
         let _ = self.stop_runner.send(true);
         let _ = self.runner_task.await;
+        let _ = self.maintenance.await;
     }
 
     /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully.
@@ -201,6 +213,22 @@ impl App {
         wait_for_signal().await;
         tracing::info!("shutting down");
         self.shutdown().await;
+    }
+}
+
+/// How often idle rate-limit keys are dropped.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
+/// limiter's memory follows the clients active in the last window.
+async fn maintain(rate_limits: Arc<RateLimits>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => rate_limits.purge(),
+            _ = stop.changed() => return,
+        }
     }
 }
 

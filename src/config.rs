@@ -61,6 +61,39 @@ impl Default for TaskArgs {
     }
 }
 
+/// The gateway: rate limits (CONTRACT §8).
+#[derive(Args, Clone, Debug)]
+pub struct GatewayArgs {
+    /// Requests a client may send per window, counted per route family (v3, beta, v1)
+    /// and for the token endpoint; 0 switches rate limiting off.
+    #[arg(long, env = "ACCESSD_RATE_LIMIT_REQUESTS", default_value_t = 100)]
+    pub rate_limit_requests: u32,
+
+    /// The rate-limit window in seconds.
+    #[arg(long, env = "ACCESSD_RATE_LIMIT_WINDOW_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_window_secs: u64,
+}
+
+impl Default for GatewayArgs {
+    fn default() -> Self {
+        Self {
+            rate_limit_requests: 100,
+            rate_limit_window_secs: 10,
+        }
+    }
+}
+
+impl GatewayArgs {
+    /// Checks what clap checks for values that did not come through clap (tests, embedding).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.rate_limit_window_secs == 0 {
+            return Err("the rate-limit window must be at least 1 second".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Listen address, `host:port` (port 0 picks a free port).
@@ -72,6 +105,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub tasks: TaskArgs,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
 
     /// Load the demo tenant into an empty database.
     #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set)]
@@ -124,6 +160,7 @@ impl Config {
                 database_url: database_url.to_string(),
             },
             tasks: TaskArgs::default(),
+            gateway: GatewayArgs::default(),
             demo: false,
             admin_client_id: None,
             admin_client_secret: None,

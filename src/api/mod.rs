@@ -6,6 +6,7 @@ pub mod docs;
 pub mod extract;
 pub mod identities;
 pub mod lifecycle_states;
+pub mod rate_limit;
 pub mod roles;
 pub mod sources;
 pub mod task_status;
@@ -55,7 +56,11 @@ pub fn router(state: AppState) -> Router {
             "/beta",
             access_profiles::routes::<Beta>("").merge(beta_only()),
         )
-        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()));
+        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::principal::authenticate,
+        ));
     with_layers(routes, body_limit).with_state(state)
 }
 

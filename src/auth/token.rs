@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::principal::Claims;
 use super::{hash_secret, new_secret};
+use crate::api::rate_limit::{Bucket, RetryAfter};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::{ApiClient, Store, StoreResult};
@@ -80,6 +81,12 @@ pub async fn post_token(
     let Some(client) = client.filter(|c| c.secret_hash == hash_secret(secret)) else {
         return Err(ApiError::Unauthorized("Bad credentials".into()));
     };
+    // Counted only with valid credentials, so nobody can spend another client's budget.
+    if let Err(RetryAfter(secs)) = state.rate_limits.check(&client.client_id, Bucket::Token) {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: secs,
+        });
+    }
     let (identity_id, user_name, authorities) = match &client.identity_id {
         Some(id) => {
             let identity = state.store.get_identity(id).await?;
