@@ -4,7 +4,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -13,7 +18,7 @@ use crate::api::rate_limit::RateLimits;
 use crate::auth::keys::KeySet;
 use crate::auth::token::provision_client;
 use crate::auth::Tenant;
-use crate::config::Config;
+use crate::config::{Config, GatewayArgs};
 use crate::domain::model::Identity;
 use crate::domain::Clock;
 use crate::store::{Store, StoreError};
@@ -59,7 +64,7 @@ pub struct App {
     state: AppState,
     pub admin: AdminCredentials,
     shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     runner: Runner,
     stop_runner: tokio::sync::watch::Sender<bool>,
     runner_task: JoinHandle<()>,
@@ -162,13 +167,8 @@ impl App {
         };
         let router = crate::api::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let connections = connection_builder(&state.config.gateway);
+        let server = tokio::spawn(serve(listener, router, connections, rx));
         Ok(App {
             addr,
             state,
@@ -216,8 +216,61 @@ impl App {
     }
 }
 
+/// The HTTP/1 and HTTP/2 connection settings that protect the server from oversized
+/// and slow clients: a limit on the request head (size, number of headers; hyper
+/// answers 431 and closes the connection) and a deadline for it (a client that trickles
+/// its headers, or idles on a kept-alive connection, is disconnected).
+fn connection_builder(gateway: &GatewayArgs) -> ConnectionBuilder<TokioExecutor> {
+    let header_timeout = (gateway.header_read_timeout_secs > 0)
+        .then(|| Duration::from_secs(gateway.header_read_timeout_secs));
+    let max_head = usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX);
+    let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(max_head)
+        .max_headers(gateway.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(gateway.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Accepts connections until `shutdown` fires, then stops accepting, lets every open
+/// connection finish its in-flight requests (idle ones are closed), and returns.
+async fn serve(
+    mut listener: TcpListener,
+    router: axum::Router,
+    builder: ConnectionBuilder<TokioExecutor>,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // axum's accept retries transient errors (e.g. too many open files) itself.
+        let (io, remote) = tokio::select! {
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// How often idle rate-limit keys are dropped.
-const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
 /// limiter's memory follows the clients active in the last window.

@@ -61,7 +61,8 @@ impl Default for TaskArgs {
     }
 }
 
-/// The gateway: rate limits (CONTRACT §8).
+/// The gateway: rate limits (CONTRACT §8) and the limits that protect the server from
+/// oversized or slow clients.
 #[derive(Args, Clone, Debug)]
 pub struct GatewayArgs {
     /// Requests a client may send per window, counted per route family (v3, beta, v1)
@@ -73,6 +74,26 @@ pub struct GatewayArgs {
     #[arg(long, env = "ACCESSD_RATE_LIMIT_WINDOW_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_limit_window_secs: u64,
+
+    /// Longest time a request may take, from its headers to its answer (including a
+    /// slow body); longer → 408. 0 = no limit.
+    #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// A client that has not sent a request's complete headers this many seconds after
+    /// starting them (or after the previous answer on a kept-alive connection) is
+    /// disconnected. 0 = no limit.
+    #[arg(long, env = "ACCESSD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Largest request head (request line and headers) in bytes; larger → 431. At least 8192.
+    #[arg(long, env = "ACCESSD_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(8192..))]
+    pub max_header_bytes: u64,
+
+    /// Most headers a request may carry; more → 431.
+    #[arg(long, env = "ACCESSD_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
 }
 
 impl Default for GatewayArgs {
@@ -80,15 +101,31 @@ impl Default for GatewayArgs {
         Self {
             rate_limit_requests: 100,
             rate_limit_window_secs: 10,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
         }
     }
 }
 
 impl GatewayArgs {
+    /// The smallest head buffer hyper accepts.
+    pub const MIN_HEADER_BYTES: u64 = 8192;
+
     /// Checks what clap checks for values that did not come through clap (tests, embedding).
     pub fn validate(&self) -> Result<(), String> {
         if self.rate_limit_window_secs == 0 {
             return Err("the rate-limit window must be at least 1 second".into());
+        }
+        if self.max_header_bytes < Self::MIN_HEADER_BYTES {
+            return Err(format!(
+                "the header limit must be at least {} bytes",
+                Self::MIN_HEADER_BYTES
+            ));
+        }
+        if self.max_headers == 0 {
+            return Err("at least one header must be allowed".into());
         }
         Ok(())
     }

@@ -138,6 +138,7 @@ mod tests {
         let config = GatewayArgs {
             rate_limit_requests: requests,
             rate_limit_window_secs: window_secs,
+            ..GatewayArgs::default()
         };
         (RateLimits::new(&config, clock.clone()), clock)
     }

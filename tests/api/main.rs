@@ -9,6 +9,7 @@ mod collections;
 mod crash;
 mod deletion;
 mod errors;
+mod hardening;
 mod lifecycle_states;
 mod rate_limit;
 mod roles;
