@@ -155,10 +155,16 @@ impl App {
             tokio::spawn(async {})
         };
         let rate_limits = Arc::new(RateLimits::new(&config.gateway, clock.clone()));
-        let maintenance = tokio::spawn(maintain(rate_limits.clone(), stop_runner.subscribe()));
+        let keys = Arc::new(keys);
+        let maintenance = tokio::spawn(maintain(
+            rate_limits.clone(),
+            keys.clone(),
+            store.clone(),
+            stop_runner.subscribe(),
+        ));
         let state = AppState {
             store,
-            keys: Arc::new(keys),
+            keys,
             config: Arc::new(config),
             clock,
             tenant: Arc::new(tenant),
@@ -273,13 +279,27 @@ async fn serve(
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
-/// limiter's memory follows the clients active in the last window.
-async fn maintain(rate_limits: Arc<RateLimits>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(PURGE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// limiter's memory follows the clients active in the last window, and re-reads the
+/// signing keys, so a rotation or retirement reaches this instance.
+async fn maintain(
+    rate_limits: Arc<RateLimits>,
+    keys: Arc<KeySet>,
+    store: Arc<dyn Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut purge = tokio::time::interval(PURGE_EVERY);
+    let mut reload = tokio::time::interval(crate::auth::keys::RELOAD_EVERY);
+    for every in [&mut purge, &mut reload] {
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
     loop {
         tokio::select! {
-            _ = every.tick() => rate_limits.purge(),
+            _ = purge.tick() => rate_limits.purge(),
+            _ = reload.tick() => {
+                if let Err(e) = keys.reload(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not reload the signing keys");
+                }
+            }
             _ = stop.changed() => return,
         }
     }

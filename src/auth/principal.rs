@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::keys::{self, KeyLookup};
 use super::rights::{self, Operation};
 use crate::api::rate_limit::{Bucket, RetryAfter};
 use crate::app::AppState;
@@ -69,20 +70,30 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Claims, ApiError> {
         return Err(failed("JWT algorithm is not accepted"));
     }
     let kid = header.kid.ok_or_else(|| failed("JWT has no key id"))?;
-    let key = match state.keys.decoding_key(&kid) {
-        Some(k) => k,
-        None => {
-            // Another instance may have created the key since we loaded ours.
-            state
-                .keys
-                .reload(state.store.as_ref())
-                .await
-                .map_err(ApiError::from)?;
-            state
-                .keys
-                .decoding_key(&kid)
-                .ok_or_else(|| failed("JWT was not signed by this tenant"))?
-        }
+    let now = state.clock.now();
+    // A superseded key verifies until every token it can have signed has expired: the
+    // token lifetime, plus the time other instances may still sign with it.
+    let grace = state
+        .config
+        .token_ttl_secs
+        .checked_add(keys::RELOAD_EVERY.as_secs())
+        .and_then(|secs| i64::try_from(secs).ok())
+        .and_then(chrono::Duration::try_seconds)
+        .unwrap_or(chrono::Duration::MAX);
+    let mut lookup = state.keys.lookup(&kid, now, grace);
+    if matches!(lookup, KeyLookup::Unknown) {
+        // Another instance may have created the key since we loaded ours.
+        state
+            .keys
+            .reload(state.store.as_ref())
+            .await
+            .map_err(ApiError::from)?;
+        lookup = state.keys.lookup(&kid, now, grace);
+    }
+    let key = match lookup {
+        KeyLookup::Valid(key) => key,
+        KeyLookup::Retired => return Err(failed("JWT was signed with a retired key")),
+        KeyLookup::Unknown => return Err(failed("JWT was not signed by this tenant")),
     };
     let mut validation = Validation::new(Algorithm::ES256);
     // Expiry is checked below against the server's clock, which tests can move.
@@ -99,7 +110,7 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     if claims.tenant_id != state.tenant.id {
         return Err(failed("JWT was not issued for this tenant"));
     }
-    if claims.exp <= state.clock.now().timestamp() {
+    if claims.exp <= now.timestamp() {
         return Err(failed("JWT is expired"));
     }
     Ok(claims)

@@ -10,6 +10,7 @@ mod crash;
 mod deletion;
 mod errors;
 mod hardening;
+mod jwt;
 mod lifecycle_states;
 mod rate_limit;
 mod roles;
