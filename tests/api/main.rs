@@ -8,6 +8,7 @@ mod auth;
 mod collections;
 mod crash;
 mod deletion;
+mod disclosure;
 mod errors;
 mod hardening;
 mod jwt;
