@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -222,25 +222,22 @@ impl App {
     }
 }
 
-/// The HTTP/1 and HTTP/2 connection settings that protect the server from oversized
-/// and slow clients: a limit on the request head (size, number of headers; hyper
-/// answers 431 and closes the connection) and a deadline for it (a client that trickles
-/// its headers, or idles on a kept-alive connection, is disconnected).
-fn connection_builder(gateway: &GatewayArgs) -> ConnectionBuilder<TokioExecutor> {
+/// The connection settings that protect the server from oversized and slow clients:
+/// a limit on the request head (size, number of headers; hyper answers 431 and closes
+/// the connection) and a deadline for it (a client that trickles its headers, or sends
+/// nothing, or idles on a kept-alive connection, is disconnected).
+///
+/// HTTP/1.1 only, which is what every SDK speaks: cleartext HTTP/2 (prior knowledge)
+/// has no such deadline, and protocol detection would wait for a silent client forever.
+fn connection_builder(gateway: &GatewayArgs) -> http1::Builder {
     let header_timeout = (gateway.header_read_timeout_secs > 0)
         .then(|| Duration::from_secs(gateway.header_read_timeout_secs));
-    let max_head = usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX);
-    let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .max_buf_size(max_head)
+        .max_header_size(usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX))
         .max_headers(gateway.max_headers);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(gateway.max_header_bytes).unwrap_or(u32::MAX));
     builder
 }
 
@@ -249,7 +246,7 @@ fn connection_builder(gateway: &GatewayArgs) -> ConnectionBuilder<TokioExecutor>
 async fn serve(
     mut listener: TcpListener,
     router: axum::Router,
-    builder: ConnectionBuilder<TokioExecutor>,
+    builder: http1::Builder,
     shutdown: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -261,10 +258,7 @@ async fn serve(
             _ = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(router.clone());
-        let connection = builder
-            .serve_connection(TokioIo::new(io), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");

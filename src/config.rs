@@ -80,15 +80,15 @@ pub struct GatewayArgs {
     #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
-    /// A client that has not sent a request's complete headers this many seconds after
-    /// starting them (or after the previous answer on a kept-alive connection) is
-    /// disconnected. 0 = no limit.
+    /// A connection that has not sent a complete request head this many seconds after
+    /// it was accepted (or after the previous answer, when kept alive) is closed.
+    /// 0 = no limit.
     #[arg(long, env = "ACCESSD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
 
-    /// Largest request head (request line and headers) in bytes; larger → 431. At least 8192.
+    /// Largest request head (request line and headers) in bytes; larger → 431. At least 1024.
     #[arg(long, env = "ACCESSD_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
-          value_parser = clap::value_parser!(u64).range(8192..))]
+          value_parser = clap::value_parser!(u64).range(1024..))]
     pub max_header_bytes: u64,
 
     /// Most headers a request may carry; more → 431.
@@ -110,8 +110,8 @@ impl Default for GatewayArgs {
 }
 
 impl GatewayArgs {
-    /// The smallest head buffer hyper accepts.
-    pub const MIN_HEADER_BYTES: u64 = 8192;
+    /// The smallest head limit accepted: a request line and a bearer token fit.
+    pub const MIN_HEADER_BYTES: u64 = 1024;
 
     /// Checks what clap checks for values that did not come through clap (tests, embedding).
     pub fn validate(&self) -> Result<(), String> {

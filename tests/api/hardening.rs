@@ -182,7 +182,7 @@ async fn a_declared_length_over_a_configured_limit_is_413_with_the_isc_body() {
 async fn too_many_or_too_large_headers_are_refused_with_431() {
     let app = TestApp::spawn_with(|c| {
         c.gateway.max_headers = 20;
-        c.gateway.max_header_bytes = 8192;
+        c.gateway.max_header_bytes = 4096;
     })
     .await;
     // Within both limits: served.
@@ -200,7 +200,7 @@ async fn too_many_or_too_large_headers_are_refused_with_431() {
     // One header larger than the whole head may be.
     let large = app
         .request(reqwest::Method::GET, "/v3/access-profiles")
-        .header("X-Large", "x".repeat(9000))
+        .header("X-Large", "x".repeat(5000))
         .send()
         .await
         .unwrap();
@@ -209,27 +209,38 @@ async fn too_many_or_too_large_headers_are_refused_with_431() {
     assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
 }
 
+/// Reads until the server closes the connection, and asserts it served no request.
+async fn assert_closed_unserved(mut stream: TcpStream, what: &str) {
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(GUARD, stream.read_to_end(&mut buf))
+        .await
+        .unwrap_or_else(|_| panic!("the server keeps a connection that {what}"));
+    match read {
+        Ok(_) => assert!(
+            !String::from_utf8_lossy(&buf).contains(" 200 "),
+            "{what}: the request was served: {}",
+            String::from_utf8_lossy(&buf)
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{what}: {e}"),
+    }
+}
+
 #[tokio::test]
-async fn a_client_that_trickles_its_headers_is_disconnected() {
+async fn a_client_that_trickles_its_headers_or_says_nothing_is_disconnected() {
     let app = TestApp::spawn_with(|c| c.gateway.header_read_timeout_secs = 1).await;
-    let mut stream = connect(&app).await;
     // A request head that never ends: no blank line.
+    let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: accessd\r\nX-Slow: 1\r\n")
         .await
         .unwrap();
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(GUARD, stream.read_to_end(&mut buf))
-        .await
-        .expect("the server closes a connection whose headers never complete");
-    match read {
-        Ok(_) => assert!(
-            !String::from_utf8_lossy(&buf).contains(" 200 "),
-            "the request was served: {}",
-            String::from_utf8_lossy(&buf)
-        ),
-        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
-    }
+    assert_closed_unserved(stream, "never completes its headers").await;
+    // A connection that sends nothing at all.
+    assert_closed_unserved(connect(&app).await, "sends nothing").await;
+    // The start of the HTTP/2 preface (which a protocol sniffer would wait on).
+    let mut stream = connect(&app).await;
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert_closed_unserved(stream, "sends part of the HTTP/2 preface").await;
     // A kept-alive connection that goes quiet after a request is closed too.
     let mut stream = connect(&app).await;
     stream
