@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a real accessd (debug build) on a free port with a fresh SQLite database and
-# the demo tenant, runs the official-SDK smoke tests (sdk-tests/run.sh) against it,
-# and stops it. Exits non-zero if the server does not start or any SDK test fails.
+# the demo tenant, and a second one with a small rate limit (5 requests per 10 s) for
+# the rate-limit suites, runs the official-SDK smoke tests (sdk-tests/run.sh) against
+# them, and stops them. Exits non-zero if a server does not start or any SDK test fails.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -9,36 +10,53 @@ cd "$root"
 cargo build --quiet --bin accessd
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/accessd"
 work=$(mktemp -d)
-log="$work/accessd.log"
 client_id="sdk-smoke-admin"
 client_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 
-ACCESSD_ADDR=127.0.0.1:0 \
-ACCESSD_DATABASE_URL="sqlite://$work/accessd.db" \
-ACCESSD_DEMO=true \
-ACCESSD_ADMIN_CLIENT_ID="$client_id" \
-ACCESSD_ADMIN_CLIENT_SECRET="$client_secret" \
-  "$bin" serve >"$log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-# The server prints its address once it is listening (port 0 → a free port).
-base=""
-for _ in $(seq 1 300); do
-  base=$(sed -n 's/^accessd is listening on \(http[^ ]*\).*/\1/p' "$log" | head -n 1)
-  [ -n "$base" ] && break
-  kill -0 "$pid" 2>/dev/null || { echo "accessd exited during start-up:"; cat "$log"; exit 1; }
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "accessd did not start:"; cat "$log"; exit 1; }
-echo "sdk-smoke: accessd at $base"
+# start NAME [VAR=VALUE...]: starts an accessd with its own database and log, and sets
+# $base to its URL once it prints that it is listening (port 0 → a free port).
+start() {
+  local name=$1; shift
+  local log="$work/$name.log"
+  env ACCESSD_ADDR=127.0.0.1:0 \
+    ACCESSD_DATABASE_URL="sqlite://$work/$name.db" \
+    ACCESSD_DEMO=true \
+    ACCESSD_ADMIN_CLIENT_ID="$client_id" \
+    ACCESSD_ADMIN_CLIENT_SECRET="$client_secret" \
+    "$@" "$bin" serve >"$log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  base=""
+  for _ in $(seq 1 300); do
+    base=$(sed -n 's/^accessd is listening on \(http[^ ]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$base" ] && break
+    kill -0 "$pid" 2>/dev/null || { echo "accessd ($name) exited during start-up:"; cat "$log"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$base" ] || { echo "accessd ($name) did not start:"; cat "$log"; exit 1; }
+  echo "sdk-smoke: accessd ($name) at $base"
+}
+
+start main
+main_base=$base
+start limited ACCESSD_RATE_LIMIT_REQUESTS=5 ACCESSD_RATE_LIMIT_WINDOW_SECS=10
+limited_base=$base
 
 status=0
-ACCESSD_BASE_URL="$base" ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" \
+ACCESSD_BASE_URL="$main_base" ACCESSD_LIMITED_BASE_URL="$limited_base" \
+ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" \
   bash "$root/sdk-tests/run.sh" || status=$?
 if [ "$status" -ne 0 ]; then
-  echo "---- accessd log (last 60 lines) ----"
-  tail -n 60 "$log"
+  for name in main limited; do
+    echo "---- accessd ($name) log (last 60 lines) ----"
+    tail -n 60 "$work/$name.log"
+  done
 fi
 exit "$status"

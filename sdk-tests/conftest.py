@@ -42,6 +42,17 @@ def target():
     return Target(*(os.environ[n] for n in names))
 
 
+@pytest.fixture(scope="session")
+def limited_target(target):
+    """A second accessd with a small rate limit (scripts/sdk-smoke.sh starts it with 5
+    requests per 10 s), same admin client as `target`."""
+    base = os.environ.get("ACCESSD_LIMITED_BASE_URL")
+    if not base:
+        pytest.fail("set ACCESSD_LIMITED_BASE_URL to an accessd started with "
+                    "ACCESSD_RATE_LIMIT_REQUESTS=5 ACCESSD_RATE_LIMIT_WINDOW_SECS=10", pytrace=False)
+    return Target(base, target.client_id, target.client_secret)
+
+
 def require_token(configuration, target):
     """The SDK's Configuration swallows a failed token request (it prints and leaves
     access_token None). Turn that into a failure that shows what the server answered."""
@@ -92,6 +103,48 @@ def log_wire(api_client):
     rest.request = request
     rest._wire_logged = True
     return api_client
+
+
+def record_attempts(api_client):
+    """Wrap the SDK's REST client so each call records the HTTP statuses of every attempt
+    urllib3 made for it (its retry history, then the final answer). Returns the list the
+    calls are appended to."""
+    rest = api_client.rest_client
+    calls = []
+    original = rest.request
+
+    def request(*args, **kwargs):
+        response = original(*args, **kwargs)
+        retries = getattr(response.response, "retries", None)
+        history = [h.status for h in (retries.history if retries else ())]
+        calls.append(history + [response.status])
+        return response
+
+    rest.request = request
+    return calls
+
+
+RATE_LIMIT_BODY = b'{"message":" Rate Limit Exceeded "}'
+
+
+def exhaust(target, path, token, attempts=100):
+    """Send GETs of `path` with `token` (plain urllib, no retries) until the server answers
+    429, and check that answer (CONTRACT §8). Returns its Retry-After seconds."""
+    for _ in range(attempts):
+        request = urllib.request.Request(f"{target.base_url}{path}")
+        request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except urllib.error.HTTPError as e:
+            body = e.read()
+            assert e.code == 429, f"GET {path}: expected 200 or 429, got {e.code} {body!r}"
+            assert body == RATE_LIMIT_BODY, f"429 body should be exactly {RATE_LIMIT_BODY!r}, got {body!r}"
+            retry_after = e.headers.get("Retry-After")
+            assert retry_after and retry_after.isdigit() and int(retry_after) >= 1, \
+                f"429 needs Retry-After in whole seconds, got {retry_after!r}"
+            return int(retry_after)
+    pytest.fail(f"no 429 after {attempts} GETs of {path}: is the server rate-limited?")
 
 
 def unique_name(family):

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SDK smoke test: the official Python SDKs against an accessd that is already running.
 # Needs ACCESSD_BASE_URL, ACCESSD_CLIENT_ID, ACCESSD_CLIENT_SECRET (an ORG_ADMIN client).
-# Runs both suites even if the first fails; exits non-zero if either failed.
+# With ACCESSD_LIMITED_BASE_URL (a second accessd with the same admin client, started with
+# ACCESSD_RATE_LIMIT_REQUESTS=5 ACCESSD_RATE_LIMIT_WINDOW_SECS=10) it also runs the
+# rate-limit suites against that one; without it, it says they were not run.
+# Runs every suite even if one fails; exits non-zero if any failed.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
@@ -13,4 +16,12 @@ echo "== sailpoint 1.4.2 (v3, beta)"
 "$here/.venv-v3/bin/python" -m pytest -q -p no:cacheprovider test_v3_beta.py test_deletion_v3_beta.py test_source_apps_beta.py "$@" || status=1
 echo "== sailpoint 2.x (per-service v1)"
 "$here/.venv-v1/bin/python" -m pytest -q -p no:cacheprovider test_v1.py test_deletion_v1.py test_source_apps_v1.py "$@" || status=1
+if [ -n "${ACCESSD_LIMITED_BASE_URL:-}" ]; then
+  echo "== rate limits, sailpoint 1.4.2 (v3)"
+  "$here/.venv-v3/bin/python" -m pytest -q -p no:cacheprovider test_rate_limit_v3.py "$@" || status=1
+  echo "== rate limits, sailpoint 2.x (per-service v1)"
+  "$here/.venv-v1/bin/python" -m pytest -q -p no:cacheprovider test_rate_limit_v1.py "$@" || status=1
+else
+  echo "== rate limits: NOT RUN (no ACCESSD_LIMITED_BASE_URL; scripts/sdk-smoke.sh sets it)"
+fi
 exit $status

@@ -4,15 +4,21 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api::rate_limit::RateLimits;
 use crate::auth::keys::KeySet;
 use crate::auth::token::provision_client;
 use crate::auth::Tenant;
-use crate::config::Config;
+use crate::config::{Config, GatewayArgs};
 use crate::domain::model::Identity;
 use crate::domain::Clock;
 use crate::store::{Store, StoreError};
@@ -28,6 +34,8 @@ pub struct AppState {
     pub tenant: Arc<Tenant>,
     /// Wakes this instance's task runner after a task is enqueued.
     pub wakeup: Wakeup,
+    /// Per-client request budgets (CONTRACT §8), in this process.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +47,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// Credentials of the ORG_ADMIN client available at start, to print for the user.
@@ -54,10 +64,11 @@ pub struct App {
     state: AppState,
     pub admin: AdminCredentials,
     shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     runner: Runner,
     stop_runner: tokio::sync::watch::Sender<bool>,
     runner_task: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
 }
 
 /// Alias of the built-in administrator identity the start-up client acts as.
@@ -65,6 +76,7 @@ pub const ADMIN_ALIAS: &str = "accessd.admin";
 
 impl App {
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartError> {
+        config.gateway.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -142,23 +154,27 @@ impl App {
         } else {
             tokio::spawn(async {})
         };
+        let rate_limits = Arc::new(RateLimits::new(&config.gateway, clock.clone()));
+        let keys = Arc::new(keys);
+        let maintenance = tokio::spawn(maintain(
+            rate_limits.clone(),
+            keys.clone(),
+            store.clone(),
+            stop_runner.subscribe(),
+        ));
         let state = AppState {
             store,
-            keys: Arc::new(keys),
+            keys,
             config: Arc::new(config),
             clock,
             tenant: Arc::new(tenant),
             wakeup,
+            rate_limits,
         };
         let router = crate::api::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let connections = connection_builder(&state.config.gateway);
+        let server = tokio::spawn(serve(listener, router, connections, rx));
         Ok(App {
             addr,
             state,
@@ -168,6 +184,7 @@ impl App {
             runner,
             stop_runner,
             runner_task,
+            maintenance,
         })
     }
 
@@ -194,6 +211,7 @@ impl App {
         let _ = self.server.await;
         let _ = self.stop_runner.send(true);
         let _ = self.runner_task.await;
+        let _ = self.maintenance.await;
     }
 
     /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully.
@@ -201,6 +219,83 @@ impl App {
         wait_for_signal().await;
         tracing::info!("shutting down");
         self.shutdown().await;
+    }
+}
+
+/// The connection settings that protect the server from oversized and slow clients:
+/// a limit on the request head (size, number of headers; hyper answers 431 and closes
+/// the connection) and a deadline for it (a client that trickles its headers, or sends
+/// nothing, or idles on a kept-alive connection, is disconnected).
+///
+/// HTTP/1.1 only, which is what every SDK speaks: cleartext HTTP/2 (prior knowledge)
+/// has no such deadline, and protocol detection would wait for a silent client forever.
+fn connection_builder(gateway: &GatewayArgs) -> http1::Builder {
+    let header_timeout = (gateway.header_read_timeout_secs > 0)
+        .then(|| Duration::from_secs(gateway.header_read_timeout_secs));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_header_size(usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX))
+        .max_headers(gateway.max_headers);
+    builder
+}
+
+/// Accepts connections until `shutdown` fires, then stops accepting, lets every open
+/// connection finish its in-flight requests (idle ones are closed), and returns.
+async fn serve(
+    mut listener: TcpListener,
+    router: axum::Router,
+    builder: http1::Builder,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // axum's accept retries transient errors (e.g. too many open files) itself.
+        let (io, remote) = tokio::select! {
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// How often idle rate-limit keys are dropped.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
+/// limiter's memory follows the clients active in the last window, and re-reads the
+/// signing keys, so a rotation or retirement reaches this instance.
+async fn maintain(
+    rate_limits: Arc<RateLimits>,
+    keys: Arc<KeySet>,
+    store: Arc<dyn Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut purge = tokio::time::interval(PURGE_EVERY);
+    let mut reload = tokio::time::interval(crate::auth::keys::RELOAD_EVERY);
+    for every in [&mut purge, &mut reload] {
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = purge.tick() => rate_limits.purge(),
+            _ = reload.tick() => {
+                if let Err(e) = keys.reload(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not reload the signing keys");
+                }
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -61,6 +61,76 @@ impl Default for TaskArgs {
     }
 }
 
+/// The gateway: rate limits (CONTRACT §8) and the limits that protect the server from
+/// oversized or slow clients.
+#[derive(Args, Clone, Debug)]
+pub struct GatewayArgs {
+    /// Requests a client may send per window, counted per route family (v3, beta, v1)
+    /// and for the token endpoint; 0 switches rate limiting off.
+    #[arg(long, env = "ACCESSD_RATE_LIMIT_REQUESTS", default_value_t = 100)]
+    pub rate_limit_requests: u32,
+
+    /// The rate-limit window in seconds.
+    #[arg(long, env = "ACCESSD_RATE_LIMIT_WINDOW_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_window_secs: u64,
+
+    /// Longest time a request may take, from its headers to its answer (including a
+    /// slow body); longer → 408. 0 = no limit.
+    #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// A connection that has not sent a complete request head this many seconds after
+    /// it was accepted (or after the previous answer, when kept alive) is closed.
+    /// 0 = no limit.
+    #[arg(long, env = "ACCESSD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Largest request head (request line and headers) in bytes; larger → 431. At least 1024.
+    #[arg(long, env = "ACCESSD_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_header_bytes: u64,
+
+    /// Most headers a request may carry; more → 431.
+    #[arg(long, env = "ACCESSD_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+}
+
+impl Default for GatewayArgs {
+    fn default() -> Self {
+        Self {
+            rate_limit_requests: 100,
+            rate_limit_window_secs: 10,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+impl GatewayArgs {
+    /// The smallest head limit accepted: a request line and a bearer token fit.
+    pub const MIN_HEADER_BYTES: u64 = 1024;
+
+    /// Checks what clap checks for values that did not come through clap (tests, embedding).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.rate_limit_window_secs == 0 {
+            return Err("the rate-limit window must be at least 1 second".into());
+        }
+        if self.max_header_bytes < Self::MIN_HEADER_BYTES {
+            return Err(format!(
+                "the header limit must be at least {} bytes",
+                Self::MIN_HEADER_BYTES
+            ));
+        }
+        if self.max_headers == 0 {
+            return Err("at least one header must be allowed".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Listen address, `host:port` (port 0 picks a free port).
@@ -72,6 +142,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub tasks: TaskArgs,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
 
     /// Load the demo tenant into an empty database.
     #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set)]
@@ -124,6 +197,7 @@ impl Config {
                 database_url: database_url.to_string(),
             },
             tasks: TaskArgs::default(),
+            gateway: GatewayArgs::default(),
             demo: false,
             admin_client_id: None,
             admin_client_secret: None,

@@ -52,6 +52,9 @@ pub enum ApiError {
     /// 405 for a known path with the wrong method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 408 for a request that did not complete within the request timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 413 for a body over the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -88,6 +91,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -104,6 +108,7 @@ impl ApiError {
             Self::Forbidden(_) => "403 Forbidden",
             Self::NotFound(_) => "404 Not found",
             Self::MethodNotAllowed(_) => "405 Method Not Allowed",
+            Self::RequestTimeout(_) => "408 Request Timeout",
             Self::PayloadTooLarge(_) => "413 Payload Too Large",
             Self::UnsupportedMediaType(_) => "415 Unsupported Media Type",
             Self::RateLimited { .. } => "429 Too Many Requests",
@@ -120,13 +125,13 @@ impl ApiError {
             403 => Self::Forbidden("Access denied.".into()),
             404 => Self::NotFound("The requested resource was not found.".into()),
             405 => Self::MethodNotAllowed("The method is not allowed for this resource.".into()),
-            413 => {
-                Self::PayloadTooLarge("The request body is larger than the limit (1 MiB).".into())
-            }
+            413 => Self::PayloadTooLarge("The request body is larger than the limit.".into()),
             415 => {
                 Self::UnsupportedMediaType("The request's Content-Type is not supported.".into())
             }
-            408 => Self::bad_request("The request took too long to arrive."),
+            408 => Self::RequestTimeout(
+                "The request was not completed within the server's time limit.".into(),
+            ),
             s if s < 500 => Self::bad_request(format!("The request was rejected ({status}).")),
             _ => Self::Internal(format!("framework responded {status}")),
         }

@@ -1,4 +1,4 @@
-//! The `accessd` command line: `serve`, `migrate`, `client create`.
+//! The `accessd` command line: `serve`, `migrate`, `client create`, `rotate-key`.
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -28,6 +28,17 @@ enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Add a new token-signing key. Running instances sign with it within a minute;
+    /// tokens of the older keys keep working until they expire, and those keys are
+    /// refused after that.
+    RotateKey {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Refuse tokens of every older key at once (e.g. after a key leaked), within
+        /// a minute on running instances.
+        #[arg(long)]
+        retire_old: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +139,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .await?;
             println!("client_id={id}");
             println!("client_secret={secret}");
+        }
+        Command::RotateKey { db, retire_old } => {
+            let store = accessd::store::open(&db.database_url).await?;
+            let (kid, retired) =
+                accessd::auth::keys::rotate(store.as_ref(), &Clock::system(), retire_old).await?;
+            println!("new signing key {kid}");
+            if retire_old {
+                println!("retired {retired} older key(s): their tokens are refused");
+            }
         }
     }
     Ok(())

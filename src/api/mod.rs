@@ -6,6 +6,7 @@ pub mod docs;
 pub mod extract;
 pub mod identities;
 pub mod lifecycle_states;
+pub mod rate_limit;
 pub mod roles;
 pub mod scope;
 pub mod source_apps;
@@ -13,17 +14,19 @@ pub mod sources;
 pub mod task_status;
 pub mod workgroups;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::ACCEPT_LANGUAGE;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
 use crate::app::AppState;
@@ -48,7 +51,11 @@ impl Fam for V1 {
 }
 
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.body_limit;
+    let limits = Limits {
+        body: state.config.body_limit,
+        request_timeout: (state.config.gateway.request_timeout_secs > 0)
+            .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
+    };
     let routes = Router::new()
         .route("/oauth/token", post(crate::auth::token::post_token))
         .route("/health", get(health))
@@ -57,16 +64,27 @@ pub fn router(state: AppState) -> Router {
             "/beta",
             access_profiles::routes::<Beta>("").merge(beta_only()),
         )
-        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()));
-    with_layers(routes, body_limit).with_state(state)
+        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::principal::authenticate,
+        ));
+    with_layers(routes, limits).with_state(state)
+}
+
+/// What a single request may cost.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// Largest body, in bytes, whether sent with `Content-Length` or chunked.
+    body: usize,
+    /// From the request's arrival to its answer, including a slowly sent body.
+    request_timeout: Option<Duration>,
 }
 
 /// The cross-cutting layers every route gets: ISC errors for unknown routes and
-/// methods, panics as opaque 500s, the body limit, and the request context.
-fn with_layers<S: Clone + Send + Sync + 'static>(
-    routes: Router<S>,
-    body_limit: usize,
-) -> Router<S> {
+/// methods, panics as opaque 500s, the body limit, the request timeout (a bare 408
+/// that `request_context` turns into the ISC body), and the request context.
+fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits) -> Router<S> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -75,8 +93,11 @@ fn with_layers<S: Clone + Send + Sync + 'static>(
                 ApiError::internal("a request handler panicked").into_response()
             },
         ))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::max(limits.body))
+        .layer(RequestBodyLimitLayer::new(limits.body))
+        .layer(option_layer(limits.request_timeout.map(|timeout| {
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)
+        })))
         .layer(middleware::from_fn(request_context))
 }
 
@@ -196,7 +217,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_answers_an_opaque_isc_500() {
-        let app = with_layers(Router::new().route("/boom", get(boom)), 1024);
+        let limits = Limits {
+            body: 1024,
+            request_timeout: None,
+        };
+        let app = with_layers(Router::new().route("/boom", get(boom)), limits);
         let response = app
             .oneshot(Request::builder().uri("/boom").body(Body::empty()).unwrap())
             .await

@@ -1,7 +1,16 @@
 //! ES256 signing keys: created on first start, persisted in the store so tokens survive
-//! restarts, and reloaded when a token names a key this process has not seen.
+//! restarts, and reloaded when a token names a key this process has not seen (and
+//! periodically, so rotations and retirements reach running instances).
+//!
+//! Rotation (`accessd rotate-key`) adds a key; new tokens are signed with the newest.
+//! An older key keeps verifying for a grace period after its successor was created —
+//! long enough for every token it signed to expire — and is refused after that. A key
+//! marked inactive (`rotate-key --retire-old`, e.g. after a leak) is refused at once.
 
 use std::sync::RwLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use p256::ecdsa::SigningKey;
@@ -10,14 +19,29 @@ use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use crate::domain::Clock;
 use crate::store::{SigningKeyRow, Store, StoreError, StoreResult};
 
+/// How often an instance re-reads the keys, so it signs with a rotated key and stops
+/// accepting a retired one within this long.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(60);
+
 struct LoadedKey {
     kid: String,
+    created: DateTime<Utc>,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
 pub struct KeySet {
+    /// Newest first: the first signs.
     keys: RwLock<Vec<LoadedKey>>,
+}
+
+/// What the key set says about a token's key id.
+pub enum KeyLookup {
+    Valid(DecodingKey),
+    /// Superseded longer ago than the grace period.
+    Retired,
+    /// Not an active key of this tenant (as far as this process knows).
+    Unknown,
 }
 
 fn load(row: &SigningKeyRow) -> StoreResult<LoadedKey> {
@@ -26,6 +50,7 @@ fn load(row: &SigningKeyRow) -> StoreResult<LoadedKey> {
     };
     Ok(LoadedKey {
         kid: row.kid.clone(),
+        created: row.created,
         encoding: EncodingKey::from_ec_pem(row.private_pem.as_bytes()).map_err(bad)?,
         decoding: DecodingKey::from_ec_pem(row.public_pem.as_bytes()).map_err(bad)?,
     })
@@ -88,12 +113,45 @@ impl KeySet {
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| e.to_string())
     }
 
-    /// The verification key for `kid`, if this process knows it.
-    pub fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
-        let guard = self.keys.read().ok()?;
-        guard
-            .iter()
-            .find(|k| k.kid == kid)
-            .map(|k| k.decoding.clone())
+    /// The verification key for `kid` at `now`: the newest key always, an older one
+    /// until `grace` after its successor was created.
+    pub fn lookup(&self, kid: &str, now: DateTime<Utc>, grace: chrono::Duration) -> KeyLookup {
+        let Ok(guard) = self.keys.read() else {
+            return KeyLookup::Unknown;
+        };
+        let Some(i) = guard.iter().position(|k| k.kid == kid) else {
+            return KeyLookup::Unknown;
+        };
+        let retired_at = i
+            .checked_sub(1)
+            .and_then(|newer| guard[newer].created.checked_add_signed(grace));
+        match retired_at {
+            Some(at) if now >= at => KeyLookup::Retired,
+            _ => KeyLookup::Valid(guard[i].decoding.clone()),
+        }
     }
+}
+
+/// Adds a new signing key (new tokens are signed with it once instances reload) and,
+/// with `retire_old`, marks every other key inactive so their tokens are refused.
+/// Returns the new key id and how many keys were retired.
+pub async fn rotate(
+    store: &dyn Store,
+    clock: &Clock,
+    retire_old: bool,
+) -> StoreResult<(String, u64)> {
+    let mut key = generate(clock)?;
+    // Strictly newer than every existing key, even within one millisecond.
+    if let Some(newest) = store.signing_keys().await?.first() {
+        key.created = key
+            .created
+            .max(newest.created + chrono::Duration::milliseconds(1));
+    }
+    store.insert_signing_key(&key).await?;
+    let retired = if retire_old {
+        store.retire_signing_keys(&key.kid).await?
+    } else {
+        0
+    };
+    Ok((key.kid, retired))
 }

@@ -1,13 +1,20 @@
-//! The verified caller of a request: an extractor that checks the bearer JWT
-//! (ES256 only, this tenant's keys, not expired by the server's clock) and carries its
-//! claims; `require` checks one operation's right against them.
+//! The verified caller of a request. The [`authenticate`] middleware checks the bearer
+//! JWT once (ES256 only, this tenant's keys, not expired by the server's clock), counts
+//! the request against its client's rate limit, and records the outcome; the
+//! `Principal` extractor hands the verified claims to handlers, and `require` checks one
+//! operation's right against them.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri, Request, State};
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::keys::{self, KeyLookup};
 use super::rights::{self, Operation};
+use crate::api::rate_limit::{Bucket, RetryAfter};
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -69,20 +76,30 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Claims, ApiError> {
         return Err(failed("JWT algorithm is not accepted"));
     }
     let kid = header.kid.ok_or_else(|| failed("JWT has no key id"))?;
-    let key = match state.keys.decoding_key(&kid) {
-        Some(k) => k,
-        None => {
-            // Another instance may have created the key since we loaded ours.
-            state
-                .keys
-                .reload(state.store.as_ref())
-                .await
-                .map_err(ApiError::from)?;
-            state
-                .keys
-                .decoding_key(&kid)
-                .ok_or_else(|| failed("JWT was not signed by this tenant"))?
-        }
+    let now = state.clock.now();
+    // A superseded key verifies until every token it can have signed has expired: the
+    // token lifetime, plus the time other instances may still sign with it.
+    let grace = state
+        .config
+        .token_ttl_secs
+        .checked_add(keys::RELOAD_EVERY.as_secs())
+        .and_then(|secs| i64::try_from(secs).ok())
+        .and_then(chrono::Duration::try_seconds)
+        .unwrap_or(chrono::Duration::MAX);
+    let mut lookup = state.keys.lookup(&kid, now, grace);
+    if matches!(lookup, KeyLookup::Unknown) {
+        // Another instance may have created the key since we loaded ours.
+        state
+            .keys
+            .reload(state.store.as_ref())
+            .await
+            .map_err(ApiError::from)?;
+        lookup = state.keys.lookup(&kid, now, grace);
+    }
+    let key = match lookup {
+        KeyLookup::Valid(key) => key,
+        KeyLookup::Retired => return Err(failed("JWT was signed with a retired key")),
+        KeyLookup::Unknown => return Err(failed("JWT was not signed by this tenant")),
     };
     let mut validation = Validation::new(Algorithm::ES256);
     // Expiry is checked below against the server's clock, which tests can move.
@@ -99,33 +116,87 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     if claims.tenant_id != state.tenant.id {
         return Err(failed("JWT was not issued for this tenant"));
     }
-    if claims.exp <= state.clock.now().timestamp() {
+    if claims.exp <= now.timestamp() {
         return Err(failed("JWT is expired"));
     }
     Ok(claims)
 }
 
+/// What [`authenticate`] found out about a request's token.
+#[derive(Clone, Debug)]
+enum TokenCheck {
+    Verified(Box<Claims>),
+    /// The 401 message (CONTRACT §6).
+    Refused(String),
+}
+
+/// The bearer token of a request, or the 401 message if there is none.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, String> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| "JWT is required".to_string())?;
+    let value = value
+        .to_str()
+        .map_err(|_| "JWT validation failed: JWT is malformed".to_string())?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| "JWT is required".to_string())
+}
+
+/// Verifies the request's token once and, when it verifies, counts the request
+/// against its client's budget for the route family (CONTRACT §8): over it, 429.
+/// A request without a valid token is not counted (its client id is unproven) and
+/// goes on, so the handler answers it exactly as it would have (401, or 200 for
+/// routes that need no token).
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let check = match bearer_token(req.headers()) {
+        Err(message) => TokenCheck::Refused(message),
+        Ok(token) => match verify(&state, token).await {
+            Ok(claims) => {
+                let path = match req.extensions().get::<OriginalUri>() {
+                    Some(original) => original.path(),
+                    None => req.uri().path(),
+                };
+                if let Some(bucket) = Bucket::of_path(path) {
+                    if let Err(RetryAfter(secs)) =
+                        state.rate_limits.check(&claims.client_id, bucket)
+                    {
+                        return ApiError::RateLimited {
+                            retry_after_secs: secs,
+                        }
+                        .into_response();
+                    }
+                }
+                TokenCheck::Verified(Box::new(claims))
+            }
+            Err(ApiError::Unauthorized(message)) => TokenCheck::Refused(message),
+            Err(other) => return other.into_response(),
+        },
+    };
+    req.extensions_mut().insert(check);
+    next.run(req).await
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Err(ApiError::Unauthorized("JWT is required".into()));
-        };
-        let value = value.to_str().map_err(|_| failed("JWT is malformed"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::Unauthorized("JWT is required".into()))?;
-        let claims = verify(state, token.trim()).await?;
-        let experimental = parts
-            .headers
-            .get(rights::EXPERIMENTAL_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Ok(Principal {
-            claims,
-            experimental,
-        })
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        match parts.extensions.get::<TokenCheck>() {
+            Some(TokenCheck::Verified(claims)) => Ok(Principal {
+                claims: claims.as_ref().clone(),
+                experimental: parts
+                    .headers
+                    .get(rights::EXPERIMENTAL_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            }),
+            Some(TokenCheck::Refused(message)) => Err(ApiError::Unauthorized(message.clone())),
+            // Fail closed: without the middleware there is no verified caller.
+            None => Err(ApiError::internal(
+                "the authentication middleware did not run for this route",
+            )),
+        }
     }
 }

@@ -3,11 +3,13 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::principal::Claims;
 use super::{hash_secret, new_secret};
+use crate::api::rate_limit::{Bucket, RetryAfter};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::{ApiClient, Store, StoreResult};
@@ -29,23 +31,27 @@ async fn token_params(req: Request, state: &AppState) -> Result<Vec<(String, Str
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+            .map_err(|e| multipart_error(e.status(), &e))?;
         while let Some(field) = multipart
             .next_field()
             .await
-            .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
+            .map_err(|e| multipart_error(e.status(), &e))?
         {
             let name = field.name().unwrap_or("").to_string();
             let value = field
                 .text()
                 .await
-                .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+                .map_err(|e| multipart_error(e.status(), &e))?;
             params.push((name, value));
         }
     } else {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge("The request body is too large.".into()))?;
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
+            } else {
+                ApiError::bad_request(format!("The request body could not be read: {e}"))
+            }
+        })?;
         if !body.is_empty() {
             let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
                 .map_err(|e| ApiError::bad_request(format!("Invalid form body: {e}")))?;
@@ -53,6 +59,15 @@ async fn token_params(req: Request, state: &AppState) -> Result<Vec<(String, Str
         }
     }
     Ok(params)
+}
+
+/// A multipart body that could not be read: over the body limit, or malformed.
+fn multipart_error(status: StatusCode, e: &dyn std::fmt::Display) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
+    } else {
+        ApiError::bad_request(format!("Invalid multipart body: {e}"))
+    }
 }
 
 /// `POST /oauth/token`
@@ -80,6 +95,12 @@ pub async fn post_token(
     let Some(client) = client.filter(|c| c.secret_hash == hash_secret(secret)) else {
         return Err(ApiError::Unauthorized("Bad credentials".into()));
     };
+    // Counted only with valid credentials, so nobody can spend another client's budget.
+    if let Err(RetryAfter(secs)) = state.rate_limits.check(&client.client_id, Bucket::Token) {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: secs,
+        });
+    }
     let (identity_id, user_name, authorities) = match &client.identity_id {
         Some(id) => {
             let identity = state.store.get_identity(id).await?;

@@ -13,6 +13,7 @@ pub mod usage;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -45,26 +46,91 @@ pub fn is_object_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The source of "now". Tests use [`Clock::offset`] to move time without sleeping.
-#[derive(Clone, Debug, Default)]
+/// The source of "now". Tests move it with [`Clock::advance`] instead of sleeping, and
+/// stop it with [`Clock::frozen`] where real time passing during a test would change the
+/// outcome (rate limits, CONTRACT §8).
+#[derive(Clone, Debug)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    /// `None` for the system clock; a frozen clock stands at this time (plus its offset).
+    frozen_at: Option<DateTime<Utc>>,
+    /// Start of the monotonic reading, [`Clock::elapsed`].
+    origin: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
 }
 
 impl Clock {
     pub fn system() -> Self {
-        Self::default()
+        Self {
+            offset_ms: Arc::default(),
+            frozen_at: None,
+            origin: Instant::now(),
+        }
+    }
+
+    /// A clock that stands still at the current time until advanced.
+    pub fn frozen() -> Self {
+        Self {
+            frozen_at: Some(Self::system().now()),
+            ..Self::system()
+        }
     }
 
     /// Current time, truncated to milliseconds (the precision accessd stores).
     pub fn now(&self) -> DateTime<Utc> {
-        let now =
-            Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
+        let base = self.frozen_at.unwrap_or_else(Utc::now);
+        let now = base + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
         DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
+    /// Time since this clock was created, plus its advances. Read from a monotonic
+    /// source, so a step of the wall clock does not move it: what intervals such as
+    /// rate-limit windows are measured with.
+    pub fn elapsed(&self) -> Duration {
+        let real = match self.frozen_at {
+            Some(_) => Duration::ZERO,
+            None => self.origin.elapsed(),
+        };
+        let offset = self.offset_ms.load(Ordering::Relaxed);
+        let moved = Duration::from_millis(offset.unsigned_abs());
+        if offset >= 0 {
+            real + moved
+        } else {
+            real.saturating_sub(moved)
+        }
     }
 
     /// Moves this clock (and every clone of it) forward by `secs`.
     pub fn advance(&self, secs: i64) {
         self.offset_ms.fetch_add(secs * 1000, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let clock = Clock::frozen();
+        let (at, elapsed) = (clock.now(), clock.elapsed());
+        assert_eq!(clock.now(), at);
+        assert_eq!(clock.elapsed(), elapsed);
+        clock.clone().advance(3);
+        assert_eq!(clock.now(), at + chrono::Duration::seconds(3));
+        assert_eq!(clock.elapsed(), elapsed + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_monotonic_reading_includes_advances() {
+        let clock = Clock::system();
+        let before = clock.elapsed();
+        clock.advance(10);
+        assert!(clock.elapsed() >= before + Duration::from_secs(10));
     }
 }

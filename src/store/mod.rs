@@ -69,6 +69,8 @@ pub trait Store: Send + Sync + 'static {
     async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
     async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()>;
+    /// Marks every active key but `keep` inactive; returns how many it retired.
+    async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
     /// Creates the client, or replaces its secret, identity and scopes.
     async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;

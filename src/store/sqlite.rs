@@ -473,7 +473,7 @@ impl Store for SqliteStore {
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
         let rows = sqlx::query(
-            "SELECT kid, private_pem, public_pem, created FROM signing_keys WHERE active = 1 ORDER BY created DESC",
+            "SELECT kid, private_pem, public_pem, created FROM signing_keys WHERE active = 1 ORDER BY created DESC, kid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -500,6 +500,14 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE signing_keys SET active = 0 WHERE active = 1 AND kid <> ?")
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {

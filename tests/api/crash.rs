@@ -39,6 +39,9 @@ impl Server {
                 "2",
                 "--task-poll-ms",
                 "100",
+                // The test sends hundreds of requests with one token in seconds.
+                "--rate-limit-requests",
+                "0",
             ])
             .args(extra)
             .env("RUST_LOG", "warn")

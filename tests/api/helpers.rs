@@ -22,6 +22,15 @@ pub struct TestApp {
     admin: (String, String),
 }
 
+/// The configuration of test servers: the defaults, except a rate limit so high that
+/// no test meets it (they send hundreds of requests with one token on a running
+/// clock); the limiter still counts every request. `rate_limit.rs` sets its own.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::for_database(database_url);
+    config.gateway.rate_limit_requests = 1_000_000;
+    config
+}
+
 pub struct Fixture {
     pub owner: Identity,
     pub source: Source,
@@ -36,11 +45,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with_clock(Clock::system(), configure).await
+    }
+
+    /// A server on this clock (e.g. `Clock::frozen()` where time passing would change
+    /// an outcome).
+    pub async fn spawn_with_clock(clock: Clock, configure: impl FnOnce(&mut Config)) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let url = format!("sqlite://{}", dir.path().join("accessd.db").display());
-        let mut config = Config::for_database(&url);
+        let mut config = test_config(&url);
         configure(&mut config);
-        Self::start(config, dir, Clock::system()).await
+        Self::start(config, dir, clock).await
     }
 
     pub async fn start(config: Config, dir: Arc<tempfile::TempDir>, clock: Clock) -> Self {
@@ -79,6 +94,11 @@ impl TestApp {
         me
     }
 
+    /// The id and secret of the ORG_ADMIN client the harness's token belongs to.
+    pub fn admin_client(&self) -> (String, String) {
+        self.admin.clone()
+    }
+
     /// A fresh admin token (after moving the clock past the old one's expiry).
     pub async fn renew_token(&mut self) {
         self.token = self.fetch_token(&self.admin.0, &self.admin.1).await;
@@ -89,7 +109,7 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
-        let config = Config::for_database(&self.database_url);
+        let config = test_config(&self.database_url);
         Self::start(config, self.dir.clone(), self.clock.clone()).await
     }
 
@@ -108,7 +128,7 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
-        let mut config = Config::for_database(&self.database_url);
+        let mut config = test_config(&self.database_url);
         configure(&mut config);
         Self::start(config, self.dir.clone(), self.clock.clone()).await
     }

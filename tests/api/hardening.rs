@@ -1,0 +1,272 @@
+//! The attack surface (issue 5, item 4): body, header and time limits. Requests that
+//! a well-behaved HTTP client cannot produce (chunked bodies, stalled bodies, trickled
+//! headers) are written by hand on a raw TCP connection.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::*;
+
+/// How long a test waits for the server to act before declaring it did not. Generous:
+/// it only guards against a hung test, it measures nothing.
+const GUARD: Duration = Duration::from_secs(60);
+
+/// An HTTP/1.1 answer read off a raw connection.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn parse(bytes: &[u8]) -> RawResponse {
+        let end = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no complete head in {:?}", String::from_utf8_lossy(bytes)));
+        let head = String::from_utf8_lossy(&bytes[..end]).to_string();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let mut body = bytes[end + 4..].to_vec();
+        if let Some((_, len)) = headers.iter().find(|(k, _)| k == "content-length") {
+            body.truncate(len.parse().unwrap());
+        }
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an ISC error body (CONTRACT §7) with this detail code.
+    fn assert_isc_error(&self, status: u16, detail_code: &str) {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let body: Value = serde_json::from_slice(&self.body).expect("a JSON error body");
+        assert_eq!(body["detailCode"], detail_code, "{body}");
+        let tracking = body["trackingId"].as_str().expect("trackingId");
+        assert_eq!(Some(tracking), self.header("slpt-request-id"));
+        assert!(body["messages"][0]["text"].is_string(), "{body}");
+    }
+}
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .expect("connect")
+}
+
+/// Writes `request` (asking the server to close afterwards) and reads until it does.
+async fn exchange(app: &TestApp, request: &[u8]) -> RawResponse {
+    let mut stream = connect(app).await;
+    stream.write_all(request).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(GUARD, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .expect("read");
+    RawResponse::parse(&answer)
+}
+
+/// A request head with the admin token, `Connection: close`, and these extra lines.
+fn head(app: &TestApp, method_path: &str, extra: &[&str]) -> String {
+    let mut head = format!(
+        "{method_path} HTTP/1.1\r\nHost: accessd\r\nAuthorization: Bearer {}\r\nConnection: close\r\n",
+        app.token
+    );
+    for line in extra {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// A chunked body of `chunks` chunks of `size` bytes each, then the last chunk.
+fn chunked(chunks: usize, size: usize) -> String {
+    let mut body = String::new();
+    for _ in 0..chunks {
+        body.push_str(&format!("{size:x}\r\n{}\r\n", "x".repeat(size)));
+    }
+    body.push_str("0\r\n\r\n");
+    body
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_with_the_isc_body() {
+    let app = TestApp::spawn_with(|c| c.body_limit = 4096).await;
+    // Within the limit, chunked: read and parsed (here: not JSON → 400).
+    let small = head(
+        &app,
+        "POST /v3/access-profiles",
+        &[
+            "Content-Type: application/json",
+            "Transfer-Encoding: chunked",
+        ],
+    ) + &chunked(2, 1000);
+    exchange(&app, small.as_bytes())
+        .await
+        .assert_isc_error(400, "400.1 Bad Request Content");
+    // Over it: no Content-Length to refuse up front, so the limit stops the read.
+    let big = head(
+        &app,
+        "POST /v3/access-profiles",
+        &[
+            "Content-Type: application/json",
+            "Transfer-Encoding: chunked",
+        ],
+    ) + &chunked(5, 1000);
+    exchange(&app, big.as_bytes())
+        .await
+        .assert_isc_error(413, "413 Payload Too Large");
+    // The token endpoint reads its form through the same limit.
+    let token = head(
+        &app,
+        "POST /oauth/token",
+        &[
+            "Content-Type: application/x-www-form-urlencoded",
+            "Transfer-Encoding: chunked",
+        ],
+    ) + &chunked(5, 1000);
+    exchange(&app, token.as_bytes())
+        .await
+        .assert_isc_error(413, "413 Payload Too Large");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_a_configured_limit_is_413_with_the_isc_body() {
+    let app = TestApp::spawn_with(|c| c.body_limit = 4096).await;
+    for path in [
+        "/v3/access-profiles",
+        "/beta/roles",
+        "/access-profiles/v1/bulk-delete",
+    ] {
+        let resp = app
+            .request(reqwest::Method::POST, path)
+            .header("Content-Type", "application/json")
+            .body(format!("\"{}\"", "x".repeat(5000)))
+            .send()
+            .await
+            .unwrap();
+        let text = assert_isc_error(resp, 413, "413 Payload Too Large").await;
+        assert!(text.contains("larger than the limit"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_are_refused_with_431() {
+    let app = TestApp::spawn_with(|c| {
+        c.gateway.max_headers = 20;
+        c.gateway.max_header_bytes = 4096;
+    })
+    .await;
+    // Within both limits: served.
+    let mut ok = app.request(reqwest::Method::GET, "/v3/access-profiles");
+    for i in 0..10 {
+        ok = ok.header(format!("X-Extra-{i}"), "value");
+    }
+    assert_eq!(ok.send().await.unwrap().status(), 200);
+    // Too many headers.
+    let mut many = app.request(reqwest::Method::GET, "/v3/access-profiles");
+    for i in 0..30 {
+        many = many.header(format!("X-Extra-{i}"), "value");
+    }
+    assert_eq!(many.send().await.unwrap().status(), 431);
+    // One header larger than the whole head may be.
+    let large = app
+        .request(reqwest::Method::GET, "/v3/access-profiles")
+        .header("X-Large", "x".repeat(5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(large.status(), 431);
+    // The server is unharmed.
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
+}
+
+/// Reads until the server closes the connection, and asserts it served no request.
+async fn assert_closed_unserved(mut stream: TcpStream, what: &str) {
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(GUARD, stream.read_to_end(&mut buf))
+        .await
+        .unwrap_or_else(|_| panic!("the server keeps a connection that {what}"));
+    match read {
+        Ok(_) => assert!(
+            !String::from_utf8_lossy(&buf).contains(" 200 "),
+            "{what}: the request was served: {}",
+            String::from_utf8_lossy(&buf)
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{what}: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_or_says_nothing_is_disconnected() {
+    let app = TestApp::spawn_with(|c| c.gateway.header_read_timeout_secs = 1).await;
+    // A request head that never ends: no blank line.
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: accessd\r\nX-Slow: 1\r\n")
+        .await
+        .unwrap();
+    assert_closed_unserved(stream, "never completes its headers").await;
+    // A connection that sends nothing at all.
+    assert_closed_unserved(connect(&app).await, "sends nothing").await;
+    // The start of the HTTP/2 preface (which a protocol sniffer would wait on).
+    let mut stream = connect(&app).await;
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert_closed_unserved(stream, "sends part of the HTTP/2 preface").await;
+    // A kept-alive connection that goes quiet after a request is closed too.
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: accessd\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(GUARD, stream.read_to_end(&mut buf))
+        .await
+        .expect("the server closes an idle kept-alive connection")
+        .expect("read");
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn a_request_that_outlasts_the_request_timeout_gets_the_isc_408() {
+    let app = TestApp::spawn_with(|c| c.gateway.request_timeout_secs = 1).await;
+    // The handler waits for a body that never comes in full.
+    let mut request = head(
+        &app,
+        "POST /v3/access-profiles",
+        &["Content-Type: application/json", "Content-Length: 100"],
+    );
+    request.push_str("{\"name\": ");
+    let answer = exchange(&app, request.as_bytes()).await;
+    answer.assert_isc_error(408, "408 Request Timeout");
+    // Requests that finish in time are unaffected.
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
+}
