@@ -7,6 +7,7 @@ pub mod extract;
 pub mod identities;
 pub mod lifecycle_states;
 pub mod roles;
+pub mod segments;
 pub mod source_apps;
 pub mod sources;
 pub mod task_status;
@@ -89,6 +90,7 @@ fn v3_only() -> Router<AppState> {
         .route("/public-identities", get(identities::get_public_identities))
         .merge(roles::routes::<V3>(""))
         .merge(lifecycle_states::routes::<V3>(""))
+        .merge(segments::routes::<V3>(""))
 }
 
 fn beta_only() -> Router<AppState> {

@@ -6,6 +6,7 @@ pub mod lifecycle_state;
 pub mod model;
 pub mod patch;
 pub mod role;
+pub mod segment;
 pub mod source_app;
 pub mod task;
 pub mod usage;

@@ -20,6 +20,7 @@ use crate::query::{format_timestamp, SqlValue};
 
 mod lifecycle;
 mod roles;
+mod segments;
 mod source_apps;
 mod tasks;
 
@@ -187,6 +188,11 @@ impl SqliteStore {
         for (ap_id, ent) in self.entitlement_refs(&ids).await? {
             if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
                 ap.entitlements.push(ent);
+            }
+        }
+        for (ap_id, segment) in self.profile_segment_links(&ids).await? {
+            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
+                ap.segments.push(segment);
             }
         }
         Ok(aps)
@@ -371,6 +377,7 @@ fn access_profile_row(r: &SqliteRow) -> StoreResult<AccessProfile> {
             name: r.try_get("source_name")?,
         },
         entitlements: Vec::new(),
+        segments: Vec::new(),
         enabled: r.try_get("enabled")?,
         requestable: r.try_get("requestable")?,
         doc: json_col::<Map<String, Value>>(r, "doc")?,
@@ -814,6 +821,7 @@ impl Store for SqliteStore {
             owner,
             source,
             entitlements,
+            segments: self.segment_existing_ids(&d.segment_ids).await?,
         })
     }
 
@@ -846,6 +854,7 @@ impl Store for SqliteStore {
             })
         })?;
         Self::write_access_profile_entitlements(&mut tx, &id, d).await?;
+        Self::write_access_profile_segments(&mut tx, &id, d).await?;
         tx.commit().await?;
         self.get_access_profile(&id).await
     }
@@ -895,6 +904,7 @@ impl Store for SqliteStore {
             return Err(not_found("access profile", id));
         }
         Self::write_access_profile_entitlements(&mut tx, id, d).await?;
+        Self::write_access_profile_segments(&mut tx, id, d).await?;
         tx.commit().await?;
         self.get_access_profile(id).await
     }
@@ -943,6 +953,35 @@ impl Store for SqliteStore {
                 .collect::<StoreResult<_>>()?,
             total,
         })
+    }
+
+    async fn resolve_segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
+        self.segment_refs(d).await
+    }
+
+    async fn insert_segment(&self, d: &SegmentDraft, now: DateTime<Utc>) -> StoreResult<Segment> {
+        self.segment_insert(d, now).await
+    }
+
+    async fn update_segment(
+        &self,
+        id: &str,
+        d: &SegmentDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Segment> {
+        self.segment_update(id, d, now).await
+    }
+
+    async fn get_segment(&self, id: &str) -> StoreResult<Segment> {
+        self.segment_get(id).await
+    }
+
+    async fn list_segments(&self, q: &ListQuery) -> StoreResult<Page<Segment>> {
+        self.segment_list(q).await
+    }
+
+    async fn delete_segment(&self, id: &str) -> StoreResult<()> {
+        self.segment_delete(id).await
     }
 
     async fn resolve_role_refs(&self, d: &RoleDraft) -> StoreResult<RoleRefFacts> {

@@ -11,6 +11,7 @@ mod deletion;
 mod errors;
 mod lifecycle_states;
 mod roles;
+mod segments;
 mod source_apps;
 mod startup;
 mod supporting;
