@@ -17,6 +17,7 @@ use crate::auth::{Operation, Principal};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
+use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::error::ApiError;
@@ -50,39 +51,32 @@ fn op<F: Fam>(id: &'static str) -> Operation {
     Operation::new(F::FAMILY, id)
 }
 
-/// `listAccessProfiles` (CONTRACT §5). Sub-admin and segment views are not built yet.
+/// `listAccessProfiles` (CONTRACT §5), narrowed to segments by `for-segment-ids` and
+/// `include-unsegmented`. The sub-admin view is not built yet.
 async fn list_access_profiles<F: Fam>(
     State(state): State<AppState>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("listAccessProfiles"))?;
-    for unsupported in ["for-subadmin", "for-segment-ids"] {
-        if params.get(unsupported).is_some() {
-            return Err(ApiError::bad_request(format!(
-                "The {unsupported} parameter is not supported by accessd yet."
-            )));
-        }
+    if params.get("for-subadmin").is_some() {
+        return Err(ApiError::bad_request(
+            "The for-subadmin parameter is not supported by accessd yet.",
+        ));
     }
-    match params.get("include-unsegmented") {
-        None | Some("true") => {}
-        Some("false") => {
-            return Err(ApiError::bad_request(
-                "include-unsegmented=false requires for-segment-ids, which accessd does not support yet.",
-            ))
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid include-unsegmented '{other}': must be true or false"
-            )))
-        }
-    }
+    let segments = segment_scope(
+        params.get("for-segment-ids"),
+        params.get("include-unsegmented"),
+    )?;
     let q = params.list_query(
         &specs::LIST_ACCESS_PROFILES_FILTERS,
         &specs::LIST_ACCESS_PROFILES_SORTERS,
         250,
     )?;
-    let view = crate::store::ProfileView::default();
+    let view = crate::store::ProfileView {
+        sources: None,
+        segments,
+    };
     let page = state.store.list_access_profiles(&view, &q).await?;
     Ok(list_response(&page.items, page.total, to_document))
 }

@@ -256,6 +256,56 @@ pub fn apply_segment_patch(current: &Segment, ops: &[Value]) -> DomainResult<Seg
         .map_err(|e| DomainError::Invalid(format!("The patched segment is invalid: {e}")))
 }
 
+/// The segment ids of `listAccessProfiles`' `for-segment-ids`: comma-separated, blanks
+/// around and between them ignored. Empty when the parameter is absent or empty.
+pub fn parse_segment_ids(param: Option<&str>) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in param.unwrap_or("").split(',').map(str::trim) {
+        if !id.is_empty() && !ids.iter().any(|x| x == id) {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
+/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles`: profiles in
+/// any of these segments, and also those in none when `include_unsegmented`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentView {
+    pub segment_ids: Vec<String>,
+    /// Whether profiles in no segment are listed too.
+    pub include_unsegmented: bool,
+}
+
+/// The segment restriction of `listAccessProfiles`, `None` for none.
+/// `include-unsegmented` is a boolean, `true` by default; "If `for-segment-ids` is
+/// absent or empty, specifying *include-unsegmented* as `false` results in an error."
+pub fn segment_scope(
+    for_segment_ids: Option<&str>,
+    include_unsegmented: Option<&str>,
+) -> DomainResult<Option<SegmentView>> {
+    let include = match include_unsegmented {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return invalid(format!(
+                "Invalid include-unsegmented '{other}': must be true or false."
+            ))
+        }
+    };
+    let ids = parse_segment_ids(for_segment_ids);
+    if ids.is_empty() {
+        if !include {
+            return invalid("include-unsegmented=false requires a non-empty for-segment-ids.");
+        }
+        return Ok(None);
+    }
+    Ok(Some(SegmentView {
+        segment_ids: ids,
+        include_unsegmented: include,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,5 +535,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("The patched segment is invalid"));
+    }
+
+    #[test]
+    fn for_segment_ids_is_a_comma_list_and_include_unsegmented_a_boolean() {
+        assert_eq!(segment_scope(None, None).unwrap(), None);
+        assert_eq!(segment_scope(Some(" , "), Some("true")).unwrap(), None);
+        assert_eq!(
+            segment_scope(Some("a, b,,a"), None).unwrap(),
+            Some(SegmentView {
+                segment_ids: vec!["a".to_string(), "b".to_string()],
+                include_unsegmented: true
+            })
+        );
+        assert_eq!(
+            segment_scope(Some("a"), Some("false")).unwrap(),
+            Some(SegmentView {
+                segment_ids: vec!["a".to_string()],
+                include_unsegmented: false
+            })
+        );
+        for (ids, include) in [(None, "false"), (Some(""), "false"), (Some(" ,"), "false")] {
+            assert!(segment_scope(ids, Some(include))
+                .unwrap_err()
+                .to_string()
+                .contains("for-segment-ids"));
+        }
+        for bad in ["TRUE", "yes", "1", ""] {
+            assert!(segment_scope(Some("a"), Some(bad))
+                .unwrap_err()
+                .to_string()
+                .contains("include-unsegmented"));
+        }
     }
 }

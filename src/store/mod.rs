@@ -329,13 +329,9 @@ pub struct ProfileView {
     pub segments: Option<SegmentView>,
 }
 
-/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentView {
-    pub segment_ids: Vec<String>,
-    /// Whether profiles in no segment are listed too.
-    pub include_unsegmented: bool,
-}
+/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles` (parsed by the
+/// domain's rules).
+pub use crate::domain::segment::SegmentView;
 
 /// Which source apps a list shows (docs/source-apps.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -422,19 +422,23 @@ fn in_filter(col: &str, ids: &[String]) -> Vec<SqlPiece> {
     pieces
 }
 
-/// The condition of a [`ProfileView`] on `access_profiles ap`.
-fn profile_view_filter(view: &ProfileView) -> StoreResult<Vec<SqlPiece>> {
-    let mut pieces = Vec::new();
+/// The condition of a [`ProfileView`] on `access_profiles ap`: each restriction in
+/// parentheses, all of them together.
+fn profile_view_filter(view: &ProfileView) -> Vec<SqlPiece> {
+    let mut conditions = Vec::new();
     if let Some(sources) = &view.sources {
-        pieces.extend(in_filter("ap.source_id", sources));
+        conditions.push(in_filter("ap.source_id", sources));
     }
-    if view.segments.is_some() {
-        // Segments are not stored yet (issue 5); the API refuses for-segment-ids.
-        return Err(StoreError::Config(
-            "segment views are not supported by this store yet".into(),
-        ));
+    if let Some(segments) = &view.segments {
+        conditions.push(segments::segment_view_filter(segments));
     }
-    Ok(pieces)
+    let mut pieces = Vec::new();
+    for (i, condition) in conditions.into_iter().enumerate() {
+        pieces.push(SqlPiece::Sql(if i == 0 { "(" } else { " AND (" }.into()));
+        pieces.extend(condition);
+        pieces.push(SqlPiece::Sql(")".into()));
+    }
+    pieces
 }
 
 fn id_filter(col: &str, id: &str) -> Vec<SqlPiece> {
@@ -925,7 +929,7 @@ impl Store for SqliteStore {
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>> {
         let (rows, total) = self
-            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view)?, q)
+            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view), q)
             .await?;
         Ok(Page {
             items: self.access_profiles_from_rows(rows).await?,

@@ -1,6 +1,7 @@
-//! Segments (`/v3/segments`): CRUD, every 4xx, rights; a profile's `segments`; the
-//! migration of segments kept in a profile's doc.
+//! Segments (`/v3/segments`): CRUD, every 4xx, rights; a profile's `segments`; and
+//! `for-segment-ids` / `include-unsegmented` on the access-profile list of every family.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -627,6 +628,18 @@ async fn deleting_a_segment_takes_it_out_of_its_profiles_and_deleting_a_profile_
         only_now["modified"], only["modified"],
         "the profile itself is unchanged"
     );
+    let (listed, _) = list_with_total(
+        &app,
+        &format!("/v3/access-profiles?for-segment-ids={s1}&include-unsegmented=false"),
+    )
+    .await;
+    assert_eq!(listed, json!([]));
+    let (unsegmented, _) = list_with_total(
+        &app,
+        &format!("/v3/access-profiles?for-segment-ids={s2}&sorters=name"),
+    )
+    .await;
+    assert_eq!(names(&unsegmented), ["Both", "Only one"]);
 
     // a profile's deletion leaves its segments
     assert_eq!(
@@ -637,6 +650,122 @@ async fn deleting_a_segment_takes_it_out_of_its_profiles_and_deleting_a_profile_
     );
     let seg = app.get_json(&format!("{SEGMENTS}/{s2}")).await;
     assert_eq!(seg["name"], "Two");
+    let (in_s2, _) = list_with_total(
+        &app,
+        &format!("/v3/access-profiles?for-segment-ids={s2}&include-unsegmented=false"),
+    )
+    .await;
+    assert_eq!(in_s2, json!([]));
+}
+
+// ------------------------------------------------------------------ for-segment-ids
+
+#[tokio::test]
+async fn for_segment_ids_lists_the_profiles_in_any_of_the_segments_on_every_family() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let s1 = segment_named(&app, "One").await;
+    let s2 = segment_named(&app, "Two").await;
+    let s3 = segment_named(&app, "Three").await;
+    for (name, segments) in [
+        ("A in one", vec![&s1]),
+        ("B in two", vec![&s2]),
+        ("C in both", vec![&s2, &s1]),
+        ("D in none", vec![]),
+        ("E in three", vec![&s3]),
+    ] {
+        let mut body = ap_body(&f, name);
+        body["segments"] = json!(segments);
+        app.create_access_profile("/v3/access-profiles", &body)
+            .await;
+    }
+    let unknown = new_id();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (format!("for-segment-ids={s1}&include-unsegmented=false"), vec!["A in one", "C in both"]),
+        (format!("for-segment-ids={s1},{s2}&include-unsegmented=false"), vec!["A in one", "B in two", "C in both"]),
+        (format!("for-segment-ids=%20{s2}%20,,{s1}&include-unsegmented=false"), vec!["A in one", "B in two", "C in both"]),
+        // include-unsegmented defaults to true
+        (format!("for-segment-ids={s1}"), vec!["A in one", "C in both", "D in none"]),
+        (format!("for-segment-ids={s1}&include-unsegmented=true"), vec!["A in one", "C in both", "D in none"]),
+        (format!("for-segment-ids={s1},{s3}"), vec!["A in one", "C in both", "D in none", "E in three"]),
+        (format!("for-segment-ids={unknown}&include-unsegmented=false"), vec![]),
+        (format!("for-segment-ids={unknown}"), vec!["D in none"]),
+        // absent or empty: no restriction
+        ("include-unsegmented=true".into(), vec!["A in one", "B in two", "C in both", "D in none", "E in three"]),
+        ("for-segment-ids=".into(), vec!["A in one", "B in two", "C in both", "D in none", "E in three"]),
+        (String::new(), vec!["A in one", "B in two", "C in both", "D in none", "E in three"]),
+        // together with filters
+        (format!("for-segment-ids={s1},{s2}&include-unsegmented=false&filters=name%20sw%20%22C%22"), vec!["C in both"]),
+        (format!("for-segment-ids={s2}&filters=name%20sw%20%22B%22%20or%20name%20sw%20%22D%22%20or%20name%20sw%20%22E%22"), vec!["B in two", "D in none"]),
+    ];
+    for family in FAMILIES {
+        for (query, expected) in &cases {
+            let path = format!("{family}?{query}&sorters=name&count=true");
+            let (got, total) = list_with_total(&app, &path).await;
+            assert_eq!(names(&got), *expected, "{path}");
+            assert_eq!(
+                total,
+                Some(expected.len().to_string()),
+                "X-Total-Count of {path}"
+            );
+        }
+        // paging counts the whole view
+        let path = format!("{family}?for-segment-ids={s1},{s2}&include-unsegmented=false&sorters=-name&limit=1&offset=1&count=true");
+        let (got, total) = list_with_total(&app, &path).await;
+        assert_eq!(names(&got), ["B in two"], "{path}");
+        assert_eq!(total.as_deref(), Some("3"), "{path}");
+    }
+    // each profile shows its own segments in a filtered list
+    let (got, _) = list_with_total(
+        &app,
+        &format!("/v3/access-profiles?for-segment-ids={s2}&include-unsegmented=false&sorters=name"),
+    )
+    .await;
+    let segments: BTreeSet<String> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["segments"].to_string())
+        .collect();
+    assert_eq!(
+        segments,
+        BTreeSet::from([json!([s2]).to_string(), json!([s2, s1]).to_string()])
+    );
+}
+
+#[tokio::test]
+async fn segment_list_parameters_are_checked_on_every_family() {
+    let app = TestApp::spawn().await;
+    let s1 = segment_named(&app, "One").await;
+    for family in FAMILIES {
+        for (query, mention) in [
+            (
+                "include-unsegmented=false",
+                "include-unsegmented=false requires a non-empty for-segment-ids",
+            ),
+            (
+                "for-segment-ids=&include-unsegmented=false",
+                "include-unsegmented=false requires a non-empty for-segment-ids",
+            ),
+            (
+                "for-segment-ids=%20,%20&include-unsegmented=false",
+                "include-unsegmented=false requires a non-empty for-segment-ids",
+            ),
+            (
+                &format!("for-segment-ids={s1}&include-unsegmented=yes"),
+                "Invalid include-unsegmented 'yes'",
+            ),
+            (
+                &format!("for-segment-ids={s1}&include-unsegmented=False"),
+                "Invalid include-unsegmented 'False'",
+            ),
+            ("for-subadmin=me", "for-subadmin"),
+        ] {
+            let resp = app.get(&format!("{family}?{query}")).await;
+            let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+            assert!(text.contains(mention), "{family}?{query}: '{text}'");
+        }
+    }
 }
 
 // ------------------------------------------------------------------ migration 0004
@@ -749,6 +878,12 @@ async fn a_database_from_before_segments_keeps_its_profiles_segments() {
     found.sort();
     let seg = |s: &str| (s.to_string(), s.to_string(), false);
     assert_eq!(found, vec![seg("seg-a"), seg("seg-b"), seg("seg-c")]);
+    let (in_a, _) = list_with_total(
+        &app,
+        "/access-profiles/v1?for-segment-ids=seg-a&include-unsegmented=false&sorters=name",
+    )
+    .await;
+    assert_eq!(names(&in_a), ["Shares one", "Two segments"]);
     // one source of truth: the doc no longer holds segments
     let pool = SqlitePool::connect(&url).await.unwrap();
     let left: i64 = sqlx::query_scalar(

@@ -35,6 +35,27 @@ fn criteria_text(d: &SegmentDraft) -> Option<String> {
     d.visibility_criteria.as_ref().map(Value::to_string)
 }
 
+/// The condition of a [`SegmentView`] on `access_profiles ap`: linked to any of the
+/// segments, or (when asked for) linked to none. Both are lookups on the link table's
+/// primary key `(access_profile_id, segment_id)`.
+pub(super) fn segment_view_filter(view: &SegmentView) -> Vec<SqlPiece> {
+    let mut pieces = vec![SqlPiece::Sql(
+        "EXISTS (SELECT 1 FROM access_profile_segments aps \
+         WHERE aps.access_profile_id = ap.id AND "
+            .into(),
+    )];
+    pieces.extend(in_filter("aps.segment_id", &view.segment_ids));
+    pieces.push(SqlPiece::Sql(")".into()));
+    if view.include_unsegmented {
+        pieces.push(SqlPiece::Sql(
+            " OR NOT EXISTS (SELECT 1 FROM access_profile_segments aps \
+             WHERE aps.access_profile_id = ap.id)"
+                .into(),
+        ));
+    }
+    pieces
+}
+
 impl SqliteStore {
     pub(super) async fn segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
         let owner = match &d.owner_id {
