@@ -77,6 +77,7 @@ async fn main() {
             source_id: source.id.clone(),
             source_name: None,
             entitlement_ids: vec![ent.id.clone()],
+            segment_ids: Vec::new(),
             enabled: true,
             requestable: i % 2 == 0,
             doc: Default::default(),

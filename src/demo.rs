@@ -177,6 +177,7 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             source_id: source.id.clone(),
             source_name: None,
             entitlement_ids: ents.iter().map(|i| ent_ids[*i].clone()).collect(),
+            segment_ids: Vec::new(),
             enabled: true,
             requestable,
             doc: Default::default(),

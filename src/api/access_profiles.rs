@@ -20,6 +20,7 @@ use crate::domain::access_profile::{
 };
 use crate::domain::model::AccessProfile;
 use crate::domain::scope::{Scope, ROLE_SUBADMIN, SOURCE_SUBADMIN};
+use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::error::ApiError;
@@ -54,18 +55,14 @@ fn op<F: Fam>(id: &'static str) -> Operation {
 }
 
 /// `listAccessProfiles` (CONTRACT §5): a sub-admin sees the profiles of its sources;
-/// `for-subadmin` shows what another sub-admin sees (within the caller's own view).
+/// `for-subadmin` shows what another sub-admin sees (within the caller's own view);
+/// `for-segment-ids` and `include-unsegmented` narrow it to segments.
 async fn list_access_profiles<F: Fam>(
     State(state): State<AppState>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
     principal.require(op::<F>("listAccessProfiles"))?;
-    if params.get("for-segment-ids").is_some() {
-        return Err(ApiError::bad_request(
-            "The for-segment-ids parameter is not supported by accessd yet.",
-        ));
-    }
     let mut scope = scope_for(&state, &principal, op::<F>("listAccessProfiles")).await?;
     let subadmin = params.get("for-subadmin");
     if let Some(view) = for_subadmin(
@@ -78,19 +75,10 @@ async fn list_access_profiles<F: Fam>(
     {
         scope = scope.intersect(&view);
     }
-    match params.get("include-unsegmented") {
-        None | Some("true") => {}
-        Some("false") => {
-            return Err(ApiError::bad_request(
-                "include-unsegmented=false requires for-segment-ids, which accessd does not support yet.",
-            ))
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid include-unsegmented '{other}': must be true or false"
-            )))
-        }
-    }
+    let segments = segment_scope(
+        params.get("for-segment-ids"),
+        params.get("include-unsegmented"),
+    )?;
     let q = params.list_query(
         &specs::LIST_ACCESS_PROFILES_FILTERS,
         &specs::LIST_ACCESS_PROFILES_SORTERS,
@@ -98,7 +86,7 @@ async fn list_access_profiles<F: Fam>(
     )?;
     let view = crate::store::ProfileView {
         sources: scope.sources(),
-        ..Default::default()
+        segments,
     };
     let page = state.store.list_access_profiles(&view, &q).await?;
     Ok(list_response(&page.items, page.total, to_document))

@@ -112,6 +112,20 @@ impl Params {
         }
         self.list_query(&NO_FILTERS, sorters, max_limit)
     }
+
+    /// A list with paging only (no `filters`, no `sorters`), in `order`'s default order.
+    pub fn list_query_paged(
+        &self,
+        order: &SortSpec,
+        max_limit: i64,
+    ) -> Result<ListQuery, ApiError> {
+        if self.get("sorters").is_some_and(|s| !s.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "This endpoint does not support the sorters parameter.",
+            ));
+        }
+        self.list_query_unfiltered(order, max_limit)
+    }
 }
 
 /// A filter spec with no fields, for endpoints without `filters`.

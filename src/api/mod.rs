@@ -9,6 +9,7 @@ pub mod lifecycle_states;
 pub mod rate_limit;
 pub mod roles;
 pub mod scope;
+pub mod segments;
 pub mod source_apps;
 pub mod sources;
 pub mod task_status;
@@ -111,6 +112,7 @@ fn v3_only() -> Router<AppState> {
         .route("/public-identities", get(identities::get_public_identities))
         .merge(roles::routes::<V3>(""))
         .merge(lifecycle_states::routes::<V3>(""))
+        .merge(segments::routes::<V3>(""))
 }
 
 fn beta_only() -> Router<AppState> {

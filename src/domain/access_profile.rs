@@ -12,12 +12,12 @@ pub const MAX_NAME_LEN: usize = 128;
 pub const MAX_DESCRIPTION_LEN: usize = 2000;
 
 /// Fields kept in the free-form part of the document (stored as sent, validated for shape).
-const DOC_FIELDS: [&str; 6] = [
+/// `segments` is not among them: a profile's segments are links to stored segments.
+const DOC_FIELDS: [&str; 5] = [
     "accessRequestConfig",
     "revocationRequestConfig",
     "provisioningCriteria",
     "additionalOwners",
-    "segments",
     "accessModelMetadata",
 ];
 
@@ -78,6 +78,8 @@ pub struct AccessProfileDraft {
     pub source_id: String,
     pub source_name: Option<String>,
     pub entitlement_ids: Vec<String>,
+    /// The segments the profile is in, in the client's order.
+    pub segment_ids: Vec<String>,
     pub enabled: bool,
     pub requestable: bool,
     pub doc: Map<String, Value>,
@@ -131,6 +133,16 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
             }
             entitlement_ids.push(id);
         }
+        let mut segment_ids: Vec<String> = Vec::new();
+        for (i, id) in input.segments.unwrap_or_default().into_iter().enumerate() {
+            if id.trim().is_empty() {
+                return invalid(format!("segments[{i}] must be a segment id."));
+            }
+            if segment_ids.contains(&id) {
+                return invalid(format!("segment '{id}' is listed more than once."));
+            }
+            segment_ids.push(id);
+        }
         let enabled = input.enabled.unwrap_or(false);
         if enabled && entitlement_ids.is_empty() {
             return invalid("An enabled access profile must include at least one entitlement.");
@@ -162,9 +174,6 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
             }
             doc.insert("additionalOwners".into(), Value::Array(owners));
         }
-        if let Some(s) = input.segments {
-            doc.insert("segments".into(), json!(s));
-        }
         if let Some(v) = input.access_model_metadata {
             // AttributeDTOList: an object `{"attributes": [...]}`.
             if !v.is_object() {
@@ -180,6 +189,7 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
             source_id,
             source_name: source.name,
             entitlement_ids,
+            segment_ids,
             enabled,
             requestable: input.requestable.unwrap_or(true),
             doc,
@@ -245,10 +255,13 @@ pub struct RefFacts {
     pub source: Option<NamedRef>,
     /// (entitlement id, id of its source) for each referenced entitlement that exists.
     pub entitlements: Vec<(String, String)>,
+    /// The referenced segments that exist.
+    pub segments: Vec<String>,
 }
 
 /// The referential rules: owner is an identity, source exists, every entitlement exists
-/// and belongs to the profile's source; a given display name must match.
+/// and belongs to the profile's source, every segment exists (the unknown ones are all
+/// named); a given display name must match.
 pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<()> {
     let Some(owner) = &facts.owner else {
         return invalid(format!(
@@ -287,7 +300,17 @@ pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<
             Some(_) => {}
         }
     }
-    Ok(())
+    let unknown: Vec<String> = draft
+        .segment_ids
+        .iter()
+        .filter(|id| !facts.segments.contains(id))
+        .map(|id| format!("'{id}'"))
+        .collect();
+    match unknown.len() {
+        0 => Ok(()),
+        1 => invalid(format!("segment {} does not exist.", unknown.join(""))),
+        _ => invalid(format!("segments {} do not exist.", unknown.join(", "))),
+    }
 }
 
 /// The canonical AccessProfile document (v3 `AccessProfile`; beta and v1 share it).
@@ -307,7 +330,7 @@ pub fn to_document(ap: &AccessProfile) -> Value {
         "requestable": ap.requestable,
         "accessRequestConfig": null,
         "revocationRequestConfig": null,
-        "segments": [],
+        "segments": ap.segments,
         "provisioningCriteria": null,
         "additionalOwners": [],
         "accessModelMetadata": null,
@@ -385,6 +408,7 @@ mod tests {
                 id: "e1".into(),
                 name: "E1".into(),
             }],
+            segments: vec!["seg1".into()],
             enabled: true,
             requestable: true,
             doc: Map::new(),
@@ -459,6 +483,7 @@ mod tests {
                 name: "S".into(),
             }),
             entitlements: vec![("e1".into(), "s1".into())],
+            segments: Vec::new(),
         };
         assert!(check_refs(&d, &ok).is_ok());
         let foreign = RefFacts {
@@ -470,6 +495,61 @@ mod tests {
             .to_string()
             .contains("does not belong"));
         assert!(check_refs(&d, &RefFacts::default()).is_err());
+    }
+
+    #[test]
+    fn segments_are_distinct_ids_kept_in_order_outside_the_doc() {
+        let mut v = base();
+        v["segments"] = json!(["s2", "s1"]);
+        let d = AccessProfileDraft::try_from(input(v.clone())).unwrap();
+        assert_eq!(d.segment_ids, vec!["s2".to_string(), "s1".to_string()]);
+        assert!(
+            !d.doc.contains_key("segments"),
+            "one source of truth: the links"
+        );
+        v["segments"] = json!(["s1", "s1"]);
+        assert_eq!(
+            AccessProfileDraft::try_from(input(v.clone())).unwrap_err(),
+            DomainError::Invalid("segment 's1' is listed more than once.".into())
+        );
+        v["segments"] = json!([" "]);
+        assert!(AccessProfileDraft::try_from(input(v)).is_err());
+    }
+
+    #[test]
+    fn every_unknown_segment_is_named() {
+        let mut v = base();
+        v["segments"] = json!(["a", "b", "c"]);
+        let d = AccessProfileDraft::try_from(input(v)).unwrap();
+        let facts = |segments: &[&str]| RefFacts {
+            owner: Some(NamedRef {
+                id: "o1".into(),
+                name: "O".into(),
+            }),
+            source: Some(NamedRef {
+                id: "s1".into(),
+                name: "S".into(),
+            }),
+            entitlements: vec![("e1".into(), "s1".into())],
+            segments: segments.iter().map(|s| s.to_string()).collect(),
+        };
+        assert!(check_refs(&d, &facts(&["c", "a", "b"])).is_ok());
+        assert_eq!(
+            check_refs(&d, &facts(&["b"])).unwrap_err().to_string(),
+            "segments 'a', 'c' do not exist."
+        );
+        assert_eq!(
+            check_refs(&d, &facts(&["a", "c"])).unwrap_err().to_string(),
+            "segment 'b' does not exist."
+        );
+    }
+
+    #[test]
+    fn the_document_lists_the_profiles_segments_and_patch_edits_them() {
+        assert_eq!(to_document(&profile())["segments"], json!(["seg1"]));
+        let ops = vec![json!({"op": "add", "path": "/segments/-", "value": "seg2"})];
+        let out = apply_patch(&profile(), &ops).unwrap();
+        assert_eq!(out.segments, Some(vec!["seg1".into(), "seg2".into()]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod model;
 pub mod patch;
 pub mod role;
 pub mod scope;
+pub mod segment;
 pub mod source_app;
 pub mod task;
 pub mod usage;

@@ -141,10 +141,12 @@ pub struct AccessProfile {
     pub owner: NamedRef,
     pub source: NamedRef,
     pub entitlements: Vec<NamedRef>,
+    /// Ids of the segments the profile is in, in the client's order.
+    pub segments: Vec<String>,
     pub enabled: bool,
     pub requestable: bool,
     /// accessRequestConfig, revocationRequestConfig, provisioningCriteria,
-    /// additionalOwners, segments, accessModelMetadata — stored as sent.
+    /// additionalOwners, accessModelMetadata — stored as sent.
     pub doc: Map<String, Value>,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,

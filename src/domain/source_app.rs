@@ -386,12 +386,6 @@ pub fn access_profile_details(item: &AppAccessProfile, app: &SourceApp) -> Value
     let p = &item.profile;
     let request = p.doc.get("accessRequestConfig");
     let revocation = p.doc.get("revocationRequestConfig");
-    let segments = p
-        .doc
-        .get("segments")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     json!({
         "id": p.id,
         "name": p.name,
@@ -410,7 +404,7 @@ pub fn access_profile_details(item: &AppAccessProfile, app: &SourceApp) -> Value
         "type": "source",
         "entitlements": p.entitlements.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
         "entitlementCount": p.entitlements.len(),
-        "segments": segments,
+        "segments": p.segments,
         "approvalSchemes": legacy_schemes(request),
         "revokeRequestApprovalSchemes": legacy_schemes(revocation),
         "requestCommentsRequired": config_flag(request, "commentsRequired"),
@@ -638,7 +632,6 @@ mod tests {
                 {"approverType": "WORKFLOW", "approverId": "w1"},
             ]}),
         );
-        doc.insert("segments".into(), json!(["seg1"]));
         let profile = AccessProfile {
             id: "p1".into(),
             name: "One".into(),
@@ -646,6 +639,7 @@ mod tests {
             owner: named("o1", "O"),
             source: named("s1", "AD"),
             entitlements: vec![named("e1", "E1"), named("e2", "E2")],
+            segments: vec!["seg1".into()],
             enabled: true,
             requestable: true,
             doc,

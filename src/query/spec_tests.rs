@@ -884,3 +884,22 @@ fn lifecycle_state_sorters_match_the_api_documentation() {
         );
     }
 }
+
+/// listSegments (v3): `limit` up to 250, `offset`, `count`; no `filters`, no `sorters`.
+#[test]
+fn list_segments_pages_only_as_the_api_documentation_says() {
+    let doc = load("v3");
+    let params = parameters(&doc, "listSegments");
+    let limit = param(&params, "limit").unwrap();
+    assert_eq!(limit["schema"]["maximum"].as_i64(), Some(LIST_MAX_LIMIT));
+    assert_eq!(limit["schema"]["default"].as_i64(), Some(LIST_MAX_LIMIT));
+    assert!(param(&params, "offset").is_some());
+    assert!(param(&params, "count").is_some());
+    assert!(param(&params, "filters").is_none());
+    assert!(param(&params, "sorters").is_none());
+    assert!(LIST_SEGMENTS_ORDER.fields.is_empty());
+    assert_eq!(
+        sort_clause(None, &LIST_SEGMENTS_ORDER).unwrap(),
+        "ORDER BY sg.created ASC NULLS LAST, sg.id ASC"
+    );
+}

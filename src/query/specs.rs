@@ -595,6 +595,21 @@ pub static GET_LIFECYCLE_STATES_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
 pub static GET_LIFECYCLE_STATES_V1_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
 
 // ---------------------------------------------------------------------------
+// Segments (`segments sg`), v3. listSegments documents only limit, offset and count.
+
+/// `GET /v3/segments`: neither `filters` nor `sorters`; the order is creation order.
+pub static LIST_SEGMENTS_ORDER: SortSpec = SortSpec {
+    fields: &[],
+    unsupported: &[],
+    tiebreak: "sg.id",
+    default: &[Sort {
+        field: "created",
+        column: "sg.created",
+        desc: false,
+    }],
+};
+
+// ---------------------------------------------------------------------------
 // Source apps (`source_apps a`), beta and v1 (identical documentation per operation).
 // listAvailableSourceApps and listAssignedSourceApp filter on `accountSource.id`;
 // listAllSourceApp on `owner.id` and `enabled` instead, and documents `modified` as

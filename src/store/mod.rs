@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
+use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
 use crate::query::{Paging, SqlPiece};
@@ -146,6 +147,25 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Entitlement>>;
+
+    // -- segments
+    async fn resolve_segment_refs(&self, draft: &SegmentDraft) -> StoreResult<SegmentRefFacts>;
+    async fn insert_segment(
+        &self,
+        draft: &SegmentDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Segment>;
+    async fn update_segment(
+        &self,
+        id: &str,
+        draft: &SegmentDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Segment>;
+    async fn get_segment(&self, id: &str) -> StoreResult<Segment>;
+    async fn list_segments(&self, q: &ListQuery) -> StoreResult<Page<Segment>>;
+    /// Deletes a segment; it leaves every profile in it (`ON DELETE CASCADE`).
+    /// `NotFound` when there is none.
+    async fn delete_segment(&self, id: &str) -> StoreResult<()>;
 
     // -- roles
     async fn resolve_role_refs(&self, draft: &RoleDraft) -> StoreResult<RoleRefFacts>;
@@ -327,13 +347,9 @@ pub struct ProfileView {
     pub segments: Option<SegmentView>,
 }
 
-/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentView {
-    pub segment_ids: Vec<String>,
-    /// Whether profiles in no segment are listed too.
-    pub include_unsegmented: bool,
-}
+/// `for-segment-ids` and `include-unsegmented` of `listAccessProfiles` (parsed by the
+/// domain's rules).
+pub use crate::domain::segment::SegmentView;
 
 /// Which source apps a list shows (docs/source-apps.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

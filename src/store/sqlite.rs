@@ -20,6 +20,7 @@ use crate::query::{format_timestamp, SqlValue};
 
 mod lifecycle;
 mod roles;
+mod segments;
 mod source_apps;
 mod tasks;
 
@@ -187,6 +188,11 @@ impl SqliteStore {
         for (ap_id, ent) in self.entitlement_refs(&ids).await? {
             if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
                 ap.entitlements.push(ent);
+            }
+        }
+        for (ap_id, segment) in self.profile_segment_links(&ids).await? {
+            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
+                ap.segments.push(segment);
             }
         }
         Ok(aps)
@@ -371,6 +377,7 @@ fn access_profile_row(r: &SqliteRow) -> StoreResult<AccessProfile> {
             name: r.try_get("source_name")?,
         },
         entitlements: Vec::new(),
+        segments: Vec::new(),
         enabled: r.try_get("enabled")?,
         requestable: r.try_get("requestable")?,
         doc: json_col::<Map<String, Value>>(r, "doc")?,
@@ -415,19 +422,23 @@ fn in_filter(col: &str, ids: &[String]) -> Vec<SqlPiece> {
     pieces
 }
 
-/// The condition of a [`ProfileView`] on `access_profiles ap`.
-fn profile_view_filter(view: &ProfileView) -> StoreResult<Vec<SqlPiece>> {
-    let mut pieces = Vec::new();
+/// The condition of a [`ProfileView`] on `access_profiles ap`: each restriction in
+/// parentheses, all of them together.
+fn profile_view_filter(view: &ProfileView) -> Vec<SqlPiece> {
+    let mut conditions = Vec::new();
     if let Some(sources) = &view.sources {
-        pieces.extend(in_filter("ap.source_id", sources));
+        conditions.push(in_filter("ap.source_id", sources));
     }
-    if view.segments.is_some() {
-        // Segments are not stored yet (issue 5); the API refuses for-segment-ids.
-        return Err(StoreError::Config(
-            "segment views are not supported by this store yet".into(),
-        ));
+    if let Some(segments) = &view.segments {
+        conditions.push(segments::segment_view_filter(segments));
     }
-    Ok(pieces)
+    let mut pieces = Vec::new();
+    for (i, condition) in conditions.into_iter().enumerate() {
+        pieces.push(SqlPiece::Sql(if i == 0 { "(" } else { " AND (" }.into()));
+        pieces.extend(condition);
+        pieces.push(SqlPiece::Sql(")".into()));
+    }
+    pieces
 }
 
 fn id_filter(col: &str, id: &str) -> Vec<SqlPiece> {
@@ -837,6 +848,7 @@ impl Store for SqliteStore {
             owner,
             source,
             entitlements,
+            segments: self.segment_existing_ids(&d.segment_ids).await?,
         })
     }
 
@@ -869,6 +881,7 @@ impl Store for SqliteStore {
             })
         })?;
         Self::write_access_profile_entitlements(&mut tx, &id, d).await?;
+        Self::write_access_profile_segments(&mut tx, &id, d).await?;
         tx.commit().await?;
         self.get_access_profile(&id).await
     }
@@ -918,6 +931,7 @@ impl Store for SqliteStore {
             return Err(not_found("access profile", id));
         }
         Self::write_access_profile_entitlements(&mut tx, id, d).await?;
+        Self::write_access_profile_segments(&mut tx, id, d).await?;
         tx.commit().await?;
         self.get_access_profile(id).await
     }
@@ -938,7 +952,7 @@ impl Store for SqliteStore {
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>> {
         let (rows, total) = self
-            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view)?, q)
+            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view), q)
             .await?;
         Ok(Page {
             items: self.access_profiles_from_rows(rows).await?,
@@ -966,6 +980,35 @@ impl Store for SqliteStore {
                 .collect::<StoreResult<_>>()?,
             total,
         })
+    }
+
+    async fn resolve_segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
+        self.segment_refs(d).await
+    }
+
+    async fn insert_segment(&self, d: &SegmentDraft, now: DateTime<Utc>) -> StoreResult<Segment> {
+        self.segment_insert(d, now).await
+    }
+
+    async fn update_segment(
+        &self,
+        id: &str,
+        d: &SegmentDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Segment> {
+        self.segment_update(id, d, now).await
+    }
+
+    async fn get_segment(&self, id: &str) -> StoreResult<Segment> {
+        self.segment_get(id).await
+    }
+
+    async fn list_segments(&self, q: &ListQuery) -> StoreResult<Page<Segment>> {
+        self.segment_list(q).await
+    }
+
+    async fn delete_segment(&self, id: &str) -> StoreResult<()> {
+        self.segment_delete(id).await
     }
 
     async fn resolve_role_refs(&self, d: &RoleDraft) -> StoreResult<RoleRefFacts> {

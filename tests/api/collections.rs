@@ -150,7 +150,6 @@ async fn bad_collection_parameters_are_400s_naming_the_problem() {
         ("sorters=owner.id", "owner.id"),
         ("sorters=name,name", "name"),
         ("for-subadmin=me", "for-subadmin"),
-        ("for-segment-ids=abc", "for-segment-ids"),
         ("include-unsegmented=false", "include-unsegmented"),
     ];
     for (query, mention) in cases {

@@ -16,6 +16,7 @@ mod lifecycle_states;
 mod matrix;
 mod rate_limit;
 mod roles;
+mod segments;
 mod source_apps;
 mod startup;
 mod subadmin;

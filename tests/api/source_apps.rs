@@ -1353,7 +1353,17 @@ async fn an_apps_access_profiles_are_access_profile_details_in_the_apps_order() 
         {"type": "ENTITLEMENT", "id": f.entitlements[0]},
         {"type": "ENTITLEMENT", "id": f.entitlements[1]},
     ]);
-    body["segments"] = json!(["seg-1", "seg-2"]);
+    let mut segments = Vec::new();
+    for name in ["Segment 1", "Segment 2"] {
+        let created = body_of(
+            app.post("/v3/segments", &json!({"name": name})).await,
+            201,
+            "segment",
+        )
+        .await;
+        segments.push(id(&created));
+    }
+    body["segments"] = json!(segments);
     body["accessRequestConfig"] = json!({
         "commentsRequired": true,
         "denialCommentsRequired": false,
@@ -1407,7 +1417,7 @@ async fn an_apps_access_profiles_are_access_profile_details_in_the_apps_order() 
         "type": "source",
         "entitlements": [f.entitlements[0], f.entitlements[1]],
         "entitlementCount": 2,
-        "segments": ["seg-1", "seg-2"],
+        "segments": segments,
         "approvalSchemes": format!("manager,appOwner,sourceOwner,accessProfileOwner,workgroup:{group_id}"),
         "revokeRequestApprovalSchemes": "accessProfileOwner,manager",
         "requestCommentsRequired": true,
