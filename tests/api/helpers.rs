@@ -104,6 +104,13 @@ impl TestApp {
         self.token = self.fetch_token(&self.admin.0, &self.admin.1).await;
     }
 
+    /// Stops the server (the database stays); `restart` starts a new one on it.
+    pub async fn stop(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+    }
+
     /// Stops this server and starts another on the same database (a restart).
     pub async fn restart(mut self) -> Self {
         if let Some(app) = self.app.take() {

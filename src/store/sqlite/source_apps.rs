@@ -353,7 +353,8 @@ impl SqliteStore {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            // Dropping the transaction rolls the `modified` touch back.
+            // Nothing is removed, and the `modified` touch is undone.
+            tx.rollback().await?;
             return Ok(missing);
         }
         let mut qb =
