@@ -221,6 +221,49 @@ impl TestApp {
         name: &str,
         entitlements: usize,
     ) -> (Source, Vec<String>) {
+        self.seed_source_managed_by(owner, name, entitlements, None)
+            .await
+    }
+
+    /// A governance group of `members` and a source it manages, with one entitlement:
+    /// what those members administer as sub-admins. Returns (source, group id,
+    /// entitlement id).
+    pub async fn seed_subadmin_source(
+        &self,
+        owner: &Identity,
+        name: &str,
+        members: &[String],
+    ) -> (Source, String, String) {
+        let now = self.clock.now();
+        let group = self
+            .store
+            .insert_governance_group(
+                &NewGovernanceGroup {
+                    name: format!("Admins of {name} {}", &new_id()[..6]),
+                    description: None,
+                    owner_id: Some(owner.id.clone()),
+                },
+                now,
+            )
+            .await
+            .expect("group");
+        self.store
+            .add_group_members(&group.id, members, now)
+            .await
+            .expect("members");
+        let (source, mut ents) = self
+            .seed_source_managed_by(owner, name, 1, Some(&group.id))
+            .await;
+        (source, group.id, ents.remove(0))
+    }
+
+    pub async fn seed_source_managed_by(
+        &self,
+        owner: &Identity,
+        name: &str,
+        entitlements: usize,
+        workgroup: Option<&str>,
+    ) -> (Source, Vec<String>) {
         let source = self
             .store
             .insert_source(
@@ -228,7 +271,7 @@ impl TestApp {
                     name: name.into(),
                     description: None,
                     owner_id: owner.id.clone(),
-                    management_workgroup_id: None,
+                    management_workgroup_id: workgroup.map(str::to_string),
                     source_type: Some("Delimited File".into()),
                     connector: "delimited-file".into(),
                     connector_name: None,

@@ -730,71 +730,16 @@ impl World {
             app.token.rsplit_once('.').expect("jwt").0,
             wrong_scope.rsplit_once('.').expect("jwt").1
         );
-        let now = app.clock.now();
-        let group = app
-            .store
-            .insert_governance_group(
-                &NewGovernanceGroup {
-                    name: "Admins of Own".into(),
-                    description: None,
-                    owner_id: Some(f.owner.id.clone()),
-                },
-                now,
-            )
-            .await
-            .expect("group");
-        app.store
-            .add_group_members(&group.id, &[source_sub.id, role_sub.id], now)
-            .await
-            .expect("members");
-        let own = app
-            .store
-            .insert_source(
-                &NewSource {
-                    name: "Own".into(),
-                    description: None,
-                    owner_id: f.owner.id.clone(),
-                    management_workgroup_id: Some(group.id.clone()),
-                    source_type: None,
-                    connector: "delimited-file".into(),
-                    connector_name: None,
-                    connection_type: None,
-                    authoritative: false,
-                    features: vec![],
-                    doc: Default::default(),
-                },
-                now,
-            )
-            .await
-            .expect("own source");
-        let own_entitlement = Entitlement {
-            id: new_id(),
-            source: NamedRef {
-                id: own.id.clone(),
-                name: own.name.clone(),
-            },
-            name: "Own group".into(),
-            attribute: "memberOf".into(),
-            value: "CN=own".into(),
-            entitlement_type: "group".into(),
-            description: None,
-            privileged: false,
-            requestable: true,
-            owner: None,
-            created: now,
-            modified: now,
-        };
-        app.store
-            .insert_entitlement(&own_entitlement)
-            .await
-            .expect("entitlement");
+        let (own, group, own_entitlement) = app
+            .seed_subadmin_source(&f.owner, "Own", &[source_sub.id, role_sub.id])
+            .await;
         let identity_profile = app.seed_identity_profile("Employees").await.id;
         let mut w = World {
             app,
             f,
             own,
-            own_entitlement: own_entitlement.id,
-            group: group.id,
+            own_entitlement,
+            group,
             own_profile: String::new(),
             foreign_profile: String::new(),
             own_role: String::new(),

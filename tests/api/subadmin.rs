@@ -29,65 +29,13 @@ async fn world(levels: &[&str]) -> World {
     let app = TestApp::spawn().await;
     let f = app.fixture().await;
     let (token, sub) = app.token_for(levels, ALL).await;
-    let now = app.clock.now();
-    let group = app
-        .store
-        .insert_governance_group(
-            &NewGovernanceGroup {
-                name: format!("Admins of Own {}", &new_id()[..6]),
-                description: None,
-                owner_id: Some(f.owner.id.clone()),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    app.store
-        .add_group_members(&group.id, std::slice::from_ref(&sub.id), now)
-        .await
-        .unwrap();
-    let own = app
-        .store
-        .insert_source(
-            &NewSource {
-                name: "Own".into(),
-                description: None,
-                owner_id: f.owner.id.clone(),
-                management_workgroup_id: Some(group.id.clone()),
-                source_type: None,
-                connector: "delimited-file".into(),
-                connector_name: None,
-                connection_type: None,
-                authoritative: false,
-                features: vec![],
-                doc: Default::default(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    let ent = Entitlement {
-        id: new_id(),
-        source: NamedRef {
-            id: own.id.clone(),
-            name: own.name.clone(),
-        },
-        name: "Own group".into(),
-        attribute: "memberOf".into(),
-        value: "CN=own".into(),
-        entitlement_type: "group".into(),
-        description: None,
-        privileged: false,
-        requestable: true,
-        owner: None,
-        created: now,
-        modified: now,
-    };
-    app.store.insert_entitlement(&ent).await.unwrap();
+    let (own, _, own_entitlement) = app
+        .seed_subadmin_source(&f.owner, "Own", std::slice::from_ref(&sub.id))
+        .await;
     let own_profile = app
         .create_access_profile(
             "/v3/access-profiles",
-            &own_body(&f, &own, &ent.id, "Own AP"),
+            &own_body(&f, &own, &own_entitlement, "Own AP"),
         )
         .await["id"]
         .as_str()
@@ -103,7 +51,7 @@ async fn world(levels: &[&str]) -> World {
         app,
         f,
         own,
-        own_entitlement: ent.id,
+        own_entitlement,
         sub,
         token,
         own_profile,
