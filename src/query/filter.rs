@@ -591,7 +591,13 @@ impl Parser {
                         format!("expected a field name{sep}{context} but found the operator '{w}'"),
                     ));
                 }
-                if matches!(w.to_ascii_lowercase().as_str(), "not" | "pr") {
+                // `PR name` / `Not x eq 1` are miscased operators; but a word followed by
+                // an operator (`pR in (...)`) can only be a field.
+                let next_is_operator = matches!(
+                    self.toks.get(self.i + 1).map(|t| &t.tok),
+                    Some(Tok::Word(n)) if RESERVED.contains(&n.to_ascii_lowercase().as_str())
+                );
+                if !next_is_operator && matches!(w.to_ascii_lowercase().as_str(), "not" | "pr") {
                     if let Some(msg) = miscased_keyword(&w) {
                         return Err(syntax(pos, msg));
                     }

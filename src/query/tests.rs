@@ -334,6 +334,39 @@ fn plus_free_inputs() {
     );
 }
 
+/// A field that happens to spell `pr` or `not` in another case is a field when an
+/// operator follows it (found by `generated_ast_round_trips`); before a field it is
+/// still a miscased operator.
+#[test]
+fn miscased_prefix_words_followed_by_an_operator_are_fields() {
+    assert_eq!(
+        parse_filter(r#"_ eq "" or pR in ("")"#).unwrap(),
+        Expr::Or(vec![
+            Expr::Cmp {
+                field: "_".into(),
+                op: Op::Eq,
+                value: Value::Str(String::new()),
+            },
+            Expr::In {
+                field: "pR".into(),
+                values: vec![Value::Str(String::new())],
+            },
+        ])
+    );
+    assert_eq!(
+        parse_filter("Not eq 1").unwrap(),
+        Expr::Cmp {
+            field: "Not".into(),
+            op: Op::Eq,
+            value: Value::Num(Number::Int(1)),
+        }
+    );
+    assert!(parse_filter("PR name")
+        .unwrap_err()
+        .to_string()
+        .contains("use 'pr'"));
+}
+
 #[test]
 fn syntax_errors() {
     let cases: &[(&str, &str)] = &[
