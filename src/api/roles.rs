@@ -192,9 +192,14 @@ async fn delete_bulk_roles<F: Fam>(
     check_bulk_delete_known(&role_ids, &existing)?;
     let scope = scope_for(&state, &principal, op::<F>("deleteBulkRoles")).await?;
     if scope != Scope::All {
+        // Every profile of every listed role must be on the sub-admin's sources: one
+        // query for all of their sources.
+        let mut profiles = Vec::new();
         for id in &role_ids {
-            scoped_role(&state, &scope, id).await?;
+            let role = state.store.get_role(id).await?;
+            profiles.extend(role.access_profiles.into_iter().map(|r| r.id));
         }
+        require_profiles_in(&state, &scope, &profiles).await?;
     }
     let task_id = crate::tasks::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
     Ok((

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::{Family, Operation, Principal};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
-use crate::domain::scope::{Scope, SOURCE_SUBADMIN};
+use crate::domain::scope::{is_subadmin, Scope, SOURCE_SUBADMIN};
 use crate::error::ApiError;
 use crate::query::specs;
 
@@ -31,19 +31,16 @@ pub async fn list_sources(
     principal.require(op)?;
     let mut scope = scope_for(&state, &principal, op).await?;
     let subadmin = params.get("for-subadmin");
-    let confined_source_subadmin = scope != Scope::All
-        && principal
-            .claims
-            .authorities
-            .iter()
-            .any(|a| a == SOURCE_SUBADMIN);
-    if confined_source_subadmin {
-        let own = principal.identity_id();
-        if !matches!(subadmin.map(str::trim), Some("me")) && subadmin.map(str::trim) != own {
-            return Err(ApiError::Forbidden(
-                "A SOURCE_SUBADMIN must pass for-subadmin=me (or its own identity id).".into(),
-            ));
-        }
+    let names_itself = subadmin
+        .map(str::trim)
+        .is_some_and(|v| v == "me" || Some(v) == principal.identity_id());
+    if scope != Scope::All
+        && is_subadmin(&principal.claims.authorities, &[SOURCE_SUBADMIN])
+        && !names_itself
+    {
+        return Err(ApiError::Forbidden(
+            "A SOURCE_SUBADMIN must pass for-subadmin=me (or its own identity id).".into(),
+        ));
     }
     if let Some(view) = for_subadmin(&state, &principal, subadmin, &[SOURCE_SUBADMIN]).await? {
         scope = scope.intersect(&view);

@@ -62,8 +62,10 @@ const SEED_API_OPERATIONS: [&str; 2] = ["deleteAccessProfile", "deleteAccessProf
 /// The header experimental operations require (`true`).
 pub const EXPERIMENTAL_HEADER: &str = "X-SailPoint-Experimental";
 
-static SPECS: LazyLock<HashMap<(Family, String), Requirement>> = LazyLock::new(|| {
-    let mut table = HashMap::new();
+/// Per family, per operationId (v1 ids without their `V1` suffix, so a lookup needs no
+/// allocation: it runs on every request).
+static SPECS: LazyLock<HashMap<Family, HashMap<String, Requirement>>> = LazyLock::new(|| {
+    let mut table: HashMap<Family, HashMap<String, Requirement>> = HashMap::new();
     for (family, text) in [
         (Family::V3, include_str!("../../spec/v3.json")),
         (Family::Beta, include_str!("../../spec/beta.json")),
@@ -80,7 +82,14 @@ static SPECS: LazyLock<HashMap<(Family, String), Requirement>> = LazyLock::new(|
                 let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                     continue;
                 };
-                table.insert((family, id.to_string()), requirement_of(op));
+                let id = match family {
+                    Family::V1 => id.strip_suffix("V1").unwrap_or(id),
+                    _ => id,
+                };
+                table
+                    .entry(family)
+                    .or_default()
+                    .insert(id.to_string(), requirement_of(op));
             }
         }
     }
@@ -162,11 +171,7 @@ fn described_levels(description: &str) -> Option<Vec<String>> {
 
 /// The requirement of `op`, if the spec has it.
 pub fn requirement(op: Operation) -> Option<&'static Requirement> {
-    let id = match op.family {
-        Family::V1 => format!("{}V1", op.id),
-        _ => op.id.to_string(),
-    };
-    SPECS.get(&(op.family, id))
+    SPECS.get(&op.family)?.get(op.id)
 }
 
 /// Whether a token with `scopes` and `authorities` may call `op`.
@@ -258,9 +263,13 @@ mod tests {
                 "{id}"
             );
         }
-        let experimental: Vec<_> = SPECS.iter().filter(|(_, r)| r.experimental).collect();
+        let experimental: Vec<_> = SPECS
+            .iter()
+            .flat_map(|(f, ops)| ops.iter().map(move |(id, r)| (f, id, r)))
+            .filter(|(_, _, r)| r.experimental)
+            .collect();
         assert_eq!(experimental.len(), 10, "{experimental:?}");
-        assert!(experimental.iter().all(|((f, _), _)| *f == Family::V1));
+        assert!(experimental.iter().all(|(f, _, _)| **f == Family::V1));
     }
 
     #[test]

@@ -152,11 +152,8 @@ impl SqliteStore {
             "SELECT ape.access_profile_id, e.id, e.name FROM access_profile_entitlements ape \
              JOIN entitlements e ON e.id = ape.entitlement_id WHERE ape.access_profile_id IN (",
         );
-        let mut sep = qb.separated(", ");
-        for id in ap_ids {
-            sep.push_bind(id);
-        }
-        qb.push(") ORDER BY ape.access_profile_id, ape.position");
+        push_id_list(&mut qb, ap_ids);
+        qb.push(" ORDER BY ape.access_profile_id, ape.position");
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
@@ -221,6 +218,19 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Binds `ids` as the rest of an `IN (` list: `?, ?, …)`. Callers skip empty lists.
+fn push_id_list<'a, I>(qb: &mut QueryBuilder<'a, Sqlite>, ids: I)
+where
+    I: IntoIterator,
+    I::Item: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send,
+{
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id);
+    }
+    qb.push(")");
 }
 
 fn push_pieces(qb: &mut QueryBuilder<'_, Sqlite>, pieces: &[SqlPiece]) {
@@ -809,41 +819,20 @@ impl Store for SqliteStore {
     }
 
     async fn resolve_access_profile_refs(&self, d: &AccessProfileDraft) -> StoreResult<RefFacts> {
-        let owner = sqlx::query("SELECT id, name FROM identities WHERE id = ?")
-            .bind(&d.owner_id)
-            .fetch_optional(&self.pool)
+        let owner = self
+            .named_refs("identities", std::slice::from_ref(&d.owner_id))
             .await?
-            .map(|r| {
-                Ok::<_, sqlx::Error>(NamedRef {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                })
-            })
-            .transpose()?;
-        let source = sqlx::query("SELECT id, name FROM sources WHERE id = ?")
-            .bind(&d.source_id)
-            .fetch_optional(&self.pool)
+            .pop();
+        let source = self
+            .named_refs("sources", std::slice::from_ref(&d.source_id))
             .await?
-            .map(|r| {
-                Ok::<_, sqlx::Error>(NamedRef {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                })
-            })
-            .transpose()?;
-        let mut entitlements = Vec::new();
-        if !d.entitlement_ids.is_empty() {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("SELECT id, source_id FROM entitlements WHERE id IN (");
-            let mut sep = qb.separated(", ");
-            for id in &d.entitlement_ids {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&self.pool).await? {
-                entitlements.push((r.try_get(0)?, r.try_get(1)?));
-            }
-        }
+            .pop();
+        let entitlements = self
+            .refs_with_sources("entitlements", &d.entitlement_ids)
+            .await?
+            .into_iter()
+            .map(|(e, source)| (e.id, source))
+            .collect();
         Ok(RefFacts {
             owner,
             source,
@@ -1056,20 +1045,12 @@ impl Store for SqliteStore {
     }
 
     async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT id, source_id FROM access_profiles WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
-        Ok(qb
-            .build_query_as::<(String, String)>()
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(self
+            .refs_with_sources("access_profiles", ids)
+            .await?
+            .into_iter()
+            .map(|(ap, source)| (ap.id, source))
+            .collect())
     }
 
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {

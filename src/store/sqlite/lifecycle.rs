@@ -96,11 +96,8 @@ where
         "SELECT lifecycle_state_id, access_profile_id FROM lifecycle_state_access_profiles \
          WHERE lifecycle_state_id IN (",
     );
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id);
-    }
-    qb.push(") ORDER BY lifecycle_state_id, position");
+    push_id_list(&mut qb, ids);
+    qb.push(" ORDER BY lifecycle_state_id, position");
     let rows = qb.build().fetch_all(ex).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))

@@ -54,11 +54,8 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let mut qb = QueryBuilder::<Sqlite>::new(select);
-        let mut sep = qb.separated(", ");
-        for id in role_ids {
-            sep.push_bind(id);
-        }
-        qb.push(") ORDER BY l.role_id, l.position");
+        push_id_list(&mut qb, role_ids);
+        qb.push(" ORDER BY l.role_id, l.position");
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
@@ -146,11 +143,7 @@ impl SqliteStore {
         }
         let mut qb =
             QueryBuilder::<Sqlite>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
+        push_id_list(&mut qb, ids);
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
@@ -158,6 +151,34 @@ impl SqliteStore {
                     id: r.try_get(0)?,
                     name: r.try_get(1)?,
                 })
+            })
+            .collect()
+    }
+
+    /// `(id and name, source id)` of the rows among `ids` of `table` (entitlements or
+    /// access profiles), one indexed query.
+    pub(super) async fn refs_with_sources(
+        &self,
+        table: &'static str,
+        ids: &[String],
+    ) -> StoreResult<Vec<(NamedRef, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT id, name, source_id FROM {table} WHERE id IN ("
+        ));
+        push_id_list(&mut qb, ids);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    NamedRef {
+                        id: r.try_get(0)?,
+                        name: r.try_get(1)?,
+                    },
+                    r.try_get(2)?,
+                ))
             })
             .collect()
     }

@@ -171,11 +171,8 @@ impl SqliteStore {
             "SELECT access_profile_id, segment_id FROM access_profile_segments \
              WHERE access_profile_id IN (",
         );
-        let mut sep = qb.separated(", ");
-        for id in ap_ids {
-            sep.push_bind(id);
-        }
-        qb.push(") ORDER BY access_profile_id, position");
+        push_id_list(&mut qb, ap_ids);
+        qb.push(" ORDER BY access_profile_id, position");
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))

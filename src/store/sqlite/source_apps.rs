@@ -92,11 +92,8 @@ impl SqliteStore {
             "SELECT l.app_id, l.access_profile_id FROM source_app_access_profiles l \
              WHERE l.app_id IN (",
         );
-        let mut sep = qb.separated(", ");
-        for a in &apps {
-            sep.push_bind(a.id.clone());
-        }
-        qb.push(") ORDER BY l.app_id, l.position");
+        push_id_list(&mut qb, index.keys());
+        qb.push(" ORDER BY l.app_id, l.position");
         for r in qb.build().fetch_all(&self.pool).await? {
             let app_id: String = r.try_get(0)?;
             if let Some(&i) = index.get(&app_id) {
@@ -118,26 +115,9 @@ impl SqliteStore {
             .named_refs("sources", std::slice::from_ref(&d.account_source_id))
             .await?
             .pop();
-        let mut access_profiles = Vec::new();
-        if !d.access_profile_ids.is_empty() {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "SELECT id, name, source_id FROM access_profiles WHERE id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in &d.access_profile_ids {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&self.pool).await? {
-                access_profiles.push((
-                    NamedRef {
-                        id: r.try_get(0)?,
-                        name: r.try_get(1)?,
-                    },
-                    r.try_get(2)?,
-                ));
-            }
-        }
+        let access_profiles = self
+            .refs_with_sources("access_profiles", &d.access_profile_ids)
+            .await?;
         Ok(SourceAppRefFacts {
             owner,
             account_source,
@@ -341,11 +321,7 @@ impl SqliteStore {
             "SELECT access_profile_id FROM source_app_access_profiles WHERE app_id = ",
         );
         qb.push_bind(app_id).push(" AND access_profile_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
+        push_id_list(&mut qb, ids);
         let held: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         let missing: Vec<String> = ids
             .iter()
@@ -360,11 +336,7 @@ impl SqliteStore {
         let mut qb =
             QueryBuilder::<Sqlite>::new("DELETE FROM source_app_access_profiles WHERE app_id = ");
         qb.push_bind(app_id).push(" AND access_profile_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
+        push_id_list(&mut qb, ids);
         qb.build().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Vec::new())

@@ -50,11 +50,7 @@ pub(super) async fn usages_of(
     }
     for (kind, sql) in USAGE_QUERIES {
         let mut qb = QueryBuilder::<Sqlite>::new(sql);
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(id);
-        }
-        qb.push(")");
+        push_id_list(&mut qb, ids);
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.push(Usage {
                 access_profile_id: r.try_get(0)?,
@@ -76,11 +72,7 @@ pub(super) async fn profile_refs(
         return Ok(Vec::new());
     }
     let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, name FROM access_profiles WHERE id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id);
-    }
-    qb.push(")");
+    push_id_list(&mut qb, ids);
     let rows = qb.build().fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
@@ -128,11 +120,7 @@ async fn delete_unused_profiles(
     }
     if !unused.is_empty() {
         let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM access_profiles WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in unused {
-            sep.push_bind(id);
-        }
-        qb.push(")");
+        push_id_list(&mut qb, unused);
         qb.build().execute(&mut *conn).await?;
     }
     Ok(results)
