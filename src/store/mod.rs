@@ -1,6 +1,7 @@
 //! Persistence: the `Store` trait the API and tasks talk to, and its implementations.
 //! SQL and dialect differences live below this line and nowhere else.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -369,16 +370,47 @@ pub enum DeleteTarget {
     Roles,
 }
 
-/// Opens the store named by a database URL (`sqlite://path`), creating and migrating it.
+/// Opens the store named by a database URL (`sqlite://PATH` or `postgres://…`),
+/// refusing a database migrated by a newer accessd and, when `migrate`, applying this
+/// build's migrations.
+pub async fn open_with(
+    database_url: &str,
+    migrate: bool,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match Backend::of(database_url)? {
+        Backend::Sqlite => Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open(database_url, migrate).await?,
+        )),
+        Backend::Postgres => Ok(std::sync::Arc::new(
+            postgres::PostgresStore::open(database_url, migrate).await?,
+        )),
+    }
+}
+
+/// Opens and migrates the store named by a database URL (what `serve` does).
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if database_url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(
-            sqlite::SqliteStore::open(database_url).await?,
-        ))
-    } else {
-        Err(StoreError::Config(format!(
-            "unsupported database URL '{}': accessd supports sqlite://PATH",
-            database_url.split('@').next_back().unwrap_or("")
-        )))
+    open_with(database_url, true).await
+}
+
+/// The database behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database_url: &str) -> StoreResult<Self> {
+        if database_url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+        {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL '{}': accessd supports sqlite://PATH and postgres://…",
+                database_url.split('@').next_back().unwrap_or("")
+            )))
+        }
     }
 }

@@ -20,7 +20,7 @@ const APPS: Listing = Listing {
 /// An app's profiles with their source's numeric id, joined with the app's links `l`.
 const APP_PROFILE_JOIN: &str = " JOIN source_app_access_profiles l ON l.access_profile_id = ap.id";
 
-fn app_row(r: &SqliteRow) -> StoreResult<SourceApp> {
+fn app_row(r: &DbRow) -> StoreResult<SourceApp> {
     Ok(SourceApp {
         id: r.try_get("id")?,
         num_id: r.try_get("num_id")?,
@@ -76,9 +76,9 @@ fn view_filter(view: SourceAppView) -> Vec<SqlPiece> {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// App rows with their access-profile ids attached (one query per page).
-    async fn apps_from_rows(&self, rows: Vec<SqliteRow>) -> StoreResult<Vec<SourceApp>> {
+    async fn apps_from_rows(&self, rows: Vec<DbRow>) -> StoreResult<Vec<SourceApp>> {
         let mut apps = rows.iter().map(app_row).collect::<StoreResult<Vec<_>>>()?;
         if apps.is_empty() {
             return Ok(apps);
@@ -88,7 +88,7 @@ impl SqliteStore {
             .enumerate()
             .map(|(i, a)| (a.id.clone(), i))
             .collect();
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = QueryBuilder::<Db>::new(
             "SELECT l.app_id, l.access_profile_id FROM source_app_access_profiles l \
              WHERE l.app_id IN (",
         );
@@ -127,14 +127,14 @@ impl SqliteStore {
 
     /// Replaces an app's links with the draft's, in the draft's order.
     async fn write_app_links(
-        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        tx: &mut sqlx::Transaction<'static, Db>,
         id: &str,
         d: &SourceAppDraft,
     ) -> StoreResult<()> {
         for (pos, ap) in d.access_profile_ids.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO source_app_access_profiles (app_id, source_id, access_profile_id, \
-                 position) VALUES (?, ?, ?, ?)",
+                 position) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
             .bind(&d.account_source_id)
@@ -158,8 +158,8 @@ impl SqliteStore {
             "INSERT INTO source_apps (id, num_id, name, description, owner_id, \
              account_source_id, enabled, provision_request_enabled, app_center_enabled, \
              match_all_accounts, created, modified) \
-             VALUES (?, (SELECT COALESCE(MAX(num_id), 0) + 1 FROM source_apps), \
-             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, (SELECT COALESCE(MAX(num_id), 0) + 1 FROM source_apps), \
+             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(&d.name)
@@ -211,14 +211,14 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         for (id, d) in updates {
-            sqlx::query("DELETE FROM source_app_access_profiles WHERE app_id = ?")
+            sqlx::query("DELETE FROM source_app_access_profiles WHERE app_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             let done = sqlx::query(
-                "UPDATE source_apps SET name = ?, description = ?, owner_id = ?, \
-                 account_source_id = ?, enabled = ?, provision_request_enabled = ?, \
-                 app_center_enabled = ?, match_all_accounts = ?, modified = ? WHERE id = ?",
+                "UPDATE source_apps SET name = $1, description = $2, owner_id = $3, \
+                 account_source_id = $4, enabled = $5, provision_request_enabled = $6, \
+                 app_center_enabled = $7, match_all_accounts = $8, modified = $9 WHERE id = $10",
             )
             .bind(&d.name)
             .bind(&d.description)
@@ -255,7 +255,7 @@ impl SqliteStore {
     pub(super) async fn source_app_delete(&self, id: &str) -> StoreResult<SourceApp> {
         let app = self.source_app_get(id).await?;
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM source_apps WHERE id = ?")
+        let done = sqlx::query("DELETE FROM source_apps WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -309,7 +309,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<String>> {
         let mut tx = self.begin_write().await?;
-        let touched = sqlx::query("UPDATE source_apps SET modified = ? WHERE id = ?")
+        let touched = sqlx::query("UPDATE source_apps SET modified = $1 WHERE id = $2")
             .bind(format_timestamp(&now))
             .bind(app_id)
             .execute(&mut *tx)
@@ -317,7 +317,7 @@ impl SqliteStore {
         if touched.rows_affected() == 0 {
             return Err(not_found("source app", app_id));
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = QueryBuilder::<Db>::new(
             "SELECT access_profile_id FROM source_app_access_profiles WHERE app_id = ",
         );
         qb.push_bind(app_id).push(" AND access_profile_id IN (");
@@ -334,7 +334,7 @@ impl SqliteStore {
             return Ok(missing);
         }
         let mut qb =
-            QueryBuilder::<Sqlite>::new("DELETE FROM source_app_access_profiles WHERE app_id = ");
+            QueryBuilder::<Db>::new("DELETE FROM source_app_access_profiles WHERE app_id = ");
         qb.push_bind(app_id).push(" AND access_profile_id IN (");
         push_id_list(&mut qb, ids);
         qb.build().execute(&mut *tx).await?;

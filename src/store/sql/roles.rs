@@ -19,7 +19,7 @@ const AP_LINKS: &str = "SELECT l.role_id, x.id, x.name FROM role_access_profiles
 const ENTITLEMENT_LINKS: &str = "SELECT l.role_id, x.id, x.name FROM role_entitlements l \
      JOIN entitlements x ON x.id = l.entitlement_id WHERE l.role_id IN (";
 
-fn role_row(r: &SqliteRow) -> StoreResult<Role> {
+fn role_row(r: &DbRow) -> StoreResult<Role> {
     Ok(Role {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -43,7 +43,7 @@ fn role_name_taken(name: &str) -> String {
     format!("A role named '{name}' already exists.")
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// `(role id, ref)` for every link of `select` (one of the `*_LINKS` queries).
     async fn role_links(
         &self,
@@ -53,7 +53,7 @@ impl SqliteStore {
         if role_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(select);
+        let mut qb = QueryBuilder::<Db>::new(select);
         push_id_list(&mut qb, role_ids);
         qb.push(" ORDER BY l.role_id, l.position");
         let rows = qb.build().fetch_all(&self.pool).await?;
@@ -72,7 +72,7 @@ impl SqliteStore {
 
     /// Role rows with their access profiles and entitlements attached (two queries per
     /// page, whatever its size).
-    async fn roles_from_rows(&self, rows: Vec<SqliteRow>) -> StoreResult<Vec<Role>> {
+    async fn roles_from_rows(&self, rows: Vec<DbRow>) -> StoreResult<Vec<Role>> {
         let mut roles = rows.iter().map(role_row).collect::<StoreResult<Vec<_>>>()?;
         let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
         let index: HashMap<&str, usize> = ids
@@ -96,12 +96,12 @@ impl SqliteStore {
     /// Replaces a role's links with the draft's, keeping the draft's order. A profile or
     /// entitlement deleted since the draft was checked fails the foreign key (400).
     async fn write_role_links(
-        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        tx: &mut sqlx::Transaction<'static, Db>,
         id: &str,
         d: &RoleDraft,
     ) -> StoreResult<()> {
         for table in ["role_access_profiles", "role_entitlements"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE role_id = ?"))
+            sqlx::query(&format!("DELETE FROM {table} WHERE role_id = $1"))
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
@@ -109,7 +109,7 @@ impl SqliteStore {
         for (pos, ap) in d.access_profile_ids.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO role_access_profiles (role_id, access_profile_id, position) \
-                 VALUES (?, ?, ?)",
+                 VALUES ($1, $2, $3)",
             )
             .bind(id)
             .bind(ap)
@@ -120,7 +120,7 @@ impl SqliteStore {
         }
         for (pos, ent) in d.entitlement_ids.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO role_entitlements (role_id, entitlement_id, position) VALUES (?, ?, ?)",
+                "INSERT INTO role_entitlements (role_id, entitlement_id, position) VALUES ($1, $2, $3)",
             )
             .bind(id)
             .bind(ent)
@@ -142,7 +142,7 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let mut qb =
-            QueryBuilder::<Sqlite>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
+            QueryBuilder::<Db>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
         push_id_list(&mut qb, ids);
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()
@@ -165,7 +165,7 @@ impl SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        let mut qb = QueryBuilder::<Db>::new(format!(
             "SELECT id, name, source_id FROM {table} WHERE id IN ("
         ));
         push_id_list(&mut qb, ids);
@@ -200,7 +200,7 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO roles (id, name, description, owner_id, enabled, requestable, \
-             dimensional, doc, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             dimensional, doc, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(&d.name)
@@ -228,8 +228,8 @@ impl SqliteStore {
     ) -> StoreResult<Role> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE roles SET name = ?, description = ?, owner_id = ?, enabled = ?, \
-             requestable = ?, dimensional = ?, doc = ?, modified = ? WHERE id = ?",
+            "UPDATE roles SET name = $1, description = $2, owner_id = $3, enabled = $4, \
+             requestable = $5, dimensional = $6, doc = $7, modified = $8 WHERE id = $9",
         )
         .bind(&d.name)
         .bind(&d.description)
@@ -290,7 +290,7 @@ impl SqliteStore {
     /// The links go with the row (`ON DELETE CASCADE`).
     pub(super) async fn role_delete(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM roles WHERE id = ?")
+        let done = sqlx::query("DELETE FROM roles WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -14,7 +14,7 @@ const SEGMENTS: Listing = Listing {
     count_from: " FROM segments sg",
 };
 
-fn segment_row(r: &SqliteRow) -> StoreResult<Segment> {
+fn segment_row(r: &DbRow) -> StoreResult<Segment> {
     let criteria: Option<String> = r.try_get("visibility_criteria")?;
     Ok(Segment {
         id: r.try_get("id")?,
@@ -56,7 +56,7 @@ pub(super) fn segment_view_filter(view: &SegmentView) -> Vec<SqlPiece> {
     pieces
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
         let owner = match &d.owner_id {
             Some(id) => self
@@ -76,7 +76,7 @@ impl SqliteStore {
         let id = crate::domain::new_id();
         sqlx::query(
             "INSERT INTO segments (id, name, description, owner_id, visibility_criteria, \
-             active, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             active, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(&d.name)
@@ -99,8 +99,8 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Segment> {
         let done = sqlx::query(
-            "UPDATE segments SET name = ?, description = ?, owner_id = ?, \
-             visibility_criteria = ?, active = ?, modified = ? WHERE id = ?",
+            "UPDATE segments SET name = $1, description = $2, owner_id = $3, \
+             visibility_criteria = $4, active = $5, modified = $6 WHERE id = $7",
         )
         .bind(&d.name)
         .bind(&d.description)
@@ -138,7 +138,7 @@ impl SqliteStore {
 
     /// The profiles' links go with the row (`ON DELETE CASCADE`).
     pub(super) async fn segment_delete(&self, id: &str) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM segments WHERE id = ?")
+        let done = sqlx::query("DELETE FROM segments WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -167,7 +167,7 @@ impl SqliteStore {
         if ap_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = QueryBuilder::<Db>::new(
             "SELECT access_profile_id, segment_id FROM access_profile_segments \
              WHERE access_profile_id IN (",
         );
@@ -182,18 +182,18 @@ impl SqliteStore {
     /// Replaces a profile's segment links with the draft's, keeping its order. A
     /// segment deleted since the draft was checked fails the foreign key (400).
     pub(super) async fn write_access_profile_segments(
-        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        tx: &mut sqlx::Transaction<'static, Db>,
         id: &str,
         draft: &AccessProfileDraft,
     ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM access_profile_segments WHERE access_profile_id = ?")
+        sqlx::query("DELETE FROM access_profile_segments WHERE access_profile_id = $1")
             .bind(id)
             .execute(&mut **tx)
             .await?;
         for (pos, segment) in draft.segment_ids.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO access_profile_segments (access_profile_id, segment_id, position) \
-                 VALUES (?, ?, ?)",
+                 VALUES ($1, $2, $3)",
             )
             .bind(id)
             .bind(segment)

@@ -12,7 +12,7 @@ const IDENTITY_PROFILE_SELECT: &str = "SELECT ip.id, ip.name, ip.description, ip
      o.name AS owner_name, ip.authoritative_source_id, s.name AS source_name, ip.priority, \
      ip.created, ip.modified FROM identity_profiles ip \
      LEFT JOIN identities o ON o.id = ip.owner_id \
-     LEFT JOIN sources s ON s.id = ip.authoritative_source_id WHERE ip.id = ?";
+     LEFT JOIN sources s ON s.id = ip.authoritative_source_id WHERE ip.id = $1";
 
 const LIFECYCLE_STATE_COLS: &str = "SELECT ls.id, ls.identity_profile_id, ls.name, \
      ls.technical_name, ls.description, ls.enabled, ls.identity_count, ls.identity_state, \
@@ -25,7 +25,7 @@ const LIFECYCLE_STATES: Listing = Listing {
     count_from: LIFECYCLE_STATE_FROM,
 };
 
-fn identity_profile_row(r: &SqliteRow) -> StoreResult<IdentityProfile> {
+fn identity_profile_row(r: &DbRow) -> StoreResult<IdentityProfile> {
     Ok(IdentityProfile {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -38,7 +38,7 @@ fn identity_profile_row(r: &SqliteRow) -> StoreResult<IdentityProfile> {
     })
 }
 
-fn lifecycle_state_row(r: &SqliteRow) -> StoreResult<LifecycleState> {
+fn lifecycle_state_row(r: &DbRow) -> StoreResult<LifecycleState> {
     Ok(LifecycleState {
         id: r.try_get("id")?,
         identity_profile_id: r.try_get("identity_profile_id")?,
@@ -87,12 +87,12 @@ fn state_conflict(e: sqlx::Error, d: &LifecycleStateDraft) -> StoreError {
 /// The access-profile links of these states, in each state's order.
 async fn access_profile_links<'c, E>(ex: E, ids: &[String]) -> StoreResult<Vec<(String, String)>>
 where
-    E: Executor<'c, Database = Sqlite>,
+    E: Executor<'c, Database = Db>,
 {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Sqlite>::new(
+    let mut qb = QueryBuilder::<Db>::new(
         "SELECT lifecycle_state_id, access_profile_id FROM lifecycle_state_access_profiles \
          WHERE lifecycle_state_id IN (",
     );
@@ -118,18 +118,18 @@ fn attach_links(states: &mut [LifecycleState], links: Vec<(String, String)>) {
 }
 
 async fn write_links(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    tx: &mut sqlx::Transaction<'static, Db>,
     id: &str,
     d: &LifecycleStateDraft,
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM lifecycle_state_access_profiles WHERE lifecycle_state_id = ?")
+    sqlx::query("DELETE FROM lifecycle_state_access_profiles WHERE lifecycle_state_id = $1")
         .bind(id)
         .execute(&mut **tx)
         .await?;
     for (pos, ap) in d.access_profile_ids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO lifecycle_state_access_profiles \
-             (lifecycle_state_id, access_profile_id, position) VALUES (?, ?, ?)",
+             (lifecycle_state_id, access_profile_id, position) VALUES ($1, $2, $3)",
         )
         .bind(id)
         .bind(ap)
@@ -143,9 +143,9 @@ async fn write_links(
 
 async fn profile_exists<'c, E>(ex: E, profile_id: &str) -> StoreResult<()>
 where
-    E: Executor<'c, Database = Sqlite>,
+    E: Executor<'c, Database = Db>,
 {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM identity_profiles WHERE id = ?")
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM identity_profiles WHERE id = $1")
         .bind(profile_id)
         .fetch_optional(ex)
         .await?;
@@ -155,7 +155,7 @@ where
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn identity_profile_insert(
         &self,
         p: &NewIdentityProfile,
@@ -165,7 +165,7 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO identity_profiles (id, name, description, owner_id, \
-             authoritative_source_id, priority, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             authoritative_source_id, priority, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(&p.name)
@@ -209,7 +209,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO lifecycle_states (id, identity_profile_id, name, technical_name, \
              description, enabled, identity_state, priority, doc, created, modified) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(profile_id)
@@ -240,9 +240,9 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         profile_exists(&mut *tx, profile_id).await?;
         let done = sqlx::query(
-            "UPDATE lifecycle_states SET name = ?, technical_name = ?, description = ?, \
-             enabled = ?, identity_state = ?, priority = ?, doc = ?, modified = ? \
-             WHERE id = ? AND identity_profile_id = ?",
+            "UPDATE lifecycle_states SET name = $1, technical_name = $2, description = $3, \
+             enabled = $4, identity_state = $5, priority = $6, doc = $7, modified = $8 \
+             WHERE id = $9 AND identity_profile_id = $10",
         )
         .bind(&d.name)
         .bind(&d.technical_name)
@@ -318,7 +318,7 @@ impl SqliteStore {
         // as it was at deletion.
         let row = sqlx::query(&format!(
             "{LIFECYCLE_STATE_COLS}{LIFECYCLE_STATE_FROM} \
-             WHERE ls.id = ? AND ls.identity_profile_id = ?"
+             WHERE ls.id = $1 AND ls.identity_profile_id = $2"
         ))
         .bind(id)
         .bind(profile_id)
@@ -333,7 +333,7 @@ impl SqliteStore {
             access_profile_links(&mut *tx, &[id.to_string()]).await?,
         );
         // The access-profile links go with the row (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM lifecycle_states WHERE id = ?")
+        sqlx::query("DELETE FROM lifecycle_states WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;

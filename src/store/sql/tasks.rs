@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction, so a usage check and the delete it guards cannot be
 //! interleaved with a role or lifecycle-state write (CONTRACT §2 invariant).
 
-use sqlx::SqliteConnection;
+
 
 use super::*;
 use crate::domain::task::{
@@ -41,7 +41,7 @@ const USAGE_QUERIES: [(UsageKind, &str); 3] = [
 ];
 
 pub(super) async fn usages_of(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     ids: &[String],
 ) -> StoreResult<Vec<Usage>> {
     let mut out = Vec::new();
@@ -49,7 +49,7 @@ pub(super) async fn usages_of(
         return Ok(out);
     }
     for (kind, sql) in USAGE_QUERIES {
-        let mut qb = QueryBuilder::<Sqlite>::new(sql);
+        let mut qb = QueryBuilder::<Db>::new(sql);
         push_id_list(&mut qb, ids);
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.push(Usage {
@@ -65,13 +65,13 @@ pub(super) async fn usages_of(
 
 /// The access profiles among `ids` that exist, with their names (one indexed query).
 pub(super) async fn profile_refs(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     ids: &[String],
 ) -> StoreResult<Vec<NamedRef>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, name FROM access_profiles WHERE id IN (");
+    let mut qb = QueryBuilder::<Db>::new("SELECT id, name FROM access_profiles WHERE id IN (");
     push_id_list(&mut qb, ids);
     let rows = qb.build().fetch_all(&mut *conn).await?;
     rows.iter()
@@ -87,7 +87,7 @@ pub(super) async fn profile_refs(
 /// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
 /// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
 async fn delete_unused_profiles(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     ids: &[String],
 ) -> StoreResult<Vec<(String, ItemResult)>> {
     if ids.is_empty() {
@@ -119,14 +119,14 @@ async fn delete_unused_profiles(
         results.push((id.clone(), result));
     }
     if !unused.is_empty() {
-        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM access_profiles WHERE id IN (");
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM access_profiles WHERE id IN (");
         push_id_list(&mut qb, unused);
         qb.build().execute(&mut *conn).await?;
     }
     Ok(results)
 }
 
-fn opt_ts(row: &SqliteRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn opt_ts(row: &DbRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| {
         DateTime::parse_from_rfc3339(&s)
@@ -136,7 +136,7 @@ fn opt_ts(row: &SqliteRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
     .transpose()
 }
 
-fn task_row(r: &SqliteRow) -> StoreResult<TaskRecord> {
+fn task_row(r: &DbRow) -> StoreResult<TaskRecord> {
     Ok(TaskRecord {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
@@ -166,12 +166,12 @@ fn fmt_opt(d: &Option<DateTime<Utc>>) -> Option<String> {
     d.as_ref().map(format_timestamp)
 }
 
-async fn insert_task_in(conn: &mut SqliteConnection, t: &TaskRecord) -> StoreResult<()> {
+async fn insert_task_in(conn: &mut DbConn, t: &TaskRecord) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO tasks (id, kind, unique_name, description, launcher, source_id, payload, \
          attributes, messages, returns, state, progress, percent_complete, completion_status, \
          claimed_by, claim_expires, attempts, created, modified, launched, completed) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&t.id)
     .bind(&t.kind)
@@ -199,8 +199,8 @@ async fn insert_task_in(conn: &mut SqliteConnection, t: &TaskRecord) -> StoreRes
     Ok(())
 }
 
-async fn task_in(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<TaskRecord>> {
-    let sql = format!("{TASK_COLS} FROM tasks t WHERE t.id = ?");
+async fn task_in(conn: &mut DbConn, id: &str) -> StoreResult<Option<TaskRecord>> {
+    let sql = format!("{TASK_COLS} FROM tasks t WHERE t.id = $1");
     sqlx::query(&sql)
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -212,7 +212,7 @@ async fn task_in(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Ta
 
 /// Writes a step's update if `worker` still holds the task; false otherwise.
 async fn write_update(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     id: &str,
     worker: &str,
     u: &TaskUpdate,
@@ -221,11 +221,11 @@ async fn write_update(
 ) -> StoreResult<bool> {
     let finished = u.completion.is_some();
     let done = sqlx::query(
-        "UPDATE tasks SET attributes = ?, messages = ?, progress = ?, percent_complete = ?, \
-         completion_status = ?, completed = ?, state = ?, modified = ?, \
-         claim_expires = COALESCE(?, claim_expires), \
-         claimed_by = CASE WHEN ? THEN NULL ELSE claimed_by END \
-         WHERE id = ? AND claimed_by = ? AND state = 'RUNNING'",
+        "UPDATE tasks SET attributes = $1, messages = $2, progress = $3, percent_complete = $4, \
+         completion_status = $5, completed = $6, state = $7, modified = $8, \
+         claim_expires = COALESCE($9, claim_expires), \
+         claimed_by = CASE WHEN $10 THEN NULL ELSE claimed_by END \
+         WHERE id = $11 AND claimed_by = $12 AND state = 'RUNNING'",
     )
     .bind(Value::Object(u.attributes.clone()).to_string())
     .bind(Value::Array(u.messages.clone()).to_string())
@@ -248,7 +248,7 @@ async fn write_update(
     Ok(done.rows_affected() == 1)
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>> {
         let mut conn = self.pool.acquire().await?;
         usages_of(&mut conn, ids).await
@@ -313,9 +313,9 @@ impl SqliteStore {
     ) -> StoreResult<TaskRecord> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE tasks SET completion_status = ?, completed = ?, state = 'FINISHED', \
-             claimed_by = NULL, claim_expires = NULL, modified = ?, \
-             progress = COALESCE(progress, 'Completed') WHERE id = ? AND state <> 'FINISHED'",
+            "UPDATE tasks SET completion_status = $1, completed = $2, state = 'FINISHED', \
+             claimed_by = NULL, claim_expires = NULL, modified = $3, \
+             progress = COALESCE(progress, 'Completed') WHERE id = $4 AND state <> 'FINISHED'",
         )
         .bind(status.as_str())
         .bind(format_timestamp(&completed))
@@ -343,10 +343,12 @@ impl SqliteStore {
     ) -> StoreResult<Option<TaskRecord>> {
         let now_s = format_timestamp(&now);
         loop {
-            let mut tx = self.begin_write().await?;
+            let mut tx = dialect::begin_claim(&self.pool).await?;
             let sql = format!(
                 "{TASK_COLS} FROM tasks t WHERE t.state = 'PENDING' \
-                 OR (t.state = 'RUNNING' AND t.claim_expires < ?) ORDER BY t.created, t.id LIMIT 1"
+                 OR (t.state = 'RUNNING' AND t.claim_expires < $1) ORDER BY t.created, t.id \
+                 LIMIT 1{}",
+                dialect::SKIP_LOCKED
             );
             let row = sqlx::query(&sql)
                 .bind(&now_s)
@@ -363,8 +365,8 @@ impl SqliteStore {
                 );
                 sqlx::query(
                     "UPDATE tasks SET state = 'FINISHED', completion_status = 'ERROR', \
-                     completed = ?, claimed_by = NULL, claim_expires = NULL, messages = ?, \
-                     progress = ?, modified = ? WHERE id = ?",
+                     completed = $1, claimed_by = NULL, claim_expires = NULL, messages = $2, \
+                     progress = $3, modified = $4 WHERE id = $5",
                 )
                 .bind(&now_s)
                 .bind(Value::Array(update.messages).to_string())
@@ -377,10 +379,10 @@ impl SqliteStore {
                 continue;
             }
             sqlx::query(
-                "UPDATE tasks SET state = 'RUNNING', claimed_by = ?, claim_expires = ?, \
-                 attempts = attempts + 1, launched = COALESCE(launched, ?), \
+                "UPDATE tasks SET state = 'RUNNING', claimed_by = $1, claim_expires = $2, \
+                 attempts = attempts + 1, launched = COALESCE(launched, $3), \
                  progress = CASE WHEN state = 'PENDING' THEN 'Started' ELSE progress END, \
-                 modified = ? WHERE id = ?",
+                 modified = $4 WHERE id = $5",
             )
             .bind(worker)
             .bind(format_timestamp(&claim_until))
@@ -422,7 +424,7 @@ impl SqliteStore {
             DeleteTarget::Roles => {
                 let mut results = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    let done = sqlx::query("DELETE FROM roles WHERE id = ?")
+                    let done = sqlx::query("DELETE FROM roles WHERE id = $1")
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
@@ -463,7 +465,7 @@ impl SqliteStore {
         // claim_expires = the epoch: reclaimable by any runner at any clock.
         sqlx::query(
             "UPDATE tasks SET claimed_by = NULL, claim_expires = '1970-01-01T00:00:00.000Z', \
-             attempts = MAX(attempts - 1, 0) WHERE id = ? AND claimed_by = ? AND state = 'RUNNING'",
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $1 AND claimed_by = $2 AND state = 'RUNNING'",
         )
         .bind(id)
         .bind(worker)
@@ -475,7 +477,7 @@ impl SqliteStore {
 
     pub(super) async fn task_purge(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM tasks WHERE state = 'FINISHED' AND completed < ?")
+        let done = sqlx::query("DELETE FROM tasks WHERE state = 'FINISHED' AND completed < $1")
             .bind(format_timestamp(&before))
             .execute(&mut *tx)
             .await?;
