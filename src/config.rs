@@ -7,7 +7,9 @@ use clap::{ArgAction, Args};
 
 #[derive(Args, Clone, Debug)]
 pub struct DbArgs {
-    /// Database URL: `sqlite://PATH` (created if missing).
+    /// Database URL: `sqlite://PATH` (created if missing) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist; add
+    /// `?options=-c%20search_path%3DSCHEMA` to use a schema other than `public`).
     #[arg(
         long,
         env = "ACCESSD_DATABASE_URL",

@@ -1,4 +1,5 @@
-//! The `accessd` command line: `serve`, `migrate`, `client create`, `rotate-key`.
+//! The `accessd` command line: `serve`, `migrate`, `export`, `import`, `client create`,
+//! `rotate-key`.
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -25,6 +26,16 @@ enum Command {
     Serve(Config),
     /// Create or migrate the database, then exit.
     Migrate(DbArgs),
+    /// Write the whole tenant (every table) as JSON to standard output.
+    Export(DbArgs),
+    /// Read a tenant written by `export` into a new database (migrated first; it must
+    /// be empty). SQLite and PostgreSQL read each other's exports.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The export file; `-` reads standard input.
+        file: std::path::PathBuf,
+    },
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -100,7 +111,34 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Migrate(db) => {
             accessd::store::open(&db.database_url).await?;
-            println!("database at {} is migrated", db.database_url);
+            println!(
+                "database at {} is migrated",
+                accessd::store::display_url(&db.database_url)
+            );
+        }
+        Command::Export(db) => {
+            let store = accessd::store::open_with(&db.database_url, false).await?;
+            let export = store.export_tenant().await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            serde_json::to_writer(&mut out, &export)?;
+            std::io::Write::write_all(&mut out, b"\n")?;
+            std::io::Write::flush(&mut out)?;
+        }
+        Command::Import { db, file } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+            };
+            let export: accessd::store::export::TenantExport = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not an accessd export: {e}", file.display()))?;
+            let store = accessd::store::open(&db.database_url).await?;
+            let rows = store.import_tenant(&export).await?;
+            println!(
+                "imported {rows} rows into {}",
+                accessd::store::display_url(&db.database_url)
+            );
         }
         Command::Client(ClientCommand::Create {
             db,

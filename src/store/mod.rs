@@ -1,6 +1,7 @@
 //! Persistence: the `Store` trait the API and tasks talk to, and its implementations.
 //! SQL and dialect differences live below this line and nowhere else.
 
+pub mod export;
 pub mod postgres;
 pub mod sqlite;
 
@@ -65,6 +66,12 @@ pub struct ApiClient {
 pub trait Store: Send + Sync + 'static {
     /// Checks the database answers (`GET /health`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Every table's rows, from one consistent snapshot (`accessd export`).
+    async fn export_tenant(&self) -> StoreResult<export::TenantExport>;
+    /// Writes an export into this empty, migrated database in one transaction; returns
+    /// the rows written. Refuses a non-empty database or another schema version.
+    async fn import_tenant(&self, export: &export::TenantExport) -> StoreResult<u64>;
 
     // -- tenant metadata, keys, clients
     /// Stores `value` under `key` unless a value is there already; returns the stored one.
@@ -384,6 +391,17 @@ pub async fn open_with(
         Backend::Postgres => Ok(std::sync::Arc::new(
             postgres::PostgresStore::open(database_url, migrate).await?,
         )),
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn display_url(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => database_url.to_string(),
     }
 }
 

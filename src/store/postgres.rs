@@ -33,6 +33,15 @@ pub(crate) mod dialect {
     pub const TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_name = $1";
 
+    /// The tables of the connection's schema (`name`), for export.
+    pub const TABLES: &str = "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1";
+
+    /// A table's columns (`$1`) in order: name and declared type.
+    pub const COLUMNS: &str = "SELECT column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = current_schema() \
+         AND table_name = $1 ORDER BY ordinal_position";
+
     /// Appended to the task-claim query: a row another instance is claiming right now
     /// is skipped, not waited for, and never claimed twice.
     pub const SKIP_LOCKED: &str = " FOR UPDATE OF t SKIP LOCKED";

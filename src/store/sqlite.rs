@@ -29,6 +29,13 @@ pub(crate) mod dialect {
     pub const TABLE_EXISTS: &str =
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
 
+    /// The tables (`name`), for export.
+    pub const TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite_%' ORDER BY name";
+
+    /// A table's columns (`$1`) in order: name and declared type.
+    pub const COLUMNS: &str = "SELECT name, type FROM pragma_table_info($1) ORDER BY cid";
+
     /// Appended to the task-claim query. SQLite has a single writer and the claim runs
     /// in a `BEGIN IMMEDIATE` transaction, so nothing else can claim at the same time.
     pub const SKIP_LOCKED: &str = "";

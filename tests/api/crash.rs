@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::helpers::fresh_database_url;
+
 const CLIENT_ID: &str = "crash-test-admin";
 const CLIENT_SECRET: &str = "crash-test-secret-0123456789abcdef";
 
@@ -122,7 +124,7 @@ impl Drop for Server {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let url = fresh_database_url(dir.path()).await;
     // Slow steps so that tasks are certainly mid-run when the process dies.
     let server = Server::start(&url, &["--task-step-delay-ms", "150"]).await;
 

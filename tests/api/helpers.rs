@@ -1,12 +1,13 @@
-//! `TestApp`: the real server on 127.0.0.1:0 with a fresh SQLite database in a temp
-//! dir, an ORG_ADMIN token, and typed helpers. Fixtures that have no API (identities,
+//! `TestApp`: the real server on 127.0.0.1:0 with a fresh database (SQLite in a temp
+//! dir, or a fresh PostgreSQL schema with `ACCESSD_TEST_BACKEND=postgres`), an ORG_ADMIN
+//! token, and typed helpers. Fixtures that have no API (identities,
 //! entitlements) are seeded through the store; everything asserted goes over HTTP.
 
 use std::sync::Arc;
 
 use accessd::domain::model::*;
 use accessd::domain::{new_id, Clock};
-use accessd::store::Store;
+use accessd::store::{Backend, Store};
 use accessd::{App, Config};
 use serde_json::{json, Value};
 
@@ -31,6 +32,68 @@ pub fn test_config(database_url: &str) -> Config {
     config
 }
 
+/// The database the suite runs on, from `ACCESSD_TEST_BACKEND`: `sqlite` (the default)
+/// or `postgres`, which needs `TEST_DATABASE_URL` and never falls back to SQLite.
+pub fn backend() -> Backend {
+    match std::env::var("ACCESSD_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("ACCESSD_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// A new, empty database for one test: a SQLite file in `dir`, or a new schema in the
+/// PostgreSQL database of `TEST_DATABASE_URL` (the URL selects it with `search_path`).
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("accessd.db").display()),
+        Backend::Postgres => fresh_postgres_schema().await,
+    }
+}
+
+/// Creates schema `accessd_test_<pid>_<n>` and returns a URL whose connections use it.
+/// Schemas left by earlier runs (whose process is gone) are dropped first, once.
+pub async fn fresh_postgres_schema() -> String {
+    use sqlx::Connection;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let base = std::env::var("TEST_DATABASE_URL").expect(
+        "ACCESSD_TEST_BACKEND=postgres needs TEST_DATABASE_URL, e.g. \
+         postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL does not answer: {e}"));
+    SWEPT
+        .get_or_init(|| async {
+            let stale: Vec<String> = sqlx::query_scalar(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'accessd_test_%'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .expect("list test schemas");
+            for schema in stale {
+                let pid = schema.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+                let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+                if !alive {
+                    // Another sweeping process may drop it first.
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            }
+        })
+        .await;
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let schema = format!("accessd_test_{}_{n}", std::process::id());
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create test schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
 pub struct Fixture {
     pub owner: Identity,
     pub source: Source,
@@ -52,7 +115,7 @@ impl TestApp {
     /// an outcome).
     pub async fn spawn_with_clock(clock: Clock, configure: impl FnOnce(&mut Config)) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let url = format!("sqlite://{}", dir.path().join("accessd.db").display());
+        let url = fresh_database_url(dir.path()).await;
         let mut config = test_config(&url);
         configure(&mut config);
         Self::start(config, dir, clock).await

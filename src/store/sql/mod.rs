@@ -21,6 +21,7 @@ type DbPool = sqlx::Pool<Db>;
 type DbRow = <Db as sqlx::Database>::Row;
 type DbConn = <Db as sqlx::Database>::Connection;
 
+mod export;
 mod lifecycle;
 mod roles;
 mod segments;
@@ -504,6 +505,14 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn export_tenant(&self) -> StoreResult<crate::store::export::TenantExport> {
+        self.dump_tables().await
+    }
+
+    async fn import_tenant(&self, export: &crate::store::export::TenantExport) -> StoreResult<u64> {
+        self.load_tables(export).await
     }
 
     async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String> {
