@@ -421,7 +421,8 @@ impl Backend {
     pub fn of(database_url: &str) -> StoreResult<Self> {
         if database_url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
-        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
         {
             Ok(Self::Postgres)
         } else {

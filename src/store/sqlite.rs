@@ -16,8 +16,7 @@ pub(crate) mod dialect {
     use std::time::Duration;
 
     use sqlx::sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-        SqliteSynchronous,
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     };
 
     use super::Db;

@@ -74,7 +74,8 @@ pub async fn fresh_postgres_schema() -> String {
             .expect("list test schemas");
             for schema in stale {
                 let pid = schema.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
-                let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+                let alive =
+                    pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
                 if !alive {
                     // Another sweeping process may drop it first.
                     let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))

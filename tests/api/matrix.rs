@@ -9,13 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use accessd::domain::model::*;
 use accessd::domain::new_id;
+use accessd::store::Store;
 use reqwest::Method;
 use serde_json::{json, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Row};
 
 use crate::helpers::*;
 
@@ -1193,62 +1193,36 @@ fn state_body(name: &str, technical: &str) -> Value {
 
 // ------------------------------------------------------------------ the database
 
-/// Every table but `_sqlx_migrations`, each row rendered by SQLite's `quote()`,
-/// ordered by all columns.
+/// Every table but `_sqlx_migrations`, each row rendered as `column=value` pairs,
+/// sorted: read through the store's export, the same on SQLite and PostgreSQL.
 type Dump = BTreeMap<String, Vec<String>>;
 
-async fn open_db(path: &Path) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .connect()
+async fn dump(store: &Arc<dyn Store>) -> Dump {
+    let export = store
+        .export_tenant()
         .await
-        .expect("a second connection to the test database")
-}
-
-async fn dump(conn: &mut SqliteConnection) -> Dump {
-    let tables: Vec<String> = sqlx::query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' \
-         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .expect("tables")
-    .iter()
-    .map(|r| r.get::<String, _>(0))
-    .collect();
-    assert!(!tables.is_empty(), "no tables to compare");
-    let mut out = Dump::new();
-    for table in tables {
-        let columns: Vec<String> =
-            sqlx::query("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
-                .bind(&table)
-                .fetch_all(&mut *conn)
-                .await
-                .expect("columns")
+        .expect("export the test database");
+    assert!(!export.tables.is_empty(), "no tables to compare");
+    export
+        .tables
+        .into_iter()
+        .map(|t| {
+            let mut rows: Vec<String> = t
+                .rows
                 .iter()
-                .map(|r| format!("\"{}\"", r.get::<String, _>(0).replace('"', "\"\"")))
+                .map(|r| {
+                    t.columns
+                        .iter()
+                        .zip(r)
+                        .map(|(c, v)| format!("{c}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
                 .collect();
-        let row = columns
-            .iter()
-            .map(|c| format!("quote({c})"))
-            .collect::<Vec<_>>()
-            .join(" || ' | ' || ");
-        let sql = format!(
-            "SELECT {row} FROM \"{}\" ORDER BY {}",
-            table.replace('"', "\"\""),
-            columns.join(", ")
-        );
-        let rows = sqlx::query(&sql)
-            .fetch_all(&mut *conn)
-            .await
-            .expect("rows")
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect();
-        out.insert(table, rows);
-    }
-    out
+            rows.sort();
+            (t.name, rows)
+        })
+        .collect()
 }
 
 /// The rows that differ, per table.
@@ -1269,7 +1243,7 @@ fn diff(before: &Dump, after: &Dump) -> String {
 
 /// A request for `op` on fresh objects and, for a write, the database it starts from
 /// (with every task run first, unless the request needs its task pending).
-async fn start(w: &mut World, db: &mut SqliteConnection, op: &SpecOp) -> (Prepared, Option<Dump>) {
+async fn start(w: &mut World, db: &Arc<dyn Store>, op: &SpecOp) -> (Prepared, Option<Dump>) {
     w.app.drain_tasks().await;
     let req = w.prepare(op).await;
     if !op.is_write() {
@@ -1355,7 +1329,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
         "every implemented operation is in the spec (see the coverage test)"
     );
     let mut w = World::build().await;
-    let mut db = open_db(&w.app.dir.path().join("accessd.db")).await;
+    let db = w.app.store.clone();
     let mut tally: BTreeMap<Case, Tally> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
@@ -1364,7 +1338,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
     let mut unknown_ids = 0;
 
     for op in &implemented {
-        let (mut req, mut before) = start(&mut w, &mut db, op).await;
+        let (mut req, mut before) = start(&mut w, &db, op).await;
         let mut cells = Vec::new();
         for case in CASES {
             let expected = expect(op, case, &req);
@@ -1406,7 +1380,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
                 }
                 if op.is_write() {
                     // It may have written: go on with fresh objects.
-                    (req, before) = start(&mut w, &mut db, op).await;
+                    (req, before) = start(&mut w, &db, op).await;
                 }
                 continue;
             }
@@ -1435,14 +1409,14 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
                     if req.drain {
                         w.app.drain_tasks().await;
                     }
-                    let after = dump(&mut db).await;
+                    let after = dump(&db).await;
                     if &after != b {
                         failures.push(format!(
                             "{what}: a refused write changed the database:{}",
                             diff(b, &after)
                         ));
                         // Go on with fresh objects, so one failure does not cascade.
-                        (req, before) = start(&mut w, &mut db, op).await;
+                        (req, before) = start(&mut w, &db, op).await;
                     }
                 }
             }
@@ -1451,7 +1425,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
         if let Some(b) = &before {
             // The correct write must show in the dump, or "nothing changed" above proves
             // nothing for this operation.
-            if dump(&mut db).await == *b {
+            if dump(&db).await == *b {
                 failures.push(format!(
                     "{}: the correct write changed no table: the snapshot cannot see it",
                     op.name()

@@ -61,8 +61,12 @@ async fn schema_version(conn: &mut DbConn) -> StoreResult<i64> {
 
 fn read_value(row: &DbRow, i: usize, kind: ColumnKind) -> StoreResult<Value> {
     Ok(match kind {
-        ColumnKind::Text => row.try_get::<Option<String>, _>(i)?.map_or(Value::Null, Value::from),
-        ColumnKind::Int => row.try_get::<Option<i64>, _>(i)?.map_or(Value::Null, Value::from),
+        ColumnKind::Text => row
+            .try_get::<Option<String>, _>(i)?
+            .map_or(Value::Null, Value::from),
+        ColumnKind::Int => row
+            .try_get::<Option<i64>, _>(i)?
+            .map_or(Value::Null, Value::from),
         ColumnKind::Bool => row
             .try_get::<Option<bool>, _>(i)?
             .map_or(Value::Null, |b| Value::from(i64::from(b))),
@@ -213,7 +217,11 @@ impl SqlStore {
             let insert = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 quote(table),
-                t.columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+                t.columns
+                    .iter()
+                    .map(|c| quote(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 (1..=t.columns.len())
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()

@@ -145,10 +145,11 @@ async fn profile_exists<'c, E>(ex: E, profile_id: &str) -> StoreResult<()>
 where
     E: Executor<'c, Database = Db>,
 {
-    let found: Option<String> = sqlx::query_scalar("SELECT id FROM identity_profiles WHERE id = $1")
-        .bind(profile_id)
-        .fetch_optional(ex)
-        .await?;
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM identity_profiles WHERE id = $1")
+            .bind(profile_id)
+            .fetch_optional(ex)
+            .await?;
     match found {
         Some(_) => Ok(()),
         None => Err(not_found("identity profile", profile_id)),

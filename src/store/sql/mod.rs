@@ -132,7 +132,10 @@ impl SqlStore {
         }
         if migrate {
             migrator.run(&pool).await.map_err(|e| {
-                StoreError::Config(format!("migrating the {} database failed: {e}", dialect::NAME))
+                StoreError::Config(format!(
+                    "migrating the {} database failed: {e}",
+                    dialect::NAME
+                ))
             })?;
         } else if applied.len() < migrator.iter().count() {
             return Err(StoreError::Config(format!(
@@ -198,10 +201,7 @@ impl SqlStore {
             .collect()
     }
 
-    async fn access_profiles_from_rows(
-        &self,
-        rows: Vec<DbRow>,
-    ) -> StoreResult<Vec<AccessProfile>> {
+    async fn access_profiles_from_rows(&self, rows: Vec<DbRow>) -> StoreResult<Vec<AccessProfile>> {
         let mut aps = rows
             .iter()
             .map(access_profile_row)
@@ -562,10 +562,11 @@ impl Store for SqlStore {
     }
 
     async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64> {
-        let done = sqlx::query("UPDATE signing_keys SET active = FALSE WHERE active = TRUE AND kid <> $1")
-            .bind(keep)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE signing_keys SET active = FALSE WHERE active = TRUE AND kid <> $1")
+                .bind(keep)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected())
     }
 

@@ -141,8 +141,7 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb =
-            QueryBuilder::<Db>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT id, name FROM {table} WHERE id IN ("));
         push_id_list(&mut qb, ids);
         let rows = qb.build().fetch_all(&self.pool).await?;
         rows.iter()

@@ -2,8 +2,6 @@
 //! `BEGIN IMMEDIATE` transaction, so a usage check and the delete it guards cannot be
 //! interleaved with a role or lifecycle-state write (CONTRACT §2 invariant).
 
-
-
 use super::*;
 use crate::domain::task::{
     after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskRecord, TaskState,
@@ -40,10 +38,7 @@ const USAGE_QUERIES: [(UsageKind, &str); 3] = [
     ),
 ];
 
-pub(super) async fn usages_of(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> StoreResult<Vec<Usage>> {
+pub(super) async fn usages_of(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<Usage>> {
     let mut out = Vec::new();
     if ids.is_empty() {
         return Ok(out);
@@ -64,10 +59,7 @@ pub(super) async fn usages_of(
 }
 
 /// The access profiles among `ids` that exist, with their names (one indexed query).
-pub(super) async fn profile_refs(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> StoreResult<Vec<NamedRef>> {
+pub(super) async fn profile_refs(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
