@@ -154,7 +154,12 @@ impl App {
         } else {
             tokio::spawn(async {})
         };
-        let rate_limits = Arc::new(RateLimits::new(&config.gateway, clock.clone()));
+        let rate_limits = Arc::new(RateLimits::for_store(
+            &config.gateway,
+            clock.clone(),
+            store.clone(),
+            crate::store::Backend::of(&config.db.database_url)?,
+        ));
         let keys = Arc::new(keys);
         let maintenance = tokio::spawn(maintain(
             rate_limits.clone(),
@@ -288,7 +293,7 @@ async fn maintain(
     }
     loop {
         tokio::select! {
-            _ = purge.tick() => rate_limits.purge(),
+            _ = purge.tick() => rate_limits.purge().await,
             _ = reload.tick() => {
                 if let Err(e) = keys.reload(store.as_ref()).await {
                     tracing::warn!(error = %e, "could not reload the signing keys");

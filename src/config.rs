@@ -63,6 +63,14 @@ impl Default for TaskArgs {
     }
 }
 
+/// Where rate limits are counted.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitStore {
+    Auto,
+    Memory,
+    Database,
+}
+
 /// The gateway: rate limits (CONTRACT §8) and the limits that protect the server from
 /// oversized or slow clients.
 #[derive(Args, Clone, Debug)]
@@ -71,6 +79,12 @@ pub struct GatewayArgs {
     /// and for the token endpoint; 0 switches rate limiting off.
     #[arg(long, env = "ACCESSD_RATE_LIMIT_REQUESTS", default_value_t = 100)]
     pub rate_limit_requests: u32,
+
+    /// Where rate limits are counted: `memory` (this instance alone), `database` (shared
+    /// by every instance on the database), or `auto`: `database` on PostgreSQL, `memory`
+    /// on SQLite.
+    #[arg(long, env = "ACCESSD_RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Auto)]
+    pub rate_limit_store: RateLimitStore,
 
     /// The rate-limit window in seconds.
     #[arg(long, env = "ACCESSD_RATE_LIMIT_WINDOW_SECS", default_value_t = 10,
@@ -102,6 +116,7 @@ impl Default for GatewayArgs {
     fn default() -> Self {
         Self {
             rate_limit_requests: 100,
+            rate_limit_store: RateLimitStore::Auto,
             rate_limit_window_secs: 10,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,

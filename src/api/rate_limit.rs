@@ -1,14 +1,20 @@
-//! Rate limits per client and route family (CONTRACT §8), with governor's keyed GCRA
-//! limiter. Each (client id, bucket) pair has a budget of `rate_limit_requests` that is
-//! refilled continuously over `rate_limit_window_secs`: a client may send the whole
-//! budget at once, and then one more request each `window / requests`.
+//! Rate limits per client and route family (CONTRACT §8), by GCRA. Each (client id,
+//! bucket) pair has a budget of `rate_limit_requests` that is refilled continuously
+//! over `rate_limit_window_secs`: a client may send the whole budget at once, and then
+//! one more request each `window / requests`.
+//!
+//! Two places keep the count:
+//! * `memory`: governor's keyed limiter in this process, on the app's monotonic clock.
+//!   Idle keys are dropped by [`RateLimits::purge`], so memory stays bounded by the
+//!   clients active in the last window. Instances sharing a database count alone.
+//! * `database` (the default on PostgreSQL): the same algorithm as one atomic upsert
+//!   per request on a `rate_limits` row, so every instance on the database spends one
+//!   budget per client. It runs on the wall clock (`Clock::now`), so instances'
+//!   clocks must agree to well under the window; a request costs one more round trip.
 //!
 //! Only requests whose token verified are counted (and the token endpoint counts only
 //! requests with valid credentials), so nobody can spend another client's budget, and
-//! the keys are real client ids. Idle keys are dropped by [`RateLimits::purge`], which
-//! the app runs periodically, so memory stays bounded by the clients active in the
-//! last window. The limits live in this process: instances sharing a database each
-//! count on their own.
+//! the keys are real client ids.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -19,9 +25,12 @@ use governor::nanos::Nanos;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use std::sync::Arc;
+
 use crate::auth::Family;
-use crate::config::GatewayArgs;
+use crate::config::{GatewayArgs, RateLimitStore};
 use crate::domain::Clock;
+use crate::store::{Backend, Store};
 
 /// What a client's requests are counted against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,6 +54,16 @@ impl Bucket {
             _ => return None,
         };
         Some(Bucket::Family(family))
+    }
+
+    /// The bucket's name in the `rate_limits` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Token => "token",
+            Bucket::Family(Family::V3) => "v3",
+            Bucket::Family(Family::Beta) => "beta",
+            Bucket::Family(Family::V1) => "v1",
+        }
     }
 }
 
@@ -73,60 +92,139 @@ type Keyed = RateLimiter<
 pub struct RetryAfter(pub u64);
 
 pub struct RateLimits {
-    /// `None` when rate limiting is off.
-    limiter: Option<Keyed>,
+    mode: Mode,
     clock: LimiterClock,
 }
 
+enum Mode {
+    Off,
+    Memory(Keyed),
+    /// GCRA in the database: emission interval and burst tolerance in µs.
+    Database {
+        store: Arc<dyn Store>,
+        t_us: i64,
+        tau_us: i64,
+    },
+}
+
 impl RateLimits {
+    /// Limits counted in this process.
     pub fn new(config: &GatewayArgs, clock: Clock) -> Self {
         let clock = LimiterClock(clock);
-        let limiter = NonZeroU32::new(config.rate_limit_requests).and_then(|requests| {
-            let window = Duration::from_secs(config.rate_limit_window_secs);
-            Quota::with_period(window / requests.get()).map(|quota| {
-                RateLimiter::new(
-                    quota.allow_burst(requests),
-                    Default::default(),
-                    clock.clone(),
-                )
-            })
-        });
-        Self { limiter, clock }
+        let mode = match NonZeroU32::new(config.rate_limit_requests) {
+            None => Mode::Off,
+            Some(requests) => {
+                let window = Duration::from_secs(config.rate_limit_window_secs);
+                match Quota::with_period(window / requests.get()) {
+                    None => Mode::Off,
+                    Some(quota) => Mode::Memory(RateLimiter::new(
+                        quota.allow_burst(requests),
+                        Default::default(),
+                        clock.clone(),
+                    )),
+                }
+            }
+        };
+        Self { mode, clock }
+    }
+
+    /// Limits counted where `config.rate_limit_store` says, for a server on `store`
+    /// (at `backend`).
+    pub fn for_store(
+        config: &GatewayArgs,
+        clock: Clock,
+        store: Arc<dyn Store>,
+        backend: Backend,
+    ) -> Self {
+        let shared = match config.rate_limit_store {
+            RateLimitStore::Memory => false,
+            RateLimitStore::Database => true,
+            RateLimitStore::Auto => backend == Backend::Postgres,
+        };
+        let mut limits = Self::new(config, clock);
+        if shared && !matches!(limits.mode, Mode::Off) {
+            let requests = i64::from(config.rate_limit_requests);
+            let window_us = i64::try_from(config.rate_limit_window_secs)
+                .unwrap_or(i64::MAX / 1_000_000)
+                .saturating_mul(1_000_000);
+            let t_us = (window_us / requests).max(1);
+            limits.mode = Mode::Database {
+                store,
+                t_us,
+                tau_us: t_us * (requests - 1),
+            };
+        }
+        limits
     }
 
     /// Counts one request of `client_id` against `bucket`.
-    pub fn check(&self, client_id: &str, bucket: Bucket) -> Result<(), RetryAfter> {
-        let Some(limiter) = &self.limiter else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&(client_id.to_string(), bucket))
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(self.clock.now());
-                // Whole seconds, rounded up, so a retry after that long conforms; a
-                // 429 never says "retry after 0 seconds".
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                RetryAfter(secs.max(1))
-            })
-    }
-
-    /// Forgets keys whose budget is full again (idle for a window): they are
-    /// indistinguishable from new ones. Keeps memory bounded by the active clients.
-    pub fn purge(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+    pub async fn check(&self, client_id: &str, bucket: Bucket) -> Result<(), RetryAfter> {
+        match &self.mode {
+            Mode::Off => Ok(()),
+            Mode::Memory(limiter) => limiter
+                .check_key(&(client_id.to_string(), bucket))
+                .map_err(|not_until| retry_after(not_until.wait_time_from(self.clock.now()))),
+            Mode::Database {
+                store,
+                t_us,
+                tau_us,
+            } => {
+                let now_us = self.clock.0.now().timestamp_micros();
+                match store
+                    .rate_limit_take(client_id, bucket.as_str(), now_us, *t_us, *tau_us)
+                    .await
+                {
+                    Ok(None) => Ok(()),
+                    Ok(Some(wait_us)) => Err(retry_after(Duration::from_micros(
+                        u64::try_from(wait_us).unwrap_or(1),
+                    ))),
+                    Err(e) => {
+                        // The request will meet the same database; let it answer.
+                        tracing::warn!(error = %e, "could not count a request's rate limit");
+                        Ok(())
+                    }
+                }
+            }
         }
     }
 
-    /// Keys held, for tests of the purge.
+    /// Forgets keys whose budget is full again (idle for a window): they are
+    /// indistinguishable from new ones. Keeps memory (or the table) bounded by the
+    /// active clients.
+    pub async fn purge(&self) {
+        match &self.mode {
+            Mode::Off => {}
+            Mode::Memory(limiter) => {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+            Mode::Database { store, .. } => {
+                let now_us = self.clock.0.now().timestamp_micros();
+                if let Err(e) = store.rate_limit_purge(now_us).await {
+                    tracing::warn!(error = %e, "could not purge the rate-limit table");
+                }
+            }
+        }
+    }
+
+    /// Keys held in memory, for tests of the purge.
     pub fn len(&self) -> usize {
-        self.limiter.as_ref().map_or(0, |l| l.len())
+        match &self.mode {
+            Mode::Memory(limiter) => limiter.len(),
+            _ => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whole seconds, rounded up, so a retry after that long conforms; a 429 never says
+/// "retry after 0 seconds".
+fn retry_after(wait: Duration) -> RetryAfter {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    RetryAfter(secs.max(1))
 }
 
 #[cfg(test)]
@@ -143,58 +241,133 @@ mod tests {
         (RateLimits::new(&config, clock.clone()), clock)
     }
 
+    /// The same limits counted in a (SQLite) database: each test of the algorithm runs
+    /// on both, so the SQL GCRA answers exactly as governor does.
+    async fn db_limits(requests: u32, window_secs: u64) -> (RateLimits, Clock, tempfile::TempDir) {
+        let clock = Clock::frozen();
+        let config = GatewayArgs {
+            rate_limit_requests: requests,
+            rate_limit_window_secs: window_secs,
+            rate_limit_store: RateLimitStore::Database,
+            ..GatewayArgs::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("limits.db").display());
+        let store = crate::store::open(&url).await.unwrap();
+        let limits = RateLimits::for_store(&config, clock.clone(), store, Backend::Sqlite);
+        assert!(matches!(limits.mode, Mode::Database { .. }));
+        (limits, clock, dir)
+    }
+
+    async fn both(
+        requests: u32,
+        window_secs: u64,
+    ) -> Vec<(RateLimits, Clock, Option<tempfile::TempDir>)> {
+        let (memory, clock) = limits(requests, window_secs);
+        let (db, db_clock, dir) = db_limits(requests, window_secs).await;
+        vec![(memory, clock, None), (db, db_clock, Some(dir))]
+    }
+
     const V3: Bucket = Bucket::Family(Family::V3);
 
-    #[test]
-    fn the_budget_is_per_client_and_bucket() {
-        let (limits, _) = limits(2, 10);
-        assert!(limits.check("a", V3).is_ok());
-        assert!(limits.check("a", V3).is_ok());
-        assert_eq!(limits.check("a", V3), Err(RetryAfter(5)));
-        assert!(limits.check("b", V3).is_ok());
-        assert!(limits.check("a", Bucket::Family(Family::Beta)).is_ok());
-        assert!(limits.check("a", Bucket::Token).is_ok());
-    }
-
-    #[test]
-    fn retry_after_is_rounded_up_and_truthful() {
-        // 3 per 10 s: one request every 3.33 s once the budget is spent.
-        let (limits, clock) = limits(3, 10);
-        for _ in 0..3 {
-            assert!(limits.check("a", V3).is_ok());
+    #[tokio::test]
+    async fn the_budget_is_per_client_and_bucket() {
+        for (limits, _, _dir) in both(2, 10).await {
+            assert!(limits.check("a", V3).await.is_ok());
+            assert!(limits.check("a", V3).await.is_ok());
+            assert_eq!(limits.check("a", V3).await, Err(RetryAfter(5)));
+            assert!(limits.check("b", V3).await.is_ok());
+            assert!(limits
+                .check("a", Bucket::Family(Family::Beta))
+                .await
+                .is_ok());
+            assert!(limits.check("a", Bucket::Token).await.is_ok());
         }
-        assert_eq!(limits.check("a", V3), Err(RetryAfter(4)));
-        clock.advance(3);
-        assert_eq!(limits.check("a", V3), Err(RetryAfter(1)));
-        clock.advance(1);
-        assert!(limits.check("a", V3).is_ok());
-        assert!(limits.check("a", V3).is_err());
     }
 
-    #[test]
-    fn zero_requests_switches_limiting_off() {
+    #[tokio::test]
+    async fn retry_after_is_rounded_up_and_truthful() {
+        // 3 per 10 s: one request every 3.33 s once the budget is spent.
+        for (limits, clock, _dir) in both(3, 10).await {
+            for _ in 0..3 {
+                assert!(limits.check("a", V3).await.is_ok());
+            }
+            assert_eq!(limits.check("a", V3).await, Err(RetryAfter(4)));
+            clock.advance(3);
+            assert_eq!(limits.check("a", V3).await, Err(RetryAfter(1)));
+            clock.advance(1);
+            assert!(limits.check("a", V3).await.is_ok());
+            assert!(limits.check("a", V3).await.is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn zero_requests_switches_limiting_off() {
         let (limits, _) = limits(0, 10);
         for _ in 0..1000 {
-            assert!(limits.check("a", V3).is_ok());
+            assert!(limits.check("a", V3).await.is_ok());
         }
         assert!(limits.is_empty());
     }
 
-    #[test]
-    fn purge_forgets_clients_whose_budget_is_full_again() {
+    #[tokio::test]
+    async fn purge_forgets_clients_whose_budget_is_full_again() {
         let (limits, clock) = limits(100, 10);
         for _ in 0..100 {
-            limits.check("busy", V3).unwrap();
+            limits.check("busy", V3).await.unwrap();
         }
-        limits.check("light", V3).unwrap();
+        limits.check("light", V3).await.unwrap();
         assert_eq!(limits.len(), 2);
         clock.advance(5);
-        limits.purge();
+        limits.purge().await;
         assert_eq!(limits.len(), 1, "only the key still refilling is kept");
-        assert!(limits.check("busy", V3).is_ok(), "and its state is intact");
+        assert!(
+            limits.check("busy", V3).await.is_ok(),
+            "and its state is intact"
+        );
         clock.advance(6);
-        limits.purge();
+        limits.purge().await;
         assert!(limits.is_empty(), "a full budget is the same as no key");
+    }
+
+    #[tokio::test]
+    async fn the_database_purge_drops_only_rows_whose_budget_is_full_again() {
+        let (limits, clock, _dir) = db_limits(100, 10).await;
+        let Mode::Database { store, .. } = &limits.mode else {
+            unreachable!()
+        };
+        for _ in 0..100 {
+            limits.check("busy", V3).await.unwrap();
+        }
+        limits.check("light", V3).await.unwrap();
+        clock.advance(5);
+        let now = clock.now().timestamp_micros();
+        assert_eq!(
+            store.rate_limit_purge(now).await.unwrap(),
+            1,
+            "the light key"
+        );
+        for _ in 0..50 {
+            assert!(limits.check("busy", V3).await.is_ok(), "half refilled");
+        }
+        assert!(
+            limits.check("busy", V3).await.is_err(),
+            "the busy key's state is intact: only half refilled"
+        );
+        clock.advance(9);
+        let now = clock.now().timestamp_micros();
+        assert_eq!(
+            store.rate_limit_purge(now).await.unwrap(),
+            0,
+            "still refilling"
+        );
+        clock.advance(2);
+        let now = clock.now().timestamp_micros();
+        assert_eq!(
+            store.rate_limit_purge(now).await.unwrap(),
+            1,
+            "the busy key, full again"
+        );
     }
 
     #[test]

@@ -161,7 +161,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 };
                 if let Some(bucket) = Bucket::of_path(path) {
                     if let Err(RetryAfter(secs)) =
-                        state.rate_limits.check(&claims.client_id, bucket)
+                        state.rate_limits.check(&claims.client_id, bucket).await
                     {
                         return ApiError::RateLimited {
                             retry_after_secs: secs,

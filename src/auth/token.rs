@@ -96,7 +96,11 @@ pub async fn post_token(
         return Err(ApiError::Unauthorized("Bad credentials".into()));
     };
     // Counted only with valid credentials, so nobody can spend another client's budget.
-    if let Err(RetryAfter(secs)) = state.rate_limits.check(&client.client_id, Bucket::Token) {
+    if let Err(RetryAfter(secs)) = state
+        .rate_limits
+        .check(&client.client_id, Bucket::Token)
+        .await
+    {
         return Err(ApiError::RateLimited {
             retry_after_secs: secs,
         });

@@ -67,6 +67,21 @@ pub trait Store: Send + Sync + 'static {
     /// Checks the database answers (`GET /health`).
     async fn ping(&self) -> StoreResult<()>;
 
+    // -- rate limits shared through the database
+    /// One request of `client_id` against `bucket` at `now_us` (µs since the epoch), by
+    /// GCRA with emission interval `t_us` and burst tolerance `tau_us`, atomically:
+    /// `None` if allowed (and counted), else the µs until it would be.
+    async fn rate_limit_take(
+        &self,
+        client_id: &str,
+        bucket: &str,
+        now_us: i64,
+        t_us: i64,
+        tau_us: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Drops rows whose budget is full again at `now_us`; returns how many.
+    async fn rate_limit_purge(&self, now_us: i64) -> StoreResult<u64>;
+
     /// Every table's rows, from one consistent snapshot (`accessd export`).
     async fn export_tenant(&self) -> StoreResult<export::TenantExport>;
     /// Writes an export into this empty, migrated database in one transaction; returns

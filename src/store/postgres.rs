@@ -33,6 +33,9 @@ pub(crate) mod dialect {
     pub const TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_name = $1";
 
+    /// The two-argument maximum.
+    pub const GREATEST: &str = "GREATEST";
+
     /// The tables of the connection's schema (`name`), for export.
     pub const TABLES: &str = "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1";

@@ -28,6 +28,9 @@ pub(crate) mod dialect {
     pub const TABLE_EXISTS: &str =
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
 
+    /// The two-argument maximum.
+    pub const GREATEST: &str = "MAX";
+
     /// The tables (`name`), for export.
     pub const TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite_%' ORDER BY name";

@@ -3,7 +3,7 @@
 //! budget refills while a test sends its requests, and the tests move time instead of
 //! sleeping.
 
-use accessd::config::GatewayArgs;
+use accessd::config::{GatewayArgs, RateLimitStore};
 use accessd::domain::Clock;
 use accessd::Config;
 
@@ -224,4 +224,56 @@ async fn a_refused_operation_still_counts_and_health_never_does() {
         assert_eq!(get_with(&app, &app.token, "/health").await.status(), 200);
     }
     spend(&app, &app.token, "/v3/access-profiles", 3).await;
+}
+
+/// Two servers on one database, sharing `clock`, with `store` counting the limits and a
+/// budget of 10 requests per 10 s.
+async fn two_instances(store: RateLimitStore) -> (TestApp, TestApp) {
+    let configure = |c: &mut Config| {
+        c.gateway.rate_limit_requests = 10;
+        c.gateway.rate_limit_window_secs = 10;
+        c.gateway.rate_limit_store = store;
+    };
+    let a = TestApp::spawn_with_clock(Clock::frozen(), configure).await;
+    let mut config = test_config(&a.database_url);
+    configure(&mut config);
+    let b = TestApp::start(config, a.dir.clone(), a.clock.clone()).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn instances_on_one_database_spend_one_budget_per_client() {
+    let (a, b) = two_instances(RateLimitStore::Database).await;
+    let token = a.token.clone();
+    spend(&a, &token, "/v3/access-profiles", 5).await;
+    spend(&b, &token, "/v3/access-profiles", 5).await;
+    // The budget is spent on both: each instance saw only five of the ten.
+    assert_eq!(
+        assert_rate_limited(get_with(&a, &token, "/v3/access-profiles").await).await,
+        1
+    );
+    assert_eq!(
+        assert_rate_limited(get_with(&b, &token, "/v3/access-profiles").await).await,
+        1
+    );
+    // Another client still has its whole budget, on either instance.
+    let (other, _) = b.token_for(&["ORG_ADMIN"], &["sp:scopes:all"]).await;
+    spend(&a, &other, "/v3/access-profiles", 5).await;
+    spend(&b, &other, "/v3/access-profiles", 5).await;
+    // One request's worth refills in a second, and either instance may spend it once.
+    a.clock.advance(1);
+    spend(&b, &token, "/v3/access-profiles", 1).await;
+    assert_rate_limited(get_with(&a, &token, "/v3/access-profiles").await).await;
+}
+
+#[tokio::test]
+async fn with_memory_limits_each_instance_counts_alone() {
+    // The documented limit of `--rate-limit-store memory` (SQLite's default): a client
+    // spreading requests over N instances gets N budgets.
+    let (a, b) = two_instances(RateLimitStore::Memory).await;
+    let token = a.token.clone();
+    spend(&a, &token, "/v3/access-profiles", 10).await;
+    spend(&b, &token, "/v3/access-profiles", 10).await;
+    assert_rate_limited(get_with(&a, &token, "/v3/access-profiles").await).await;
+    assert_rate_limited(get_with(&b, &token, "/v3/access-profiles").await).await;
 }

@@ -507,6 +507,51 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn rate_limit_take(
+        &self,
+        client_id: &str,
+        bucket: &str,
+        now_us: i64,
+        t_us: i64,
+        tau_us: i64,
+    ) -> StoreResult<Option<i64>> {
+        // governor's GCRA in one statement: the row (locked by the upsert) is advanced
+        // only if the request conforms, i.e. its tat minus the tolerance has come.
+        let sql = format!(
+            "INSERT INTO rate_limits (client_id, bucket, tat) VALUES ($1, $2, $3 + $4) \
+             ON CONFLICT (client_id, bucket) DO UPDATE \
+             SET tat = {g}(rate_limits.tat, $3) + $4 WHERE rate_limits.tat - $5 <= $3 \
+             RETURNING tat",
+            g = dialect::GREATEST
+        );
+        let taken: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(client_id)
+            .bind(bucket)
+            .bind(now_us)
+            .bind(t_us)
+            .bind(tau_us)
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Ok(None);
+        }
+        let tat: Option<i64> =
+            sqlx::query_scalar("SELECT tat FROM rate_limits WHERE client_id = $1 AND bucket = $2")
+                .bind(client_id)
+                .bind(bucket)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(Some(tat.map_or(0, |tat| tat - tau_us - now_us).max(1)))
+    }
+
+    async fn rate_limit_purge(&self, now_us: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM rate_limits WHERE tat < $1")
+            .bind(now_us)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn export_tenant(&self) -> StoreResult<crate::store::export::TenantExport> {
         self.dump_tables().await
     }
