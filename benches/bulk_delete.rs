@@ -1,12 +1,14 @@
 //! `cargo bench --bench bulk_delete`: bulk delete of 50 access profiles with 100,000
 //! roles, 10,000 source apps and 100,000 access profiles in the database (issues 3
-//! and 4), through the real server (release build, SQLite in a temp dir). Measures the
+//! and 4), through the real server (release build, SQLite in a temp dir, or a fresh
+//! schema of the PostgreSQL database named by `BENCH_DATABASE_URL`). Measures the
 //! time from the request to the task's SUCCESS, as a client sees it, the 200 answer
 //! when profiles are in use, and a source app's bulk remove of 50 of its 250
 //! profiles. Nothing here asserts timing. `BENCH_APPS=0` seeds no apps (to compare).
 //!
 //! Seeding 200,000 rows through the API would take minutes, so the rows are written
-//! with plain SQL in one transaction into the migrated database before requests start.
+//! with plain SQL (multi-row INSERTs) in one transaction into the migrated database
+//! before requests start.
 
 use std::time::{Duration, Instant};
 
@@ -29,8 +31,11 @@ const ROUNDS: usize = 15;
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("bench.db");
-    let url = format!("sqlite://{}", path.display());
+    let (url, pg) = bench_database(dir.path()).await;
+    println!(
+        "database: {}",
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
     let mut config = Config::for_database(&url);
     config.admin_client_id = Some("bench".into());
     config.admin_client_secret = Some("bench-secret".into());
@@ -65,68 +70,48 @@ async fn main() {
 
     let seeding = Instant::now();
     let ts = accessd::query::format_timestamp(&now);
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("db");
-    let mut tx = conn.begin().await.expect("tx");
-    let mut ap_ids = Vec::with_capacity(PROFILES + UNUSED);
-    for i in 0..PROFILES + UNUSED {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO access_profiles (id, name, owner_id, source_id, enabled, requestable, created, modified) \
-             VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
-        )
-        .bind(&id)
-        .bind(format!("Profile {i:06}"))
-        .bind(&owner.id)
-        .bind(&source.id)
-        .bind(&ts)
-        .bind(&ts)
-        .execute(&mut *tx)
-        .await
-        .expect("profile");
-        ap_ids.push(id);
-    }
-    for (i, ap) in ap_ids.iter().take(ROLES).enumerate() {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO roles (id, name, owner_id, enabled, requestable, created, modified) \
-             VALUES (?, ?, ?, 1, 0, ?, ?)",
-        )
-        .bind(&id)
-        .bind(format!("Role {i:06}"))
-        .bind(&owner.id)
-        .bind(&ts)
-        .bind(&ts)
-        .execute(&mut *tx)
-        .await
-        .expect("role");
-        sqlx::query(
-            "INSERT INTO role_access_profiles (role_id, access_profile_id, position) VALUES (?, ?, 0)",
-        )
-        .bind(&id)
-        .bind(ap)
-        .execute(&mut *tx)
-        .await
-        .expect("link");
-    }
+    let ap_ids: Vec<String> = (0..PROFILES + UNUSED).map(|_| new_id()).collect();
     let apps = std::env::var("BENCH_APPS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(APPS);
-    for (i, ap) in ap_ids.iter().take(apps).enumerate() {
-        let id = new_id();
-        insert_app(&mut tx, &id, i as i64 + 1, &owner.id, &source.id, &ts).await;
-        sqlx::query(
-            "INSERT INTO source_app_access_profiles (app_id, source_id, access_profile_id, position) \
-             VALUES (?, ?, ?, 0)",
-        )
-        .bind(&id)
-        .bind(&source.id)
-        .bind(ap)
-        .execute(&mut *tx)
-        .await
-        .expect("app link");
+    // One script of multi-row INSERTs in one transaction, the same text for both
+    // databases (ids are hex, names plain, flags TRUE/FALSE).
+    let (o, s) = (&owner.id, &source.id);
+    let mut script = Inserts::default();
+    for (i, id) in ap_ids.iter().enumerate() {
+        script.row(
+            "access_profiles (id, name, owner_id, source_id, enabled, requestable, created, modified)",
+            format!("('{id}', 'Profile {i:06}', '{o}', '{s}', FALSE, FALSE, '{ts}', '{ts}')"),
+        );
     }
-    tx.commit().await.expect("commit");
+    let role_ids: Vec<String> = (0..ROLES).map(|_| new_id()).collect();
+    for (i, id) in role_ids.iter().enumerate() {
+        script.row(
+            "roles (id, name, owner_id, enabled, requestable, created, modified)",
+            format!("('{id}', 'Role {i:06}', '{o}', TRUE, FALSE, '{ts}', '{ts}')"),
+        );
+    }
+    for (role, ap) in role_ids.iter().zip(&ap_ids) {
+        script.row(
+            "role_access_profiles (role_id, access_profile_id, position)",
+            format!("('{role}', '{ap}', 0)"),
+        );
+    }
+    let app_ids: Vec<String> = (0..apps).map(|_| new_id()).collect();
+    for (i, id) in app_ids.iter().enumerate() {
+        script.row(
+            "source_apps (id, num_id, name, description, owner_id, account_source_id, created, modified)",
+            format!("('{id}', {n}, 'App {n:06}', 'bench', '{o}', '{s}', '{ts}', '{ts}')", n = i + 1),
+        );
+    }
+    for (app, ap) in app_ids.iter().zip(&ap_ids) {
+        script.row(
+            "source_app_access_profiles (app_id, source_id, access_profile_id, position)",
+            format!("('{app}', '{s}', '{ap}', 0)"),
+        );
+    }
+    run_script(&url, script.finish()).await;
     println!(
         "seeded {} access profiles, {ROLES} roles and {apps} source apps (each using one profile) in {:.1?}",
         PROFILES + UNUSED,
@@ -274,30 +259,89 @@ async fn main() {
     report("source app's 250 access profiles: → 200", &mut lists);
     report("source app bulk remove 50 of 250: → 200", &mut removes);
     app.shutdown().await;
+    drop_schema(pg).await;
 }
 
-async fn insert_app(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    id: &str,
-    num_id: i64,
-    owner: &str,
-    source: &str,
-    ts: &str,
-) {
-    sqlx::query(
-        "INSERT INTO source_apps (id, num_id, name, description, owner_id, account_source_id, \
-         created, modified) VALUES (?, ?, ?, 'bench', ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(num_id)
-    .bind(format!("App {num_id:06}"))
-    .bind(owner)
-    .bind(source)
-    .bind(ts)
-    .bind(ts)
-    .execute(&mut **tx)
-    .await
-    .expect("app");
+/// Multi-row INSERT statements, 1,000 rows each, in one transaction.
+#[derive(Default)]
+struct Inserts {
+    sql: String,
+    current: Option<(&'static str, usize)>,
+}
+
+impl Inserts {
+    fn row(&mut self, into: &'static str, values: String) {
+        match &mut self.current {
+            Some((table, n)) if *table == into && *n < 1000 => {
+                self.sql.push_str(",\n");
+                *n += 1;
+            }
+            _ => {
+                if self.current.is_some() {
+                    self.sql.push_str(";\n");
+                }
+                self.sql.push_str(&format!("INSERT INTO {into} VALUES\n"));
+                self.current = Some((into, 1));
+            }
+        }
+        self.sql.push_str(&values);
+    }
+
+    fn finish(mut self) -> String {
+        if self.current.is_some() {
+            self.sql.push_str(";\n");
+        }
+        format!("BEGIN;\n{}COMMIT;\n", self.sql)
+    }
+}
+
+async fn run_script(url: &str, script: String) {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("db");
+        sqlx::raw_sql(&script)
+            .execute(&mut conn)
+            .await
+            .expect("seed");
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("db");
+        sqlx::raw_sql(&script)
+            .execute(&mut conn)
+            .await
+            .expect("seed");
+    }
+}
+
+/// The database to run on: SQLite in `dir`, or with `BENCH_DATABASE_URL=postgres://…` a
+/// new schema in that database (dropped by [`drop_schema`] at the end).
+async fn bench_database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            let schema = format!("accessd_bench_{}", std::process::id());
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("PostgreSQL");
+            sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await
+                .expect("schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+            (url, Some((base, schema)))
+        }
+        _ => (format!("sqlite://{}", dir.join("bench.db").display()), None),
+    }
+}
+
+async fn drop_schema(pg: Option<(String, String)>) {
+    if let Some((base, schema)) = pg {
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .expect("PostgreSQL");
+        sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut conn)
+            .await
+            .expect("drop schema");
+    }
 }
 
 fn report(label: &str, samples: &mut [Duration]) {
