@@ -99,7 +99,12 @@ impl App {
         let fresh = store.count_identities().await? == 0;
         let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
         if fresh && config.demo {
-            crate::demo::load(store.as_ref(), &clock, &admin_identity).await?;
+            // Instances starting together on a new database: the one whose id is
+            // stored first loads the demo tenant; the others serve it as it arrives.
+            let me = crate::domain::new_id();
+            if store.meta_get_or_put("demo_loaded_by", &me).await? == me {
+                crate::demo::load(store.as_ref(), &clock, &admin_identity).await?;
+            }
         }
         let admin = match (&config.admin_client_id, &config.admin_client_secret) {
             (Some(id), Some(secret)) => {

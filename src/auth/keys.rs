@@ -79,7 +79,8 @@ impl KeySet {
     pub async fn load_or_create(store: &dyn Store, clock: &Clock) -> StoreResult<Self> {
         let mut rows = store.signing_keys().await?;
         if rows.is_empty() {
-            store.insert_signing_key(&generate(clock)?).await?;
+            // Instances starting together on a new database: one key wins, all load it.
+            store.insert_first_signing_key(&generate(clock)?).await?;
             rows = store.signing_keys().await?;
         }
         let keys = rows.iter().map(load).collect::<StoreResult<Vec<_>>>()?;

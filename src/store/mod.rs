@@ -93,6 +93,8 @@ pub trait Store: Send + Sync + 'static {
     async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
     async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()>;
+    /// Inserts `key` only if the tenant has no key yet; true if it did.
+    async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool>;
     /// Marks every active key but `keep` inactive; returns how many it retired.
     async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;

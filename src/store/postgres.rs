@@ -60,6 +60,11 @@ pub(crate) mod dialect {
         &MIGRATOR
     }
 
+    /// Nothing to hold: sqlx's PostgreSQL migrator takes an advisory lock itself.
+    pub async fn migration_lock(_url: &str) -> StoreResult<Option<std::fs::File>> {
+        Ok(None)
+    }
+
     pub async fn connect(url: &str) -> StoreResult<PgPool> {
         let options = PgConnectOptions::from_str(url)?;
         Ok(PgPoolOptions::new()

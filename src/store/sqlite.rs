@@ -20,7 +20,7 @@ pub(crate) mod dialect {
     };
 
     use super::Db;
-    use crate::store::StoreResult;
+    use crate::store::{StoreError, StoreResult};
 
     pub const NAME: &str = "SQLite";
 
@@ -46,6 +46,32 @@ pub(crate) mod dialect {
 
     pub fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
+    }
+
+    /// Held while this process migrates: an exclusive lock on `PATH.migrate-lock` next to
+    /// the database, so processes starting together on one new file migrate it one
+    /// after the other (sqlx's SQLite migrator takes no lock of its own).
+    pub async fn migration_lock(url: &str) -> StoreResult<Option<std::fs::File>> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename();
+        if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+            return Ok(None);
+        }
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".migrate-lock");
+        let file = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| StoreError::Config(format!("locking the database for migration: {e}")))?
+        .map_err(|e| StoreError::Config(format!("locking the database for migration: {e}")))?;
+        Ok(Some(file))
     }
 
     pub async fn connect(url: &str) -> StoreResult<SqlitePool> {

@@ -53,3 +53,57 @@ async fn configured_admin_credentials_work() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// Three instances started together on one new database (as a container orchestrator
+/// would): every one starts, the tenant gets one signing key and one demo tenant, and a
+/// token from any instance works on all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_started_together_on_a_new_database_share_one_tenant() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = fresh_database_url(dir.path()).await;
+    let config = || {
+        let mut c = test_config(&url);
+        c.demo = true;
+        c.admin_client_id = Some("ops-admin".into());
+        c.admin_client_secret = Some("ops-secret".into());
+        c
+    };
+    let clock = accessd::domain::Clock::system();
+    let (a, b, c) = tokio::join!(
+        TestApp::start(config(), dir.clone(), clock.clone()),
+        TestApp::start(config(), dir.clone(), clock.clone()),
+        TestApp::start(config(), dir.clone(), clock.clone()),
+    );
+    let apps = [&a, &b, &c];
+    let export = a.store.export_tenant().await.unwrap();
+    let rows = |name: &str| {
+        export
+            .tables
+            .iter()
+            .find(|t| t.name == name)
+            .map_or(0, |t| t.rows.len())
+    };
+    assert_eq!(rows("signing_keys"), 1, "one key for the tenant");
+    assert_eq!(rows("access_profiles"), 12, "the demo tenant, once");
+    assert_eq!(rows("sources"), 3);
+    for from in apps {
+        let token = from.fetch_token("ops-admin", "ops-secret").await;
+        for to in apps {
+            let resp = to
+                .http
+                .get(to.url("/v3/access-profiles?count=true"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status(),
+                200,
+                "a token of {} on {}",
+                from.base,
+                to.base
+            );
+            assert_eq!(resp.headers()["X-Total-Count"], "12");
+        }
+    }
+}

@@ -118,6 +118,11 @@ impl SqlStore {
     /// Connects, refuses a database migrated by a newer accessd, and (when `migrate`)
     /// applies this build's migrations.
     pub async fn open(url: &str, migrate: bool) -> StoreResult<Self> {
+        let _lock = if migrate {
+            dialect::migration_lock(url).await?
+        } else {
+            None
+        };
         let pool = dialect::connect(url).await?;
         let migrator = dialect::migrator();
         let applied = applied_migrations(&pool).await?;
@@ -604,6 +609,23 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool> {
+        // Under the write lock, so instances starting together create one key.
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO signing_keys (kid, private_pem, public_pem, created) \
+             SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT kid FROM signing_keys)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_pem)
+        .bind(&key.public_pem)
+        .bind(format_timestamp(&key.created))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64> {
