@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts a real accessd (debug build) on a free port with a fresh SQLite database and
-# the demo tenant, and a second one with a small rate limit (5 requests per 10 s) for
+# Starts a real accessd (debug build) on a free port with a fresh database and the demo
+# tenant (SQLite; with SDK_SMOKE_BACKEND=postgres a fresh schema in TEST_DATABASE_URL), and a second one with a small rate limit (5 requests per 10 s) for
 # the rate-limit suites, runs the official-SDK smoke tests (sdk-tests/run.sh) against
 # them, and stops them. Exits non-zero if a server does not start or any SDK test fails.
 set -euo pipefail
@@ -13,20 +13,41 @@ work=$(mktemp -d)
 client_id="sdk-smoke-admin"
 client_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 
+backend="${SDK_SMOKE_BACKEND:-sqlite}"
 pids=()
+schemas=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for schema in "${schemas[@]}"; do
+    psql "$TEST_DATABASE_URL" -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# database_url NAME: a new database for one server.
+database_url() {
+  local name=$1
+  if [ "$backend" = postgres ]; then
+    local schema="accessd_sdk_$$_$name"
+    psql "$TEST_DATABASE_URL" -X -q -c "CREATE SCHEMA $schema" >/dev/null
+    schemas+=("$schema")
+    local sep='?'; [[ "$TEST_DATABASE_URL" == *\?* ]] && sep='&'
+    echo "${TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}"
+  else
+    echo "sqlite://$work/$name.db"
+  fi
+}
 
 # start NAME [VAR=VALUE...]: starts an accessd with its own database and log, and sets
 # $base to its URL once it prints that it is listening (port 0 → a free port).
 start() {
   local name=$1; shift
   local log="$work/$name.log"
+  local url
+  url=$(database_url "$name")
   env ACCESSD_ADDR=127.0.0.1:0 \
-    ACCESSD_DATABASE_URL="sqlite://$work/$name.db" \
+    ACCESSD_DATABASE_URL="$url" \
     ACCESSD_DEMO=true \
     ACCESSD_ADMIN_CLIENT_ID="$client_id" \
     ACCESSD_ADMIN_CLIENT_SECRET="$client_secret" \
@@ -41,7 +62,7 @@ start() {
     sleep 0.1
   done
   [ -n "$base" ] || { echo "accessd ($name) did not start:"; cat "$log"; exit 1; }
-  echo "sdk-smoke: accessd ($name) at $base"
+  echo "sdk-smoke: accessd ($name, $backend) at $base"
 }
 
 # The functional suites send well over 100 requests per 10 s per family (the v1 header

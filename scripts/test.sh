@@ -25,4 +25,9 @@ else
          "(e.g. postgres://postgres@127.0.0.1:5432/postgres) ***"
 fi
 
+echo "== official SDKs (SQLite)"
 bash scripts/sdk-smoke.sh
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    echo "== official SDKs (PostgreSQL)"
+    SDK_SMOKE_BACKEND=postgres bash scripts/sdk-smoke.sh
+fi
