@@ -25,7 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# database_url NAME: a new database for one server.
+# database_url NAME: sets $url to a new database for one server (not in a subshell:
+# it records the schema for cleanup).
 database_url() {
   local name=$1
   if [ "$backend" = postgres ]; then
@@ -33,9 +34,9 @@ database_url() {
     psql "$TEST_DATABASE_URL" -X -q -c "CREATE SCHEMA $schema" >/dev/null
     schemas+=("$schema")
     local sep='?'; [[ "$TEST_DATABASE_URL" == *\?* ]] && sep='&'
-    echo "${TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}"
+    url="${TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}"
   else
-    echo "sqlite://$work/$name.db"
+    url="sqlite://$work/$name.db"
   fi
 }
 
@@ -45,7 +46,7 @@ start() {
   local name=$1; shift
   local log="$work/$name.log"
   local url
-  url=$(database_url "$name")
+  database_url "$name"
   env ACCESSD_ADDR=127.0.0.1:0 \
     ACCESSD_DATABASE_URL="$url" \
     ACCESSD_DEMO=true \
