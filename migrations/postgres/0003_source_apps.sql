@@ -17,18 +17,18 @@
 CREATE UNIQUE INDEX access_profiles_id_source_key ON access_profiles(id, source_id);
 
 CREATE TABLE source_apps (
-    id                        TEXT PRIMARY KEY NOT NULL,
+    id                        TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     num_id                    BIGINT NOT NULL,   -- stable numeric id: cloudAppId, AccessProfileDetails.appId
-    name                      TEXT NOT NULL,
-    description               TEXT NOT NULL,
-    owner_id                  TEXT NOT NULL REFERENCES identities(id),
-    account_source_id         TEXT NOT NULL REFERENCES sources(id),
+    name                      TEXT COLLATE "C" NOT NULL,
+    description               TEXT COLLATE "C" NOT NULL,
+    owner_id                  TEXT COLLATE "C" NOT NULL REFERENCES identities(id),
+    account_source_id         TEXT COLLATE "C" NOT NULL REFERENCES sources(id),
     enabled                   BOOLEAN NOT NULL DEFAULT FALSE,
     provision_request_enabled BOOLEAN NOT NULL DEFAULT FALSE,
     app_center_enabled        BOOLEAN NOT NULL DEFAULT TRUE,
     match_all_accounts        BOOLEAN NOT NULL DEFAULT FALSE,
-    created                   TEXT NOT NULL,
-    modified                  TEXT NOT NULL,
+    created                   TEXT COLLATE "C" NOT NULL,
+    modified                  TEXT COLLATE "C" NOT NULL,
     CONSTRAINT source_apps_num_id_key UNIQUE (num_id),
     CONSTRAINT source_apps_id_source_key UNIQUE (id, account_source_id)
 );
@@ -39,9 +39,9 @@ CREATE INDEX source_apps_created_idx ON source_apps(created, id);
 CREATE INDEX source_apps_modified_idx ON source_apps(modified, id);
 
 CREATE TABLE source_app_access_profiles (
-    app_id            TEXT NOT NULL,
-    source_id         TEXT NOT NULL,
-    access_profile_id TEXT NOT NULL,
+    app_id            TEXT COLLATE "C" NOT NULL,
+    source_id         TEXT COLLATE "C" NOT NULL,
+    access_profile_id TEXT COLLATE "C" NOT NULL,
     position          BIGINT NOT NULL,
     PRIMARY KEY (app_id, access_profile_id),
     FOREIGN KEY (app_id, source_id) REFERENCES source_apps(id, account_source_id) ON DELETE CASCADE,

@@ -12,20 +12,20 @@
 -- profile is linked to it in the same order, and `segments` leaves the doc.
 
 CREATE TABLE segments (
-    id                  TEXT PRIMARY KEY NOT NULL,
-    name                TEXT NOT NULL,
-    description         TEXT,
-    owner_id            TEXT REFERENCES identities(id),
-    visibility_criteria TEXT,  -- JSON VisibilityCriteria, or NULL
+    id                  TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    name                TEXT COLLATE "C" NOT NULL,
+    description         TEXT COLLATE "C",
+    owner_id            TEXT COLLATE "C" REFERENCES identities(id),
+    visibility_criteria TEXT COLLATE "C",  -- JSON VisibilityCriteria, or NULL
     active              BOOLEAN NOT NULL DEFAULT FALSE,
-    created             TEXT NOT NULL,
-    modified            TEXT NOT NULL
+    created             TEXT COLLATE "C" NOT NULL,
+    modified            TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX segments_created_idx ON segments(created, id);
 
 CREATE TABLE access_profile_segments (
-    access_profile_id TEXT NOT NULL REFERENCES access_profiles(id) ON DELETE CASCADE,
-    segment_id        TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    access_profile_id TEXT COLLATE "C" NOT NULL REFERENCES access_profiles(id) ON DELETE CASCADE,
+    segment_id        TEXT COLLATE "C" NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
     position          BIGINT NOT NULL,
     -- also serves `for-segment-ids`: EXISTS (... WHERE access_profile_id = ap.id AND segment_id IN (...))
     PRIMARY KEY (access_profile_id, segment_id)

@@ -5,8 +5,8 @@
 -- UNLOGGED: counters are not worth a WAL write per request; after a PostgreSQL crash
 -- the table is empty, which only gives every client a fresh budget.
 CREATE UNLOGGED TABLE rate_limits (
-    client_id TEXT NOT NULL,
-    bucket    TEXT NOT NULL,
+    client_id TEXT COLLATE "C" NOT NULL,
+    bucket    TEXT COLLATE "C" NOT NULL,
     tat       BIGINT NOT NULL,
     PRIMARY KEY (client_id, bucket)
 );
