@@ -14,6 +14,7 @@ mod hardening;
 mod jwt;
 mod lifecycle_states;
 mod matrix;
+mod process;
 mod rate_limit;
 mod roles;
 mod segments;
