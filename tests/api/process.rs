@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::ops::Deref;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -87,6 +88,8 @@ impl Api {
 pub struct Server {
     child: Child,
     api: Api,
+    /// Every line the server printed, when started with a log filter.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Deref for Server {
@@ -100,6 +103,15 @@ impl Deref for Server {
 impl Server {
     /// Starts the binary on port 0 with `extra` flags, logging warnings only.
     pub async fn start(database_url: &str, extra: &[&str]) -> Server {
+        Self::spawn(database_url, extra, None).await
+    }
+
+    /// Like `start`, with `RUST_LOG=filter`; the lines are kept for `log_lines`.
+    pub async fn start_logging(database_url: &str, extra: &[&str], filter: &str) -> Server {
+        Self::spawn(database_url, extra, Some(filter)).await
+    }
+
+    async fn spawn(database_url: &str, extra: &[&str], filter: Option<&str>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_accessd"))
             .args([
                 "serve",
@@ -118,18 +130,24 @@ impl Server {
                 "0",
             ])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", filter.unwrap_or("warn"))
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("accessd starts");
         let stdout = child.stdout.take().expect("stdout");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let keep = filter.is_some().then(|| log.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         // Reads the banner, then keeps draining so the server never blocks on a pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(base) = line.strip_prefix("accessd is listening on ") {
                     let _ = tx.send(base.trim().to_string());
+                }
+                if let Some(log) = &keep {
+                    log.lock().expect("log lock").push(line);
                 }
             }
         });
@@ -142,7 +160,17 @@ impl Server {
             http: reqwest::Client::new(),
         };
         api.token = api.fetch_token().await;
-        Server { child, api }
+        Server { child, api, log }
+    }
+
+    /// A handle for calls from other tasks (`tokio::spawn`).
+    pub fn api(&self) -> Api {
+        self.api.clone()
+    }
+
+    /// The lines printed so far (empty unless started with `start_logging`).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
     }
 
     /// SIGKILL (`Child::kill` on Unix): no shutdown path runs.
