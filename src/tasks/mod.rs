@@ -97,7 +97,8 @@ impl Runner {
         else {
             return Ok(false);
         };
-        tracing::info!(task_id = %task.id, kind = %task.kind, attempt = task.attempts, "task claimed");
+        // The worker names the instance: `claimed_by` in the tasks table says the same.
+        tracing::info!(task_id = %task.id, kind = %task.kind, attempt = task.attempts, worker = %self.worker, "task claimed");
         self.execute(task).await?;
         Ok(true)
     }

@@ -3,130 +3,23 @@
 //! drained. Every task must end in a final state, nothing a SUCCESS task listed as
 //! pending may remain, and no role may reference a deleted profile.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::fresh_database_url;
+use crate::process::Server;
 
-const CLIENT_ID: &str = "crash-test-admin";
-const CLIENT_SECRET: &str = "crash-test-secret-0123456789abcdef";
-
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Server {
-    /// Starts the binary on port 0 and reads the address it prints.
-    async fn start(database_url: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_accessd"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-                "--demo",
-                "false",
-                "--admin-client-id",
-                CLIENT_ID,
-                "--admin-client-secret",
-                CLIENT_SECRET,
-                "--task-claim-ttl-secs",
-                "2",
-                "--task-poll-ms",
-                "100",
-                // The test sends hundreds of requests with one token in seconds.
-                "--rate-limit-requests",
-                "0",
-            ])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("accessd starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Reads the banner, then keeps draining so the server never blocks on a pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(base) = line.strip_prefix("accessd is listening on ") {
-                    let _ = tx.send(base.trim().to_string());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("accessd prints its address");
-        let http = reqwest::Client::new();
-        let resp = http
-            .post(format!("{base}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", CLIENT_ID),
-                ("client_secret", CLIENT_SECRET),
-            ])
-            .send()
-            .await
-            .expect("token");
-        assert_eq!(resp.status(), 200);
-        let token: Value = resp.json().await.unwrap();
-        Server {
-            child,
-            base,
-            http,
-            token: token["access_token"].as_str().unwrap().to_string(),
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    fn kill(mut self) {
-        // `Child::kill` is SIGKILL on Unix: no shutdown path runs.
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A short claim, so a killed runner's task is taken over within seconds.
+const TASK_ARGS: [&str; 4] = ["--task-claim-ttl-secs", "2", "--task-poll-ms", "100"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
     // Slow steps so that tasks are certainly mid-run when the process dies.
-    let server = Server::start(&url, &["--task-step-delay-ms", "150"]).await;
+    let slow = [&TASK_ARGS[..], &["--task-step-delay-ms", "150"]].concat();
+    let server = Server::start(&url, &slow).await;
 
     let (_, me) = server
         .get("/beta/identities?filters=alias%20eq%20%22accessd.admin%22")
@@ -199,7 +92,7 @@ async fn tasks_killed_mid_run_finish_after_a_restart_and_the_invariant_holds() {
     }
     server.kill();
 
-    let server = Server::start(&url, &[]).await;
+    let server = Server::start(&url, &TASK_ARGS).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let statuses = loop {
         let (_, list) = server.get("/task-status/v1").await;

@@ -14,6 +14,8 @@ mod hardening;
 mod jwt;
 mod lifecycle_states;
 mod matrix;
+mod multi_instance;
+mod process;
 mod rate_limit;
 mod roles;
 mod segments;
