@@ -22,3 +22,4 @@ mod startup;
 mod subadmin;
 mod supporting;
 mod tasks;
+mod tenant_export;
