@@ -77,6 +77,15 @@ pub(crate) mod dialect {
         Ok(tx)
     }
 
+    /// A read-only transaction that reads one snapshot throughout (`accessd export`).
+    /// PostgreSQL's default, READ COMMITTED, takes a new snapshot for each statement, so
+    /// a write committed between two tables' reads would be half in the export.
+    pub async fn begin_snapshot(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        Ok(pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
+    }
+
     /// The transaction a task claim runs in: a plain one (see [`SKIP_LOCKED`]).
     pub async fn begin_claim(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
         Ok(pool.begin().await?)

@@ -65,6 +65,12 @@ pub(crate) mod dialect {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A transaction whose reads all see one snapshot (`accessd export`): a deferred
+    /// transaction reads the database as of its first read.
+    pub async fn begin_snapshot(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        Ok(pool.begin().await?)
+    }
+
     /// The transaction a task claim runs in.
     pub async fn begin_claim(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, Db>> {
         begin_write(pool).await
