@@ -57,7 +57,8 @@ pub(crate) mod dialect {
         &MIGRATOR
     }
 
-    pub async fn connect(url: &str) -> StoreResult<PgPool> {
+    /// Connects. The database must exist: `_create` is SQLite's (a missing file).
+    pub async fn connect(url: &str, _create: bool) -> StoreResult<PgPool> {
         let options = PgConnectOptions::from_str(url)?;
         Ok(PgPoolOptions::new()
             .max_connections(16)

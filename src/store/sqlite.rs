@@ -20,7 +20,7 @@ pub(crate) mod dialect {
     };
 
     use super::Db;
-    use crate::store::StoreResult;
+    use crate::store::{StoreError, StoreResult};
 
     pub const NAME: &str = "SQLite";
 
@@ -45,9 +45,18 @@ pub(crate) mod dialect {
         &MIGRATOR
     }
 
-    pub async fn connect(url: &str) -> StoreResult<SqlitePool> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+    /// Connects; `create` makes a missing database file (what `serve` and `migrate`
+    /// do), else a missing file is an error rather than a new empty database.
+    pub async fn connect(url: &str, create: bool) -> StoreResult<SqlitePool> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !create && !options.get_filename().exists() {
+            return Err(StoreError::Config(format!(
+                "there is no SQLite database at {}",
+                options.get_filename().display()
+            )));
+        }
+        let options = options
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)

@@ -658,9 +658,20 @@ async fn migrate_applies_every_migration_and_exits_without_serving() {
 }
 
 #[tokio::test]
-async fn export_refuses_a_database_that_is_not_migrated() {
+async fn export_refuses_a_database_that_is_not_migrated_and_leaves_it_as_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(dir.path()).await;
+    if backend() == Backend::Sqlite {
+        // No file at all: refused, and none is made.
+        let err = accessd_refused(&["export", "--database-url", &url]).await;
+        assert!(err.contains("there is no SQLite database at"), "{err}");
+        assert!(
+            !dir.path().join("accessd.db").exists(),
+            "export made a file"
+        );
+        // An empty file is a SQLite database without tables.
+        std::fs::write(dir.path().join("accessd.db"), b"").expect("empty file");
+    }
     let err = accessd_refused(&["export", "--database-url", &url]).await;
     assert!(
         err.contains("is not migrated") && err.contains("run `accessd migrate` first"),

@@ -118,7 +118,9 @@ impl SqlStore {
     /// Connects, refuses a database migrated by a newer accessd, and (when `migrate`)
     /// applies this build's migrations.
     pub async fn open(url: &str, migrate: bool) -> StoreResult<Self> {
-        let pool = dialect::connect(url).await?;
+        // Only a migrating open creates a database: `export` of a mistyped SQLite path
+        // must not leave an empty database file behind.
+        let pool = dialect::connect(url, migrate).await?;
         let migrator = dialect::migrator();
         let applied = applied_migrations(&pool).await?;
         let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
