@@ -65,7 +65,8 @@ pub(crate) mod dialect {
         Ok(None)
     }
 
-    pub async fn connect(url: &str) -> StoreResult<PgPool> {
+    /// Connects. The database must exist: `_create` is SQLite's (a missing file).
+    pub async fn connect(url: &str, _create: bool) -> StoreResult<PgPool> {
         let options = PgConnectOptions::from_str(url)?;
         Ok(PgPoolOptions::new()
             .max_connections(16)
@@ -83,6 +84,15 @@ pub(crate) mod dialect {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+
+    /// A read-only transaction that reads one snapshot throughout (`accessd export`).
+    /// PostgreSQL's default, READ COMMITTED, takes a new snapshot for each statement, so
+    /// a write committed between two tables' reads would be half in the export.
+    pub async fn begin_snapshot(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        Ok(pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
     }
 
     /// The transaction a task claim runs in: a plain one (see [`SKIP_LOCKED`]).

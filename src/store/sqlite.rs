@@ -74,9 +74,18 @@ pub(crate) mod dialect {
         Ok(Some(file))
     }
 
-    pub async fn connect(url: &str) -> StoreResult<SqlitePool> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+    /// Connects; `create` makes a missing database file (what `serve` and `migrate`
+    /// do), else a missing file is an error rather than a new empty database.
+    pub async fn connect(url: &str, create: bool) -> StoreResult<SqlitePool> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !create && !options.get_filename().exists() {
+            return Err(StoreError::Config(format!(
+                "there is no SQLite database at {}",
+                options.get_filename().display()
+            )));
+        }
+        let options = options
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -92,6 +101,12 @@ pub(crate) mod dialect {
     /// another write (CONTRACT §2).
     pub async fn begin_write(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, Db>> {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A transaction whose reads all see one snapshot (`accessd export`): a deferred
+    /// transaction reads the database as of its first read.
+    pub async fn begin_snapshot(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        Ok(pool.begin().await?)
     }
 
     /// The transaction a task claim runs in.

@@ -24,3 +24,4 @@ mod startup;
 mod subadmin;
 mod supporting;
 mod tasks;
+mod tenant_export;

@@ -101,8 +101,8 @@ fn bind_value<'q>(
 
 impl SqlStore {
     pub(super) async fn dump_tables(&self) -> StoreResult<TenantExport> {
-        // One read transaction: a consistent snapshot on both databases.
-        let mut tx = self.pool.begin().await?;
+        // One read transaction on one snapshot (see `begin_snapshot`).
+        let mut tx = dialect::begin_snapshot(&self.pool).await?;
         check_tables(&mut tx).await?;
         let schema_version = schema_version(&mut tx).await?;
         let mut tables = Vec::with_capacity(TABLES.len());

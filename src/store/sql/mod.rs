@@ -123,7 +123,9 @@ impl SqlStore {
         } else {
             None
         };
-        let pool = dialect::connect(url).await?;
+        // Only a migrating open creates a database: `export` of a mistyped SQLite path
+        // must not leave an empty database file behind.
+        let pool = dialect::connect(url, migrate).await?;
         let migrator = dialect::migrator();
         let applied = applied_migrations(&pool).await?;
         let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
