@@ -209,3 +209,28 @@ async fn other_lists_apply_their_own_allow_lists() {
     let resp = app.get("/v3/public-identities?sorters=alias").await;
     assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
 }
+
+/// Names sort by their bytes (uppercase before lowercase), as SQLite's BINARY collation
+/// does, on every backend: the PostgreSQL columns are COLLATE "C", so a database
+/// created with a linguistic default (e.g. ICU en-US) answers the same order.
+#[tokio::test]
+async fn names_sort_in_byte_order_on_every_backend() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    for name in ["beta", "Alpha", "alpha", "Beta", "_under"] {
+        app.create_access_profile("/v3/access-profiles", &ap_body(&f, name))
+            .await;
+    }
+    let page = app
+        .get_json("/v3/access-profiles?sorters=name&limit=250")
+        .await;
+    let mine = ["beta", "Alpha", "alpha", "Beta", "_under"];
+    let names: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .filter(|n| mine.contains(n))
+        .collect();
+    assert_eq!(names, ["Alpha", "Beta", "_under", "alpha", "beta"]);
+}
