@@ -48,9 +48,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ApiError::bad_request(format!("The request body could not be read: {e}"))
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map(Json)
-            .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
+        let invalid = |e: serde_json::Error| {
+            ApiError::bad_request(format!("The request body is not valid: {e}"))
+        };
+        // In JSON, U+0000 can only arrive escaped; only then is the body walked.
+        if bytes.windows(6).any(|w| w == b"\\u0000") {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+            if holds_nul(&value) {
+                return Err(ApiError::bad_request(
+                    "The request body must not contain the character U+0000.",
+                ));
+            }
+            return serde_json::from_value(value).map(Json).map_err(invalid);
+        }
+        serde_json::from_slice(&bytes).map(Json).map_err(invalid)
+    }
+}
+
+/// Whether any string (or key) in `v` holds U+0000, which no stored text may hold.
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 

@@ -99,7 +99,24 @@ fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limi
         .layer(option_layer(limits.request_timeout.map(|timeout| {
             TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)
         })))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn(request_context))
+}
+
+/// U+0000 means nothing in an id, a filter or a name, and PostgreSQL's text cannot
+/// store it: a path or query string holding `%00` is refused before routing (JSON
+/// bodies are checked by [`extract::Json`]), the same on both backends.
+async fn refuse_nul(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    if has_encoded_nul(uri.path()) || uri.query().is_some_and(has_encoded_nul) {
+        return ApiError::bad_request("The request must not contain the character U+0000 (%00).")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn has_encoded_nul(s: &str) -> bool {
+    s.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
 fn v3_only() -> Router<AppState> {

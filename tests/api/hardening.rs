@@ -270,3 +270,42 @@ async fn a_request_that_outlasts_the_request_timeout_gets_the_isc_408() {
     // Requests that finish in time are unaffected.
     assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
 }
+
+/// U+0000 is refused with a 400 wherever it arrives (a JSON string, a JSON key, a path
+/// id, a filter), and nothing is written: on PostgreSQL it would be a 500, since text
+/// cannot hold it, and a SQLite tenant holding it could not be moved there.
+#[tokio::test]
+async fn the_character_u0000_is_a_400_everywhere_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let mut body = ap_body(&f, "x");
+    body["name"] = Value::String("a\u{0}b".into());
+    let resp = app.post("/v3/access-profiles", &body).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    let mut body = ap_body(&f, "y");
+    body["description\u{0}"] = Value::String("d".into());
+    let resp = app.post("/v3/access-profiles", &body).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    // A literal backslash-u text is no NUL: that profile is created.
+    let mut body = ap_body(&f, "literal");
+    body["description"] = Value::String("\\u0000".into());
+    let created = app
+        .create_access_profile("/v3/access-profiles", &body)
+        .await;
+    assert_eq!(created["description"], "\\u0000");
+
+    for path in [
+        "/v3/access-profiles/a%00b",
+        "/v3/access-profiles?filters=name%20eq%20%22a%00%22",
+        "/beta/access-profiles?filters=name%20sw%20%22%00%22",
+    ] {
+        let resp = app.get(path).await;
+        assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    }
+    let list = app.get_json("/v3/access-profiles?count=true").await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "only the literal one: {list}"
+    );
+}
