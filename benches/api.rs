@@ -1,6 +1,8 @@
 //! `cargo bench --bench api`: end-to-end latency and throughput of hot read paths
-//! through the real server (release build, SQLite in a temp dir), with 10,000 access
-//! profiles in the store. Prints one line per scenario; nothing here asserts timing.
+//! through the real server (release build, SQLite in a temp dir, or a fresh schema of
+//! the PostgreSQL database named by `BENCH_DATABASE_URL`), with 10,000 access
+//! profiles in the store. `BENCH_RATE_LIMIT_STORE=memory|database` picks where the
+//! rate limits are counted. Prints one line per scenario; nothing here asserts timing.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,8 @@ use accessd::domain::model::*;
 use accessd::domain::{new_id, Clock};
 use accessd::{App, Config};
 
+mod common;
+
 const PROFILES: usize = 10_000;
 const REQUESTS: usize = 2_000;
 const CONCURRENCY: usize = 8;
@@ -16,8 +20,14 @@ const CONCURRENCY: usize = 8;
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let (url, pg) = common::bench_database(dir.path()).await;
     let mut config = Config::for_database(&url);
+    config.gateway.rate_limit_store = common::rate_limit_store();
+    println!(
+        "database: {}, rate limits: {:?}",
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" },
+        config.gateway.rate_limit_store
+    );
     config.admin_client_id = Some("bench".into());
     config.admin_client_secret = Some("bench-secret".into());
     // One client sends thousands of requests: a budget it never exhausts, so every
@@ -122,6 +132,7 @@ async fn main() {
         run(label, &http, &format!("{base}{path}"), &token).await;
     }
     app.shutdown().await;
+    common::drop_schema(pg).await;
 }
 
 async fn run(label: &str, http: &reqwest::Client, url: &str, token: &str) {

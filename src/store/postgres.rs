@@ -33,6 +33,10 @@ pub(crate) mod dialect {
     pub const TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_name = $1";
 
+    /// Run after an import. Without statistics the planner takes freshly loaded tables for empty ones (a usage
+    /// check of 50 profiles among 100,000 roles took 44 ms instead of 3.6 ms).
+    pub const AFTER_BULK_LOAD: Option<&str> = Some("ANALYZE");
+
     /// The two-argument maximum.
     pub const GREATEST: &str = "GREATEST";
 

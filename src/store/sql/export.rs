@@ -266,6 +266,9 @@ impl SqlStore {
             }
         }
         tx.commit().await?;
+        if let Some(sql) = dialect::AFTER_BULK_LOAD {
+            sqlx::query(sql).execute(&self.pool).await?;
+        }
         Ok(imported)
     }
 }
