@@ -33,7 +33,12 @@ struct LoadedKey {
 pub struct KeySet {
     /// Newest first: the first signs.
     keys: RwLock<Vec<LoadedKey>>,
+    /// When a token with an unknown key id last made this instance re-read the keys.
+    last_forced: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// The shortest time between two reloads forced by unknown key ids.
+const FORCED_RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 /// What the key set says about a token's key id.
 pub enum KeyLookup {
@@ -86,6 +91,7 @@ impl KeySet {
         let keys = rows.iter().map(load).collect::<StoreResult<Vec<_>>>()?;
         Ok(Self {
             keys: RwLock::new(keys),
+            last_forced: std::sync::Mutex::new(None),
         })
     }
 
@@ -101,6 +107,22 @@ impl KeySet {
             *guard = keys;
         }
         Ok(())
+    }
+
+    /// Whether a token with an unknown key id may make this instance re-read the keys
+    /// now: at most once per [`FORCED_RELOAD_EVERY`]. Claims the slot when it may.
+    pub fn claim_forced_reload(&self) -> bool {
+        let Ok(mut last) = self.last_forced.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        match *last {
+            Some(at) if now.duration_since(at) < FORCED_RELOAD_EVERY => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
     }
 
     pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, String> {
@@ -155,4 +177,23 @@ pub async fn rotate(
         0
     };
     Ok((key.kid, retired))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_ids_force_at_most_one_reload_a_second() {
+        let keys = KeySet {
+            keys: RwLock::new(Vec::new()),
+            last_forced: std::sync::Mutex::new(None),
+        };
+        assert!(keys.claim_forced_reload(), "the first one reloads");
+        assert!(!keys.claim_forced_reload(), "the next, at once, does not");
+        // As if the last forced reload was over a second ago.
+        *keys.last_forced.lock().unwrap() =
+            std::time::Instant::now().checked_sub(FORCED_RELOAD_EVERY);
+        assert!(keys.claim_forced_reload(), "a second later one may again");
+    }
 }
