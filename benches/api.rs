@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use accessd::domain::access_profile::AccessProfileDraft;
 use accessd::domain::model::*;
-use accessd::domain::{new_id, Clock};
-use accessd::{App, Config};
+use accessd::domain::new_id;
 
 mod common;
 
@@ -19,46 +18,16 @@ const CONCURRENCY: usize = 8;
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (url, pg) = common::bench_database(dir.path()).await;
-    let mut config = Config::for_database(&url);
-    config.gateway.rate_limit_store = common::rate_limit_store();
-    println!(
-        "database: {}, rate limits: {:?}",
-        if pg.is_some() { "PostgreSQL" } else { "SQLite" },
-        config.gateway.rate_limit_store
-    );
-    config.admin_client_id = Some("bench".into());
-    config.admin_client_secret = Some("bench-secret".into());
-    // One client sends thousands of requests: a budget it never exhausts, so every
-    // request still pays for the limiter's check.
-    config.gateway.rate_limit_requests = u32::MAX;
-    let clock = Clock::system();
-    let app = App::build(config, clock.clone()).await.expect("server");
+    let common::Bench {
+        app,
+        clock,
+        owner,
+        source,
+        cleanup,
+        ..
+    } = common::start().await;
     let store = app.state().store.clone();
-
     let now = clock.now();
-    let owner = Identity::new_active("Bench", "Owner", "bench.owner", None, &[], now);
-    store.insert_identity(&owner).await.expect("owner");
-    let source = store
-        .insert_source(
-            &NewSource {
-                name: "Bench".into(),
-                description: None,
-                owner_id: owner.id.clone(),
-                management_workgroup_id: None,
-                source_type: None,
-                connector: "bench".into(),
-                connector_name: None,
-                connection_type: None,
-                authoritative: false,
-                features: vec![],
-                doc: Default::default(),
-            },
-            now,
-        )
-        .await
-        .expect("source");
     let ent = Entitlement {
         id: new_id(),
         source: NamedRef {
@@ -132,7 +101,7 @@ async fn main() {
         run(label, &http, &format!("{base}{path}"), &token).await;
     }
     app.shutdown().await;
-    common::drop_schema(pg).await;
+    cleanup.finish().await;
 }
 
 async fn run(label: &str, http: &reqwest::Client, url: &str, token: &str) {

@@ -12,14 +12,11 @@
 
 use std::time::{Duration, Instant};
 
-use accessd::domain::model::*;
-use accessd::domain::{new_id, Clock};
-use accessd::{App, Config};
+use accessd::domain::new_id;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
 mod common;
-use common::{bench_database, drop_schema};
 
 const ROLES: usize = 100_000;
 /// Role `i` uses profile `i`; the profiles above `ROLES` are unused.
@@ -33,44 +30,15 @@ const ROUNDS: usize = 15;
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (url, pg) = bench_database(dir.path()).await;
-    println!(
-        "database: {}",
-        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
-    );
-    let mut config = Config::for_database(&url);
-    config.gateway.rate_limit_store = common::rate_limit_store();
-    config.admin_client_id = Some("bench".into());
-    config.admin_client_secret = Some("bench-secret".into());
-    // One client sends thousands of requests: a budget it never exhausts, so every
-    // request still pays for the limiter's check.
-    config.gateway.rate_limit_requests = u32::MAX;
-    let clock = Clock::system();
-    let app = App::build(config, clock.clone()).await.expect("server");
-    let store = app.state().store.clone();
+    let common::Bench {
+        app,
+        clock,
+        url,
+        owner,
+        source,
+        cleanup,
+    } = common::start().await;
     let now = clock.now();
-    let owner = Identity::new_active("Bench", "Owner", "bench.owner", None, &[], now);
-    store.insert_identity(&owner).await.expect("owner");
-    let source = store
-        .insert_source(
-            &NewSource {
-                name: "Bench".into(),
-                description: None,
-                owner_id: owner.id.clone(),
-                management_workgroup_id: None,
-                source_type: None,
-                connector: "bench".into(),
-                connector_name: None,
-                connection_type: None,
-                authoritative: false,
-                features: vec![],
-                doc: Default::default(),
-            },
-            now,
-        )
-        .await
-        .expect("source");
 
     let seeding = Instant::now();
     let ts = accessd::query::format_timestamp(&now);
@@ -263,7 +231,7 @@ async fn main() {
     report("source app's 250 access profiles: → 200", &mut lists);
     report("source app bulk remove 50 of 250: → 200", &mut removes);
     app.shutdown().await;
-    drop_schema(pg).await;
+    cleanup.finish().await;
 }
 
 /// Multi-row INSERT statements, 1,000 rows each, in one transaction.

@@ -141,20 +141,24 @@ impl RateLimits {
             RateLimitStore::Database => true,
             RateLimitStore::Auto => backend == Backend::Postgres,
         };
-        let mut limits = Self::new(config, clock);
-        if shared && !matches!(limits.mode, Mode::Off) {
-            let requests = i64::from(config.rate_limit_requests);
-            let window_us = i64::try_from(config.rate_limit_window_secs)
-                .unwrap_or(i64::MAX / 1_000_000)
-                .saturating_mul(1_000_000);
-            let t_us = (window_us / requests).max(1);
-            limits.mode = Mode::Database {
+        if !shared || config.rate_limit_requests == 0 {
+            return Self::new(config, clock);
+        }
+        // The same GCRA as governor's `Quota::with_period(window / requests)
+        // .allow_burst(requests)`: emission interval t, tolerance t × (requests − 1).
+        let requests = i64::from(config.rate_limit_requests);
+        let window_us = i64::try_from(config.rate_limit_window_secs)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000);
+        let t_us = (window_us / requests).max(1);
+        Self {
+            mode: Mode::Database {
                 store,
                 t_us,
                 tau_us: t_us * (requests - 1),
-            };
+            },
+            clock: LimiterClock(clock),
         }
-        limits
     }
 
     /// Counts one request of `client_id` against `bucket`.

@@ -18,6 +18,13 @@ mod sql;
 
 pub use sql::SqlStore as PostgresStore;
 
+/// `base` with every connection's `search_path` set to `schema`: how accessd (and the
+/// tests and benches, one schema each) use a schema other than `public`.
+pub fn schema_url(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
 pub(crate) mod dialect {
     use std::str::FromStr;
     use std::time::Duration;

@@ -72,7 +72,8 @@ pub(crate) mod dialect {
             Ok::<_, std::io::Error>(file)
         })
         .await
-        .map_err(|e| StoreError::Config(format!("locking the database for migration: {e}")))?
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|locked| locked)
         .map_err(|e| StoreError::Config(format!("locking the database for migration: {e}")))?;
         Ok(Some(file))
     }

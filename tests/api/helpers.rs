@@ -91,8 +91,7 @@ pub async fn fresh_postgres_schema() -> String {
         .execute(&mut conn)
         .await
         .expect("create test schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    accessd::store::postgres::schema_url(&base, &schema)
 }
 
 pub struct Fixture {

@@ -524,14 +524,17 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<i64>> {
         // governor's GCRA in one statement: the row (locked by the upsert) is advanced
         // only if the request conforms, i.e. its tat minus the tolerance has come.
-        let sql = format!(
-            "INSERT INTO rate_limits (client_id, bucket, tat) VALUES ($1, $2, $3 + $4) \
-             ON CONFLICT (client_id, bucket) DO UPDATE \
-             SET tat = {g}(rate_limits.tat, $3) + $4 WHERE rate_limits.tat - $5 <= $3 \
-             RETURNING tat",
-            g = dialect::GREATEST
-        );
-        let taken: Option<i64> = sqlx::query_scalar(&sql)
+        // Built once: this runs on every authenticated request.
+        static TAKE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "INSERT INTO rate_limits (client_id, bucket, tat) VALUES ($1, $2, $3 + $4) \
+                 ON CONFLICT (client_id, bucket) DO UPDATE \
+                 SET tat = {g}(rate_limits.tat, $3) + $4 WHERE rate_limits.tat - $5 <= $3 \
+                 RETURNING tat",
+                g = dialect::GREATEST
+            )
+        });
+        let taken: Option<i64> = sqlx::query_scalar(TAKE.as_str())
             .bind(client_id)
             .bind(bucket)
             .bind(now_us)
