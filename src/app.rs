@@ -15,28 +15,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::rate_limit::RateLimits;
+pub use crate::api::AppState;
+use crate::auth::clients::provision_client;
 use crate::auth::keys::KeySet;
-use crate::auth::token::provision_client;
-use crate::auth::Tenant;
+use crate::auth::{Tenant, Verifier};
 use crate::config::{Config, GatewayArgs};
 use crate::domain::model::Identity;
 use crate::domain::Clock;
 use crate::store::{Store, StoreError};
 use crate::tasks::{Runner, Wakeup};
-
-/// Shared state of every request handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub keys: Arc<KeySet>,
-    pub config: Arc<Config>,
-    pub clock: Clock,
-    pub tenant: Arc<Tenant>,
-    /// Wakes this instance's task runner after a task is enqueued.
-    pub wakeup: Wakeup,
-    /// Per-client request budgets (CONTRACT §8), in this process.
-    pub rate_limits: Arc<RateLimits>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -166,6 +153,13 @@ impl App {
             crate::store::Backend::of(&config.db.database_url)?,
         ));
         let keys = Arc::new(keys);
+        let verifier = Arc::new(Verifier::new(
+            keys.clone(),
+            store.clone(),
+            clock.clone(),
+            tenant.id.clone(),
+            config.token_ttl_secs,
+        ));
         let maintenance = tokio::spawn(maintain(
             rate_limits.clone(),
             keys.clone(),
@@ -175,13 +169,14 @@ impl App {
         let state = AppState {
             store,
             keys,
+            verifier,
             config: Arc::new(config),
             clock,
             tenant: Arc::new(tenant),
             wakeup,
             rate_limits,
         };
-        let router = crate::api::router(state.clone());
+        let router = crate::api::router(state.clone()).map_err(StartError::Config)?;
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);
         let server = tokio::spawn(serve(listener, router, connections, rx));

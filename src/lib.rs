@@ -13,10 +13,10 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod error;
 pub mod query;
 pub mod store;
 pub mod tasks;
 
-pub use app::{App, AppState};
+pub use api::AppState;
+pub use app::App;
 pub use config::Config;

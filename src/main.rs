@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use accessd::auth::token::provision_client;
+use accessd::auth::clients::provision_client;
 use accessd::config::{Config, DbArgs};
 use accessd::domain::Clock;
 use accessd::App;

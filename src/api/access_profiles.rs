@@ -5,16 +5,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::{delete, get, patch, post};
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
-use super::scope::{for_subadmin, outside_scope, require_all, scope_for};
-use super::{docs, Fam};
-use crate::app::AppState;
-use crate::auth::Family;
-use crate::auth::{Operation, Principal};
+use super::gateway::Caller;
+use super::scope::{for_subadmin, outside_scope, require_all};
+use super::{docs, AppState, Fam, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
@@ -23,55 +22,55 @@ use crate::domain::scope::{Scope, ROLE_SUBADMIN, SOURCE_SUBADMIN};
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
-use crate::error::ApiError;
 use crate::query::specs;
-use crate::tasks::{enqueue, launcher};
+use crate::tasks::enqueue;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/access-profiles{suffix}");
-    Router::new()
-        .route(
+    Routes::default()
+        .at::<F>(
             &base,
-            get(list_access_profiles::<F>).post(create_access_profile::<F>),
+            [
+                (Op::ListAccessProfiles, get(list_access_profiles)),
+                (Op::CreateAccessProfile, post(create_access_profile)),
+            ],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/{{id}}"),
-            get(get_access_profile::<F>)
-                .patch(patch_access_profile::<F>)
-                .delete(delete_access_profile::<F>),
+            [
+                (Op::GetAccessProfile, get(get_access_profile)),
+                (Op::PatchAccessProfile, patch(patch_access_profile)),
+                (Op::DeleteAccessProfile, delete(delete_access_profile::<F>)),
+            ],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/bulk-delete"),
-            post(delete_access_profiles_in_bulk::<F>),
+            [(
+                Op::DeleteAccessProfilesInBulk,
+                post(delete_access_profiles_in_bulk),
+            )],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/{{id}}/entitlements"),
-            get(get_access_profile_entitlements::<F>),
+            [(
+                Op::GetAccessProfileEntitlements,
+                get(get_access_profile_entitlements::<F>),
+            )],
         )
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
 }
 
 /// `listAccessProfiles` (CONTRACT §5): a sub-admin sees the profiles of its sources;
 /// `for-subadmin` shows what another sub-admin sees (within the caller's own view);
 /// `for-segment-ids` and `include-unsegmented` narrow it to segments.
-async fn list_access_profiles<F: Fam>(
+async fn list_access_profiles(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listAccessProfiles"))?;
-    let mut scope = scope_for(&state, &principal, op::<F>("listAccessProfiles")).await?;
+    let mut scope = caller.scope.clone();
     let subadmin = params.get("for-subadmin");
-    if let Some(view) = for_subadmin(
-        &state,
-        &principal,
-        subadmin,
-        &[SOURCE_SUBADMIN, ROLE_SUBADMIN],
-    )
-    .await?
+    if let Some(view) =
+        for_subadmin(&state, &caller, subadmin, &[SOURCE_SUBADMIN, ROLE_SUBADMIN]).await?
     {
         scope = scope.intersect(&view);
     }
@@ -104,14 +103,13 @@ async fn checked_draft(
 }
 
 /// `createAccessProfile`: 201 with the stored profile.
-async fn create_access_profile<F: Fam>(
+async fn create_access_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Json(input): Json<AccessProfileInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("createAccessProfile"))?;
     let draft = checked_draft(&state, input).await?;
-    let scope = scope_for(&state, &principal, op::<F>("createAccessProfile")).await?;
+    let scope = &caller.scope;
     if !scope.allows(&draft.source_id) {
         return Err(outside_scope("the new access profile"));
     }
@@ -123,28 +121,26 @@ async fn create_access_profile<F: Fam>(
 }
 
 /// `getAccessProfile`
-async fn get_access_profile<F: Fam>(
+async fn get_access_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getAccessProfile"))?;
-    let scope = scope_for(&state, &principal, op::<F>("getAccessProfile")).await?;
-    let ap = scoped_profile(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    let ap = scoped_profile(&state, scope, &id).await?;
     Ok(axum::Json(to_document(&ap)))
 }
 
 /// `patchAccessProfile`: RFC 6902 on the patchable fields; `source` only together
 /// with `entitlements` of the new source.
-async fn patch_access_profile<F: Fam>(
+async fn patch_access_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("patchAccessProfile"))?;
-    let scope = scope_for(&state, &principal, op::<F>("patchAccessProfile")).await?;
-    let current = scoped_profile(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    let current = scoped_profile(&state, scope, &id).await?;
     let input = apply_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
     if !scope.allows(&draft.source_id) {
@@ -160,18 +156,17 @@ async fn patch_access_profile<F: Fam>(
 /// `getAccessProfileEntitlements`
 async fn get_access_profile_entitlements<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("getAccessProfileEntitlements"))?;
     let q = params.list_query(
         &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_FILTERS,
         &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS,
         250,
     )?;
-    let scope = scope_for(&state, &principal, op::<F>("getAccessProfileEntitlements")).await?;
-    scoped_profile(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    scoped_profile(&state, scope, &id).await?;
     let page = state
         .store
         .list_access_profile_entitlements(&id, &q)
@@ -186,18 +181,17 @@ async fn get_access_profile_entitlements<F: Fam>(
 /// to a task recorded, already `SUCCESS`, in that same transaction.
 async fn delete_access_profile<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("deleteAccessProfile"))?;
-    let scope = scope_for(&state, &principal, op::<F>("deleteAccessProfile")).await?;
-    if scope != Scope::All {
-        scoped_profile(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    if *scope != Scope::All {
+        scoped_profile(&state, scope, &id).await?;
     }
     let record = (F::FAMILY == Family::Beta).then(|| {
         TaskRecord::finished(
             TaskKind::AccessProfileDelete,
-            &launcher(&principal),
+            &caller.launcher(),
             json!({ "ids": [id] }),
             CompletionStatus::Success,
             Vec::new(),
@@ -223,18 +217,17 @@ async fn delete_access_profile<F: Fam>(
 
 /// `deleteAccessProfilesInBulk` (CONTRACT §3.2): the plan is decided from the usages
 /// now; the deletion runs as a durable task that re-checks each profile.
-async fn delete_access_profiles_in_bulk<F: Fam>(
+async fn delete_access_profiles_in_bulk(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Json(input): Json<BulkDeleteInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("deleteAccessProfilesInBulk"))?;
     let req = BulkDeleteRequest::try_from(input)?;
-    let scope = scope_for(&state, &principal, op::<F>("deleteAccessProfilesInBulk")).await?;
-    if scope != Scope::All {
+    let scope = &caller.scope;
+    if *scope != Scope::All {
         // Any profile on a source the sub-admin cannot administer: 403, nothing deleted.
         let sources = state.store.access_profile_sources(&req.ids).await?;
-        require_all(&scope, &sources, "access profiles")?;
+        require_all(scope, &sources, "access profiles")?;
     }
     let existing = state.store.existing_access_profiles(&req.ids).await?;
     let usages = state.store.access_profile_usages(&req.ids).await?;
@@ -245,7 +238,7 @@ async fn delete_access_profiles_in_bulk<F: Fam>(
     }
     let mut task = TaskRecord::pending(
         TaskKind::AccessProfileBulkDelete,
-        &launcher(&principal),
+        &caller.launcher(),
         json!({ "ids": plan.pending, "unknown": plan.unknown }),
         state.clock.now(),
     );

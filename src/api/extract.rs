@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::query::{compile_filter, parse_paging, sort_clause, FilterSpec, SortSpec};
 use crate::store::ListQuery;
 

@@ -4,30 +4,40 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::Value;
 
 use super::extract::{list_response, Params};
-use super::{docs, Fam};
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
-use crate::error::ApiError;
+use super::gateway::Caller;
+use super::{docs, Fam, V3};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::query::specs;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/identities{suffix}");
-    Router::new()
-        .route(&base, get(list_identities::<F>))
-        .route(&format!("{base}/{{id}}"), get(get_identity::<F>))
+    Routes::default()
+        .at::<F>(&base, [(Op::ListIdentities, get(list_identities::<F>))])
+        .at::<F>(
+            &format!("{base}/{{id}}"),
+            [(Op::GetIdentity, get(get_identity))],
+        )
+}
+
+/// `/v3/public-identities`.
+pub fn public_routes() -> Routes {
+    Routes::default().at::<V3>(
+        "/public-identities",
+        [(Op::GetPublicIdentities, get(get_public_identities))],
+    )
 }
 
 /// `listIdentities` (beta, v1)
 async fn list_identities<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "listIdentities"))?;
     let (filters, sorters) = match F::FAMILY {
         Family::V1 => (
             &specs::LIST_IDENTITIES_V1_FILTERS,
@@ -44,12 +54,11 @@ async fn list_identities<F: Fam>(
 }
 
 /// `getIdentity` (beta, v1)
-async fn get_identity<F: Fam>(
+async fn get_identity(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "getIdentity"))?;
     Ok(axum::Json(docs::identity(
         &state.store.get_identity(&id).await?,
     )))
@@ -58,10 +67,9 @@ async fn get_identity<F: Fam>(
 /// `getPublicIdentities` (v3)
 pub async fn get_public_identities(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(Family::V3, "getPublicIdentities"))?;
     let q = params.list_query(
         &specs::GET_PUBLIC_IDENTITIES_FILTERS,
         &specs::GET_PUBLIC_IDENTITIES_SORTERS,

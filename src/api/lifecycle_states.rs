@@ -6,42 +6,43 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{delete, get, patch, post};
 use serde_json::Value;
 
 use super::extract::{list_response, Json, Params};
+use super::gateway::Caller;
 use super::Fam;
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::lifecycle_state::{
     apply_patch, check_access_profiles, deleted_document, lifecycle_state_document,
     LifecycleStateInput,
 };
 use crate::domain::model::LifecycleStateDraft;
-use crate::error::ApiError;
 use crate::query::specs;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/identity-profiles{suffix}/{{identity_profile_id}}/lifecycle-states");
-    let routes = Router::new().route(
+    let routes = Routes::default().at::<F>(
         &base,
-        get(get_lifecycle_states::<F>).post(create_lifecycle_state::<F>),
+        [
+            (Op::GetLifecycleStates, get(get_lifecycle_states::<F>)),
+            (Op::CreateLifecycleState, post(create_lifecycle_state)),
+        ],
     );
     if F::FAMILY == Family::V1 {
         // The v1 document has no get, patch or delete of a single state.
         return routes;
     }
-    routes.route(
+    routes.at::<F>(
         &format!("{base}/{{lifecycle_state_id}}"),
-        get(get_lifecycle_state::<F>)
-            .patch(update_lifecycle_states::<F>)
-            .delete(delete_lifecycle_state::<F>),
+        [
+            (Op::GetLifecycleState, get(get_lifecycle_state)),
+            (Op::UpdateLifecycleStates, patch(update_lifecycle_states)),
+            (Op::DeleteLifecycleState, delete(delete_lifecycle_state)),
+        ],
     )
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
 }
 
 /// Validates a draft and checks that every access profile it names exists.
@@ -61,11 +62,10 @@ async fn checked_draft(
 /// `getLifecycleStates`: sorters and paging, no filters (CONTRACT §5).
 async fn get_lifecycle_states<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(profile_id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("getLifecycleStates"))?;
     let sorters = match F::FAMILY {
         Family::V1 => &specs::GET_LIFECYCLE_STATES_V1_SORTERS,
         _ => &specs::GET_LIFECYCLE_STATES_SORTERS,
@@ -80,13 +80,12 @@ async fn get_lifecycle_states<F: Fam>(
 }
 
 /// `createLifecycleState`: 201 with the stored state.
-async fn create_lifecycle_state<F: Fam>(
+async fn create_lifecycle_state(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(profile_id): Path<String>,
     Json(input): Json<LifecycleStateInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("createLifecycleState"))?;
     // An unknown profile is a 404 whatever the body says.
     state.store.get_identity_profile(&profile_id).await?;
     let draft = checked_draft(&state, input).await?;
@@ -102,25 +101,23 @@ async fn create_lifecycle_state<F: Fam>(
 }
 
 /// `getLifecycleState`
-async fn get_lifecycle_state<F: Fam>(
+async fn get_lifecycle_state(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path((profile_id, id)): Path<(String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getLifecycleState"))?;
     let found = state.store.get_lifecycle_state(&profile_id, &id).await?;
     Ok(axum::Json(lifecycle_state_document(&found)))
 }
 
 /// `updateLifecycleStates`: RFC 6902 on the documented fields (enabled, description,
 /// accountActions, accessProfileIds, emailNotificationOption).
-async fn update_lifecycle_states<F: Fam>(
+async fn update_lifecycle_states(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path((profile_id, id)): Path<(String, String)>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("updateLifecycleStates"))?;
     let current = state.store.get_lifecycle_state(&profile_id, &id).await?;
     let input = apply_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
@@ -132,12 +129,11 @@ async fn update_lifecycle_states<F: Fam>(
 }
 
 /// `deleteLifecycleState`: 202 with the `LifecyclestateDeleted` body.
-async fn delete_lifecycle_state<F: Fam>(
+async fn delete_lifecycle_state(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path((profile_id, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("deleteLifecycleState"))?;
     let deleted = state.store.delete_lifecycle_state(&profile_id, &id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(deleted_document(&deleted))).into_response())
 }

@@ -3,7 +3,9 @@
 
 pub mod access_profiles;
 pub mod docs;
+pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod identities;
 pub mod lifecycle_states;
 pub mod rate_limit;
@@ -12,8 +14,12 @@ pub mod scope;
 pub mod segments;
 pub mod source_apps;
 pub mod sources;
+pub mod state;
 pub mod task_status;
+pub mod token;
 pub mod workgroups;
+
+pub use state::AppState;
 
 use std::time::{Duration, Instant};
 
@@ -22,17 +28,16 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Json, Router};
 use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::app::AppState;
-use crate::auth::Family;
-use crate::error::{ApiError, Rendered, RequestContext, REQUEST_CONTEXT};
+use crate::auth::{rights, Family, Operation, OperationId};
+use error::{ApiError, Rendered, RequestContext, REQUEST_CONTEXT};
 
 /// A route family as a type, so one generic handler serves `/v3`, `/beta` and v1.
 pub trait Fam: Send + Sync + 'static {
@@ -51,26 +56,81 @@ impl Fam for V1 {
     const FAMILY: Family = Family::V1;
 }
 
-pub fn router(state: AppState) -> Router {
+/// Routes of one family, each handler bound to the operation it implements (the
+/// [`gateway::Caller`] of a request reads it). The operations are collected so that
+/// [`router`] refuses to start with one that has no rights entry.
+#[derive(Default)]
+pub struct Routes {
+    router: Router<AppState>,
+    ops: Vec<Operation>,
+}
+
+impl Routes {
+    /// `path`, answered by each handler for its method, as its operation of family `F`.
+    pub fn at<F: Fam>(
+        mut self,
+        path: &str,
+        handlers: impl IntoIterator<Item = (OperationId, MethodRouter<AppState>)>,
+    ) -> Self {
+        let mut methods = MethodRouter::new();
+        for (id, handler) in handlers {
+            let op = Operation::new(F::FAMILY, id);
+            self.ops.push(op);
+            methods = methods.merge(handler.layer(Extension(op)));
+        }
+        self.router = self.router.route(path, methods);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.ops.extend(other.ops);
+        self
+    }
+
+    fn nest(mut self, prefix: &str, other: Routes) -> Self {
+        self.router = self.router.nest(prefix, other.router);
+        self.ops.extend(other.ops);
+        self
+    }
+}
+
+/// The whole HTTP surface. Refuses an operation without a rights entry in the spec.
+pub fn router(state: AppState) -> Result<Router, String> {
     let limits = Limits {
         body: state.config.body_limit,
         request_timeout: (state.config.gateway.request_timeout_secs > 0)
             .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
     };
-    let routes = Router::new()
-        .route("/oauth/token", post(crate::auth::token::post_token))
-        .route("/health", get(health))
+    let families = Routes::default()
         .nest("/v3", access_profiles::routes::<V3>("").merge(v3_only()))
         .nest(
             "/beta",
             access_profiles::routes::<Beta>("").merge(beta_only()),
         )
-        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()))
+        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()));
+    check_rights(&families.ops)?;
+    let routes = families
+        .router
+        .route("/oauth/token", post(token::post_token))
+        .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::principal::authenticate,
+            gateway::authenticate,
         ));
-    with_layers(routes, limits).with_state(state)
+    Ok(with_layers(routes, limits).with_state(state))
+}
+
+/// Every served operation has a rights entry (so none can turn into a 500 later).
+fn check_rights(ops: &[Operation]) -> Result<(), String> {
+    match ops.iter().find(|op| rights::requirement(**op).is_none()) {
+        Some(op) => Err(format!(
+            "the route of {} {} has no rights entry in the spec",
+            op.family.as_str(),
+            op.id.as_str()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What a single request may cost.
@@ -119,36 +179,25 @@ fn has_encoded_nul(s: &str) -> bool {
     s.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
-fn v3_only() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/sources",
-            get(sources::list_sources).post(sources::create_source),
-        )
-        .route("/sources/{id}", get(sources::get_source))
-        .route("/public-identities", get(identities::get_public_identities))
+fn v3_only() -> Routes {
+    sources::routes()
+        .merge(identities::public_routes())
         .merge(roles::routes::<V3>(""))
         .merge(lifecycle_states::routes::<V3>(""))
         .merge(segments::routes::<V3>(""))
 }
 
-fn beta_only() -> Router<AppState> {
-    Router::new()
-        .merge(sources::entitlement_routes::<Beta>(""))
+fn beta_only() -> Routes {
+    sources::entitlement_routes::<Beta>("")
         .merge(identities::routes::<Beta>(""))
         .merge(workgroups::routes::<Beta>(""))
-        .route(
-            "/workgroups/{id}/members/bulk-add",
-            post(workgroups::update_workgroup_members),
-        )
         .merge(roles::routes::<Beta>(""))
         .merge(source_apps::routes::<Beta>(""))
         .merge(task_status::routes::<Beta>(""))
 }
 
-fn v1_only() -> Router<AppState> {
-    Router::new()
-        .merge(sources::entitlement_routes::<V1>("/v1"))
+fn v1_only() -> Routes {
+    sources::entitlement_routes::<V1>("/v1")
         .merge(identities::routes::<V1>("/v1"))
         .merge(workgroups::routes::<V1>("/v1"))
         .merge(roles::routes::<V1>("/v1"))

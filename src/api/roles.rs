@@ -4,40 +4,49 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::{delete, get, patch, post};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
-use super::scope::{for_subadmin, require_all, scope_for};
+use super::gateway::Caller;
+use super::scope::{for_subadmin, require_all};
 use super::Fam;
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::model::{Role, RoleDraft};
 use crate::domain::role::{
     apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
     check_role_refs, role_document, RoleInput,
 };
 use crate::domain::scope::{Scope, ROLE_SUBADMIN};
-use crate::error::ApiError;
+use crate::domain::task::{TaskKind, TaskRecord};
 use crate::query::{specs, FilterSpec, SortSpec};
+use crate::tasks::enqueue;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/roles{suffix}");
-    Router::new()
-        .route(&base, get(list_roles::<F>).post(create_role::<F>))
-        .route(&format!("{base}/bulk-delete"), post(delete_bulk_roles::<F>))
-        .route(
-            &format!("{base}/{{id}}"),
-            get(get_role::<F>)
-                .patch(patch_role::<F>)
-                .delete(delete_role::<F>),
+    Routes::default()
+        .at::<F>(
+            &base,
+            [
+                (Op::ListRoles, get(list_roles::<F>)),
+                (Op::CreateRole, post(create_role)),
+            ],
         )
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
+        .at::<F>(
+            &format!("{base}/bulk-delete"),
+            [(Op::DeleteBulkRoles, post(delete_bulk_roles))],
+        )
+        .at::<F>(
+            &format!("{base}/{{id}}"),
+            [
+                (Op::GetRole, get(get_role)),
+                (Op::PatchRole, patch(patch_role)),
+                (Op::DeleteRole, delete(delete_role)),
+            ],
+        )
 }
 
 /// The allow-lists of `listRoles` for the family (v1 documents its own, identical).
@@ -53,19 +62,18 @@ fn list_specs<F: Fam>() -> (&'static FilterSpec, &'static SortSpec) {
 /// `for-subadmin` shows another's view. Segment views are not built yet.
 async fn list_roles<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listRoles"))?;
     if params.get("for-segment-ids").is_some() {
         return Err(ApiError::bad_request(
             "The for-segment-ids parameter is not supported by accessd yet.",
         ));
     }
-    let mut scope = scope_for(&state, &principal, op::<F>("listRoles")).await?;
+    let mut scope = caller.scope.clone();
     if let Some(view) = for_subadmin(
         &state,
-        &principal,
+        &caller,
         params.get("for-subadmin"),
         &[ROLE_SUBADMIN],
     )
@@ -107,45 +115,42 @@ async fn checked_draft(state: &AppState, input: RoleInput) -> Result<RoleDraft, 
 }
 
 /// `createRole`: 201 with the stored role.
-async fn create_role<F: Fam>(
+async fn create_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Json(input): Json<RoleInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("createRole"))?;
     let draft = checked_draft(&state, input).await?;
-    let scope = scope_for(&state, &principal, op::<F>("createRole")).await?;
-    require_profiles_in(&state, &scope, &draft.access_profile_ids).await?;
+    let scope = &caller.scope;
+    require_profiles_in(&state, scope, &draft.access_profile_ids).await?;
     let role = state.store.insert_role(&draft, state.clock.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(role_document(&role))).into_response())
 }
 
 /// `getRole`
-async fn get_role<F: Fam>(
+async fn get_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getRole"))?;
-    let scope = scope_for(&state, &principal, op::<F>("getRole")).await?;
-    let role = scoped_role(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    let role = scoped_role(&state, scope, &id).await?;
     Ok(axum::Json(role_document(&role)))
 }
 
 /// `patchRole`: RFC 6902 on the fields the operation lists as patchable; the result
 /// passes the same rules as a create.
-async fn patch_role<F: Fam>(
+async fn patch_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("patchRole"))?;
-    let scope = scope_for(&state, &principal, op::<F>("patchRole")).await?;
-    let current = scoped_role(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    let current = scoped_role(&state, scope, &id).await?;
     let input = apply_role_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
-    require_profiles_in(&state, &scope, &draft.access_profile_ids).await?;
+    require_profiles_in(&state, scope, &draft.access_profile_ids).await?;
     let role = state
         .store
         .update_role(&id, &draft, state.clock.now())
@@ -155,15 +160,14 @@ async fn patch_role<F: Fam>(
 
 /// `deleteRole`: 204 on every family (the beta spec documents 204 too, unlike
 /// `deleteAccessProfile`). Nothing references a role, so nothing blocks it.
-async fn delete_role<F: Fam>(
+async fn delete_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(op::<F>("deleteRole"))?;
-    let scope = scope_for(&state, &principal, op::<F>("deleteRole")).await?;
-    if scope != Scope::All {
-        scoped_role(&state, &scope, &id).await?;
+    let scope = &caller.scope;
+    if *scope != Scope::All {
+        scoped_role(&state, scope, &id).await?;
     }
     state.store.delete_role(&id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -178,20 +182,19 @@ struct RoleBulkDeleteRequest {
 
 /// `deleteBulkRoles`: 1 to 50 distinct, existing ids, else 400 and nothing deleted;
 /// the deletion runs as a task and the answer is 202 with its `TaskResultDto`.
-async fn delete_bulk_roles<F: Fam>(
+async fn delete_bulk_roles(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Json(body): Json<RoleBulkDeleteRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("deleteBulkRoles"))?;
     let Some(role_ids) = body.role_ids else {
         return Err(ApiError::bad_request("roleIds is required."));
     };
     check_bulk_delete(&role_ids)?;
     let existing = state.store.existing_role_ids(&role_ids).await?;
     check_bulk_delete_known(&role_ids, &existing)?;
-    let scope = scope_for(&state, &principal, op::<F>("deleteBulkRoles")).await?;
-    if scope != Scope::All {
+    let scope = &caller.scope;
+    if *scope != Scope::All {
         // Every profile of every listed role must be on the sub-admin's sources: one
         // query for all of their sources.
         let mut profiles = Vec::new();
@@ -199,9 +202,15 @@ async fn delete_bulk_roles<F: Fam>(
             let role = state.store.get_role(id).await?;
             profiles.extend(role.access_profiles.into_iter().map(|r| r.id));
         }
-        require_profiles_in(&state, &scope, &profiles).await?;
+        require_profiles_in(&state, scope, &profiles).await?;
     }
-    let task_id = crate::tasks::enqueue_role_bulk_delete(&state, &principal, role_ids).await?;
+    let task = TaskRecord::pending(
+        TaskKind::RoleBulkDelete,
+        &caller.launcher(),
+        json!({ "ids": role_ids }),
+        state.clock.now(),
+    );
+    let task_id = enqueue(state.store.as_ref(), &state.wakeup, &task).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),

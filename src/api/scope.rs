@@ -1,34 +1,18 @@
-//! Sub-admin scoping at the edge: which sources the caller may act on for an
-//! operation, `for-subadmin=<id|me>`, and the 403 for objects outside the scope. The
-//! rules are `domain::scope`; the sources come from the store.
+//! Sub-admin scoping at the edge: `for-subadmin=<id|me>`, and the 403 for objects
+//! outside the caller's scope (which [`super::gateway::Caller`] decides once per
+//! request). The rules are `domain::scope`; the sources come from the store.
 
-use crate::app::AppState;
-use crate::auth::{rights, Operation, Principal};
-use crate::domain::scope::{is_confined, is_subadmin, Scope};
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::gateway::Caller;
+use super::AppState;
+use crate::domain::scope::{is_subadmin, Scope};
 use crate::store::StoreError;
-
-/// The caller's scope for `op`: everything, unless it is a sub-admin for `op` (the
-/// operation's user levels say so), then the sources it administers.
-pub async fn scope_for(
-    state: &AppState,
-    principal: &Principal,
-    op: Operation,
-) -> Result<Scope, ApiError> {
-    let levels = rights::requirement(op).and_then(|r| r.user_levels.as_deref());
-    match principal.identity_id() {
-        Some(id) if is_confined(&principal.claims.authorities, levels) => Ok(Scope::Sources(
-            state.store.administered_source_ids(id).await?,
-        )),
-        _ => Ok(Scope::All),
-    }
-}
 
 /// `for-subadmin=<identity id|me>`: the view of that identity, which must hold one of
 /// `kinds` (else 400, as the spec says). `None` when the parameter is absent.
 pub async fn for_subadmin(
     state: &AppState,
-    principal: &Principal,
+    caller: &Caller,
     value: Option<&str>,
     kinds: &[&str],
 ) -> Result<Option<Scope>, ApiError> {
@@ -42,7 +26,7 @@ pub async fn for_subadmin(
         ))
     };
     let id = match value {
-        "me" => principal.identity_id().ok_or_else(not_subadmin)?,
+        "me" => caller.identity_id().ok_or_else(not_subadmin)?,
         "" => return Err(not_subadmin()),
         id => id,
     };

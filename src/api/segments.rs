@@ -5,34 +5,38 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{delete, get, patch, post};
 use serde_json::Value;
 
 use super::extract::{list_response, Json, Params};
+use super::gateway::Caller;
 use super::Fam;
-use crate::app::AppState;
-use crate::auth::{Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::OperationId as Op;
 use crate::domain::segment::{
     apply_segment_patch, check_segment_refs, segment_document, SegmentDraft, SegmentInput,
 };
-use crate::error::ApiError;
 use crate::query::specs;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/segments{suffix}");
-    Router::new()
-        .route(&base, get(list_segments::<F>).post(create_segment::<F>))
-        .route(
-            &format!("{base}/{{id}}"),
-            get(get_segment::<F>)
-                .patch(patch_segment::<F>)
-                .delete(delete_segment::<F>),
+    Routes::default()
+        .at::<F>(
+            &base,
+            [
+                (Op::ListSegments, get(list_segments)),
+                (Op::CreateSegment, post(create_segment)),
+            ],
         )
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
+        .at::<F>(
+            &format!("{base}/{{id}}"),
+            [
+                (Op::GetSegment, get(get_segment)),
+                (Op::PatchSegment, patch(patch_segment)),
+                (Op::DeleteSegment, delete(delete_segment)),
+            ],
+        )
 }
 
 /// Validates a segment and checks its owner against the store.
@@ -44,24 +48,22 @@ async fn checked_draft(state: &AppState, input: SegmentInput) -> Result<SegmentD
 }
 
 /// `listSegments`: `limit`, `offset` and `count` only (CONTRACT §5), oldest first.
-async fn list_segments<F: Fam>(
+async fn list_segments(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listSegments"))?;
     let q = params.list_query_paged(&specs::LIST_SEGMENTS_ORDER, specs::LIST_MAX_LIMIT)?;
     let page = state.store.list_segments(&q).await?;
     Ok(list_response(&page.items, page.total, segment_document))
 }
 
 /// `createSegment`: 201 with the stored segment.
-async fn create_segment<F: Fam>(
+async fn create_segment(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Json(input): Json<SegmentInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("createSegment"))?;
     let draft = checked_draft(&state, input).await?;
     let segment = state
         .store
@@ -71,25 +73,23 @@ async fn create_segment<F: Fam>(
 }
 
 /// `getSegment`
-async fn get_segment<F: Fam>(
+async fn get_segment(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getSegment"))?;
     let segment = state.store.get_segment(&id).await?;
     Ok(axum::Json(segment_document(&segment)))
 }
 
 /// `patchSegment`: RFC 6902 on name, description, owner, visibilityCriteria and
 /// active; the result passes the same rules as a create.
-async fn patch_segment<F: Fam>(
+async fn patch_segment(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("patchSegment"))?;
     let current = state.store.get_segment(&id).await?;
     let input = apply_segment_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
@@ -101,12 +101,11 @@ async fn patch_segment<F: Fam>(
 }
 
 /// `deleteSegment`: 204. The segment leaves every access profile that was in it.
-async fn delete_segment<F: Fam>(
+async fn delete_segment(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(op::<F>("deleteSegment"))?;
     state.store.delete_segment(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

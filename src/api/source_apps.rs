@@ -6,57 +6,67 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::{delete, get, patch, post};
 use serde_json::Value;
 
 use super::extract::{list_response, Json, Params};
+use super::gateway::Caller;
 use super::Fam;
-use crate::app::AppState;
-use crate::auth::{Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::OperationId as Op;
 use crate::domain::model::{SourceApp, SourceAppDraft};
 use crate::domain::source_app::{
     access_profile_details, apply_patch, check_bulk_remove, check_bulk_update, check_refs,
     document, not_on_app, patch_document, unknown_apps, NewSourceApp, SourceAppCreateInput,
 };
-use crate::error::ApiError;
 use crate::query::{parse_paging, sort_clause, specs, FilterSpec, SortSpec};
 use crate::store::{ListQuery, SourceAppView, StoreError};
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/source-apps{suffix}");
-    Router::new()
-        .route(
+    Routes::default()
+        .at::<F>(
             &base,
-            get(list_available_source_apps::<F>).post(create_source_app::<F>),
+            [
+                (Op::ListAvailableSourceApps, get(list_available_source_apps)),
+                (Op::CreateSourceApp, post(create_source_app)),
+            ],
         )
-        .route(&format!("{base}/all"), get(list_all_source_app::<F>))
-        .route(
+        .at::<F>(
+            &format!("{base}/all"),
+            [(Op::ListAllSourceApp, get(list_all_source_app))],
+        )
+        .at::<F>(
             &format!("{base}/assigned"),
-            get(list_assigned_source_app::<F>),
+            [(Op::ListAssignedSourceApp, get(list_assigned_source_app))],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/bulk-update"),
-            post(update_source_apps_in_bulk::<F>),
+            [(Op::UpdateSourceAppsInBulk, post(update_source_apps_in_bulk))],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/{{id}}"),
-            get(get_source_app::<F>)
-                .patch(patch_source_app::<F>)
-                .delete(delete_source_app::<F>),
+            [
+                (Op::GetSourceApp, get(get_source_app)),
+                (Op::PatchSourceApp, patch(patch_source_app)),
+                (Op::DeleteSourceApp, delete(delete_source_app)),
+            ],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/{{id}}/access-profiles"),
-            get(list_access_profiles_for_source_app::<F>),
+            [(
+                Op::ListAccessProfilesForSourceApp,
+                get(list_access_profiles_for_source_app),
+            )],
         )
-        .route(
+        .at::<F>(
             &format!("{base}/{{id}}/access-profiles/bulk-remove"),
-            post(delete_access_profiles_from_source_app_by_bulk::<F>),
+            [(
+                Op::DeleteAccessProfilesFromSourceAppByBulk,
+                post(delete_access_profiles_from_source_app_by_bulk),
+            )],
         )
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
 }
 
 async fn list_view(
@@ -78,12 +88,11 @@ async fn list_view(
 }
 
 /// `listAvailableSourceApps`: apps open to access requests.
-async fn list_available_source_apps<F: Fam>(
+async fn list_available_source_apps(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listAvailableSourceApps"))?;
     list_view(
         &state,
         Some(SourceAppView::Available),
@@ -95,12 +104,11 @@ async fn list_available_source_apps<F: Fam>(
 }
 
 /// `listAllSourceApp` (ORG_ADMIN, from the spec's user levels).
-async fn list_all_source_app<F: Fam>(
+async fn list_all_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listAllSourceApp"))?;
     list_view(
         &state,
         Some(SourceAppView::All),
@@ -113,13 +121,12 @@ async fn list_all_source_app<F: Fam>(
 
 /// `listAssignedSourceApp`: the available apps the calling identity can request
 /// something from. A client without an identity is assigned none.
-async fn list_assigned_source_app<F: Fam>(
+async fn list_assigned_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listAssignedSourceApp"))?;
-    let view = principal.identity_id().map(|_| SourceAppView::Assigned);
+    let view = caller.identity_id().map(|_| SourceAppView::Assigned);
     list_view(
         &state,
         view,
@@ -139,14 +146,13 @@ async fn check_draft(state: &AppState, draft: &SourceAppDraft) -> Result<(), Api
 
 /// `createSourceApp`: **200** with the new app. Its owner is the calling identity, or
 /// the account source's owner for an API client.
-async fn create_source_app<F: Fam>(
+async fn create_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Json(input): Json<SourceAppCreateInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("createSourceApp"))?;
     let new = NewSourceApp::try_from(input)?;
-    let owner_id = match principal.identity_id() {
+    let owner_id = match caller.identity_id() {
         Some(id) => id.to_string(),
         None => match state.store.get_source(&new.account_source_id).await {
             Ok(source) => source.owner.id,
@@ -169,25 +175,23 @@ async fn create_source_app<F: Fam>(
 }
 
 /// `getSourceApp`
-async fn get_source_app<F: Fam>(
+async fn get_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getSourceApp"))?;
     Ok(axum::Json(document(
         &state.store.get_source_app(&id).await?,
     )))
 }
 
 /// `patchSourceApp`: answers the `SourceAppPatchDto` (the app and its profile ids).
-async fn patch_source_app<F: Fam>(
+async fn patch_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("patchSourceApp"))?;
     let current = state.store.get_source_app(&id).await?;
     let draft = apply_patch(&current, &ops)?;
     check_draft(&state, &draft).await?;
@@ -201,24 +205,22 @@ async fn patch_source_app<F: Fam>(
 }
 
 /// `deleteSourceApp`: **200** with the app as it was; its profiles stay.
-async fn delete_source_app<F: Fam>(
+async fn delete_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("deleteSourceApp"))?;
     Ok(axum::Json(document(
         &state.store.delete_source_app(&id).await?,
     )))
 }
 
 /// `updateSourceAppsInBulk`: the same patch on up to 50 apps, all or nothing; 204.
-async fn update_source_apps_in_bulk<F: Fam>(
+async fn update_source_apps_in_bulk(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Json(body): Json<Value>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(op::<F>("updateSourceAppsInBulk"))?;
     let request = check_bulk_update(&body)?;
     let existing = state
         .store
@@ -267,13 +269,12 @@ async fn profiles_response(
 }
 
 /// `listAccessProfilesForSourceApp`: in the app's order (no `sorters` parameter).
-async fn list_access_profiles_for_source_app<F: Fam>(
+async fn list_access_profiles_for_source_app(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("listAccessProfilesForSourceApp"))?;
     let q = params.list_query(
         &specs::LIST_ACCESS_PROFILES_FOR_SOURCE_APP_FILTERS,
         &specs::LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS,
@@ -286,14 +287,13 @@ async fn list_access_profiles_for_source_app<F: Fam>(
 /// `deleteAccessProfilesFromSourceAppByBulk`: removes 1 to 50 profiles the app holds
 /// (any it does not hold: 400, nothing removed) and answers the remaining ones, at
 /// most `limit` (the only query parameter the operation documents).
-async fn delete_access_profiles_from_source_app_by_bulk<F: Fam>(
+async fn delete_access_profiles_from_source_app_by_bulk(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     params: Params,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("deleteAccessProfilesFromSourceAppByBulk"))?;
     let paging = parse_paging(params.get("limit"), None, None, specs::LIST_MAX_LIMIT)?;
     let app = state.store.get_source_app(&id).await?;
     let ids = check_bulk_remove(&body)?;

@@ -4,45 +4,43 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::extract::{list_response, Json, Params};
-use super::scope::{for_subadmin, outside_scope, scope_for};
-use super::{docs, Fam};
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
+use super::gateway::Caller;
+use super::scope::{for_subadmin, outside_scope};
+use super::{docs, Fam, V3};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
 use crate::domain::scope::{is_subadmin, Scope, SOURCE_SUBADMIN};
-use crate::error::ApiError;
 use crate::query::specs;
 
 /// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
 /// must say so with `for-subadmin=me` (or its own id), else 403, as the spec says.
 pub async fn list_sources(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let op = Operation::new(Family::V3, "listSources");
-    principal.require(op)?;
-    let mut scope = scope_for(&state, &principal, op).await?;
+    let mut scope = caller.scope.clone();
     let subadmin = params.get("for-subadmin");
     let names_itself = subadmin
         .map(str::trim)
-        .is_some_and(|v| v == "me" || Some(v) == principal.identity_id());
+        .is_some_and(|v| v == "me" || Some(v) == caller.identity_id());
     if scope != Scope::All
-        && is_subadmin(&principal.claims.authorities, &[SOURCE_SUBADMIN])
+        && is_subadmin(&caller.claims.authorities, &[SOURCE_SUBADMIN])
         && !names_itself
     {
         return Err(ApiError::Forbidden(
             "A SOURCE_SUBADMIN must pass for-subadmin=me (or its own identity id).".into(),
         ));
     }
-    if let Some(view) = for_subadmin(&state, &principal, subadmin, &[SOURCE_SUBADMIN]).await? {
+    if let Some(view) = for_subadmin(&state, &caller, subadmin, &[SOURCE_SUBADMIN]).await? {
         scope = scope.intersect(&view);
     }
     let q = params.list_query(
@@ -60,12 +58,10 @@ pub async fn list_sources(
 /// `getSource` (v3)
 pub async fn get_source(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let op = Operation::new(Family::V3, "getSource");
-    principal.require(op)?;
-    let scope = scope_for(&state, &principal, op).await?;
+    let scope = &caller.scope;
     let source = state.store.get_source(&id).await?;
     if !scope.allows(&source.id) {
         return Err(outside_scope("this source"));
@@ -98,10 +94,9 @@ const SOURCE_READ_ONLY: [&str; 6] = ["id", "created", "modified", "healthy", "st
 /// `createSource` (v3): 201 with the stored source.
 pub async fn create_source(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Json(input): Json<SourceInput>,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(Family::V3, "createSource"))?;
     let name = input
         .name
         .filter(|n| !n.trim().is_empty())
@@ -150,20 +145,35 @@ pub async fn create_source(
     Ok((StatusCode::CREATED, axum::Json(docs::source(&source))).into_response())
 }
 
-pub fn entitlement_routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn entitlement_routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/entitlements{suffix}");
-    Router::new()
-        .route(&base, get(list_entitlements::<F>))
-        .route(&format!("{base}/{{id}}"), get(get_entitlement::<F>))
+    Routes::default()
+        .at::<F>(&base, [(Op::ListEntitlements, get(list_entitlements::<F>))])
+        .at::<F>(
+            &format!("{base}/{{id}}"),
+            [(Op::GetEntitlement, get(get_entitlement::<F>))],
+        )
+}
+
+/// `/v3/sources`.
+pub fn routes() -> Routes {
+    Routes::default()
+        .at::<V3>(
+            "/sources",
+            [
+                (Op::ListSources, get(list_sources)),
+                (Op::CreateSource, post(create_source)),
+            ],
+        )
+        .at::<V3>("/sources/{id}", [(Op::GetSource, get(get_source))])
 }
 
 /// `listEntitlements` (beta, v1)
 async fn list_entitlements<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "listEntitlements"))?;
     let (filters, sorters) = match F::FAMILY {
         Family::V1 => (
             &specs::LIST_ENTITLEMENTS_V1_FILTERS,
@@ -184,10 +194,9 @@ async fn list_entitlements<F: Fam>(
 /// `getEntitlement` (beta, v1)
 async fn get_entitlement<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "getEntitlement"))?;
     let e = state.store.get_entitlement(&id).await?;
     Ok(axum::Json(docs::entitlement(&e, F::FAMILY)))
 }

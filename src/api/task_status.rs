@@ -5,36 +5,45 @@
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, head, patch};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::extract::{list_response, Json, Params};
+use super::gateway::Caller;
 use super::Fam;
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::task::{task_status_document, CompletionStatus, TaskRecord};
-use crate::error::ApiError;
 use crate::query::{format_timestamp, specs, SqlPiece, SqlValue};
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/task-status{suffix}");
-    let mut router = Router::new()
-        .route(&base, get(get_task_status_list::<F>))
-        .route(
+    let routes = Routes::default()
+        .at::<F>(
+            &base,
+            [(Op::GetTaskStatusList, get(get_task_status_list::<F>))],
+        )
+        .at::<F>(
             &format!("{base}/{{id}}"),
-            get(get_task_status::<F>).patch(update_task_status::<F>),
+            [
+                (Op::GetTaskStatus, get(get_task_status)),
+                (Op::UpdateTaskStatus, patch(update_task_status)),
+            ],
         );
-    if F::FAMILY == Family::Beta {
-        // `get` answers HEAD too (getPendingTaskHeaders): the same headers, no body.
-        router = router.route(&format!("{base}/pending-tasks"), get(get_pending_tasks));
+    if F::FAMILY != Family::Beta {
+        return routes;
     }
-    router
-}
-
-fn op<F: Fam>(id: &'static str) -> Operation {
-    Operation::new(F::FAMILY, id)
+    // One handler, two operations: HEAD (getPendingTaskHeaders) answers the same
+    // headers as GET (getPendingTasks), without the body.
+    routes.at::<F>(
+        &format!("{base}/pending-tasks"),
+        [
+            (Op::GetPendingTasks, get(get_pending_tasks)),
+            (Op::GetPendingTaskHeaders, head(get_pending_tasks)),
+        ],
+    )
 }
 
 /// Only tasks created within the retention period exist for clients.
@@ -62,12 +71,11 @@ async fn visible_task(state: &AppState, id: &str) -> Result<TaskRecord, ApiError
 }
 
 /// `getTaskStatus`
-async fn get_task_status<F: Fam>(
+async fn get_task_status(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("getTaskStatus"))?;
     let task = visible_task(&state, &id).await?;
     Ok(axum::Json(task_status_document(&task)))
 }
@@ -76,10 +84,9 @@ async fn get_task_status<F: Fam>(
 /// v1 lists every task.
 async fn get_task_status_list<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(op::<F>("getTaskStatusList"))?;
     let (filters, sorters, only) = if F::FAMILY == Family::Beta {
         (
             &specs::GET_TASK_STATUS_LIST_FILTERS,
@@ -102,16 +109,10 @@ async fn get_task_status_list<F: Fam>(
 /// carries `X-Total-Count`, since headers are all it answers.
 async fn get_pending_tasks(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     method: Method,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let op_id = if method == Method::HEAD {
-        "getPendingTaskHeaders"
-    } else {
-        "getPendingTasks"
-    };
-    principal.require(Operation::new(Family::Beta, op_id))?;
     let mut q =
         params.list_query_unfiltered(&specs::GET_PENDING_TASKS_SORTERS, specs::LIST_MAX_LIMIT)?;
     if method == Method::HEAD {
@@ -127,13 +128,12 @@ async fn get_pending_tasks(
 /// `updateTaskStatus`: JSON Patch `replace` (or `add`) of `/completionStatus` and
 /// optionally `/completed` (default now), written together (CONTRACT §4). Only an
 /// unfinished task can be completed; its runner stops at its next step.
-async fn update_task_status<F: Fam>(
+async fn update_task_status(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(op::<F>("updateTaskStatus"))?;
     let mut status = None;
     let mut completed = None;
     for o in &ops {

@@ -4,38 +4,54 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
+use super::gateway::Caller;
 use super::{docs, Fam};
-use crate::app::AppState;
-use crate::auth::{Family, Operation, Principal};
+use super::{AppState, Routes};
+use crate::api::error::ApiError;
+use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewGovernanceGroup;
-use crate::error::ApiError;
 use crate::query::specs;
 
-pub fn routes<F: Fam>(suffix: &str) -> Router<AppState> {
+pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/workgroups{suffix}");
-    Router::new()
-        .route(&base, get(list_workgroups::<F>).post(create_workgroup::<F>))
-        .route(&format!("{base}/{{id}}"), get(get_workgroup::<F>))
-        .route(
-            &format!("{base}/{{id}}/members"),
-            get(list_workgroup_members::<F>),
+    let routes = Routes::default()
+        .at::<F>(
+            &base,
+            [
+                (Op::ListWorkgroups, get(list_workgroups::<F>)),
+                (Op::CreateWorkgroup, post(create_workgroup)),
+            ],
         )
+        .at::<F>(
+            &format!("{base}/{{id}}"),
+            [(Op::GetWorkgroup, get(get_workgroup))],
+        )
+        .at::<F>(
+            &format!("{base}/{{id}}/members"),
+            [(Op::ListWorkgroupMembers, get(list_workgroup_members::<F>))],
+        );
+    if F::FAMILY != Family::Beta {
+        return routes;
+    }
+    // Only the beta document has the bulk add.
+    routes.at::<F>(
+        &format!("{base}/{{id}}/members/bulk-add"),
+        [(Op::UpdateWorkgroupMembers, post(update_workgroup_members))],
+    )
 }
 
 /// `listWorkgroups`
 async fn list_workgroups<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "listWorkgroups"))?;
     let (filters, sorters) = match F::FAMILY {
         Family::V1 => (
             &specs::LIST_WORKGROUPS_V1_FILTERS,
@@ -52,12 +68,11 @@ async fn list_workgroups<F: Fam>(
 }
 
 /// `getWorkgroup`
-async fn get_workgroup<F: Fam>(
+async fn get_workgroup(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "getWorkgroup"))?;
     Ok(axum::Json(docs::workgroup(
         &state.store.get_governance_group(&id).await?,
     )))
@@ -71,12 +86,11 @@ pub struct WorkgroupInput {
 }
 
 /// `createWorkgroup`: 200 with the new group (the spec's status for this operation).
-async fn create_workgroup<F: Fam>(
+async fn create_workgroup(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Json(input): Json<WorkgroupInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "createWorkgroup"))?;
     let name = input
         .name
         .filter(|n| !n.trim().is_empty())
@@ -104,11 +118,10 @@ async fn create_workgroup<F: Fam>(
 /// `listWorkgroupMembers` (limit at most 50, per the spec's `limit50`).
 async fn list_workgroup_members<F: Fam>(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(F::FAMILY, "listWorkgroupMembers"))?;
     let sorters = match F::FAMILY {
         Family::V1 => &specs::LIST_WORKGROUP_MEMBERS_V1_SORTERS,
         _ => &specs::LIST_WORKGROUP_MEMBERS_SORTERS,
@@ -126,11 +139,10 @@ async fn list_workgroup_members<F: Fam>(
 /// `updateWorkgroupMembers` (beta bulk-add): 207 with a status per identity.
 pub async fn update_workgroup_members(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Caller,
     Path(id): Path<String>,
     Json(items): Json<Vec<RefInput>>,
 ) -> Result<Response, ApiError> {
-    principal.require(Operation::new(Family::Beta, "updateWorkgroupMembers"))?;
     state.store.get_governance_group(&id).await?;
     if items.is_empty() {
         return Err(ApiError::bad_request("At least one identity is required."));

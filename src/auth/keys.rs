@@ -142,17 +142,38 @@ impl KeySet {
         let Ok(guard) = self.keys.read() else {
             return KeyLookup::Unknown;
         };
-        let Some(i) = guard.iter().position(|k| k.kid == kid) else {
-            return KeyLookup::Unknown;
-        };
-        let retired_at = i
-            .checked_sub(1)
-            .and_then(|newer| guard[newer].created.checked_add_signed(grace));
-        match retired_at {
-            Some(at) if now >= at => KeyLookup::Retired,
-            _ => KeyLookup::Valid(guard[i].decoding.clone()),
+        match position(&guard, kid, now, grace) {
+            Some(Ok(i)) => KeyLookup::Valid(guard[i].decoding.clone()),
+            Some(Err(())) => KeyLookup::Retired,
+            None => KeyLookup::Unknown,
         }
     }
+
+    /// Whether `kid` still verifies at `now` (the check a cached token repeats).
+    pub fn accepts(&self, kid: &str, now: DateTime<Utc>, grace: chrono::Duration) -> bool {
+        self.keys
+            .read()
+            .is_ok_and(|guard| matches!(position(&guard, kid, now, grace), Some(Ok(_))))
+    }
+}
+
+/// Where `kid` is among `keys` (newest first): `Ok` while it verifies, `Err` once it
+/// has been superseded for longer than `grace`; `None` for a key this set lacks.
+fn position(
+    keys: &[LoadedKey],
+    kid: &str,
+    now: DateTime<Utc>,
+    grace: chrono::Duration,
+) -> Option<Result<usize, ()>> {
+    let i = keys.iter().position(|k| k.kid == kid)?;
+    let retired_at = i
+        .checked_sub(1)
+        .and_then(|newer| keys.get(newer))
+        .and_then(|newer| newer.created.checked_add_signed(grace));
+    Some(match retired_at {
+        Some(at) if now >= at => Err(()),
+        _ => Ok(i),
+    })
 }
 
 /// Adds a new signing key (new tokens are signed with it once instances reload) and,

@@ -1,15 +1,16 @@
-//! Authentication and authorization: the token endpoint, ES256 keys, the verified
-//! principal of a request, and the rights table driven by the spec (CONTRACT §6).
+//! Authentication and authorization without HTTP: ES256 keys, token verification, API
+//! clients, and the rights table driven by the spec (CONTRACT §6). The HTTP gateway
+//! (`api::gateway`, `api::token`) uses these.
 
+pub mod clients;
 pub mod keys;
-pub mod principal;
 pub mod rights;
-pub mod token;
+pub mod verify;
 
 use sha2::{Digest, Sha256};
 
-pub use principal::Principal;
-pub use rights::{Family, Operation};
+pub use rights::{Family, Operation, OperationId};
+pub use verify::{Claims, TokenError, Verifier};
 
 /// Hash of a client secret. Secrets are 32 random bytes, so a plain SHA-256 is enough
 /// to make a leaked table useless; a slow KDF would only slow the token endpoint.

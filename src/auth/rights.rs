@@ -26,16 +26,93 @@ impl Family {
     }
 }
 
-/// An operation of one family, named by its v3/beta operationId (the v1 document's ids
-/// carry a `V1` suffix, added here).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The operations accessd serves, by their v3/beta operationId (the v1 document's ids
+/// carry a `V1` suffix, added when the spec is read). A route names its operation as
+/// one of these, so a misspelt operation does not compile.
+macro_rules! operation_ids {
+    ($($variant:ident => $id:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum OperationId {
+            $($variant,)*
+        }
+
+        impl OperationId {
+            /// Every operation, for checks that each has a rights entry.
+            pub const ALL: &'static [OperationId] = &[$(OperationId::$variant,)*];
+
+            /// The spec's operationId (v3/beta spelling).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(OperationId::$variant => $id,)*
+                }
+            }
+        }
+    };
+}
+
+operation_ids! {
+    CreateAccessProfile => "createAccessProfile",
+    CreateLifecycleState => "createLifecycleState",
+    CreateRole => "createRole",
+    CreateSegment => "createSegment",
+    CreateSource => "createSource",
+    CreateSourceApp => "createSourceApp",
+    CreateWorkgroup => "createWorkgroup",
+    DeleteAccessProfile => "deleteAccessProfile",
+    DeleteAccessProfilesFromSourceAppByBulk => "deleteAccessProfilesFromSourceAppByBulk",
+    DeleteAccessProfilesInBulk => "deleteAccessProfilesInBulk",
+    DeleteBulkRoles => "deleteBulkRoles",
+    DeleteLifecycleState => "deleteLifecycleState",
+    DeleteRole => "deleteRole",
+    DeleteSegment => "deleteSegment",
+    DeleteSourceApp => "deleteSourceApp",
+    GetAccessProfile => "getAccessProfile",
+    GetAccessProfileEntitlements => "getAccessProfileEntitlements",
+    GetEntitlement => "getEntitlement",
+    GetIdentity => "getIdentity",
+    GetLifecycleState => "getLifecycleState",
+    GetLifecycleStates => "getLifecycleStates",
+    GetPendingTaskHeaders => "getPendingTaskHeaders",
+    GetPendingTasks => "getPendingTasks",
+    GetPublicIdentities => "getPublicIdentities",
+    GetRole => "getRole",
+    GetSegment => "getSegment",
+    GetSource => "getSource",
+    GetSourceApp => "getSourceApp",
+    GetTaskStatus => "getTaskStatus",
+    GetTaskStatusList => "getTaskStatusList",
+    GetWorkgroup => "getWorkgroup",
+    ListAccessProfiles => "listAccessProfiles",
+    ListAccessProfilesForSourceApp => "listAccessProfilesForSourceApp",
+    ListAllSourceApp => "listAllSourceApp",
+    ListAssignedSourceApp => "listAssignedSourceApp",
+    ListAvailableSourceApps => "listAvailableSourceApps",
+    ListEntitlements => "listEntitlements",
+    ListIdentities => "listIdentities",
+    ListRoles => "listRoles",
+    ListSegments => "listSegments",
+    ListSources => "listSources",
+    ListWorkgroupMembers => "listWorkgroupMembers",
+    ListWorkgroups => "listWorkgroups",
+    PatchAccessProfile => "patchAccessProfile",
+    PatchRole => "patchRole",
+    PatchSegment => "patchSegment",
+    PatchSourceApp => "patchSourceApp",
+    UpdateLifecycleStates => "updateLifecycleStates",
+    UpdateSourceAppsInBulk => "updateSourceAppsInBulk",
+    UpdateTaskStatus => "updateTaskStatus",
+    UpdateWorkgroupMembers => "updateWorkgroupMembers",
+}
+
+/// An operation of one family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Operation {
     pub family: Family,
-    pub id: &'static str,
+    pub id: OperationId,
 }
 
 impl Operation {
-    pub const fn new(family: Family, id: &'static str) -> Self {
+    pub const fn new(family: Family, id: OperationId) -> Self {
         Self { family, id }
     }
 }
@@ -171,7 +248,7 @@ fn described_levels(description: &str) -> Option<Vec<String>> {
 
 /// The requirement of `op`, if the spec has it.
 pub fn requirement(op: Operation) -> Option<&'static Requirement> {
-    SPECS.get(&op.family)?.get(op.id)
+    SPECS.get(&op.family)?.get(op.id.as_str())
 }
 
 /// Whether a token with `scopes` and `authorities` may call `op`.
@@ -207,35 +284,38 @@ mod tests {
     #[test]
     fn the_table_knows_the_operations_of_every_family() {
         for (family, id) in [
-            (Family::V3, "listAccessProfiles"),
-            (Family::Beta, "listAccessProfiles"),
-            (Family::V1, "listAccessProfiles"),
-            (Family::V3, "createAccessProfile"),
-            (Family::Beta, "listEntitlements"),
-            (Family::V3, "getPublicIdentities"),
+            (Family::V3, OperationId::ListAccessProfiles),
+            (Family::Beta, OperationId::ListAccessProfiles),
+            (Family::V1, OperationId::ListAccessProfiles),
+            (Family::V3, OperationId::CreateAccessProfile),
+            (Family::Beta, OperationId::ListEntitlements),
+            (Family::V3, OperationId::GetPublicIdentities),
         ] {
             assert!(
                 requirement(Operation::new(family, id)).is_some(),
-                "{family:?} {id}"
+                "{family:?} {id:?}"
             );
         }
     }
 
     #[test]
     fn create_needs_all_listed_scopes_and_list_needs_one() {
-        let create = requirement(Operation::new(Family::V3, "createAccessProfile")).unwrap();
+        let create =
+            requirement(Operation::new(Family::V3, OperationId::CreateAccessProfile)).unwrap();
         assert!(create.all_scopes);
         let admin = s(&["ORG_ADMIN"]);
         assert!(!allows(create, &s(&["idn:access-profile:manage"]), &admin));
         assert!(allows(create, &s(&["sp:scopes:all"]), &admin));
-        let list = requirement(Operation::new(Family::V3, "listAccessProfiles")).unwrap();
+        let list =
+            requirement(Operation::new(Family::V3, OperationId::ListAccessProfiles)).unwrap();
         assert!(allows(list, &s(&["idn:access-profile:read"]), &admin));
         assert!(!allows(list, &s(&["idn:role-unchecked:read"]), &admin));
     }
 
     #[test]
     fn user_levels_come_from_the_spec() {
-        let patch = requirement(Operation::new(Family::V3, "patchAccessProfile")).unwrap();
+        let patch =
+            requirement(Operation::new(Family::V3, OperationId::PatchAccessProfile)).unwrap();
         let all = s(&["sp:scopes:all"]);
         assert!(allows(patch, &all, &s(&["SOURCE_ADMIN"])));
         assert!(!allows(patch, &all, &s(&["ROLE_ADMIN"])));
@@ -245,22 +325,22 @@ mod tests {
     #[test]
     fn only_the_v1_source_app_operations_are_experimental() {
         for id in [
-            "listAvailableSourceApps",
-            "createSourceApp",
-            "deleteAccessProfilesFromSourceAppByBulk",
-            "updateSourceAppsInBulk",
+            OperationId::ListAvailableSourceApps,
+            OperationId::CreateSourceApp,
+            OperationId::DeleteAccessProfilesFromSourceAppByBulk,
+            OperationId::UpdateSourceAppsInBulk,
         ] {
             assert!(
                 requirement(Operation::new(Family::V1, id))
                     .unwrap()
                     .experimental,
-                "{id}"
+                "{id:?}"
             );
             assert!(
                 !requirement(Operation::new(Family::Beta, id))
                     .unwrap()
                     .experimental,
-                "{id}"
+                "{id:?}"
             );
         }
         let experimental: Vec<_> = SPECS
@@ -275,13 +355,18 @@ mod tests {
     #[test]
     fn levels_named_only_in_the_description_are_enforced() {
         let all = s(&["sp:scopes:all"]);
-        let bulk_roles = requirement(Operation::new(Family::Beta, "deleteBulkRoles")).unwrap();
+        let bulk_roles =
+            requirement(Operation::new(Family::Beta, OperationId::DeleteBulkRoles)).unwrap();
         assert_eq!(
             bulk_roles.user_levels.as_deref(),
             Some(&s(&["ORG_ADMIN", "ROLE_ADMIN", "ROLE_SUBADMIN"])[..])
         );
         assert!(!allows(bulk_roles, &all, &s(&["USER"])));
-        let members = requirement(Operation::new(Family::Beta, "updateWorkgroupMembers")).unwrap();
+        let members = requirement(Operation::new(
+            Family::Beta,
+            OperationId::UpdateWorkgroupMembers,
+        ))
+        .unwrap();
         assert_eq!(members.user_levels.as_deref(), Some(&s(&["ORG_ADMIN"])[..]));
         assert!(!allows(members, &all, &s(&["SOURCE_SUBADMIN", "USER"])));
         assert!(allows(members, &all, &s(&["ORG_ADMIN"])));
@@ -292,11 +377,16 @@ mod tests {
     fn api_clients_only_where_the_spec_or_seeds_allow() {
         let all = s(&["sp:scopes:all"]);
         let api = s(&["API"]);
-        let bulk = requirement(Operation::new(Family::V3, "deleteAccessProfilesInBulk")).unwrap();
+        let bulk = requirement(Operation::new(
+            Family::V3,
+            OperationId::DeleteAccessProfilesInBulk,
+        ))
+        .unwrap();
         assert!(allows(bulk, &all, &api));
-        let sources = requirement(Operation::new(Family::V3, "listSources")).unwrap();
+        let sources = requirement(Operation::new(Family::V3, OperationId::ListSources)).unwrap();
         assert!(allows(sources, &all, &api));
-        let create = requirement(Operation::new(Family::V3, "createAccessProfile")).unwrap();
+        let create =
+            requirement(Operation::new(Family::V3, OperationId::CreateAccessProfile)).unwrap();
         assert!(!allows(create, &all, &api));
     }
 }

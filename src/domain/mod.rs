@@ -35,6 +35,13 @@ pub fn invalid<T>(msg: impl Into<String>) -> DomainResult<T> {
     Err(DomainError::Invalid(msg.into()))
 }
 
+/// The one timestamp format used in the database: UTC, millisecond precision,
+/// e.g. `2021-03-01T22:32:58.104Z`. Lexicographic order of these strings is time
+/// order (for years 0000..=9999).
+pub fn format_timestamp(dt: &DateTime<Utc>) -> String {
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// A new object id: 32 lowercase hex characters, like ISC's (CONTRACT §2).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

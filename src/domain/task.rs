@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+use super::format_timestamp;
 use super::usage::Usage;
 use super::{invalid, DomainResult};
-use crate::query::format_timestamp;
 
 /// How many items a delete task handles per transaction: small enough that progress
 /// moves and a crash loses little, large enough to amortise the commit.

@@ -28,8 +28,6 @@ mod spec_tests;
 #[cfg(test)]
 mod tests;
 
-use chrono::{DateTime, Utc};
-
 pub use filter::{parse_filter, render_filter, Expr, Number, Op, Value, MAX_DEPTH, MAX_IN_VALUES};
 pub use paging::{parse_paging, Paging, DEFAULT_MAX_LIMIT, MAX_OFFSET};
 pub use sort::{order_by, parse_sorters, sort_clause, Sort, SortSpec};
@@ -38,12 +36,7 @@ pub use sql::{
     SqlValue, Target,
 };
 
-/// The one timestamp format used in the database: UTC, millisecond precision,
-/// e.g. `2021-03-01T22:32:58.104Z`. Lexicographic order of these strings is time
-/// order (for years 0000..=9999).
-pub fn format_timestamp(dt: &DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+pub use crate::domain::format_timestamp;
 
 /// Errors from parsing / validating collection parameters. `Display` is a
 /// human-readable message suitable for an API error body.

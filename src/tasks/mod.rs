@@ -161,34 +161,9 @@ pub async fn drain(runner: &Runner) -> StoreResult<()> {
     }
 }
 
-/// Who launched a task, as `TaskStatus.launcher` shows it: the identity's name, or the
-/// API client's id.
-pub fn launcher(principal: &crate::auth::Principal) -> String {
-    principal
-        .claims
-        .user_name
-        .clone()
-        .unwrap_or_else(|| principal.claims.client_id.clone())
-}
-
 /// Writes a pending task and wakes the runner; returns the task id.
 pub async fn enqueue(store: &dyn Store, wakeup: &Wakeup, task: &TaskRecord) -> StoreResult<String> {
     store.insert_task(task).await?;
     wakeup.notify();
     Ok(task.id.clone())
-}
-
-/// `deleteBulkRoles`: the roles are deleted by a task; returns its id.
-pub async fn enqueue_role_bulk_delete(
-    state: &crate::app::AppState,
-    principal: &crate::auth::Principal,
-    role_ids: Vec<String>,
-) -> Result<String, crate::error::ApiError> {
-    let task = TaskRecord::pending(
-        TaskKind::RoleBulkDelete,
-        &launcher(principal),
-        serde_json::json!({ "ids": role_ids }),
-        state.clock.now(),
-    );
-    Ok(enqueue(state.store.as_ref(), &state.wakeup, &task).await?)
 }

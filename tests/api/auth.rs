@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 async fn new_client(app: &TestApp, levels: &[&str], scopes: &[&str]) -> (String, String) {
     let identity = app.seed_identity(levels).await;
-    accessd::auth::token::provision_client(
+    accessd::auth::clients::provision_client(
         app.store.as_ref(),
         None,
         None,

@@ -246,7 +246,7 @@ impl TestApp {
     /// A token for a new identity with these user levels and a client with these scopes.
     pub async fn token_for(&self, levels: &[&str], scopes: &[&str]) -> (String, Identity) {
         let identity = self.seed_identity(levels).await;
-        let (id, secret) = accessd::auth::token::provision_client(
+        let (id, secret) = accessd::auth::clients::provision_client(
             self.store.as_ref(),
             None,
             None,
@@ -521,7 +521,7 @@ impl TestApp {
 impl TestApp {
     /// A token for an API client: no identity behind it (authority `API`), these scopes.
     pub async fn api_client_token(&self, scopes: &[&str]) -> String {
-        let (id, secret) = accessd::auth::token::provision_client(
+        let (id, secret) = accessd::auth::clients::provision_client(
             self.store.as_ref(),
             None,
             None,

@@ -59,7 +59,7 @@ async fn assert_rate_limited(resp: reqwest::Response) -> i64 {
 
 async fn client_secret(app: &TestApp) -> (String, String) {
     let identity = app.seed_identity(&["ORG_ADMIN"]).await;
-    accessd::auth::token::provision_client(
+    accessd::auth::clients::provision_client(
         app.store.as_ref(),
         None,
         None,

@@ -431,7 +431,7 @@ async fn a_client_for_mutually_exclusive_user_levels_is_refused() {
         &["ROLE_SUBADMIN", "ORG_ADMIN"],
     ] {
         let identity = app.seed_identity(levels).await;
-        let err = accessd::auth::token::provision_client(
+        let err = accessd::auth::clients::provision_client(
             app.store.as_ref(),
             None,
             None,

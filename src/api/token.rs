@@ -1,4 +1,4 @@
-//! `POST /oauth/token` (client credentials, CONTRACT §6) and client provisioning.
+//! `POST /oauth/token` (client credentials, CONTRACT §6).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -7,12 +7,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::principal::Claims;
-use super::{hash_secret, new_secret};
-use crate::api::rate_limit::{Bucket, RetryAfter};
-use crate::app::AppState;
-use crate::error::ApiError;
-use crate::store::{ApiClient, Store, StoreResult};
+use super::error::ApiError;
+use super::rate_limit::{Bucket, RetryAfter};
+use super::state::AppState;
+use crate::auth::{hash_secret, Claims};
 
 /// Collects the request's parameters from the query string and the body, whichever
 /// encoding the client used (form, multipart — the TypeScript SDK — or none).
@@ -148,36 +146,4 @@ pub async fn post_token(
         body["user_id"] = json!(id);
     }
     Ok(Json(body))
-}
-
-/// Creates (or re-keys) a client and returns its secret, which is stored only hashed.
-/// A client of an identity whose user levels are mutually exclusive (e.g.
-/// SOURCE_SUBADMIN with SOURCE_ADMIN) is refused (`Conflict`).
-pub async fn provision_client(
-    store: &dyn Store,
-    client_id: Option<String>,
-    secret: Option<String>,
-    name: &str,
-    identity_id: Option<String>,
-    scopes: Vec<String>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> StoreResult<(String, String)> {
-    if let Some(id) = &identity_id {
-        let identity = store.get_identity(id).await?;
-        crate::domain::scope::check_user_levels(&identity.authorities)
-            .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
-    }
-    let client_id = client_id.unwrap_or_else(crate::domain::new_id);
-    let secret = secret.unwrap_or_else(new_secret);
-    store
-        .upsert_client(&ApiClient {
-            client_id: client_id.clone(),
-            secret_hash: hash_secret(&secret),
-            name: name.to_string(),
-            identity_id,
-            scopes,
-            created: now,
-        })
-        .await?;
-    Ok((client_id, secret))
 }

@@ -1,0 +1,27 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use super::rate_limit::RateLimits;
+use crate::auth::keys::KeySet;
+use crate::auth::{Tenant, Verifier};
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::store::Store;
+use crate::tasks::Wakeup;
+
+/// Shared state of every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeySet>,
+    /// Verifies bearer tokens (and remembers the verified ones).
+    pub verifier: Arc<Verifier>,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub tenant: Arc<Tenant>,
+    /// Wakes this instance's task runner after a task is enqueued.
+    pub wakeup: Wakeup,
+    /// Per-client request budgets (CONTRACT §8).
+    pub rate_limits: Arc<RateLimits>,
+}
