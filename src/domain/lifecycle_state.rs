@@ -242,8 +242,8 @@ pub fn lifecycle_state_document(ls: &LifecycleState) -> Value {
         "identityState": ls.identity_state,
         "accessActionConfiguration": null,
         "priority": ls.priority,
-        "created": crate::query::format_timestamp(&ls.created),
-        "modified": crate::query::format_timestamp(&ls.modified),
+        "created": super::format_timestamp(&ls.created),
+        "modified": super::format_timestamp(&ls.modified),
     });
     if let Some(obj) = doc.as_object_mut() {
         for f in DOC_FIELDS {

@@ -368,8 +368,8 @@ pub fn role_document(role: &Role) -> Value {
     let mut doc = json!({
         "id": role.id,
         "name": role.name,
-        "created": crate::query::format_timestamp(&role.created),
-        "modified": crate::query::format_timestamp(&role.modified),
+        "created": super::format_timestamp(&role.created),
+        "modified": super::format_timestamp(&role.modified),
         "description": role.description,
         "owner": {"type": "IDENTITY", "id": role.owner.id, "name": role.owner.name},
         "accessProfiles": refs(&role.access_profiles, "ACCESS_PROFILE"),

@@ -227,8 +227,8 @@ pub fn segment_document(s: &Segment) -> Value {
     json!({
         "id": s.id,
         "name": s.name,
-        "created": crate::query::format_timestamp(&s.created),
-        "modified": crate::query::format_timestamp(&s.modified),
+        "created": super::format_timestamp(&s.created),
+        "modified": super::format_timestamp(&s.modified),
         "description": s.description,
         "owner": s.owner.as_ref()
             .map(|o| json!({"type": "IDENTITY", "id": o.id, "name": o.name})),
