@@ -1,4 +1,4 @@
-//! Schema parity (STYLE habit 7, issue 6): `migrations/sqlite` and `migrations/postgres`
+//! Schema parity (STYLE habit 7): `migrations/sqlite` and `migrations/postgres`
 //! must build the same database. Each folder is applied to a fresh database and the two
 //! catalogs are compared: tables, columns in order with their nullability and type
 //! family, foreign keys with their ON DELETE/ON UPDATE actions, indexes (shape of

@@ -1,4 +1,4 @@
-//! Sub-admin scoping (CONTRACT §6, issue 5): a SOURCE_SUBADMIN or ROLE_SUBADMIN acts
+//! Sub-admin scoping (CONTRACT §6): a SOURCE_SUBADMIN or ROLE_SUBADMIN acts
 //! only on the sources whose governance groups (`managementWorkgroup`) it belongs to,
 //! on the access profiles of those sources, and — for roles — on roles whose access
 //! profiles all come from those sources. Pure rules; the store finds the sources.

@@ -1,4 +1,4 @@
-//! Crash safety (CONTRACT §4, issue 3): the real `accessd` binary is killed with
+//! Crash safety (CONTRACT §4): the real `accessd` binary is killed with
 //! SIGKILL while bulk-delete tasks run, started again on the same database, and
 //! drained. Every task must end in a final state, nothing a SUCCESS task listed as
 //! pending may remain, and no role may reference a deleted profile.

@@ -1,4 +1,4 @@
-//! 401 and 403 never reveal whether an object exists (issue 5, item 4): for a caller
+//! 401 and 403 never reveal whether an object exists (CONTRACT §6, §7): for a caller
 //! without a valid token, or without the right, an existing and an unknown id get the
 //! same status and the same body (apart from the trackingId), and nothing changes.
 

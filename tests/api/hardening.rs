@@ -1,4 +1,4 @@
-//! The attack surface (issue 5, item 4): body, header and time limits. Requests that
+//! The attack surface: body, header and time limits. Requests that
 //! a well-behaved HTTP client cannot produce (chunked bodies, stalled bodies, trickled
 //! headers) are written by hand on a raw TCP connection.
 

@@ -1,4 +1,4 @@
-//! Token forgery and key rotation (issue 5, item 4): only ES256 tokens signed by one of
+//! Token forgery and key rotation (CONTRACT §6): only ES256 tokens signed by one of
 //! this tenant's current keys, for this tenant, are accepted; everything else is a 401
 //! with the gateway's `{"error": ...}` body (CONTRACT §6).
 
@@ -156,9 +156,10 @@ async fn only_es256_tokens_of_this_tenants_keys_for_this_tenant_are_accepted() {
 async fn a_key_retired_with_rotate_key_is_refused_and_its_successor_signs() {
     let mut app = TestApp::spawn().await;
     let old = app.token.clone();
-    // Offline: a few times, under the full parallel suite on a cold run, the command met
-    // "database is locked" next to the running test server (see the closing note of
-    // session 3); the retirement itself is what this test is about.
+    // Offline: under the full parallel suite on a cold run, the command has met
+    // "database is locked" next to a running test server (a CLI write beside a live
+    // SQLite server is not proven safe); the retirement itself is what this test is
+    // about.
     app.stop().await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_accessd"))
         .args([

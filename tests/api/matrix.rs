@@ -1,4 +1,4 @@
-//! The authorization matrix (issue 5, CONTRACT §6 and §7), generated from the spec:
+//! The authorization matrix (CONTRACT §6 and §7), generated from the spec:
 //! every operation accessd serves, read from `spec/{v3,beta,v1}.json`, × {no token,
 //! expired, bad signature, wrong scope, wrong user level, sub-admin outside its
 //! sources, correct} → the status the operation's spec entry implies. Before the refused
@@ -1397,7 +1397,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
                 failures.push(format!("{what}: {e}"));
             }
             // A caller refused before any lookup gets the same answer for an object that
-            // does not exist: the refusal reveals nothing (issue 5 item 4). Sub-admins are
+            // does not exist: the refusal reveals nothing. Sub-admins are
             // not asked: they may read what exists, and get 404 for what does not.
             if refused && case.subadmin_level().is_none() && !req.params.is_empty() {
                 let unknown = req.unknown();

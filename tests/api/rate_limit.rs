@@ -1,4 +1,4 @@
-//! Rate limits (CONTRACT §8, issue 5): per client id and route family, and on the
+//! Rate limits (CONTRACT §8): per client id and route family, and on the
 //! token endpoint per client id. Every server here runs on a frozen clock, so no
 //! budget refills while a test sends its requests, and the tests move time instead of
 //! sleeping.

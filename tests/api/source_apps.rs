@@ -1,4 +1,4 @@
-//! Source apps (issue 4, docs/source-apps.md, CONTRACT §3.3): every operation on beta
+//! Source apps (docs/source-apps.md, CONTRACT §3.3): every operation on beta
 //! and on `/source-apps/v1`, the rules of create and patch, the three lists, an app's
 //! access profiles as beta `AccessProfileDetails`, bulk update, bulk remove, the
 //! experimental header of the v1 family, rights, and the in-use rule for the profiles

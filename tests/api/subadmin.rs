@@ -1,4 +1,4 @@
-//! Sub-admin scoping (issue 5 item 2, CONTRACT §6): a SOURCE_SUBADMIN or ROLE_SUBADMIN
+//! Sub-admin scoping (CONTRACT §6): a SOURCE_SUBADMIN or ROLE_SUBADMIN
 //! acts only on the sources whose management workgroup it belongs to, their access
 //! profiles, and roles built from them. Refused writes change nothing.
 
