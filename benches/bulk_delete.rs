@@ -1,6 +1,7 @@
 //! `cargo bench --bench bulk_delete`: bulk delete of 50 access profiles with 100,000
-//! roles, 10,000 source apps and 100,000 access profiles in the database, through the real server (release build, SQLite in a temp dir, or a fresh
-//! schema of the PostgreSQL database named by `BENCH_DATABASE_URL`). Measures the
+//! roles, 10,000 source apps and 100,000 access profiles in the database, through the
+//! real server (release build, SQLite in a temp dir, or a fresh schema of the
+//! PostgreSQL database named by `BENCH_DATABASE_URL`). Measures the
 //! time from the request to the task's SUCCESS, as a client sees it, the 200 answer
 //! when profiles are in use, and a source app's bulk remove of 50 of its 250
 //! profiles. Nothing here asserts timing. `BENCH_APPS=0` seeds no apps (to compare).
