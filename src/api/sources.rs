@@ -18,6 +18,7 @@ use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
 use crate::domain::scope::{is_subadmin, Scope, SOURCE_SUBADMIN};
+use crate::domain::text::Name;
 use crate::query::specs;
 
 /// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
@@ -97,10 +98,7 @@ pub async fn create_source(
     _caller: Caller,
     Json(input): Json<SourceInput>,
 ) -> Result<Response, ApiError> {
-    let name = input
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("name is required."))?;
+    let name = Name::parse(input.name, "name")?.into_string();
     let owner_id = input
         .owner
         .and_then(|o| o.id)

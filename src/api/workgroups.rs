@@ -16,6 +16,7 @@ use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewGovernanceGroup;
+use crate::domain::text::Name;
 use crate::query::specs;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
@@ -91,10 +92,7 @@ async fn create_workgroup(
     _caller: Caller,
     Json(input): Json<WorkgroupInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let name = input
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("name is required."))?;
+    let name = Name::parse(input.name, "name")?.into_string();
     let owner_id = input.owner.and_then(|o| o.id);
     if let Some(id) = &owner_id {
         state.store.get_identity(id).await.map_err(|_| {

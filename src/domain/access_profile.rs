@@ -5,11 +5,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::model::{AccessProfile, NamedRef};
+use super::text::{Description, Name};
 use super::{invalid, DomainError, DomainResult};
-
-pub const MAX_NAME_LEN: usize = 128;
-/// "The maximum supported length for the description field is 2000 characters."
-pub const MAX_DESCRIPTION_LEN: usize = 2000;
 
 /// Fields kept in the free-form part of the document (stored as sent, validated for shape).
 /// `segments` is not among them: a profile's segments are links to stored segments.
@@ -103,20 +100,9 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
     type Error = DomainError;
 
     fn try_from(input: AccessProfileInput) -> DomainResult<Self> {
-        let name = match input.name {
-            Some(n) if !n.trim().is_empty() => n,
-            _ => return invalid("name is required."),
-        };
-        if name.chars().count() > MAX_NAME_LEN {
-            return invalid(format!("name must be at most {MAX_NAME_LEN} characters."));
-        }
-        if let Some(d) = &input.description {
-            if d.chars().count() > MAX_DESCRIPTION_LEN {
-                return invalid(format!(
-                    "description must be at most {MAX_DESCRIPTION_LEN} characters."
-                ));
-            }
-        }
+        let name = Name::parse(input.name, "name")?.into_string();
+        let description =
+            Description::parse_optional(input.description)?.map(Description::into_string);
         let Some(owner) = input.owner else {
             return invalid("owner is required.");
         };
@@ -183,7 +169,7 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
         }
         Ok(Self {
             name,
-            description: input.description,
+            description,
             owner_id,
             owner_name: owner.name,
             source_id,
@@ -431,7 +417,7 @@ mod tests {
     #[test]
     fn missing_required_fields_are_named() {
         for (field, msg) in [
-            ("name", "name is required."),
+            ("name", "name is required and can't be empty."),
             ("owner", "owner is required."),
             ("source", "source is required."),
         ] {

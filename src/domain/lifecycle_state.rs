@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::model::{LifecycleState, LifecycleStateDraft, NamedRef};
+use super::text::{Description, Name};
 use super::{invalid, DomainError, DomainResult};
 
 /// v1 `lifecyclestate.identityState` (nullable).
@@ -153,7 +154,9 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
     type Error = DomainError;
 
     fn try_from(input: LifecycleStateInput) -> DomainResult<Self> {
-        let name = required(input.name, "name")?;
+        let name = Name::parse(input.name, "name")?.into_string();
+        let description =
+            Description::parse_optional(input.description)?.map(Description::into_string);
         let technical_name = required(input.technical_name, "technicalName")?;
         let access_profile_ids = input.access_profile_ids.unwrap_or_default();
         unique_ids(&access_profile_ids, "accessProfileIds")?;
@@ -194,7 +197,7 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
         Ok(Self {
             name,
             technical_name,
-            description: input.description,
+            description,
             enabled: input.enabled.unwrap_or(false),
             identity_state: input.identity_state,
             priority: input.priority.map(i64::from),
@@ -335,7 +338,7 @@ mod tests {
     #[test]
     fn name_and_technical_name_are_required() {
         for (field, msg) in [
-            ("name", "name is required."),
+            ("name", "name is required and can't be empty."),
             ("technicalName", "technicalName is required."),
         ] {
             let mut v = base();

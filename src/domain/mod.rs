@@ -10,6 +10,7 @@ pub mod scope;
 pub mod segment;
 pub mod source_app;
 pub mod task;
+pub mod text;
 pub mod usage;
 
 use std::sync::atomic::{AtomicI64, Ordering};

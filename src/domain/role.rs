@@ -5,8 +5,9 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::access_profile::{RefInput, MAX_DESCRIPTION_LEN, MAX_NAME_LEN};
+use super::access_profile::RefInput;
 use super::model::{Role, RoleDraft, RoleRefFacts};
+use super::text::{Description, Name};
 use super::{invalid, DomainError, DomainResult};
 
 /// Fields kept in the free-form part of the document (stored as sent, validated for
@@ -129,18 +130,11 @@ impl TryFrom<RoleInput> for RoleDraft {
         }
         let name = match input.name {
             Some(n) if !n.trim().is_empty() => n,
-            _ => return invalid("name is required."),
+            _ => return invalid("name is required and can't be empty."),
         };
-        if name.chars().count() > MAX_NAME_LEN {
-            return invalid(format!("name must be at most {MAX_NAME_LEN} characters."));
-        }
-        if let Some(d) = &input.description {
-            if d.chars().count() > MAX_DESCRIPTION_LEN {
-                return invalid(format!(
-                    "description must be at most {MAX_DESCRIPTION_LEN} characters."
-                ));
-            }
-        }
+        let name = Name::parse(Some(name), "name")?.into_string();
+        let description =
+            Description::parse_optional(input.description)?.map(Description::into_string);
         let Some(owner) = input.owner else {
             return invalid("owner is required.");
         };
@@ -205,7 +199,7 @@ impl TryFrom<RoleInput> for RoleDraft {
         }
         Ok(Self {
             name,
-            description: input.description,
+            description,
             owner_id,
             access_profile_ids,
             entitlement_ids,
@@ -491,7 +485,7 @@ mod tests {
     #[test]
     fn missing_name_or_owner_is_named() {
         for (field, msg) in [
-            ("name", "name is required."),
+            ("name", "name is required and can't be empty."),
             ("owner", "owner is required."),
         ] {
             let mut v = base();

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::access_profile::RefInput;
 use super::model::NamedRef;
+use super::text::{Description, Name};
 use super::{invalid, DomainError, DomainResult};
 
 /// "The following fields are patchable" (`patchSegment` request body).
@@ -69,10 +70,9 @@ impl TryFrom<SegmentInput> for SegmentDraft {
     type Error = DomainError;
 
     fn try_from(input: SegmentInput) -> DomainResult<Self> {
-        let name = match input.name {
-            Some(n) if !n.trim().is_empty() => n,
-            _ => return invalid("name is required."),
-        };
+        let name = Name::parse(input.name, "name")?.into_string();
+        let description =
+            Description::parse_optional(input.description)?.map(Description::into_string);
         // OwnerReferenceSegments.type: "must be either left null or set to 'IDENTITY'".
         let (owner_id, owner_name) = match input.owner {
             None => (None, None),
@@ -92,7 +92,7 @@ impl TryFrom<SegmentInput> for SegmentDraft {
         };
         Ok(Self {
             name,
-            description: input.description,
+            description,
             owner_id,
             owner_name,
             visibility_criteria,
@@ -359,8 +359,11 @@ mod tests {
 
     #[test]
     fn name_is_required_and_the_owner_is_an_identity_with_an_id() {
-        assert_eq!(err(json!({})), "name is required.");
-        assert_eq!(err(json!({"name": "  "})), "name is required.");
+        assert_eq!(err(json!({})), "name is required and can't be empty.");
+        assert_eq!(
+            err(json!({"name": "  "})),
+            "name is required and can't be empty."
+        );
         assert_eq!(
             err(json!({"name": "S", "owner": {"type": "GOVERNANCE_GROUP", "id": "g"}})),
             "owner.type must be 'IDENTITY', not 'GOVERNANCE_GROUP'."

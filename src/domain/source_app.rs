@@ -6,8 +6,9 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::access_profile::{RefInput, MAX_DESCRIPTION_LEN, MAX_NAME_LEN};
+use super::access_profile::RefInput;
 use super::model::{AppAccessProfile, SourceApp, SourceAppDraft, SourceAppRefFacts};
+use super::text::{Description, Name};
 use super::{invalid, patch, DomainResult};
 
 /// The fields `patchSourceApp` and `updateSourceAppsInBulk` list as patchable.
@@ -48,29 +49,11 @@ pub struct NewSourceApp {
 }
 
 fn checked_name(name: Option<&str>) -> DomainResult<String> {
-    match name {
-        Some(n) if !n.trim().is_empty() => {
-            if n.chars().count() > MAX_NAME_LEN {
-                return invalid(format!("name must be at most {MAX_NAME_LEN} characters."));
-            }
-            Ok(n.to_string())
-        }
-        _ => invalid("name is required and can't be empty."),
-    }
+    Ok(Name::parse(name.map(str::to_string), "name")?.into_string())
 }
 
 fn checked_description(description: Option<&str>) -> DomainResult<String> {
-    match description {
-        Some(d) if !d.trim().is_empty() => {
-            if d.chars().count() > MAX_DESCRIPTION_LEN {
-                return invalid(format!(
-                    "description must be at most {MAX_DESCRIPTION_LEN} characters."
-                ));
-            }
-            Ok(d.to_string())
-        }
-        _ => invalid("description is required and can't be empty."),
-    }
+    Ok(Description::parse_required(description.map(str::to_string))?.into_string())
 }
 
 /// The id of a `{"id", "type"}` reference whose type, when given, is `expected`.
