@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::format_timestamp;
+use std::collections::HashMap;
+
+use super::model::NamedRef;
 use super::usage::Usage;
 use super::{invalid, DomainResult};
 
@@ -261,6 +264,44 @@ pub enum ItemResult {
     },
 }
 
+/// A delete step's decision, made from the facts its transaction read: which of its
+/// ids to delete, and what it reports for each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepDecision {
+    /// For each id of the step, in its order.
+    pub results: Vec<(String, ItemResult)>,
+    /// The ids to delete now: those that exist and that nothing uses.
+    pub delete: Vec<String>,
+}
+
+/// Decides a delete step (CONTRACT §3.2): an id that names no profile any more is
+/// `Gone`; a profile that something came to use since the request was answered is kept
+/// and reported `InUse` with its usages; the rest are deleted. `existing` and `usages`
+/// are what the step's transaction found for `ids`.
+pub fn decide_step(ids: &[String], existing: Vec<NamedRef>, usages: Vec<Usage>) -> StepDecision {
+    let mut names: HashMap<String, String> = existing.into_iter().map(|r| (r.id, r.name)).collect();
+    let mut used: HashMap<String, Vec<Usage>> = HashMap::new();
+    for u in usages {
+        used.entry(u.access_profile_id.clone()).or_default().push(u);
+    }
+    let mut decision = StepDecision {
+        results: Vec::with_capacity(ids.len()),
+        delete: Vec::new(),
+    };
+    for id in ids {
+        let result = match (names.remove(id), used.remove(id)) {
+            (None, _) => ItemResult::Gone,
+            (Some(name), Some(usages)) => ItemResult::InUse { name, usages },
+            (Some(_), None) => {
+                decision.delete.push(id.clone());
+                ItemResult::Deleted
+            }
+        };
+        decision.results.push((id.clone(), result));
+    }
+    decision
+}
+
 /// The writes a step makes to its task row, in the same transaction as its effects.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskUpdate {
@@ -511,5 +552,45 @@ mod tests {
         ] {
             assert!(doc.get(f).is_some(), "{f} must be present");
         }
+    }
+
+    #[test]
+    fn a_step_deletes_what_exists_unused_and_keeps_what_came_into_use() {
+        let ids: Vec<String> = ["gone", "used", "free"].map(String::from).to_vec();
+        let existing = ["used", "free"]
+            .map(|id| NamedRef {
+                id: id.into(),
+                name: format!("AP {id}"),
+            })
+            .to_vec();
+        let usage = Usage {
+            access_profile_id: "used".into(),
+            kind: UsageKind::Role,
+            id: "r1".into(),
+            name: "Role 1".into(),
+        };
+        let decision = decide_step(&ids, existing, vec![usage.clone()]);
+        assert_eq!(decision.delete, vec!["free".to_string()]);
+        assert_eq!(
+            decision.results,
+            vec![
+                ("gone".to_string(), ItemResult::Gone),
+                (
+                    "used".to_string(),
+                    ItemResult::InUse {
+                        name: "AP used".into(),
+                        usages: vec![usage]
+                    }
+                ),
+                ("free".to_string(), ItemResult::Deleted),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_step_over_ids_that_are_all_gone_deletes_nothing() {
+        let decision = decide_step(&["a".to_string()], Vec::new(), Vec::new());
+        assert!(decision.delete.is_empty());
+        assert_eq!(decision.results, vec![("a".to_string(), ItemResult::Gone)]);
     }
 }
