@@ -16,14 +16,19 @@ use super::{StoreError, StoreResult};
 pub enum Param {
     /// SQL NULL. Bound untyped: the database infers its type from where it is used.
     Null,
+    /// TEXT (timestamps and JSON documents are text too).
     Text(String),
+    /// A 64-bit integer (BIGINT; SQLite's INTEGER).
     Int(i64),
+    /// A double (filters on numeric fields).
     Float(f64),
+    /// A flag: PostgreSQL's BOOLEAN; SQLite stores and reads it as 0/1.
     Bool(bool),
 }
 
 /// Turns a Rust value into a [`Param`]; `None` becomes [`Param::Null`].
 pub trait ToParam {
+    /// The value to bind.
     fn to_param(&self) -> Param;
 }
 
@@ -93,6 +98,7 @@ pub(crate) use params;
 pub trait FromParam: Sized {
     /// The type's name, for the error when a column holds something else.
     const EXPECTED: &'static str;
+    /// The value, or `None` when `value` holds another type.
     fn from_param(value: &Param) -> Option<Self>;
 }
 
@@ -168,6 +174,7 @@ pub struct Row {
 
 /// A column of a [`Row`], by name or by position.
 pub trait ColumnIndex: fmt::Display + Copy {
+    /// The column's position among `columns`, if it is there.
     fn position(self, columns: &[String]) -> Option<usize>;
 }
 
@@ -203,17 +210,14 @@ impl Row {
             ))
         })
     }
-
-    /// The value of column `i` as it was read.
-    pub fn value(&self, i: usize) -> Option<&Param> {
-        self.values.get(i)
-    }
 }
 
 /// What a constraint violation broke, classified by the backend from its driver's error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViolationKind {
+    /// A UNIQUE constraint or primary key.
     Unique,
+    /// A FOREIGN KEY constraint.
     ForeignKey,
 }
 
@@ -222,7 +226,9 @@ pub enum ViolationKind {
 /// database error, and `conflict` turns it into a client-facing message.
 #[derive(Debug)]
 pub struct ConstraintViolation {
+    /// Which kind of constraint.
     pub kind: ViolationKind,
+    /// The driver's error.
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
@@ -259,6 +265,11 @@ impl StoreError {
         }
     }
 }
+
+/// The table where applied migrations are recorded (sqlx's), read by the store to
+/// refuse a database from a newer accessd and to stamp exports. A backend on another
+/// driver keeps this table so databases stay interchangeable.
+pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
 /// Runs SQL text with `$n` placeholders: a connection or a transaction.
 #[async_trait]
@@ -300,7 +311,9 @@ impl Executor for Pooled<'_> {
 /// A transaction. Dropped without [`commit`](Transaction::commit), it rolls back.
 #[async_trait]
 pub trait Transaction: Executor {
+    /// Makes the transaction's writes durable and visible, and ends it.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Undoes the transaction's writes and ends it.
     async fn rollback(self: Box<Self>) -> StoreResult<()>;
 }
 
@@ -355,5 +368,94 @@ pub trait Database: Send + Sync + 'static {
         self.fetch_optional(sql, params)
             .await?
             .ok_or_else(|| StoreError::database(None, "the statement returned no row"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(values: Vec<Param>) -> Row {
+        let columns: Arc<[String]> = (0..values.len()).map(|i| format!("c{i}")).collect();
+        Row::new(columns, values)
+    }
+
+    #[test]
+    fn params_turn_none_into_null_and_references_into_values() {
+        let name = String::from("Ada");
+        let missing: Option<String> = None;
+        let p = params![
+            name,
+            &name,
+            "x",
+            7_i64,
+            3_i32,
+            true,
+            1.5,
+            missing,
+            Some("y")
+        ];
+        assert_eq!(
+            p,
+            vec![
+                Param::Text("Ada".into()),
+                Param::Text("Ada".into()),
+                Param::Text("x".into()),
+                Param::Int(7),
+                Param::Int(3),
+                Param::Bool(true),
+                Param::Float(1.5),
+                Param::Null,
+                Param::Text("y".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flag_reads_from_a_boolean_or_from_sqlites_zero_and_one() {
+        let r = row(vec![
+            Param::Bool(true),
+            Param::Int(0),
+            Param::Int(1),
+            Param::Int(2),
+        ]);
+        assert!(r.get::<bool>(0).unwrap());
+        assert!(!r.get::<bool>(1).unwrap());
+        assert!(r.get::<bool>(2).unwrap());
+        assert!(matches!(r.get::<bool>(3), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn columns_are_found_by_name_or_position_and_null_is_none() {
+        let r = row(vec![Param::Text("a".into()), Param::Null]);
+        assert_eq!(r.get::<String>("c0").unwrap(), "a");
+        assert_eq!(r.get::<Option<String>>(1).unwrap(), None);
+        assert!(matches!(r.get::<String>(1), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            r.get::<String>("nope"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(r.get::<String>(2), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_value_of_another_type_is_corrupt_not_converted() {
+        let r = row(vec![
+            Param::Int(i64::from(i32::MAX) + 1),
+            Param::Text("1".into()),
+        ]);
+        assert!(matches!(r.get::<i32>(0), Err(StoreError::Corrupt(_))));
+        assert_eq!(r.get::<i64>(0).unwrap(), i64::from(i32::MAX) + 1);
+        assert!(matches!(r.get::<i64>(1), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_violation_travels_inside_a_database_error() {
+        let e = StoreError::database(Some(ViolationKind::Unique), "UNIQUE constraint failed");
+        assert_eq!(e.violation(), Some(ViolationKind::Unique));
+        assert_eq!(e.to_string(), "database error: UNIQUE constraint failed");
+        let plain = StoreError::database(None, "disk I/O error");
+        assert_eq!(plain.violation(), None);
+        assert_eq!(StoreError::Conflict("x".into()).violation(), None);
     }
 }

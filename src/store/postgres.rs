@@ -9,6 +9,7 @@
 //! either: they use `FOR UPDATE SKIP LOCKED`, so two instances never claim the same
 //! task and never wait for each other's claims.
 
+use std::ops::DerefMut;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,8 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow,
+    PgTypeInfo,
 };
 use sqlx::{Column, Postgres, Row as _, TypeInfo};
 
@@ -170,41 +172,16 @@ fn one(r: Option<PgRow>) -> StoreResult<Option<Row>> {
     r.map(|r| row(&r, columns(&r))).transpose()
 }
 
-/// A pooled connection, or a transaction on one.
+/// A pooled connection, or a transaction on one: both are a connection underneath.
 struct Conn<C>(C);
 
-type PoolConn = sqlx::pool::PoolConnection<Postgres>;
 type Tx = sqlx::Transaction<'static, Postgres>;
 
 #[async_trait]
-impl Executor for Conn<PoolConn> {
-    async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)
-                .fetch_all(&mut *self.0)
-                .await
-                .map_err(error)?,
-        )
-    }
-
-    async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(error)?)
-    }
-
-    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
-            .execute(&mut *self.0)
-            .await
-            .map_err(error)?;
-        Ok(done.rows_affected())
-    }
-}
-
-#[async_trait]
-impl Executor for Conn<Tx> {
+impl<C> Executor for Conn<C>
+where
+    C: DerefMut<Target = PgConnection> + Send,
+{
     async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         rows(
             query(sql, params)

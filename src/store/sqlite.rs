@@ -3,14 +3,15 @@
 //! `IMMEDIATE` so two writers queue on the busy timeout instead of failing on lock
 //! upgrade. The SQL itself is `store::sql`; this file only runs it.
 
+use std::ops::DerefMut;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Column, Row as _, Sqlite, TypeInfo, ValueRef};
 
@@ -177,41 +178,16 @@ fn one(r: Option<SqliteRow>) -> StoreResult<Option<Row>> {
     r.map(|r| row(&r, columns(&r))).transpose()
 }
 
-/// A pooled connection, or a transaction on one.
+/// A pooled connection, or a transaction on one: both are a connection underneath.
 struct Conn<C>(C);
 
-type PoolConn = sqlx::pool::PoolConnection<Sqlite>;
 type Tx = sqlx::Transaction<'static, Sqlite>;
 
 #[async_trait]
-impl Executor for Conn<PoolConn> {
-    async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)
-                .fetch_all(&mut *self.0)
-                .await
-                .map_err(error)?,
-        )
-    }
-
-    async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(error)?)
-    }
-
-    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
-            .execute(&mut *self.0)
-            .await
-            .map_err(error)?;
-        Ok(done.rows_affected())
-    }
-}
-
-#[async_trait]
-impl Executor for Conn<Tx> {
+impl<C> Executor for Conn<C>
+where
+    C: DerefMut<Target = SqliteConnection> + Send,
+{
     async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         rows(
             query(sql, params)

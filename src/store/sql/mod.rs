@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::model::NamedRef;
 use crate::query::{Paging, SqlPiece, SqlValue};
-use crate::store::db::{params, Database, Executor, Param, Pooled, Row, ToParam, ViolationKind};
+use crate::store::db::{
+    params, Database, Executor, Param, Pooled, Row, ToParam, ViolationKind, MIGRATIONS_TABLE,
+};
 use crate::store::{ListQuery, StoreError, StoreResult};
 
 mod access_profiles;
@@ -127,23 +129,21 @@ impl SqlStore {
     }
 }
 
-/// The versions recorded in `_sqlx_migrations` (none for a new database).
+/// The versions recorded in [`MIGRATIONS_TABLE`] (none for a new database).
 async fn applied_migrations(db: &dyn Database) -> StoreResult<Vec<i64>> {
     let exists: i64 = db
-        .fetch_one(db.dialect().table_exists, params!["_sqlx_migrations"])
+        .fetch_one(db.dialect().table_exists, params![MIGRATIONS_TABLE])
         .await?
         .get(0)?;
     if exists == 0 {
         return Ok(Vec::new());
     }
-    db.fetch_all(
-        "SELECT version FROM _sqlx_migrations ORDER BY version",
-        vec![],
-    )
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    let sql = format!("SELECT version FROM {MIGRATIONS_TABLE} ORDER BY version");
+    db.fetch_all(&sql, vec![])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// SQL text with `$n` placeholders and the values bound to them, built piece by piece.
@@ -352,8 +352,50 @@ fn one_page() -> ListQuery {
     }
 }
 
-/// Deletes the rows of `table` whose `key` is `id`, inside the caller's transaction.
+/// Deletes the row of `table` whose `id` is `id`, inside the caller's transaction;
+/// returns how many it deleted (0 or 1).
 async fn delete_by_id(ex: &mut dyn Executor, table: &'static str, id: &str) -> StoreResult<u64> {
     ex.execute(&format!("DELETE FROM {table} WHERE id = $1"), params![id])
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_the_order_values_are_bound() {
+        let mut sql = Sql::new("SELECT id FROM t WHERE a = ");
+        sql.bind("x").push(" AND id IN (").push_ids(["p", "q"]);
+        assert_eq!(sql.text, "SELECT id FROM t WHERE a = $1 AND id IN ($2, $3)");
+        assert_eq!(
+            sql.params,
+            vec![
+                Param::Text("x".into()),
+                Param::Text("p".into()),
+                Param::Text("q".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn where_joins_the_fixed_condition_and_the_filter_and_skips_what_is_empty() {
+        let fixed = id_filter("a.id", "1");
+        let filter = vec![
+            SqlPiece::Sql("a.enabled = ".into()),
+            SqlPiece::Bind(SqlValue::Bool(true)),
+        ];
+        let mut sql = Sql::new("SELECT *");
+        sql.push_where(&fixed, &filter);
+        assert_eq!(sql.text, "SELECT * WHERE (a.id = $1) AND (a.enabled = $2)");
+        assert_eq!(sql.params, vec![Param::Text("1".into()), Param::Bool(true)]);
+
+        let mut sql = Sql::new("SELECT *");
+        sql.push_where(&[], &filter);
+        assert_eq!(sql.text, "SELECT * WHERE (a.enabled = $1)");
+
+        let mut sql = Sql::new("SELECT *");
+        sql.push_where(&[], &[]);
+        assert_eq!(sql.text, "SELECT *");
+    }
 }

@@ -406,7 +406,7 @@ async fn check_tables(ex: &mut dyn Executor, tables_sql: &str) -> StoreResult<()
         .collect::<StoreResult<Vec<String>>>()?;
     let mut unknown: Vec<&String> = found
         .iter()
-        .filter(|t| t.as_str() != "_sqlx_migrations" && !TABLES.contains(&t.as_str()))
+        .filter(|t| t.as_str() != MIGRATIONS_TABLE && !TABLES.contains(&t.as_str()))
         .collect();
     unknown.sort();
     let missing: Vec<&&str> = TABLES
@@ -425,7 +425,10 @@ async fn check_tables(ex: &mut dyn Executor, tables_sql: &str) -> StoreResult<()
 
 async fn schema_version(ex: &mut dyn Executor) -> StoreResult<i64> {
     Ok(ex
-        .fetch_one("SELECT MAX(version) FROM _sqlx_migrations", vec![])
+        .fetch_one(
+            &format!("SELECT MAX(version) FROM {MIGRATIONS_TABLE}"),
+            vec![],
+        )
         .await?
         .get::<Option<i64>>(0)?
         .unwrap_or(0))
