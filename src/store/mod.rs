@@ -1,19 +1,23 @@
-//! Persistence: the `Store` trait the API and tasks talk to, and its implementations.
-//! SQL and dialect differences live below this line and nowhere else.
+//! Persistence: the store traits the API and tasks talk to (one per concern, summed
+//! in [`Store`]), the SQL that implements them once (`sql`), and the two databases it
+//! runs on behind one seam (`db`; `sqlite`, `postgres`). SQL and dialect differences
+//! live below this line and nowhere else.
 
+pub mod db;
 pub mod export;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
+mod traits;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
-use crate::domain::model::*;
-use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
-use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
-use crate::domain::usage::Usage;
 use crate::query::{Paging, SqlPiece};
+
+pub use traits::{
+    AccessProfileStore, DirectoryStore, LifecycleStateStore, RoleStore, SegmentStore,
+    SourceAppStore, TaskStore, TenantStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,8 +26,10 @@ pub enum StoreError {
     /// A uniqueness or reference rule enforced by the database; the message is for clients.
     #[error("{0}")]
     Conflict(String),
+    /// The database failed; a unique or foreign-key violation is a
+    /// [`db::ConstraintViolation`] inside.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(Box<dyn std::error::Error + Send + Sync>),
     /// Stored data that does not parse (a bug or a hand-edited database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -62,305 +68,32 @@ pub struct ApiClient {
     pub created: DateTime<Utc>,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Checks the database answers (`GET /health`).
-    async fn ping(&self) -> StoreResult<()>;
+/// The whole store: every concern's trait. What the API, the task runner and the CLI
+/// hold, as `Arc<dyn Store>`; any type implementing all the traits is one.
+pub trait Store:
+    AccessProfileStore
+    + RoleStore
+    + SourceAppStore
+    + LifecycleStateStore
+    + SegmentStore
+    + TaskStore
+    + DirectoryStore
+    + TenantStore
+    + 'static
+{
+}
 
-    // -- rate limits shared through the database
-    /// One request of `client_id` against `bucket` at `now_us` (µs since the epoch), by
-    /// GCRA with emission interval `t_us` and burst tolerance `tau_us`, atomically:
-    /// `None` if allowed (and counted), else the µs until it would be.
-    async fn rate_limit_take(
-        &self,
-        client_id: &str,
-        bucket: &str,
-        now_us: i64,
-        t_us: i64,
-        tau_us: i64,
-    ) -> StoreResult<Option<i64>>;
-    /// Drops rows whose budget is full again at `now_us`; returns how many.
-    async fn rate_limit_purge(&self, now_us: i64) -> StoreResult<u64>;
-
-    /// Every table's rows, from one consistent snapshot (`accessd export`).
-    async fn export_tenant(&self) -> StoreResult<export::TenantExport>;
-    /// Writes an export into this empty, migrated database in one transaction; returns
-    /// the rows written. Refuses a non-empty database or another schema version.
-    async fn import_tenant(&self, export: &export::TenantExport) -> StoreResult<u64>;
-
-    // -- tenant metadata, keys, clients
-    /// Stores `value` under `key` unless a value is there already; returns the stored one.
-    async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String>;
-    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>>;
-    async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()>;
-    /// Inserts `key` only if the tenant has no key yet; true if it did.
-    async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool>;
-    /// Marks every active key but `keep` inactive; returns how many it retired.
-    async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64>;
-    async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
-    /// Creates the client, or replaces its secret, identity and scopes.
-    async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;
-
-    // -- identities
-    async fn count_identities(&self) -> StoreResult<i64>;
-    async fn insert_identity(&self, identity: &Identity) -> StoreResult<()>;
-    async fn get_identity(&self, id: &str) -> StoreResult<Identity>;
-    async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>>;
-    async fn list_identities(&self, q: &ListQuery) -> StoreResult<Page<Identity>>;
-
-    // -- governance groups
-    async fn insert_governance_group(
-        &self,
-        group: &NewGovernanceGroup,
-        now: DateTime<Utc>,
-    ) -> StoreResult<GovernanceGroup>;
-    async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup>;
-    async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>>;
-    async fn add_group_members(
-        &self,
-        group_id: &str,
-        identity_ids: &[String],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn list_group_members(
-        &self,
-        group_id: &str,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Identity>>;
-
-    // -- sources and entitlements
-    async fn insert_source(&self, source: &NewSource, now: DateTime<Utc>) -> StoreResult<Source>;
-    async fn get_source(&self, id: &str) -> StoreResult<Source>;
-    /// Sources matching `q`, only those of `only` when given (a sub-admin's view).
-    async fn list_sources(
-        &self,
-        only: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Source>>;
-    /// The sources whose management workgroup has `identity_id` as a member: what a
-    /// sub-admin administers.
-    async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;
-    async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
-    async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
-    async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>>;
-
-    // -- access profiles
-    async fn resolve_access_profile_refs(
-        &self,
-        draft: &AccessProfileDraft,
-    ) -> StoreResult<RefFacts>;
-    async fn insert_access_profile(
-        &self,
-        draft: &AccessProfileDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AccessProfile>;
-    async fn update_access_profile(
-        &self,
-        id: &str,
-        draft: &AccessProfileDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AccessProfile>;
-    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile>;
-    /// Access profiles within `view` (a sub-admin's sources, segments) matching `q`.
-    async fn list_access_profiles(
-        &self,
-        view: &ProfileView,
-        q: &ListQuery,
-    ) -> StoreResult<Page<AccessProfile>>;
-    async fn list_access_profile_entitlements(
-        &self,
-        id: &str,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Entitlement>>;
-
-    // -- segments
-    async fn resolve_segment_refs(&self, draft: &SegmentDraft) -> StoreResult<SegmentRefFacts>;
-    async fn insert_segment(
-        &self,
-        draft: &SegmentDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Segment>;
-    async fn update_segment(
-        &self,
-        id: &str,
-        draft: &SegmentDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Segment>;
-    async fn get_segment(&self, id: &str) -> StoreResult<Segment>;
-    async fn list_segments(&self, q: &ListQuery) -> StoreResult<Page<Segment>>;
-    /// Deletes a segment; it leaves every profile in it (`ON DELETE CASCADE`).
-    /// `NotFound` when there is none.
-    async fn delete_segment(&self, id: &str) -> StoreResult<()>;
-
-    // -- roles
-    async fn resolve_role_refs(&self, draft: &RoleDraft) -> StoreResult<RoleRefFacts>;
-    async fn insert_role(&self, draft: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role>;
-    async fn update_role(
-        &self,
-        id: &str,
-        draft: &RoleDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Role>;
-    async fn get_role(&self, id: &str) -> StoreResult<Role>;
-    /// Roles matching `q`; with `sources`, only roles whose access profiles all belong
-    /// to those sources (a ROLE_SUBADMIN's view).
-    async fn list_roles(
-        &self,
-        sources: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Role>>;
-    /// Deletes one role (its links go with it); `NotFound` when there is none.
-    async fn delete_role(&self, id: &str) -> StoreResult<()>;
-    /// The ids among `ids` that name existing roles.
-    async fn existing_role_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;
-
-    // -- identity profiles and their lifecycle states
-    async fn insert_identity_profile(
-        &self,
-        profile: &NewIdentityProfile,
-        now: DateTime<Utc>,
-    ) -> StoreResult<IdentityProfile>;
-    async fn get_identity_profile(&self, id: &str) -> StoreResult<IdentityProfile>;
-    /// The access profiles among `ids` that exist, with their names.
-    async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>>;
-    /// `(id, source id)` of the access profiles among `ids` that exist.
-    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>>;
-    async fn insert_lifecycle_state(
-        &self,
-        identity_profile_id: &str,
-        draft: &LifecycleStateDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<LifecycleState>;
-    async fn update_lifecycle_state(
-        &self,
-        identity_profile_id: &str,
-        id: &str,
-        draft: &LifecycleStateDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<LifecycleState>;
-    async fn get_lifecycle_state(
-        &self,
-        identity_profile_id: &str,
-        id: &str,
-    ) -> StoreResult<LifecycleState>;
-    async fn list_lifecycle_states(
-        &self,
-        identity_profile_id: &str,
-        q: &ListQuery,
-    ) -> StoreResult<Page<LifecycleState>>;
-    /// Deletes one lifecycle state and returns it as it was; `NotFound` when there is none.
-    async fn delete_lifecycle_state(
-        &self,
-        identity_profile_id: &str,
-        id: &str,
-    ) -> StoreResult<LifecycleState>;
-
-    // -- source apps (docs/source-apps.md)
-    /// The owner, account source and access profiles (with their sources) a draft names.
-    async fn resolve_source_app_refs(
-        &self,
-        draft: &SourceAppDraft,
-    ) -> StoreResult<SourceAppRefFacts>;
-    /// Creates an app with the next numeric id.
-    async fn insert_source_app(
-        &self,
-        draft: &SourceAppDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<SourceApp>;
-    async fn get_source_app(&self, id: &str) -> StoreResult<SourceApp>;
-    async fn list_source_apps(
-        &self,
-        view: SourceAppView,
-        q: &ListQuery,
-    ) -> StoreResult<Page<SourceApp>>;
-    /// Writes every `(app id, draft)` in one transaction: all or nothing. `NotFound`
-    /// names the first unknown app. A profile deleted or moved to another source since
-    /// the draft was checked fails the database's references (a `Conflict`).
-    async fn update_source_apps(
-        &self,
-        updates: &[(String, SourceAppDraft)],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// The ids among `ids` that name existing apps.
-    async fn existing_source_app_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;
-    /// Deletes an app (not its profiles) and returns it as it was.
-    async fn delete_source_app(&self, id: &str) -> StoreResult<SourceApp>;
-    /// The app's access profiles, in its order (`NotFound` for an unknown app).
-    async fn list_source_app_access_profiles(
-        &self,
-        app_id: &str,
-        q: &ListQuery,
-    ) -> StoreResult<Page<AppAccessProfile>>;
-    /// Removes `ids` from the app, in one transaction, if it holds every one of them;
-    /// otherwise removes nothing. Returns the ids it does not hold.
-    async fn remove_source_app_access_profiles(
-        &self,
-        app_id: &str,
-        ids: &[String],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<String>>;
-
-    // -- usages and deletion (CONTRACT §2, §3)
-    /// Everything that uses any of these access profiles: one indexed query per usage
-    /// kind, never a scan of all roles.
-    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>>;
-    /// Deletes one access profile unless something uses it (`InUse`, nothing
-    /// changed), the check and the delete in one transaction; `record` (beta's task)
-    /// is written in that same transaction. `NotFound` for an unknown id.
-    async fn delete_access_profile(
-        &self,
-        id: &str,
-        record: Option<&TaskRecord>,
-    ) -> StoreResult<ItemResult>;
-
-    // -- tasks (CONTRACT §4)
-    async fn insert_task(&self, task: &TaskRecord) -> StoreResult<()>;
-    async fn get_task(&self, id: &str) -> StoreResult<TaskRecord>;
-    /// Tasks matching `fixed` (e.g. only unfinished ones) and the client's query.
-    async fn list_tasks(&self, fixed: &[SqlPiece], q: &ListQuery) -> StoreResult<Page<TaskRecord>>;
-    /// A client marks a task complete (`updateTaskStatus`): `completed` and
-    /// `completionStatus` in one write. An unfinished task's runner loses its claim.
-    async fn complete_task_by_client(
-        &self,
-        id: &str,
-        status: CompletionStatus,
-        completed: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<TaskRecord>;
-    /// Claims the oldest runnable task for `worker` until `claim_until`: a pending one,
-    /// or a running one whose claim expired (its runner died). A task claimed
-    /// `MAX_ATTEMPTS` times is finished as `ERROR` instead.
-    async fn claim_task(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        claim_until: DateTime<Utc>,
-    ) -> StoreResult<Option<TaskRecord>>;
-    /// One step of a delete task, in one transaction: deletes the task's next chunk of
-    /// ids (profiles are re-checked for usages and kept if used), then writes its
-    /// progress. `None` when `worker` no longer holds the task (nothing is written).
-    async fn run_delete_step(
-        &self,
-        task: &TaskRecord,
-        worker: &str,
-        target: DeleteTarget,
-        now: DateTime<Utc>,
-        claim_until: DateTime<Utc>,
-    ) -> StoreResult<Option<TaskRecord>>;
-    /// Writes `update` to a task `worker` holds; false if it no longer holds it.
-    async fn update_claimed_task(
-        &self,
-        id: &str,
-        worker: &str,
-        update: &TaskUpdate,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Gives up `worker`'s claim on an unfinished task so any runner may take it now
-    /// (graceful shutdown); the attempt does not count.
-    async fn release_task(&self, id: &str, worker: &str) -> StoreResult<()>;
-    /// Deletes finished tasks completed before `before` (retention).
-    async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
-    async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
+impl<T> Store for T where
+    T: AccessProfileStore
+        + RoleStore
+        + SourceAppStore
+        + LifecycleStateStore
+        + SegmentStore
+        + TaskStore
+        + DirectoryStore
+        + TenantStore
+        + 'static
+{
 }
 
 /// Restrictions on an access-profile list beyond the client's `filters`.
@@ -403,10 +136,10 @@ pub async fn open_with(
 ) -> StoreResult<std::sync::Arc<dyn Store>> {
     match Backend::of(database_url)? {
         Backend::Sqlite => Ok(std::sync::Arc::new(
-            sqlite::SqliteStore::open(database_url, migrate).await?,
+            sqlite::open(database_url, migrate).await?,
         )),
         Backend::Postgres => Ok(std::sync::Arc::new(
-            postgres::PostgresStore::open(database_url, migrate).await?,
+            postgres::open(database_url, migrate).await?,
         )),
     }
 }

@@ -1,22 +1,32 @@
-//! The PostgreSQL store, for several accessd instances on one database. The SQL is the
-//! same module as SQLite's (`sql/`); this file holds what differs.
+//! The PostgreSQL backend (sqlx), for several accessd instances on one database. The
+//! SQL is `store::sql`, shared with SQLite; this file holds what differs.
 //!
 //! Writes that read-then-write the access-profile graph (usage checks and the deletes
 //! they guard, role and lifecycle-state edits, source-app links) keep SQLite's rule of
 //! one writer at a time: each write transaction first takes one transaction-scoped
-//! advisory lock (per schema), so the CONTRACT §2 invariant holds across instances exactly as it does
-//! in one process. Reads never take it, and task claims don't either: they use
-//! `FOR UPDATE SKIP LOCKED`, so two instances never claim the same task and never wait
-//! for each other's claims.
+//! advisory lock (per schema), so the CONTRACT §2 invariant holds across instances
+//! exactly as it does in one process. Reads never take it, and task claims don't
+//! either: they use `FOR UPDATE SKIP LOCKED`, so two instances never claim the same
+//! task and never wait for each other's claims.
 
-pub type Db = sqlx::Postgres;
+use std::ops::DerefMut;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
-// The same SQL module is compiled once per database, on purpose.
-#[allow(clippy::duplicate_mod)]
-#[path = "sql/mod.rs"]
-mod sql;
+use async_trait::async_trait;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow,
+    PgTypeInfo,
+};
+use sqlx::{Column, Postgres, Row as _, TypeInfo};
 
-pub use sql::SqlStore as PostgresStore;
+use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
+use super::sql::SqlStore;
+use super::{StoreError, StoreResult};
 
 /// `base` with every connection's `search_path` set to `schema`: how accessd (and the
 /// tests and benches, one schema each) use a schema other than `public`.
@@ -25,89 +35,259 @@ pub fn schema_url(base: &str, schema: &str) -> String {
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
-pub(crate) mod dialect {
-    use std::str::FromStr;
-    use std::time::Duration;
-
-    use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-
-    use super::Db;
-    use crate::store::StoreResult;
-
-    pub const NAME: &str = "PostgreSQL";
-
-    /// One row, `COUNT(*)`, for a table named `$1` in the connection's schema.
-    pub const TABLE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_name = $1";
-
-    /// Run after an import. Without statistics the planner takes freshly loaded tables for empty ones (a usage
-    /// check of 50 profiles among 100,000 roles took 44 ms instead of 3.6 ms).
-    pub const AFTER_BULK_LOAD: Option<&str> = Some("ANALYZE");
-
-    /// The two-argument maximum.
-    pub const GREATEST: &str = "GREATEST";
-
-    /// The tables of the connection's schema (`name`), for export.
-    pub const TABLES: &str = "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1";
-
-    /// A table's columns (`$1`) in order: name and declared type.
-    pub const COLUMNS: &str = "SELECT column_name::text, data_type::text \
+static DIALECT: Dialect = Dialect {
+    name: "PostgreSQL",
+    table_exists: "SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = $1",
+    tables: "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+    columns: "SELECT column_name::text, data_type::text \
          FROM information_schema.columns WHERE table_schema = current_schema() \
-         AND table_name = $1 ORDER BY ordinal_position";
+         AND table_name = $1 ORDER BY ordinal_position",
+    greatest: "GREATEST",
+    // A row another instance is claiming right now is skipped, not waited for, and
+    // never claimed twice.
+    skip_locked: " FOR UPDATE OF t SKIP LOCKED",
+    // Without statistics the planner takes freshly loaded tables for empty ones (a
+    // usage check of 50 profiles among 100,000 roles took 44 ms instead of 3.6 ms).
+    after_bulk_load: Some("ANALYZE"),
+};
 
-    /// Appended to the task-claim query: a row another instance is claiming right now
-    /// is skipped, not waited for, and never claimed twice.
-    pub const SKIP_LOCKED: &str = " FOR UPDATE OF t SKIP LOCKED";
+/// The first half of the advisory lock every write transaction takes ("acsd"); the
+/// second half is the schema's hash, so tenants in different schemas of one database
+/// don't wait for each other.
+const WRITE_LOCK: i32 = 0x6163_7364;
 
-    /// The first half of the advisory lock every write transaction takes ("acsd"); the
-    /// second half is the schema's hash, so tenants in different schemas of one database
-    /// don't wait for each other.
-    const WRITE_LOCK: i32 = 0x6163_7364;
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// Opens the PostgreSQL store at `url` (the database must exist), checks and (when
+/// `migrate`) migrates it. sqlx's PostgreSQL migrator takes an advisory lock itself.
+pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
+    let db = PgDb::connect(url).await?;
+    SqlStore::open(Arc::new(db), migrate).await
+}
 
-    pub fn migrator() -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
+/// A pool of PostgreSQL connections.
+pub struct PgDb {
+    pool: PgPool,
+}
 
-    /// Nothing to hold: sqlx's PostgreSQL migrator takes an advisory lock itself.
-    pub async fn migration_lock(_url: &str) -> StoreResult<Option<std::fs::File>> {
-        Ok(None)
-    }
-
-    /// Connects. The database must exist: `_create` is SQLite's (a missing file).
-    pub async fn connect(url: &str, _create: bool) -> StoreResult<PgPool> {
-        let options = PgConnectOptions::from_str(url)?;
-        Ok(PgPoolOptions::new()
+impl PgDb {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(error)?;
+        let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
-            .await?)
+            .await
+            .map_err(error)?;
+        Ok(Self { pool })
+    }
+}
+
+/// A sqlx error as a [`StoreError`], with unique and foreign-key violations classified.
+fn error(e: sqlx::Error) -> StoreError {
+    let violation = match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(ViolationKind::Unique),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            Some(ViolationKind::ForeignKey)
+        }
+        _ => None,
+    };
+    StoreError::database(violation, e)
+}
+
+/// NULL with no declared type (OID 0): PostgreSQL infers it from where it is used, so
+/// one `Param::Null` fits a text, integer or boolean column alike.
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(&self, _buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Ok(IsNull::Yes)
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+fn query(sql: &str, params: Vec<Param>) -> Query<'_> {
+    params.into_iter().fold(sqlx::query(sql), |q, p| match p {
+        Param::Null => q.bind(UntypedNull),
+        Param::Text(s) => q.bind(s),
+        Param::Int(i) => q.bind(i),
+        Param::Float(f) => q.bind(f),
+        Param::Bool(b) => q.bind(b),
+    })
+}
+
+/// The columns' names, once per result.
+fn columns(row: &PgRow) -> Arc<[String]> {
+    row.columns().iter().map(|c| c.name().to_string()).collect()
+}
+
+/// A row's values by each column's type.
+fn row(r: &PgRow, names: Arc<[String]>) -> StoreResult<Row> {
+    fn get<'r, T>(r: &'r PgRow, i: usize) -> StoreResult<Option<T>>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        r.try_get::<Option<T>, _>(i).map_err(error)
+    }
+    let mut values = Vec::with_capacity(names.len());
+    for (i, column) in r.columns().iter().enumerate() {
+        let value = match column.type_info().name() {
+            "BOOL" => get::<bool>(r, i)?.map(Param::Bool),
+            "INT2" => get::<i16>(r, i)?.map(|v| Param::Int(v.into())),
+            "INT4" => get::<i32>(r, i)?.map(|v| Param::Int(v.into())),
+            "INT8" => get::<i64>(r, i)?.map(Param::Int),
+            "FLOAT4" => get::<f32>(r, i)?.map(|v| Param::Float(v.into())),
+            "FLOAT8" => get::<f64>(r, i)?.map(Param::Float),
+            "TEXT" | "VARCHAR" | "NAME" | "BPCHAR" => get::<String>(r, i)?.map(Param::Text),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "column {}: unexpected PostgreSQL type {other}",
+                    column.name()
+                )))
+            }
+        };
+        values.push(value.unwrap_or(Param::Null));
+    }
+    Ok(Row::new(names, values))
+}
+
+fn rows(rs: Vec<PgRow>) -> StoreResult<Vec<Row>> {
+    let Some(first) = rs.first() else {
+        return Ok(Vec::new());
+    };
+    let names = columns(first);
+    rs.iter().map(|r| row(r, names.clone())).collect()
+}
+
+fn one(r: Option<PgRow>) -> StoreResult<Option<Row>> {
+    r.map(|r| row(&r, columns(&r))).transpose()
+}
+
+/// A pooled connection, or a transaction on one: both are a connection underneath.
+struct Conn<C>(C);
+
+type Tx = sqlx::Transaction<'static, Postgres>;
+
+#[async_trait]
+impl<C> Executor for Conn<C>
+where
+    C: DerefMut<Target = PgConnection> + Send,
+{
+    async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
+        rows(
+            query(sql, params)
+                .fetch_all(&mut *self.0)
+                .await
+                .map_err(error)?,
+        )
     }
 
-    /// A write transaction: waits for the one write lock (released at commit or
-    /// rollback, or when the connection of a killed instance closes).
-    pub async fn begin_write(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
-        let mut tx = pool.begin().await?;
+    async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
+        one(query(sql, params)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(error)?)
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
+        let done = query(sql, params)
+            .execute(&mut *self.0)
+            .await
+            .map_err(error)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Transaction for Conn<Tx> {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.0.commit().await.map_err(error)
+    }
+
+    async fn rollback(self: Box<Self>) -> StoreResult<()> {
+        self.0.rollback().await.map_err(error)
+    }
+}
+
+#[async_trait]
+impl Database for PgDb {
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
+    }
+
+    async fn connection(&self) -> StoreResult<Box<dyn Executor>> {
+        Ok(Box::new(Conn(self.pool.acquire().await.map_err(error)?)))
+    }
+
+    /// Waits for the one write lock (released at commit or rollback, or when the
+    /// connection of a killed instance closes).
+    async fn begin_write(&self) -> StoreResult<Box<dyn Transaction>> {
+        let mut tx = self.pool.begin().await.map_err(error)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
             .bind(WRITE_LOCK)
             .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+            .await
+            .map_err(error)?;
+        Ok(Box::new(Conn(tx)))
     }
 
-    /// A read-only transaction that reads one snapshot throughout (`accessd export`).
-    /// PostgreSQL's default, READ COMMITTED, takes a new snapshot for each statement, so
-    /// a write committed between two tables' reads would be half in the export.
-    pub async fn begin_snapshot(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
-        Ok(pool
+    /// Read-only and REPEATABLE READ: PostgreSQL's default, READ COMMITTED, takes a new
+    /// snapshot for each statement, so a write committed between two tables' reads
+    /// would be half in the export.
+    async fn begin_snapshot(&self) -> StoreResult<Box<dyn Transaction>> {
+        let tx = self
+            .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?)
+            .await
+            .map_err(error)?;
+        Ok(Box::new(Conn(tx)))
     }
 
-    /// The transaction a task claim runs in: a plain one (see [`SKIP_LOCKED`]).
-    pub async fn begin_claim(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, Db>> {
-        Ok(pool.begin().await?)
+    /// A plain transaction: the claim query locks its row with `SKIP LOCKED`.
+    async fn begin_claim(&self) -> StoreResult<Box<dyn Transaction>> {
+        Ok(Box::new(Conn(self.pool.begin().await.map_err(error)?)))
+    }
+
+    async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
+        rows(
+            query(sql, params)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(error)?,
+        )
+    }
+
+    async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
+        one(query(sql, params)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error)?)
+    }
+
+    async fn execute(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
+        let done = query(sql, params)
+            .execute(&self.pool)
+            .await
+            .map_err(error)?;
+        Ok(done.rows_affected())
+    }
+
+    fn migrations(&self) -> Vec<i64> {
+        MIGRATOR.iter().map(|m| m.version).collect()
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| {
+            StoreError::Config(format!("migrating the PostgreSQL database failed: {e}"))
+        })
     }
 }

@@ -1,8 +1,16 @@
-//! Segments in SQLite: the segment row, and the access profiles' links to segments
+//! Segments in SQL: the segment row, and the access profiles' links to segments
 //! (`access_profile_segments`, in each profile's order; migration 0004).
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
 use super::*;
-use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
+use crate::domain::access_profile::AccessProfileDraft;
+use crate::domain::model::Page;
+use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts, SegmentView};
+use crate::query::format_timestamp;
+use crate::store::SegmentStore;
 
 const SEGMENT_COLS: &str = "SELECT sg.id, sg.name, sg.description, sg.owner_id, \
      o.name AS owner_name, sg.visibility_criteria, sg.active, sg.created, sg.modified";
@@ -14,18 +22,18 @@ const SEGMENTS: Listing = Listing {
     count_from: " FROM segments sg",
 };
 
-fn segment_row(r: &DbRow) -> StoreResult<Segment> {
-    let criteria: Option<String> = r.try_get("visibility_criteria")?;
+fn segment_row(r: &Row) -> StoreResult<Segment> {
+    let criteria: Option<String> = r.get("visibility_criteria")?;
     Ok(Segment {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
         owner: opt_ref(r, "owner_id", "owner_name")?,
         visibility_criteria: criteria
             .map(|c| serde_json::from_str(&c))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("visibility_criteria: {e}")))?,
-        active: r.try_get("active")?,
+        active: r.get("active")?,
         created: ts(r, "created")?,
         modified: ts(r, "modified")?,
     })
@@ -56,8 +64,52 @@ pub(super) fn segment_view_filter(view: &SegmentView) -> Vec<SqlPiece> {
     pieces
 }
 
-impl SqlStore {
-    pub(super) async fn segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
+/// `(profile id, segment id)` for every segment of these profiles, in each profile's
+/// order.
+pub(super) async fn profile_segment_links(
+    db: &dyn Database,
+    ap_ids: &[String],
+) -> StoreResult<Vec<(String, String)>> {
+    if ap_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT access_profile_id, segment_id FROM access_profile_segments \
+         WHERE access_profile_id IN (",
+    );
+    sql.push_ids(ap_ids)
+        .push(" ORDER BY access_profile_id, position");
+    let rows = db.fetch_all(&sql.text, sql.params).await?;
+    rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
+}
+
+/// Replaces a profile's segment links with the draft's, keeping its order. A segment
+/// deleted since the draft was checked fails the foreign key (400).
+pub(super) async fn write_access_profile_segments(
+    ex: &mut dyn Executor,
+    id: &str,
+    draft: &AccessProfileDraft,
+) -> StoreResult<()> {
+    ex.execute(
+        "DELETE FROM access_profile_segments WHERE access_profile_id = $1",
+        params![id],
+    )
+    .await?;
+    for (pos, segment) in draft.segment_ids.iter().enumerate() {
+        ex.execute(
+            "INSERT INTO access_profile_segments (access_profile_id, segment_id, position) \
+             VALUES ($1, $2, $3)",
+            params![id, segment, pos as i64],
+        )
+        .await
+        .map_err(|e| conflict(e, String::new))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SegmentStore for SqlStore {
+    async fn resolve_segment_refs(&self, d: &SegmentDraft) -> StoreResult<SegmentRefFacts> {
         let owner = match &d.owner_id {
             Some(id) => self
                 .named_refs("identities", std::slice::from_ref(id))
@@ -68,57 +120,58 @@ impl SqlStore {
         Ok(SegmentRefFacts { owner })
     }
 
-    pub(super) async fn segment_insert(
-        &self,
-        d: &SegmentDraft,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Segment> {
+    async fn insert_segment(&self, d: &SegmentDraft, now: DateTime<Utc>) -> StoreResult<Segment> {
         let id = crate::domain::new_id();
-        sqlx::query(
-            "INSERT INTO segments (id, name, description, owner_id, visibility_criteria, \
-             active, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&id)
-        .bind(&d.name)
-        .bind(&d.description)
-        .bind(&d.owner_id)
-        .bind(criteria_text(d))
-        .bind(d.active)
-        .bind(format_timestamp(&now))
-        .bind(format_timestamp(&now))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, String::new))?;
-        self.segment_get(&id).await
+        self.db
+            .execute(
+                "INSERT INTO segments (id, name, description, owner_id, visibility_criteria, \
+                 active, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                params![
+                    id,
+                    d.name,
+                    d.description,
+                    d.owner_id,
+                    criteria_text(d),
+                    d.active,
+                    format_timestamp(&now),
+                    format_timestamp(&now),
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, String::new))?;
+        self.get_segment(&id).await
     }
 
-    pub(super) async fn segment_update(
+    async fn update_segment(
         &self,
         id: &str,
         d: &SegmentDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Segment> {
-        let done = sqlx::query(
-            "UPDATE segments SET name = $1, description = $2, owner_id = $3, \
-             visibility_criteria = $4, active = $5, modified = $6 WHERE id = $7",
-        )
-        .bind(&d.name)
-        .bind(&d.description)
-        .bind(&d.owner_id)
-        .bind(criteria_text(d))
-        .bind(d.active)
-        .bind(format_timestamp(&now))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, String::new))?;
-        if done.rows_affected() == 0 {
+        let done = self
+            .db
+            .execute(
+                "UPDATE segments SET name = $1, description = $2, owner_id = $3, \
+                 visibility_criteria = $4, active = $5, modified = $6 WHERE id = $7",
+                params![
+                    d.name,
+                    d.description,
+                    d.owner_id,
+                    criteria_text(d),
+                    d.active,
+                    format_timestamp(&now),
+                    id,
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, String::new))?;
+        if done == 0 {
             return Err(not_found("segment", id));
         }
-        self.segment_get(id).await
+        self.get_segment(id).await
     }
 
-    pub(super) async fn segment_get(&self, id: &str) -> StoreResult<Segment> {
+    async fn get_segment(&self, id: &str) -> StoreResult<Segment> {
         let (rows, _) = self
             .list_rows(&SEGMENTS, &id_filter("sg.id", id), &one_page())
             .await?;
@@ -128,7 +181,7 @@ impl SqlStore {
             .ok_or_else(|| not_found("segment", id))
     }
 
-    pub(super) async fn segment_list(&self, q: &ListQuery) -> StoreResult<Page<Segment>> {
+    async fn list_segments(&self, q: &ListQuery) -> StoreResult<Page<Segment>> {
         let (rows, total) = self.list_rows(&SEGMENTS, &[], q).await?;
         Ok(Page {
             items: rows.iter().map(segment_row).collect::<StoreResult<_>>()?,
@@ -137,70 +190,13 @@ impl SqlStore {
     }
 
     /// The profiles' links go with the row (`ON DELETE CASCADE`).
-    pub(super) async fn segment_delete(&self, id: &str) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM segments WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+    async fn delete_segment(&self, id: &str) -> StoreResult<()> {
+        let done = self
+            .db
+            .execute("DELETE FROM segments WHERE id = $1", params![id])
             .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(not_found("segment", id));
-        }
-        Ok(())
-    }
-
-    /// The ids among `ids` that name existing segments.
-    pub(super) async fn segment_existing_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
-        Ok(self
-            .named_refs("segments", ids)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect())
-    }
-
-    /// `(profile id, segment id)` for every segment of these profiles, in each
-    /// profile's order.
-    pub(super) async fn profile_segment_links(
-        &self,
-        ap_ids: &[String],
-    ) -> StoreResult<Vec<(String, String)>> {
-        if ap_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT access_profile_id, segment_id FROM access_profile_segments \
-             WHERE access_profile_id IN (",
-        );
-        push_id_list(&mut qb, ap_ids);
-        qb.push(" ORDER BY access_profile_id, position");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
-    /// Replaces a profile's segment links with the draft's, keeping its order. A
-    /// segment deleted since the draft was checked fails the foreign key (400).
-    pub(super) async fn write_access_profile_segments(
-        tx: &mut sqlx::Transaction<'static, Db>,
-        id: &str,
-        draft: &AccessProfileDraft,
-    ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM access_profile_segments WHERE access_profile_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        for (pos, segment) in draft.segment_ids.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO access_profile_segments (access_profile_id, segment_id, position) \
-                 VALUES ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(segment)
-            .bind(pos as i64)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| conflict(e, String::new))?;
         }
         Ok(())
     }

@@ -1,8 +1,17 @@
-//! Source apps in SQLite: the app row and its access-profile links (in order). The
-//! links carry the source id so the database enforces "an app only holds profiles of
-//! its account source" (migration 0003).
+//! Source apps in SQL: the app row and its access-profile links (in order). The links
+//! carry the source id so the database enforces "an app only holds profiles of its
+//! account source" (migration 0003).
 
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::access_profiles::{ACCESS_PROFILES, AP_COLS, AP_FROM};
 use super::*;
+use crate::domain::model::*;
+use crate::query::format_timestamp;
+use crate::store::{SourceAppStore, SourceAppView};
 
 const APP_COLS: &str = "SELECT a.id, a.num_id, a.name, a.description, a.owner_id, \
      o.name AS owner_name, a.account_source_id, s.name AS source_name, a.enabled, \
@@ -20,24 +29,24 @@ const APPS: Listing = Listing {
 /// An app's profiles with their source's numeric id, joined with the app's links `l`.
 const APP_PROFILE_JOIN: &str = " JOIN source_app_access_profiles l ON l.access_profile_id = ap.id";
 
-fn app_row(r: &DbRow) -> StoreResult<SourceApp> {
+fn app_row(r: &Row) -> StoreResult<SourceApp> {
     Ok(SourceApp {
-        id: r.try_get("id")?,
-        num_id: r.try_get("num_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+        id: r.get("id")?,
+        num_id: r.get("num_id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
         owner: NamedRef {
-            id: r.try_get("owner_id")?,
-            name: r.try_get("owner_name")?,
+            id: r.get("owner_id")?,
+            name: r.get("owner_name")?,
         },
         account_source: NamedRef {
-            id: r.try_get("account_source_id")?,
-            name: r.try_get("source_name")?,
+            id: r.get("account_source_id")?,
+            name: r.get("source_name")?,
         },
-        enabled: r.try_get("enabled")?,
-        provision_request_enabled: r.try_get("provision_request_enabled")?,
-        app_center_enabled: r.try_get("app_center_enabled")?,
-        match_all_accounts: r.try_get("match_all_accounts")?,
+        enabled: r.get("enabled")?,
+        provision_request_enabled: r.get("provision_request_enabled")?,
+        app_center_enabled: r.get("app_center_enabled")?,
+        match_all_accounts: r.get("match_all_accounts")?,
         access_profile_ids: Vec::new(),
         created: ts(r, "created")?,
         modified: ts(r, "modified")?,
@@ -76,9 +85,23 @@ fn view_filter(view: SourceAppView) -> Vec<SqlPiece> {
     }
 }
 
+/// Writes an app's links as the draft's, in the draft's order (the old ones are gone).
+async fn write_app_links(ex: &mut dyn Executor, id: &str, d: &SourceAppDraft) -> StoreResult<()> {
+    for (pos, ap) in d.access_profile_ids.iter().enumerate() {
+        ex.execute(
+            "INSERT INTO source_app_access_profiles (app_id, source_id, access_profile_id, \
+             position) VALUES ($1, $2, $3, $4)",
+            params![id, d.account_source_id, ap, pos as i64],
+        )
+        .await
+        .map_err(|e| conflict(e, String::new))?;
+    }
+    Ok(())
+}
+
 impl SqlStore {
     /// App rows with their access-profile ids attached (one query per page).
-    async fn apps_from_rows(&self, rows: Vec<DbRow>) -> StoreResult<Vec<SourceApp>> {
+    async fn apps_from_rows(&self, rows: Vec<Row>) -> StoreResult<Vec<SourceApp>> {
         let mut apps = rows.iter().map(app_row).collect::<StoreResult<Vec<_>>>()?;
         if apps.is_empty() {
             return Ok(apps);
@@ -88,25 +111,25 @@ impl SqlStore {
             .enumerate()
             .map(|(i, a)| (a.id.clone(), i))
             .collect();
-        let mut qb = QueryBuilder::<Db>::new(
+        let mut sql = Sql::new(
             "SELECT l.app_id, l.access_profile_id FROM source_app_access_profiles l \
              WHERE l.app_id IN (",
         );
-        push_id_list(&mut qb, index.keys());
-        qb.push(" ORDER BY l.app_id, l.position");
-        for r in qb.build().fetch_all(&self.pool).await? {
-            let app_id: String = r.try_get(0)?;
+        sql.push_ids(index.keys())
+            .push(" ORDER BY l.app_id, l.position");
+        for r in self.db.fetch_all(&sql.text, sql.params).await? {
+            let app_id: String = r.get(0)?;
             if let Some(&i) = index.get(&app_id) {
-                apps[i].access_profile_ids.push(r.try_get(1)?);
+                apps[i].access_profile_ids.push(r.get(1)?);
             }
         }
         Ok(apps)
     }
+}
 
-    pub(super) async fn source_app_refs(
-        &self,
-        d: &SourceAppDraft,
-    ) -> StoreResult<SourceAppRefFacts> {
+#[async_trait]
+impl SourceAppStore for SqlStore {
+    async fn resolve_source_app_refs(&self, d: &SourceAppDraft) -> StoreResult<SourceAppRefFacts> {
         let owner = self
             .named_refs("identities", std::slice::from_ref(&d.owner_id))
             .await?
@@ -125,62 +148,41 @@ impl SqlStore {
         })
     }
 
-    /// Replaces an app's links with the draft's, in the draft's order.
-    async fn write_app_links(
-        tx: &mut sqlx::Transaction<'static, Db>,
-        id: &str,
-        d: &SourceAppDraft,
-    ) -> StoreResult<()> {
-        for (pos, ap) in d.access_profile_ids.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO source_app_access_profiles (app_id, source_id, access_profile_id, \
-                 position) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(&d.account_source_id)
-            .bind(ap)
-            .bind(pos as i64)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| conflict(e, String::new))?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn source_app_insert(
+    async fn insert_source_app(
         &self,
         d: &SourceAppDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<SourceApp> {
         let id = crate::domain::new_id();
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
             "INSERT INTO source_apps (id, num_id, name, description, owner_id, \
              account_source_id, enabled, provision_request_enabled, app_center_enabled, \
              match_all_accounts, created, modified) \
              VALUES ($1, (SELECT COALESCE(MAX(num_id), 0) + 1 FROM source_apps), \
              $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            params![
+                id,
+                d.name,
+                d.description,
+                d.owner_id,
+                d.account_source_id,
+                d.enabled,
+                d.provision_request_enabled,
+                d.app_center_enabled,
+                d.match_all_accounts,
+                format_timestamp(&now),
+                format_timestamp(&now),
+            ],
         )
-        .bind(&id)
-        .bind(&d.name)
-        .bind(&d.description)
-        .bind(&d.owner_id)
-        .bind(&d.account_source_id)
-        .bind(d.enabled)
-        .bind(d.provision_request_enabled)
-        .bind(d.app_center_enabled)
-        .bind(d.match_all_accounts)
-        .bind(format_timestamp(&now))
-        .bind(format_timestamp(&now))
-        .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, String::new))?;
-        Self::write_app_links(&mut tx, &id, d).await?;
+        write_app_links(&mut *tx, &id, d).await?;
         tx.commit().await?;
-        self.source_app_get(&id).await
+        self.get_source_app(&id).await
     }
 
-    pub(super) async fn source_app_get(&self, id: &str) -> StoreResult<SourceApp> {
+    async fn get_source_app(&self, id: &str) -> StoreResult<SourceApp> {
         let (rows, _) = self
             .list_rows(&APPS, &id_filter("a.id", id), &one_page())
             .await?;
@@ -190,7 +192,7 @@ impl SqlStore {
             .ok_or_else(|| not_found("source app", id))
     }
 
-    pub(super) async fn source_app_list(
+    async fn list_source_apps(
         &self,
         view: SourceAppView,
         q: &ListQuery,
@@ -204,75 +206,70 @@ impl SqlStore {
 
     /// Links first go, then the row changes (possibly its account source), then the
     /// new links are written: the composite references hold at every statement.
-    pub(super) async fn source_apps_update(
+    async fn update_source_apps(
         &self,
         updates: &[(String, SourceAppDraft)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         for (id, d) in updates {
-            sqlx::query("DELETE FROM source_app_access_profiles WHERE app_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let done = sqlx::query(
-                "UPDATE source_apps SET name = $1, description = $2, owner_id = $3, \
-                 account_source_id = $4, enabled = $5, provision_request_enabled = $6, \
-                 app_center_enabled = $7, match_all_accounts = $8, modified = $9 WHERE id = $10",
+            tx.execute(
+                "DELETE FROM source_app_access_profiles WHERE app_id = $1",
+                params![id],
             )
-            .bind(&d.name)
-            .bind(&d.description)
-            .bind(&d.owner_id)
-            .bind(&d.account_source_id)
-            .bind(d.enabled)
-            .bind(d.provision_request_enabled)
-            .bind(d.app_center_enabled)
-            .bind(d.match_all_accounts)
-            .bind(format_timestamp(&now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, String::new))?;
-            if done.rows_affected() == 0 {
+            .await?;
+            let done = tx
+                .execute(
+                    "UPDATE source_apps SET name = $1, description = $2, owner_id = $3, \
+                     account_source_id = $4, enabled = $5, provision_request_enabled = $6, \
+                     app_center_enabled = $7, match_all_accounts = $8, modified = $9 \
+                     WHERE id = $10",
+                    params![
+                        d.name,
+                        d.description,
+                        d.owner_id,
+                        d.account_source_id,
+                        d.enabled,
+                        d.provision_request_enabled,
+                        d.app_center_enabled,
+                        d.match_all_accounts,
+                        format_timestamp(&now),
+                        id,
+                    ],
+                )
+                .await
+                .map_err(|e| conflict(e, String::new))?;
+            if done == 0 {
                 return Err(not_found("source app", id));
             }
-            Self::write_app_links(&mut tx, id, d).await?;
+            write_app_links(&mut *tx, id, d).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
-    pub(super) async fn source_app_existing_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
-        Ok(self
-            .named_refs("source_apps", ids)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect())
+    async fn existing_source_app_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        self.existing_ids("source_apps", ids).await
     }
 
     /// The links go with the row (`ON DELETE CASCADE`); the profiles stay.
-    pub(super) async fn source_app_delete(&self, id: &str) -> StoreResult<SourceApp> {
-        let app = self.source_app_get(id).await?;
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM source_apps WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+    async fn delete_source_app(&self, id: &str) -> StoreResult<SourceApp> {
+        let app = self.get_source_app(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let done = delete_by_id(&mut *tx, "source_apps", id).await?;
+        if done == 0 {
             return Err(not_found("source app", id));
         }
         tx.commit().await?;
         Ok(app)
     }
 
-    pub(super) async fn source_app_profiles(
+    async fn list_source_app_access_profiles(
         &self,
         app_id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<AppAccessProfile>> {
         // 404 for an unknown app rather than an empty list.
-        self.source_app_existing_ids(&[app_id.to_string()])
+        self.existing_source_app_ids(&[app_id.to_string()])
             .await?
             .pop()
             .ok_or_else(|| not_found("source app", app_id))?;
@@ -286,8 +283,8 @@ impl SqlStore {
             .await?;
         let nums = rows
             .iter()
-            .map(|r| r.try_get::<i64, _>("source_num_id"))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|r| r.get::<i64>("source_num_id"))
+            .collect::<StoreResult<Vec<_>>>()?;
         let profiles = self.access_profiles_from_rows(rows).await?;
         Ok(Page {
             items: profiles
@@ -302,27 +299,33 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn source_app_remove_profiles(
+    async fn remove_source_app_access_profiles(
         &self,
         app_id: &str,
         ids: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<String>> {
-        let mut tx = self.begin_write().await?;
-        let touched = sqlx::query("UPDATE source_apps SET modified = $1 WHERE id = $2")
-            .bind(format_timestamp(&now))
-            .bind(app_id)
-            .execute(&mut *tx)
+        let mut tx = self.db.begin_write().await?;
+        let touched = tx
+            .execute(
+                "UPDATE source_apps SET modified = $1 WHERE id = $2",
+                params![format_timestamp(&now), app_id],
+            )
             .await?;
-        if touched.rows_affected() == 0 {
+        if touched == 0 {
             return Err(not_found("source app", app_id));
         }
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT access_profile_id FROM source_app_access_profiles WHERE app_id = ",
-        );
-        qb.push_bind(app_id).push(" AND access_profile_id IN (");
-        push_id_list(&mut qb, ids);
-        let held: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+        let mut sql =
+            Sql::new("SELECT access_profile_id FROM source_app_access_profiles WHERE app_id = ");
+        sql.bind(app_id)
+            .push(" AND access_profile_id IN (")
+            .push_ids(ids);
+        let held = tx
+            .fetch_all(&sql.text, sql.params)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect::<StoreResult<Vec<String>>>()?;
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !held.contains(id))
@@ -333,11 +336,11 @@ impl SqlStore {
             tx.rollback().await?;
             return Ok(missing);
         }
-        let mut qb =
-            QueryBuilder::<Db>::new("DELETE FROM source_app_access_profiles WHERE app_id = ");
-        qb.push_bind(app_id).push(" AND access_profile_id IN (");
-        push_id_list(&mut qb, ids);
-        qb.build().execute(&mut *tx).await?;
+        let mut sql = Sql::new("DELETE FROM source_app_access_profiles WHERE app_id = ");
+        sql.bind(app_id)
+            .push(" AND access_profile_id IN (")
+            .push_ids(ids);
+        tx.execute(&sql.text, sql.params).await?;
         tx.commit().await?;
         Ok(Vec::new())
     }

@@ -1,0 +1,434 @@
+//! Access profiles in SQL: the profile row, its entitlement links (in order), its
+//! segment links (`segments.rs` writes them), and what uses a profile — roles,
+//! lifecycle states, source apps — for the usage check that guards every delete.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::directory::{entitlement_row, ENTITLEMENTS, ENTITLEMENT_COLS, ENTITLEMENT_FROM};
+use super::segments::{profile_segment_links, segment_view_filter, write_access_profile_segments};
+use super::tasks::insert_task_in;
+use super::*;
+use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
+use crate::domain::model::*;
+use crate::domain::task::{ItemResult, TaskRecord};
+use crate::domain::usage::{Usage, UsageKind};
+use crate::query::format_timestamp;
+use crate::store::{AccessProfileStore, ProfileView};
+
+pub(super) const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, \
+     o.name AS owner_name, ap.source_id, s.name AS source_name, ap.enabled, ap.requestable, \
+     ap.doc, ap.created, ap.modified";
+pub(super) const AP_FROM: &str = " FROM access_profiles ap \
+     JOIN identities o ON o.id = ap.owner_id JOIN sources s ON s.id = ap.source_id";
+pub(super) const ACCESS_PROFILES: Listing = Listing {
+    cols: AP_COLS,
+    from: AP_FROM,
+    count_from: " FROM access_profiles ap",
+};
+
+/// Entitlements of an access profile.
+const AP_ENTITLEMENT_JOIN: &str =
+    " JOIN access_profile_entitlements ape ON ape.entitlement_id = e.id";
+
+/// One indexed query per usage kind (`…_ap_idx` on each link table).
+const USAGE_QUERIES: [(UsageKind, &str); 3] = [
+    (
+        UsageKind::Role,
+        "SELECT l.access_profile_id, r.id, r.name FROM role_access_profiles l \
+         JOIN roles r ON r.id = l.role_id WHERE l.access_profile_id IN (",
+    ),
+    (
+        UsageKind::LifecycleState,
+        "SELECT l.access_profile_id, ls.id, ls.name FROM lifecycle_state_access_profiles l \
+         JOIN lifecycle_states ls ON ls.id = l.lifecycle_state_id WHERE l.access_profile_id IN (",
+    ),
+    (
+        UsageKind::Application,
+        "SELECT l.access_profile_id, a.id, a.name FROM source_app_access_profiles l \
+         JOIN source_apps a ON a.id = l.app_id WHERE l.access_profile_id IN (",
+    ),
+];
+
+fn access_profile_row(r: &Row) -> StoreResult<AccessProfile> {
+    Ok(AccessProfile {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
+        owner: NamedRef {
+            id: r.get("owner_id")?,
+            name: r.get("owner_name")?,
+        },
+        source: NamedRef {
+            id: r.get("source_id")?,
+            name: r.get("source_name")?,
+        },
+        entitlements: Vec::new(),
+        segments: Vec::new(),
+        enabled: r.get("enabled")?,
+        requestable: r.get("requestable")?,
+        doc: json_col::<Map<String, Value>>(r, "doc")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn name_taken(name: &str) -> String {
+    format!("An access profile named '{name}' already exists.")
+}
+
+/// The condition of a [`ProfileView`] on `access_profiles ap`: each restriction in
+/// parentheses, all of them together.
+fn profile_view_filter(view: &ProfileView) -> Vec<SqlPiece> {
+    let mut conditions = Vec::new();
+    if let Some(sources) = &view.sources {
+        conditions.push(in_filter("ap.source_id", sources));
+    }
+    if let Some(segments) = &view.segments {
+        conditions.push(segment_view_filter(segments));
+    }
+    let mut pieces = Vec::new();
+    for (i, condition) in conditions.into_iter().enumerate() {
+        pieces.push(SqlPiece::Sql(if i == 0 { "(" } else { " AND (" }.into()));
+        pieces.extend(condition);
+        pieces.push(SqlPiece::Sql(")".into()));
+    }
+    pieces
+}
+
+/// Everything that uses any of `ids`, one indexed query per usage kind.
+async fn usages_of(ex: &mut dyn Executor, ids: &[String]) -> StoreResult<Vec<Usage>> {
+    let mut out = Vec::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for (kind, select) in USAGE_QUERIES {
+        let mut sql = Sql::new(select);
+        sql.push_ids(ids);
+        for r in ex.fetch_all(&sql.text, sql.params).await? {
+            out.push(Usage {
+                access_profile_id: r.get(0)?,
+                kind,
+                id: r.get(1)?,
+                name: r.get(2)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The access profiles among `ids` that exist, with their names (one indexed query).
+async fn profile_refs(ex: &mut dyn Executor, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT id, name FROM access_profiles WHERE id IN (");
+    sql.push_ids(ids);
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
+    rows.iter().map(|r| named_ref(r, 0)).collect()
+}
+
+/// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
+/// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
+pub(super) async fn delete_unused_profiles(
+    ex: &mut dyn Executor,
+    ids: &[String],
+) -> StoreResult<Vec<(String, ItemResult)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names: HashMap<String, String> = profile_refs(ex, ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let mut usages: HashMap<String, Vec<Usage>> = HashMap::new();
+    for u in usages_of(ex, ids).await? {
+        usages
+            .entry(u.access_profile_id.clone())
+            .or_default()
+            .push(u);
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    let mut unused = Vec::new();
+    for id in ids {
+        let result = match (names.remove(id), usages.remove(id)) {
+            (None, _) => ItemResult::Gone,
+            (Some(name), Some(usages)) => ItemResult::InUse { name, usages },
+            (Some(_), None) => {
+                unused.push(id);
+                ItemResult::Deleted
+            }
+        };
+        results.push((id.clone(), result));
+    }
+    if !unused.is_empty() {
+        let mut sql = Sql::new("DELETE FROM access_profiles WHERE id IN (");
+        sql.push_ids(unused);
+        ex.execute(&sql.text, sql.params).await?;
+    }
+    Ok(results)
+}
+
+/// Replaces a profile's entitlement links with the draft's, keeping its order.
+async fn write_entitlements(
+    ex: &mut dyn Executor,
+    id: &str,
+    draft: &AccessProfileDraft,
+) -> StoreResult<()> {
+    ex.execute(
+        "DELETE FROM access_profile_entitlements WHERE access_profile_id = $1",
+        params![id],
+    )
+    .await?;
+    for (pos, ent) in draft.entitlement_ids.iter().enumerate() {
+        ex.execute(
+            "INSERT INTO access_profile_entitlements (access_profile_id, entitlement_id, \
+             position) VALUES ($1, $2, $3)",
+            params![id, ent, pos as i64],
+        )
+        .await
+        .map_err(|e| conflict(e, String::new))?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    /// Profile rows with their entitlements and segments attached (two queries per
+    /// page, whatever its size).
+    pub(super) async fn access_profiles_from_rows(
+        &self,
+        rows: Vec<Row>,
+    ) -> StoreResult<Vec<AccessProfile>> {
+        let mut aps = rows
+            .iter()
+            .map(access_profile_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let entitlements = link_refs(
+            &*self.db,
+            "SELECT ape.access_profile_id, e.id, e.name FROM access_profile_entitlements ape \
+             JOIN entitlements e ON e.id = ape.entitlement_id WHERE ape.access_profile_id IN (",
+            &ids,
+            " ORDER BY ape.access_profile_id, ape.position",
+        )
+        .await?;
+        for (ap_id, ent) in entitlements {
+            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
+                ap.entitlements.push(ent);
+            }
+        }
+        for (ap_id, segment) in profile_segment_links(&*self.db, &ids).await? {
+            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
+                ap.segments.push(segment);
+            }
+        }
+        Ok(aps)
+    }
+}
+
+#[async_trait]
+impl AccessProfileStore for SqlStore {
+    async fn resolve_access_profile_refs(&self, d: &AccessProfileDraft) -> StoreResult<RefFacts> {
+        let owner = self
+            .named_refs("identities", std::slice::from_ref(&d.owner_id))
+            .await?
+            .pop();
+        let source = self
+            .named_refs("sources", std::slice::from_ref(&d.source_id))
+            .await?
+            .pop();
+        let entitlements = self
+            .refs_with_sources("entitlements", &d.entitlement_ids)
+            .await?
+            .into_iter()
+            .map(|(e, source)| (e.id, source))
+            .collect();
+        Ok(RefFacts {
+            owner,
+            source,
+            entitlements,
+            segments: self.existing_ids("segments", &d.segment_ids).await?,
+        })
+    }
+
+    async fn insert_access_profile(
+        &self,
+        d: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile> {
+        let id = crate::domain::new_id();
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            "INSERT INTO access_profiles (id, name, description, owner_id, source_id, enabled, \
+             requestable, doc, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            params![
+                id,
+                d.name,
+                d.description,
+                d.owner_id,
+                d.source_id,
+                d.enabled,
+                d.requestable,
+                Value::Object(d.doc.clone()).to_string(),
+                format_timestamp(&now),
+                format_timestamp(&now),
+            ],
+        )
+        .await
+        .map_err(|e| conflict(e, || name_taken(&d.name)))?;
+        write_entitlements(&mut *tx, &id, d).await?;
+        write_access_profile_segments(&mut *tx, &id, d).await?;
+        tx.commit().await?;
+        self.get_access_profile(&id).await
+    }
+
+    async fn update_access_profile(
+        &self,
+        id: &str,
+        d: &AccessProfileDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessProfile> {
+        let mut tx = self.db.begin_write().await?;
+        let holders = tx
+            .fetch_all(
+                "SELECT a.name FROM source_app_access_profiles l \
+                 JOIN source_apps a ON a.id = l.app_id \
+                 WHERE l.access_profile_id = $1 AND l.source_id <> $2 ORDER BY a.name",
+                params![id, d.source_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect::<StoreResult<Vec<String>>>()?;
+        if !holders.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "The access profile's source can't change while source apps of its current source hold it: {}.",
+                holders.join(", ")
+            )));
+        }
+        let done = tx
+            .execute(
+                "UPDATE access_profiles SET name = $1, description = $2, owner_id = $3, \
+                 source_id = $4, enabled = $5, requestable = $6, doc = $7, modified = $8 \
+                 WHERE id = $9",
+                params![
+                    d.name,
+                    d.description,
+                    d.owner_id,
+                    d.source_id,
+                    d.enabled,
+                    d.requestable,
+                    Value::Object(d.doc.clone()).to_string(),
+                    format_timestamp(&now),
+                    id,
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, || name_taken(&d.name)))?;
+        if done == 0 {
+            return Err(not_found("access profile", id));
+        }
+        write_entitlements(&mut *tx, id, d).await?;
+        write_access_profile_segments(&mut *tx, id, d).await?;
+        tx.commit().await?;
+        self.get_access_profile(id).await
+    }
+
+    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile> {
+        let (rows, _) = self
+            .list_rows(&ACCESS_PROFILES, &id_filter("ap.id", id), &one_page())
+            .await?;
+        self.access_profiles_from_rows(rows)
+            .await?
+            .pop()
+            .ok_or_else(|| not_found("access profile", id))
+    }
+
+    async fn list_access_profiles(
+        &self,
+        view: &ProfileView,
+        q: &ListQuery,
+    ) -> StoreResult<Page<AccessProfile>> {
+        let (rows, total) = self
+            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view), q)
+            .await?;
+        Ok(Page {
+            items: self.access_profiles_from_rows(rows).await?,
+            total,
+        })
+    }
+
+    async fn list_access_profile_entitlements(
+        &self,
+        id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Entitlement>> {
+        let listing = Listing {
+            cols: ENTITLEMENT_COLS,
+            from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
+            count_from: &format!("{}{AP_ENTITLEMENT_JOIN}", ENTITLEMENTS.count_from),
+        };
+        let (rows, total) = self
+            .list_rows(&listing, &id_filter("ape.access_profile_id", id), q)
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(entitlement_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>> {
+        let mut conn = self.db.connection().await?;
+        profile_refs(&mut *conn, ids).await
+    }
+
+    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        Ok(self
+            .refs_with_sources("access_profiles", ids)
+            .await?
+            .into_iter()
+            .map(|(ap, source)| (ap.id, source))
+            .collect())
+    }
+
+    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>> {
+        let mut conn = self.db.connection().await?;
+        usages_of(&mut *conn, ids).await
+    }
+
+    async fn delete_access_profile(
+        &self,
+        id: &str,
+        record: Option<&TaskRecord>,
+    ) -> StoreResult<ItemResult> {
+        let mut tx = self.db.begin_write().await?;
+        let Some((_, result)) = delete_unused_profiles(&mut *tx, &[id.to_string()])
+            .await?
+            .pop()
+        else {
+            return Err(not_found("access profile", id));
+        };
+        match result {
+            ItemResult::Gone => return Err(not_found("access profile", id)),
+            ItemResult::InUse { .. } => return Ok(result),
+            ItemResult::Deleted => {}
+        }
+        if let Some(task) = record {
+            insert_task_in(&mut *tx, task).await?;
+        }
+        tx.commit().await?;
+        Ok(result)
+    }
+}

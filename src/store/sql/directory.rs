@@ -1,0 +1,401 @@
+//! The directory in SQL: identities, governance groups and their members, sources and
+//! their entitlements.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::*;
+use crate::domain::model::*;
+use crate::query::format_timestamp;
+use crate::store::DirectoryStore;
+
+const IDENTITY_FROM: &str = " FROM identities i LEFT JOIN identities mg ON mg.id = i.manager_id";
+const IDENTITY_COLS: &str = "SELECT i.id, i.name, i.alias, i.first_name, i.last_name, i.email, \
+     i.cloud_status, i.processing_state, i.correlated, i.protected, i.is_manager, i.manager_id, \
+     mg.name AS manager_name, i.authorities, i.created, i.modified";
+const GROUP_COLS: &str = "SELECT g.id, g.name, g.description, g.owner_id, o.name AS owner_name, \
+     (SELECT COUNT(*) FROM governance_group_members m WHERE m.group_id = g.id) AS member_count, \
+     g.created, g.modified";
+const GROUP_FROM: &str = " FROM governance_groups g LEFT JOIN identities o ON o.id = g.owner_id";
+const SOURCE_COLS: &str = "SELECT s.id, s.num_id, s.name, s.description, s.owner_id, \
+     o.name AS owner_name, s.management_workgroup_id, w.name AS workgroup_name, s.type, \
+     s.connector, s.connector_name, s.connection_type, s.authoritative, s.healthy, s.status, \
+     s.features, s.doc, s.created, s.modified";
+const SOURCE_FROM: &str = " FROM sources s JOIN identities o ON o.id = s.owner_id \
+     LEFT JOIN governance_groups w ON w.id = s.management_workgroup_id";
+pub(super) const ENTITLEMENT_COLS: &str = "SELECT e.id, e.source_id, s.name AS source_name, \
+     e.name, e.attribute, e.value, e.type, e.description, e.privileged, e.requestable, \
+     e.owner_id, o.name AS owner_name, e.created, e.modified";
+pub(super) const ENTITLEMENT_FROM: &str = " FROM entitlements e \
+     JOIN sources s ON s.id = e.source_id LEFT JOIN identities o ON o.id = e.owner_id";
+
+const IDENTITIES: Listing = Listing {
+    cols: IDENTITY_COLS,
+    from: IDENTITY_FROM,
+    count_from: " FROM identities i",
+};
+const GROUPS: Listing = Listing {
+    cols: GROUP_COLS,
+    from: GROUP_FROM,
+    count_from: " FROM governance_groups g",
+};
+const SOURCES: Listing = Listing {
+    cols: SOURCE_COLS,
+    from: SOURCE_FROM,
+    count_from: " FROM sources s",
+};
+pub(super) const ENTITLEMENTS: Listing = Listing {
+    cols: ENTITLEMENT_COLS,
+    from: ENTITLEMENT_FROM,
+    count_from: " FROM entitlements e",
+};
+
+/// Members of a governance group (identities joined with memberships).
+const MEMBER_JOIN: &str = " JOIN governance_group_members m ON m.identity_id = i.id";
+
+fn identity_row(r: &Row) -> StoreResult<Identity> {
+    Ok(Identity {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        alias: r.get("alias")?,
+        first_name: r.get("first_name")?,
+        last_name: r.get("last_name")?,
+        email: r.get("email")?,
+        cloud_status: r.get("cloud_status")?,
+        processing_state: r.get("processing_state")?,
+        correlated: r.get("correlated")?,
+        protected: r.get("protected")?,
+        is_manager: r.get("is_manager")?,
+        manager: opt_ref(r, "manager_id", "manager_name")?,
+        authorities: json_col(r, "authorities")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn group_row(r: &Row) -> StoreResult<GovernanceGroup> {
+    Ok(GovernanceGroup {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
+        owner: opt_ref(r, "owner_id", "owner_name")?,
+        member_count: r.get("member_count")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+fn source_row(r: &Row) -> StoreResult<Source> {
+    Ok(Source {
+        id: r.get("id")?,
+        num_id: r.get("num_id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
+        owner: NamedRef {
+            id: r.get("owner_id")?,
+            name: r.get("owner_name")?,
+        },
+        management_workgroup: opt_ref(r, "management_workgroup_id", "workgroup_name")?,
+        source_type: r.get("type")?,
+        connector: r.get("connector")?,
+        connector_name: r.get("connector_name")?,
+        connection_type: r.get("connection_type")?,
+        authoritative: r.get("authoritative")?,
+        healthy: r.get("healthy")?,
+        status: r.get("status")?,
+        features: json_col(r, "features")?,
+        doc: json_col(r, "doc")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+pub(super) fn entitlement_row(r: &Row) -> StoreResult<Entitlement> {
+    Ok(Entitlement {
+        id: r.get("id")?,
+        source: NamedRef {
+            id: r.get("source_id")?,
+            name: r.get("source_name")?,
+        },
+        name: r.get("name")?,
+        attribute: r.get("attribute")?,
+        value: r.get("value")?,
+        entitlement_type: r.get("type")?,
+        description: r.get("description")?,
+        privileged: r.get("privileged")?,
+        requestable: r.get("requestable")?,
+        owner: opt_ref(r, "owner_id", "owner_name")?,
+        created: ts(r, "created")?,
+        modified: ts(r, "modified")?,
+    })
+}
+
+#[async_trait]
+impl DirectoryStore for SqlStore {
+    async fn count_identities(&self) -> StoreResult<i64> {
+        self.db
+            .fetch_one("SELECT COUNT(*) FROM identities", vec![])
+            .await?
+            .get(0)
+    }
+
+    async fn insert_identity(&self, i: &Identity) -> StoreResult<()> {
+        self.db
+            .execute(
+                "INSERT INTO identities (id, name, alias, first_name, last_name, email, \
+                 cloud_status, processing_state, correlated, protected, is_manager, manager_id, \
+                 authorities, created, modified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                params![
+                    i.id,
+                    i.name,
+                    i.alias,
+                    i.first_name,
+                    i.last_name,
+                    i.email,
+                    i.cloud_status,
+                    i.processing_state,
+                    i.correlated,
+                    i.protected,
+                    i.is_manager,
+                    i.manager.as_ref().map(|m| m.id.clone()),
+                    serde_json::to_string(&i.authorities).unwrap_or_else(|_| "[]".into()),
+                    format_timestamp(&i.created),
+                    format_timestamp(&i.modified),
+                ],
+            )
+            .await
+            .map_err(|e| {
+                conflict(e, || {
+                    format!("An identity with alias '{}' already exists.", i.alias)
+                })
+            })?;
+        Ok(())
+    }
+
+    async fn get_identity(&self, id: &str) -> StoreResult<Identity> {
+        let (rows, _) = self
+            .list_rows(&IDENTITIES, &id_filter("i.id", id), &one_page())
+            .await?;
+        rows.first()
+            .map(identity_row)
+            .transpose()?
+            .ok_or_else(|| not_found("identity", id))
+    }
+
+    async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>> {
+        let (rows, _) = self
+            .list_rows(&IDENTITIES, &id_filter("i.alias", alias), &one_page())
+            .await?;
+        rows.first().map(identity_row).transpose()
+    }
+
+    async fn list_identities(&self, q: &ListQuery) -> StoreResult<Page<Identity>> {
+        let (rows, total) = self.list_rows(&IDENTITIES, &[], q).await?;
+        Ok(Page {
+            items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn insert_governance_group(
+        &self,
+        g: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup> {
+        let id = crate::domain::new_id();
+        self.db
+            .execute(
+                "INSERT INTO governance_groups (id, name, description, owner_id, created, \
+                 modified) VALUES ($1, $2, $3, $4, $5, $6)",
+                params![
+                    id,
+                    g.name,
+                    g.description,
+                    g.owner_id,
+                    format_timestamp(&now),
+                    format_timestamp(&now),
+                ],
+            )
+            .await
+            .map_err(|e| {
+                conflict(e, || {
+                    format!("A governance group named '{}' already exists.", g.name)
+                })
+            })?;
+        self.get_governance_group(&id).await
+    }
+
+    async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup> {
+        let (rows, _) = self
+            .list_rows(&GROUPS, &id_filter("g.id", id), &one_page())
+            .await?;
+        rows.first()
+            .map(group_row)
+            .transpose()?
+            .ok_or_else(|| not_found("governance group", id))
+    }
+
+    async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>> {
+        let (rows, total) = self.list_rows(&GROUPS, &[], q).await?;
+        Ok(Page {
+            items: rows.iter().map(group_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn add_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        for identity in identity_ids {
+            tx.execute(
+                "INSERT INTO governance_group_members (group_id, identity_id, created) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                params![group_id, identity, format_timestamp(&now)],
+            )
+            .await
+            .map_err(|e| conflict(e, String::new))?;
+        }
+        tx.commit().await
+    }
+
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Identity>> {
+        let listing = Listing {
+            cols: IDENTITY_COLS,
+            from: &format!("{IDENTITY_FROM}{MEMBER_JOIN}"),
+            count_from: &format!("{}{MEMBER_JOIN}", IDENTITIES.count_from),
+        };
+        let (rows, total) = self
+            .list_rows(&listing, &id_filter("m.group_id", group_id), q)
+            .await?;
+        Ok(Page {
+            items: rows.iter().map(identity_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn insert_source(&self, s: &NewSource, now: DateTime<Utc>) -> StoreResult<Source> {
+        let id = crate::domain::new_id();
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            "INSERT INTO sources (id, num_id, name, description, owner_id, \
+             management_workgroup_id, type, connector, connector_name, connection_type, \
+             authoritative, features, doc, created, modified) \
+             VALUES ($1, (SELECT COALESCE(MAX(num_id), 0) + 1 FROM sources), $2, $3, $4, $5, \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            params![
+                id,
+                s.name,
+                s.description,
+                s.owner_id,
+                s.management_workgroup_id,
+                s.source_type,
+                s.connector,
+                s.connector_name,
+                s.connection_type,
+                s.authoritative,
+                serde_json::to_string(&s.features).unwrap_or_else(|_| "[]".into()),
+                Value::Object(s.doc.clone()).to_string(),
+                format_timestamp(&now),
+                format_timestamp(&now),
+            ],
+        )
+        .await
+        .map_err(|e| conflict(e, || format!("A source named '{}' already exists.", s.name)))?;
+        tx.commit().await?;
+        self.get_source(&id).await
+    }
+
+    async fn get_source(&self, id: &str) -> StoreResult<Source> {
+        let (rows, _) = self
+            .list_rows(&SOURCES, &id_filter("s.id", id), &one_page())
+            .await?;
+        rows.first()
+            .map(source_row)
+            .transpose()?
+            .ok_or_else(|| not_found("source", id))
+    }
+
+    async fn list_sources(
+        &self,
+        only: Option<&[String]>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Source>> {
+        let fixed = only.map(|ids| in_filter("s.id", ids)).unwrap_or_default();
+        let (rows, total) = self.list_rows(&SOURCES, &fixed, q).await?;
+        Ok(Page {
+            items: rows.iter().map(source_row).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>> {
+        self.db
+            .fetch_all(
+                "SELECT s.id FROM sources s JOIN governance_group_members m \
+                 ON m.group_id = s.management_workgroup_id WHERE m.identity_id = $1 \
+                 ORDER BY s.id",
+                params![identity_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()> {
+        self.db
+            .execute(
+                "INSERT INTO entitlements (id, source_id, name, attribute, value, type, \
+                 description, privileged, requestable, owner_id, created, modified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                params![
+                    e.id,
+                    e.source.id,
+                    e.name,
+                    e.attribute,
+                    e.value,
+                    e.entitlement_type,
+                    e.description,
+                    e.privileged,
+                    e.requestable,
+                    e.owner.as_ref().map(|o| o.id.clone()),
+                    format_timestamp(&e.created),
+                    format_timestamp(&e.modified),
+                ],
+            )
+            .await
+            .map_err(|err| conflict(err, || format!("Entitlement '{}' already exists.", e.id)))?;
+        Ok(())
+    }
+
+    async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement> {
+        let (rows, _) = self
+            .list_rows(&ENTITLEMENTS, &id_filter("e.id", id), &one_page())
+            .await?;
+        rows.first()
+            .map(entitlement_row)
+            .transpose()?
+            .ok_or_else(|| not_found("entitlement", id))
+    }
+
+    async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>> {
+        let (rows, total) = self.list_rows(&ENTITLEMENTS, &[], q).await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(entitlement_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+}

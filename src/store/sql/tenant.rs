@@ -1,0 +1,469 @@
+//! The tenant in SQL: health, metadata, signing keys, API clients, shared rate limits,
+//! and export and import of the whole tenant (see `store::export`).
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::*;
+use crate::query::format_timestamp;
+use crate::store::export::{
+    ColumnKind, TableExport, TenantExport, FORMAT, SELF_REFERENCES, TABLES,
+};
+use crate::store::{ApiClient, SigningKeyRow, TenantStore};
+
+fn signing_key_row(r: &Row) -> StoreResult<SigningKeyRow> {
+    Ok(SigningKeyRow {
+        kid: r.get("kid")?,
+        private_pem: r.get("private_pem")?,
+        public_pem: r.get("public_pem")?,
+        created: ts(r, "created")?,
+    })
+}
+
+fn client_row(r: &Row) -> StoreResult<ApiClient> {
+    let scopes: String = r.get("scopes")?;
+    Ok(ApiClient {
+        client_id: r.get("client_id")?,
+        secret_hash: r.get("secret_hash")?,
+        name: r.get("name")?,
+        identity_id: r.get("identity_id")?,
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        created: ts(r, "created")?,
+    })
+}
+
+#[async_trait]
+impl TenantStore for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.execute("SELECT 1", vec![]).await?;
+        Ok(())
+    }
+
+    async fn rate_limit_take(
+        &self,
+        client_id: &str,
+        bucket: &str,
+        now_us: i64,
+        t_us: i64,
+        tau_us: i64,
+    ) -> StoreResult<Option<i64>> {
+        // governor's GCRA in one statement: the row (locked by the upsert) is advanced
+        // only if the request conforms, i.e. its tat minus the tolerance has come.
+        // Built once per store: this runs on every authenticated request.
+        let sql = self
+            .rate_limit_take_sql
+            .get_or_init(|| take_sql(self.db.dialect().greatest));
+        let taken = self
+            .db
+            .fetch_optional(sql, params![client_id, bucket, now_us, t_us, tau_us])
+            .await?;
+        if taken.is_some() {
+            return Ok(None);
+        }
+        let tat: Option<i64> = self
+            .db
+            .fetch_optional(
+                "SELECT tat FROM rate_limits WHERE client_id = $1 AND bucket = $2",
+                params![client_id, bucket],
+            )
+            .await?
+            .map(|r| r.get(0))
+            .transpose()?;
+        Ok(Some(tat.map_or(0, |tat| tat - tau_us - now_us).max(1)))
+    }
+
+    async fn rate_limit_purge(&self, now_us: i64) -> StoreResult<u64> {
+        self.db
+            .execute("DELETE FROM rate_limits WHERE tat < $1", params![now_us])
+            .await
+    }
+
+    async fn export_tenant(&self) -> StoreResult<TenantExport> {
+        // One read transaction on one snapshot (see `begin_snapshot`).
+        let mut tx = self.db.begin_snapshot().await?;
+        let dialect = self.db.dialect();
+        check_tables(&mut *tx, dialect.tables).await?;
+        let schema_version = schema_version(&mut *tx).await?;
+        let mut tables = Vec::with_capacity(TABLES.len());
+        for &table in TABLES {
+            let cols = columns(&mut *tx, dialect.columns, table).await?;
+            let names: Vec<String> = cols.iter().map(|(n, _)| quote(n)).collect();
+            let order: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
+            let sql = format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                names.join(", "),
+                quote(table),
+                order.join(", ")
+            );
+            let rows = tx.fetch_all(&sql, vec![]).await?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    cols.iter()
+                        .enumerate()
+                        .map(|(i, (_, kind))| read_value(r, i, *kind))
+                        .collect::<StoreResult<Vec<_>>>()
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            tables.push(TableExport {
+                name: table.to_string(),
+                columns: cols.into_iter().map(|(n, _)| n).collect(),
+                rows,
+            });
+        }
+        tx.commit().await?;
+        Ok(TenantExport {
+            format: FORMAT.to_string(),
+            schema_version,
+            tables,
+        })
+    }
+
+    async fn import_tenant(&self, export: &TenantExport) -> StoreResult<u64> {
+        if export.format != FORMAT {
+            return Err(StoreError::Conflict(format!(
+                "not an accessd tenant export (format '{}', expected '{FORMAT}')",
+                export.format
+            )));
+        }
+        let dialect = self.db.dialect();
+        let mut tx = self.db.begin_write().await?;
+        check_tables(&mut *tx, dialect.tables).await?;
+        let here = schema_version(&mut *tx).await?;
+        if export.schema_version != here {
+            return Err(StoreError::Conflict(format!(
+                "the export is of schema version {}, this database is at {here}; import it \
+                 with the accessd that exported it, into a database that accessd migrated",
+                export.schema_version
+            )));
+        }
+        for &table in TABLES {
+            let n: i64 = tx
+                .fetch_one(&format!("SELECT COUNT(*) FROM {}", quote(table)), vec![])
+                .await?
+                .get(0)?;
+            if n > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the database is not empty ({table} has {n} rows); import needs a new, \
+                     migrated database"
+                )));
+            }
+        }
+        let mut imported = 0;
+        for t in &export.tables {
+            if !TABLES.contains(&t.name.as_str()) {
+                return Err(StoreError::Conflict(format!(
+                    "the export holds an unknown table '{}'",
+                    t.name
+                )));
+            }
+        }
+        for &table in TABLES {
+            let Some(t) = export.tables.iter().find(|t| t.name == table) else {
+                return Err(StoreError::Conflict(format!(
+                    "the export has no table '{table}'"
+                )));
+            };
+            let cols = columns(&mut *tx, dialect.columns, table).await?;
+            let mut kinds = Vec::with_capacity(t.columns.len());
+            for name in &t.columns {
+                let Some((_, kind)) = cols.iter().find(|(n, _)| n == name) else {
+                    return Err(StoreError::Conflict(format!(
+                        "the export's column {table}.{name} is not in this database"
+                    )));
+                };
+                kinds.push(*kind);
+            }
+            if cols.len() != t.columns.len() {
+                return Err(StoreError::Conflict(format!(
+                    "the export's table {table} has columns {:?}; this database has {:?}",
+                    t.columns,
+                    cols.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                )));
+            }
+            // Self-references are written once every row of the table exists.
+            let deferred: Vec<(usize, &str, usize)> = SELF_REFERENCES
+                .iter()
+                .filter(|(tb, _, _)| *tb == table)
+                .map(|(_, col, key)| {
+                    let pos = |c: &str| t.columns.iter().position(|n| n == c);
+                    match (pos(col), pos(key)) {
+                        (Some(c), Some(k)) => Ok((c, *col, k)),
+                        _ => Err(StoreError::Conflict(format!(
+                            "the export's table {table} lacks {col} or {key}"
+                        ))),
+                    }
+                })
+                .collect::<StoreResult<_>>()?;
+            let insert = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quote(table),
+                t.columns
+                    .iter()
+                    .map(|c| quote(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                (1..=t.columns.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for row in &t.rows {
+                if row.len() != t.columns.len() {
+                    return Err(StoreError::Conflict(format!(
+                        "a row of {table} has {} values for {} columns",
+                        row.len(),
+                        t.columns.len()
+                    )));
+                }
+                let mut values = Vec::with_capacity(row.len());
+                for (i, v) in row.iter().enumerate() {
+                    let v = if deferred.iter().any(|(c, _, _)| *c == i) {
+                        &Value::Null
+                    } else {
+                        v
+                    };
+                    values.push(param_of(table, &t.columns[i], kinds[i], v)?);
+                }
+                tx.execute(&insert, values)
+                    .await
+                    .map_err(|e| conflict(e, || format!("{table}: a row repeats a unique key")))?;
+                imported += 1;
+            }
+            for (c, col, k) in &deferred {
+                let update = format!(
+                    "UPDATE {} SET {} = $1 WHERE {} = $2",
+                    quote(table),
+                    quote(col),
+                    quote(&t.columns[*k])
+                );
+                for row in t.rows.iter().filter(|r| !r[*c].is_null()) {
+                    let values = vec![
+                        param_of(table, col, kinds[*c], &row[*c])?,
+                        param_of(table, &t.columns[*k], kinds[*k], &row[*k])?,
+                    ];
+                    tx.execute(&update, values)
+                        .await
+                        .map_err(|e| conflict(e, String::new))?;
+                }
+            }
+        }
+        tx.commit().await?;
+        if let Some(sql) = dialect.after_bulk_load {
+            self.db.execute(sql, vec![]).await?;
+        }
+        Ok(imported)
+    }
+
+    async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            params![key, value],
+        )
+        .await?;
+        let v: String = tx
+            .fetch_one("SELECT value FROM meta WHERE key = $1", params![key])
+            .await?
+            .get(0)?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
+        self.db
+            .fetch_all(
+                "SELECT kid, private_pem, public_pem, created FROM signing_keys \
+                 WHERE active = TRUE ORDER BY created DESC, kid",
+                vec![],
+            )
+            .await?
+            .iter()
+            .map(signing_key_row)
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRow) -> StoreResult<()> {
+        self.db
+            .execute(
+                "INSERT INTO signing_keys (kid, private_pem, public_pem, created) \
+                 VALUES ($1, $2, $3, $4)",
+                params![
+                    key.kid,
+                    key.private_pem,
+                    key.public_pem,
+                    format_timestamp(&key.created)
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool> {
+        // Under the write lock, so instances starting together create one key.
+        let mut tx = self.db.begin_write().await?;
+        let done = tx
+            .execute(
+                "INSERT INTO signing_keys (kid, private_pem, public_pem, created) \
+                 SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT kid FROM signing_keys)",
+                params![
+                    key.kid,
+                    key.private_pem,
+                    key.public_pem,
+                    format_timestamp(&key.created)
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+
+    async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64> {
+        self.db
+            .execute(
+                "UPDATE signing_keys SET active = FALSE WHERE active = TRUE AND kid <> $1",
+                params![keep],
+            )
+            .await
+    }
+
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {
+        self.db
+            .fetch_optional(
+                "SELECT client_id, secret_hash, name, identity_id, scopes, created \
+                 FROM api_clients WHERE client_id = $1",
+                params![client_id],
+            )
+            .await?
+            .as_ref()
+            .map(client_row)
+            .transpose()
+    }
+
+    async fn upsert_client(&self, c: &ApiClient) -> StoreResult<()> {
+        self.db
+            .execute(
+                "INSERT INTO api_clients (client_id, secret_hash, name, identity_id, scopes, \
+                 created) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET \
+                 secret_hash = excluded.secret_hash, name = excluded.name, \
+                 identity_id = excluded.identity_id, scopes = excluded.scopes",
+                params![
+                    c.client_id,
+                    c.secret_hash,
+                    c.name,
+                    c.identity_id,
+                    c.scopes.join(" "),
+                    format_timestamp(&c.created),
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, || "The client could not be saved.".into()))?;
+        Ok(())
+    }
+}
+
+/// The GCRA upsert with the dialect's two-argument maximum.
+fn take_sql(greatest: &str) -> String {
+    format!(
+        "INSERT INTO rate_limits (client_id, bucket, tat) VALUES ($1, $2, $3 + $4) \
+         ON CONFLICT (client_id, bucket) DO UPDATE \
+         SET tat = {greatest}(rate_limits.tat, $3) + $4 WHERE rate_limits.tat - $5 <= $3 \
+         RETURNING tat"
+    )
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A table's columns (by the dialect's `columns` query) and how their values are read.
+async fn columns(
+    ex: &mut dyn Executor,
+    columns_sql: &str,
+    table: &str,
+) -> StoreResult<Vec<(String, ColumnKind)>> {
+    let rows = ex.fetch_all(columns_sql, params![table]).await?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.get(0)?;
+            let declared: String = r.get(1)?;
+            let kind = ColumnKind::of(&declared).ok_or_else(|| {
+                StoreError::Corrupt(format!("{table}.{name}: unexpected column type {declared}"))
+            })?;
+            Ok((name, kind))
+        })
+        .collect()
+}
+
+/// Refuses a database whose tables (by the dialect's `tables` query) are not exactly
+/// [`TABLES`].
+async fn check_tables(ex: &mut dyn Executor, tables_sql: &str) -> StoreResult<()> {
+    let found = ex
+        .fetch_all(tables_sql, vec![])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<StoreResult<Vec<String>>>()?;
+    let mut unknown: Vec<&String> = found
+        .iter()
+        .filter(|t| t.as_str() != MIGRATIONS_TABLE && !TABLES.contains(&t.as_str()))
+        .collect();
+    unknown.sort();
+    let missing: Vec<&&str> = TABLES
+        .iter()
+        .filter(|t| !found.iter().any(|f| f == *t))
+        .collect();
+    if unknown.is_empty() && missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!(
+            "the database's tables are not the ones this accessd exports \
+             (unknown: {unknown:?}, missing: {missing:?})"
+        )))
+    }
+}
+
+async fn schema_version(ex: &mut dyn Executor) -> StoreResult<i64> {
+    Ok(ex
+        .fetch_one(
+            &format!("SELECT MAX(version) FROM {MIGRATIONS_TABLE}"),
+            vec![],
+        )
+        .await?
+        .get::<Option<i64>>(0)?
+        .unwrap_or(0))
+}
+
+/// A column's value as the export writes it: a flag as 0/1 whichever database it came from.
+fn read_value(row: &Row, i: usize, kind: ColumnKind) -> StoreResult<Value> {
+    Ok(match kind {
+        ColumnKind::Text => row
+            .get::<Option<String>>(i)?
+            .map_or(Value::Null, Value::from),
+        ColumnKind::Int => row.get::<Option<i64>>(i)?.map_or(Value::Null, Value::from),
+        ColumnKind::Bool => row
+            .get::<Option<bool>>(i)?
+            .map_or(Value::Null, |b| Value::from(i64::from(b))),
+    })
+}
+
+fn bad_value(table: &str, column: &str, v: &Value) -> StoreError {
+    StoreError::Conflict(format!(
+        "the export's value {v} does not fit column {table}.{column}"
+    ))
+}
+
+/// An export's value as the parameter for a column of `kind`.
+fn param_of(table: &str, column: &str, kind: ColumnKind, v: &Value) -> StoreResult<Param> {
+    Ok(match (kind, v) {
+        (_, Value::Null) => Param::Null,
+        (ColumnKind::Text, Value::String(s)) => Param::Text(s.clone()),
+        (ColumnKind::Int, Value::Number(n)) if n.is_i64() => {
+            Param::Int(n.as_i64().ok_or_else(|| bad_value(table, column, v))?)
+        }
+        (ColumnKind::Bool, Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => {
+            Param::Bool(n.as_i64() == Some(1))
+        }
+        _ => return Err(bad_value(table, column, v)),
+    })
+}
