@@ -342,7 +342,7 @@ async fn ensure_admin_identity(store: &dyn Store, clock: &Clock) -> Result<Ident
     match store.insert_identity(&identity).await {
         Ok(()) => Ok(identity),
         // Another instance created it first.
-        Err(StoreError::Conflict(_)) => store
+        Err(StoreError::Duplicate { .. }) => store
             .find_identity_by_alias(ADMIN_ALIAS)
             .await?
             .ok_or_else(|| StoreError::Corrupt("admin identity vanished".into())),

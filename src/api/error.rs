@@ -206,11 +206,49 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// "A role", "An access profile": the kind with its indefinite article, capitalised.
+fn with_article(kind: &str) -> String {
+    let article = match kind.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u' | 'A' | 'E' | 'I' | 'O' | 'U') => "An",
+        _ => "A",
+    };
+    format!("{article} {kind}")
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { kind, id } => Self::not_found(kind, &id),
-            StoreError::Conflict(msg) => Self::BadRequest(msg),
+            StoreError::Duplicate { kind, field, value } => Self::BadRequest(match field {
+                "name" => format!("{} named '{value}' already exists.", with_article(kind)),
+                _ => format!(
+                    "{} with {field} '{value}' already exists.",
+                    with_article(kind)
+                ),
+            }),
+            StoreError::MissingReference { field } => Self::BadRequest(match field {
+                "object" => "A referenced object does not exist.".to_string(),
+                "accessProfileIds" => {
+                    "accessProfileIds names an access profile that does not exist.".to_string()
+                }
+                field => format!("A referenced {field} does not exist."),
+            }),
+            StoreError::HeldBySourceApps(apps) => Self::BadRequest(format!(
+                "The access profile's source can't change while source apps of its current \
+                 source hold it: {}.",
+                apps.join(", ")
+            )),
+            StoreError::TaskFinished(id) => {
+                Self::BadRequest(format!("The task '{id}' has already completed."))
+            }
+            StoreError::OutsideScope { kind } => Self::Forbidden(format!(
+                "The caller is a sub-admin and cannot administer the source of this {kind}."
+            )),
+            StoreError::OutsideScopeIds { kind, ids } => Self::Forbidden(format!(
+                "The caller is a sub-admin and cannot administer the sources of these {kind}s: {}.",
+                ids.join(", ")
+            )),
+            StoreError::Refused(msg) => Self::BadRequest(msg),
             StoreError::Database(e) => Self::Internal(e.to_string()),
             StoreError::Corrupt(msg) | StoreError::Config(msg) => Self::Internal(msg),
         }

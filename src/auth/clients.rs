@@ -6,7 +6,7 @@ use crate::store::{ApiClient, Store, StoreError, StoreResult};
 
 /// Creates (or re-keys) a client and returns its secret, which is stored only hashed.
 /// A client of an identity whose user levels are mutually exclusive (e.g.
-/// SOURCE_SUBADMIN with SOURCE_ADMIN) is refused (`Conflict`).
+/// SOURCE_SUBADMIN with SOURCE_ADMIN) is refused (`Refused`).
 pub async fn provision_client(
     store: &dyn Store,
     client_id: Option<String>,
@@ -19,7 +19,7 @@ pub async fn provision_client(
     if let Some(id) = &identity_id {
         let identity = store.get_identity(id).await?;
         crate::domain::scope::check_user_levels(&identity.authorities)
-            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+            .map_err(|e| StoreError::Refused(e.to_string()))?;
     }
     let client_id = client_id.unwrap_or_else(crate::domain::new_id);
     let secret = secret.unwrap_or_else(new_secret);

@@ -456,6 +456,6 @@ mod tests {
         assert_eq!(e.to_string(), "database error: UNIQUE constraint failed");
         let plain = StoreError::database(None, "disk I/O error");
         assert_eq!(plain.violation(), None);
-        assert_eq!(StoreError::Conflict("x".into()).violation(), None);
+        assert_eq!(StoreError::Refused("x".into()).violation(), None);
     }
 }

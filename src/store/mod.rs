@@ -23,9 +23,36 @@ pub use traits::{
 pub enum StoreError {
     #[error("{kind} '{id}' not found")]
     NotFound { kind: &'static str, id: String },
-    /// A uniqueness or reference rule enforced by the database; the message is for clients.
+    /// A uniqueness rule refused a write: `kind`'s `field` already holds `value`.
+    #[error("{kind} {field} '{value}' is taken")]
+    Duplicate {
+        kind: &'static str,
+        field: &'static str,
+        value: String,
+    },
+    /// A write named an object that does not exist (a foreign key refused it): in a
+    /// race, or a `field` the caller's checks did not cover.
+    #[error("a referenced {field} does not exist")]
+    MissingReference { field: &'static str },
+    /// An access profile cannot change source while source apps of its current
+    /// source hold it; these apps (by name).
+    #[error("held by source apps: {}", .0.join(", "))]
+    HeldBySourceApps(Vec<String>),
+    /// The task has finished already.
+    #[error("task '{0}' has finished")]
+    TaskFinished(String),
+    /// The object (a `kind`) exists but is outside the caller's confinement.
+    #[error("the {kind} is outside the caller's sources")]
+    OutsideScope { kind: &'static str },
+    /// Some of the named objects (`kind`s, by id) are outside the caller's confinement.
+    #[error("{kind} outside the caller's sources: {}", .ids.join(", "))]
+    OutsideScopeIds {
+        kind: &'static str,
+        ids: Vec<String>,
+    },
+    /// A document that cannot be loaded (`accessd import`): the reason, for the operator.
     #[error("{0}")]
-    Conflict(String),
+    Refused(String),
     /// The database failed; a unique or foreign-key violation is a
     /// [`db::ConstraintViolation`] inside.
     #[error("database error: {0}")]

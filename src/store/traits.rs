@@ -109,7 +109,7 @@ pub trait SourceAppStore: Send + Sync {
     ) -> StoreResult<Page<SourceApp>>;
     /// Writes every `(app id, draft)` in one transaction: all or nothing. `NotFound`
     /// names the first unknown app. A profile deleted or moved to another source since
-    /// the draft was checked fails the database's references (a `Conflict`).
+    /// the draft was checked fails the database's references (`MissingReference`).
     async fn update_source_apps(
         &self,
         updates: &[(String, SourceAppDraft)],

@@ -14,7 +14,7 @@ use super::tasks::insert_task_in;
 use super::*;
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
-use crate::domain::task::{ItemResult, TaskRecord};
+use crate::domain::task::{decide_step, ItemResult, TaskRecord};
 use crate::domain::usage::{Usage, UsageKind};
 use crate::query::format_timestamp;
 use crate::store::{AccessProfileStore, ProfileView};
@@ -76,10 +76,6 @@ fn access_profile_row(r: &Row) -> StoreResult<AccessProfile> {
     })
 }
 
-fn name_taken(name: &str) -> String {
-    format!("An access profile named '{name}' already exists.")
-}
-
 /// The condition of a [`ProfileView`] on `access_profiles ap`: each restriction in
 /// parentheses, all of them together.
 fn profile_view_filter(view: &ProfileView) -> Vec<SqlPiece> {
@@ -132,7 +128,8 @@ async fn profile_refs(ex: &mut dyn Executor, ids: &[String]) -> StoreResult<Vec<
 }
 
 /// Deletes those of `ids` that nothing uses, inside the caller's transaction: one
-/// query for the names, one per usage kind, one DELETE. Results in the order of `ids`.
+/// query for the names, one per usage kind, then the domain's decision
+/// ([`decide_step`]), then one DELETE. Results in the order of `ids`.
 pub(super) async fn delete_unused_profiles(
     ex: &mut dyn Executor,
     ids: &[String],
@@ -140,37 +137,15 @@ pub(super) async fn delete_unused_profiles(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut names: HashMap<String, String> = profile_refs(ex, ids)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let mut usages: HashMap<String, Vec<Usage>> = HashMap::new();
-    for u in usages_of(ex, ids).await? {
-        usages
-            .entry(u.access_profile_id.clone())
-            .or_default()
-            .push(u);
-    }
-    let mut results = Vec::with_capacity(ids.len());
-    let mut unused = Vec::new();
-    for id in ids {
-        let result = match (names.remove(id), usages.remove(id)) {
-            (None, _) => ItemResult::Gone,
-            (Some(name), Some(usages)) => ItemResult::InUse { name, usages },
-            (Some(_), None) => {
-                unused.push(id);
-                ItemResult::Deleted
-            }
-        };
-        results.push((id.clone(), result));
-    }
-    if !unused.is_empty() {
+    let existing = profile_refs(ex, ids).await?;
+    let usages = usages_of(ex, ids).await?;
+    let decision = decide_step(ids, existing, usages);
+    if !decision.delete.is_empty() {
         let mut sql = Sql::new("DELETE FROM access_profiles WHERE id IN (");
-        sql.push_ids(unused);
+        sql.push_ids(&decision.delete);
         ex.execute(&sql.text, sql.params).await?;
     }
-    Ok(results)
+    Ok(decision.results)
 }
 
 /// Replaces a profile's entitlement links with the draft's, keeping its order.
@@ -191,7 +166,7 @@ async fn write_entitlements(
             params![id, ent, pos as i64],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "entitlement"))?;
     }
     Ok(())
 }
@@ -284,7 +259,7 @@ impl AccessProfileStore for SqlStore {
             ],
         )
         .await
-        .map_err(|e| conflict(e, || name_taken(&d.name)))?;
+        .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
         write_entitlements(&mut *tx, &id, d).await?;
         write_access_profile_segments(&mut *tx, &id, d).await?;
         tx.commit().await?;
@@ -310,10 +285,7 @@ impl AccessProfileStore for SqlStore {
             .map(|r| r.get(0))
             .collect::<StoreResult<Vec<String>>>()?;
         if !holders.is_empty() {
-            return Err(StoreError::Conflict(format!(
-                "The access profile's source can't change while source apps of its current source hold it: {}.",
-                holders.join(", ")
-            )));
+            return Err(StoreError::HeldBySourceApps(holders));
         }
         let done = tx
             .execute(
@@ -333,7 +305,7 @@ impl AccessProfileStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| conflict(e, || name_taken(&d.name)))?;
+            .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
         if done == 0 {
             return Err(not_found("access profile", id));
         }

@@ -166,11 +166,7 @@ impl DirectoryStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                conflict(e, || {
-                    format!("An identity with alias '{}' already exists.", i.alias)
-                })
-            })?;
+            .map_err(|e| conflict(e, "identity", "alias", &i.alias))?;
         Ok(())
     }
 
@@ -219,11 +215,7 @@ impl DirectoryStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| {
-                conflict(e, || {
-                    format!("A governance group named '{}' already exists.", g.name)
-                })
-            })?;
+            .map_err(|e| conflict(e, "governance group", "name", &g.name))?;
         self.get_governance_group(&id).await
     }
 
@@ -259,7 +251,7 @@ impl DirectoryStore for SqlStore {
                 params![group_id, identity, format_timestamp(&now)],
             )
             .await
-            .map_err(|e| conflict(e, String::new))?;
+            .map_err(|e| missing_reference(e, "identity"))?;
         }
         tx.commit().await
     }
@@ -310,7 +302,7 @@ impl DirectoryStore for SqlStore {
             ],
         )
         .await
-        .map_err(|e| conflict(e, || format!("A source named '{}' already exists.", s.name)))?;
+        .map_err(|e| conflict(e, "source", "name", &s.name))?;
         tx.commit().await?;
         self.get_source(&id).await
     }
@@ -374,7 +366,7 @@ impl DirectoryStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|err| conflict(err, || format!("Entitlement '{}' already exists.", e.id)))?;
+            .map_err(|err| conflict(err, "entitlement", "id", &e.id))?;
         Ok(())
     }
 

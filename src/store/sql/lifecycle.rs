@@ -77,16 +77,9 @@ fn state_filter(profile_id: &str, id: Option<&str>) -> Vec<SqlPiece> {
 /// (a profile deleted between the handler's existence check and this write).
 fn state_conflict(e: StoreError, d: &LifecycleStateDraft) -> StoreError {
     if e.violation() == Some(ViolationKind::ForeignKey) {
-        return StoreError::Conflict(
-            "accessProfileIds names an access profile that does not exist.".into(),
-        );
+        return missing_reference(e, "accessProfileIds");
     }
-    conflict(e, || {
-        format!(
-            "A lifecycle state with technical name '{}' already exists in this identity profile.",
-            d.technical_name
-        )
-    })
+    conflict(e, "lifecycle state", "technical name", &d.technical_name)
 }
 
 /// The access-profile links of these states, in each state's order.
@@ -176,11 +169,7 @@ impl LifecycleStateStore for SqlStore {
             ],
         )
         .await
-        .map_err(|e| {
-            conflict(e, || {
-                format!("An identity profile named '{}' already exists.", p.name)
-            })
-        })?;
+        .map_err(|e| conflict(e, "identity profile", "name", &p.name))?;
         tx.commit().await?;
         self.get_identity_profile(&id).await
     }

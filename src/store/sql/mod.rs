@@ -299,14 +299,25 @@ fn opt_ref(row: &Row, id_col: &str, name_col: &str) -> StoreResult<Option<NamedR
     }))
 }
 
-/// Turns a unique or foreign-key violation into a client-facing conflict.
-fn conflict(e: StoreError, unique_msg: impl FnOnce() -> String) -> StoreError {
+/// Turns a unique violation into the fact that `kind`'s `field` already holds `value`,
+/// and a foreign-key violation into a missing reference.
+fn conflict(e: StoreError, kind: &'static str, field: &'static str, value: &str) -> StoreError {
     match e.violation() {
-        Some(ViolationKind::Unique) => StoreError::Conflict(unique_msg()),
-        Some(ViolationKind::ForeignKey) => {
-            StoreError::Conflict("A referenced object does not exist.".into())
-        }
-        None => e,
+        Some(ViolationKind::Unique) => StoreError::Duplicate {
+            kind,
+            field,
+            value: value.to_string(),
+        },
+        _ => missing_reference(e, "object"),
+    }
+}
+
+/// Turns a foreign-key violation of a write that links to a `field` into the fact
+/// that the linked object does not exist.
+fn missing_reference(e: StoreError, field: &'static str) -> StoreError {
+    match e.violation() {
+        Some(ViolationKind::ForeignKey) => StoreError::MissingReference { field },
+        _ => e,
     }
 }
 

@@ -49,10 +49,6 @@ fn role_row(r: &Row) -> StoreResult<Role> {
     })
 }
 
-fn role_name_taken(name: &str) -> String {
-    format!("A role named '{name}' already exists.")
-}
-
 /// Replaces a role's links with the draft's, keeping the draft's order. A profile or
 /// entitlement deleted since the draft was checked fails the foreign key (400).
 async fn write_role_links(ex: &mut dyn Executor, id: &str, d: &RoleDraft) -> StoreResult<()> {
@@ -70,7 +66,7 @@ async fn write_role_links(ex: &mut dyn Executor, id: &str, d: &RoleDraft) -> Sto
             params![id, ap, pos as i64],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "access profile or entitlement"))?;
     }
     for (pos, ent) in d.entitlement_ids.iter().enumerate() {
         ex.execute(
@@ -79,7 +75,7 @@ async fn write_role_links(ex: &mut dyn Executor, id: &str, d: &RoleDraft) -> Sto
             params![id, ent, pos as i64],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "access profile or entitlement"))?;
     }
     Ok(())
 }
@@ -143,7 +139,7 @@ impl RoleStore for SqlStore {
             ],
         )
         .await
-        .map_err(|e| conflict(e, || role_name_taken(&d.name)))?;
+        .map_err(|e| conflict(e, "role", "name", &d.name))?;
         write_role_links(&mut *tx, &id, d).await?;
         tx.commit().await?;
         self.get_role(&id).await
@@ -168,7 +164,7 @@ impl RoleStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| conflict(e, || role_name_taken(&d.name)))?;
+            .map_err(|e| conflict(e, "role", "name", &d.name))?;
         if done == 0 {
             return Err(not_found("role", id));
         }

@@ -102,7 +102,7 @@ pub(super) async fn write_access_profile_segments(
             params![id, segment, pos as i64],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "segment"))?;
     }
     Ok(())
 }
@@ -138,7 +138,7 @@ impl SegmentStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| conflict(e, String::new))?;
+            .map_err(|e| missing_reference(e, "segment"))?;
         self.get_segment(&id).await
     }
 
@@ -164,7 +164,7 @@ impl SegmentStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| conflict(e, String::new))?;
+            .map_err(|e| missing_reference(e, "segment"))?;
         if done == 0 {
             return Err(not_found("segment", id));
         }

@@ -94,7 +94,7 @@ async fn write_app_links(ex: &mut dyn Executor, id: &str, d: &SourceAppDraft) ->
             params![id, d.account_source_id, ap, pos as i64],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "access profile"))?;
     }
     Ok(())
 }
@@ -176,7 +176,7 @@ impl SourceAppStore for SqlStore {
             ],
         )
         .await
-        .map_err(|e| conflict(e, String::new))?;
+        .map_err(|e| missing_reference(e, "access profile"))?;
         write_app_links(&mut *tx, &id, d).await?;
         tx.commit().await?;
         self.get_source_app(&id).await
@@ -238,7 +238,7 @@ impl SourceAppStore for SqlStore {
                     ],
                 )
                 .await
-                .map_err(|e| conflict(e, String::new))?;
+                .map_err(|e| missing_reference(e, "access profile"))?;
             if done == 0 {
                 return Err(not_found("source app", id));
             }

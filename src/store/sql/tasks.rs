@@ -189,9 +189,7 @@ impl TaskStore for SqlStore {
             .await?
             .ok_or_else(|| not_found("task", id))?;
         if done == 0 {
-            return Err(StoreError::Conflict(format!(
-                "The task '{id}' has already completed."
-            )));
+            return Err(StoreError::TaskFinished(id.to_string()));
         }
         tx.commit().await?;
         Ok(task)

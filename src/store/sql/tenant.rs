@@ -121,7 +121,7 @@ impl TenantStore for SqlStore {
 
     async fn import_tenant(&self, export: &TenantExport) -> StoreResult<u64> {
         if export.format != FORMAT {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Refused(format!(
                 "not an accessd tenant export (format '{}', expected '{FORMAT}')",
                 export.format
             )));
@@ -131,7 +131,7 @@ impl TenantStore for SqlStore {
         check_tables(&mut *tx, dialect.tables).await?;
         let here = schema_version(&mut *tx).await?;
         if export.schema_version != here {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Refused(format!(
                 "the export is of schema version {}, this database is at {here}; import it \
                  with the accessd that exported it, into a database that accessd migrated",
                 export.schema_version
@@ -143,7 +143,7 @@ impl TenantStore for SqlStore {
                 .await?
                 .get(0)?;
             if n > 0 {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Refused(format!(
                     "the database is not empty ({table} has {n} rows); import needs a new, \
                      migrated database"
                 )));
@@ -152,7 +152,7 @@ impl TenantStore for SqlStore {
         let mut imported = 0;
         for t in &export.tables {
             if !TABLES.contains(&t.name.as_str()) {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Refused(format!(
                     "the export holds an unknown table '{}'",
                     t.name
                 )));
@@ -160,7 +160,7 @@ impl TenantStore for SqlStore {
         }
         for &table in TABLES {
             let Some(t) = export.tables.iter().find(|t| t.name == table) else {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Refused(format!(
                     "the export has no table '{table}'"
                 )));
             };
@@ -168,14 +168,14 @@ impl TenantStore for SqlStore {
             let mut kinds = Vec::with_capacity(t.columns.len());
             for name in &t.columns {
                 let Some((_, kind)) = cols.iter().find(|(n, _)| n == name) else {
-                    return Err(StoreError::Conflict(format!(
+                    return Err(StoreError::Refused(format!(
                         "the export's column {table}.{name} is not in this database"
                     )));
                 };
                 kinds.push(*kind);
             }
             if cols.len() != t.columns.len() {
-                return Err(StoreError::Conflict(format!(
+                return Err(StoreError::Refused(format!(
                     "the export's table {table} has columns {:?}; this database has {:?}",
                     t.columns,
                     cols.iter().map(|(n, _)| n).collect::<Vec<_>>()
@@ -189,7 +189,7 @@ impl TenantStore for SqlStore {
                     let pos = |c: &str| t.columns.iter().position(|n| n == c);
                     match (pos(col), pos(key)) {
                         (Some(c), Some(k)) => Ok((c, *col, k)),
-                        _ => Err(StoreError::Conflict(format!(
+                        _ => Err(StoreError::Refused(format!(
                             "the export's table {table} lacks {col} or {key}"
                         ))),
                     }
@@ -210,7 +210,7 @@ impl TenantStore for SqlStore {
             );
             for row in &t.rows {
                 if row.len() != t.columns.len() {
-                    return Err(StoreError::Conflict(format!(
+                    return Err(StoreError::Refused(format!(
                         "a row of {table} has {} values for {} columns",
                         row.len(),
                         t.columns.len()
@@ -227,7 +227,12 @@ impl TenantStore for SqlStore {
                 }
                 tx.execute(&insert, values)
                     .await
-                    .map_err(|e| conflict(e, || format!("{table}: a row repeats a unique key")))?;
+                    .map_err(|e| match e.violation() {
+                        Some(ViolationKind::Unique) => {
+                            StoreError::Refused(format!("{table}: a row repeats a unique key"))
+                        }
+                        _ => e,
+                    })?;
                 imported += 1;
             }
             for (c, col, k) in &deferred {
@@ -244,7 +249,7 @@ impl TenantStore for SqlStore {
                     ];
                     tx.execute(&update, values)
                         .await
-                        .map_err(|e| conflict(e, String::new))?;
+                        .map_err(|e| missing_reference(e, "row"))?;
                 }
             }
         }
@@ -357,7 +362,7 @@ impl TenantStore for SqlStore {
                 ],
             )
             .await
-            .map_err(|e| conflict(e, || "The client could not be saved.".into()))?;
+            .map_err(|e| conflict(e, "API client", "id", &c.client_id))?;
         Ok(())
     }
 }
@@ -448,7 +453,7 @@ fn read_value(row: &Row, i: usize, kind: ColumnKind) -> StoreResult<Value> {
 }
 
 fn bad_value(table: &str, column: &str, v: &Value) -> StoreError {
-    StoreError::Conflict(format!(
+    StoreError::Refused(format!(
         "the export's value {v} does not fit column {table}.{column}"
     ))
 }
