@@ -62,7 +62,7 @@ async fn main() {
             doc: Default::default(),
         };
         store
-            .insert_access_profile(&draft, clock.now())
+            .insert_access_profile(&accessd::domain::scope::Scope::All, &draft, clock.now())
             .await
             .expect("profile");
     }

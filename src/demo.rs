@@ -6,6 +6,7 @@
 
 use crate::domain::access_profile::AccessProfileDraft;
 use crate::domain::model::*;
+use crate::domain::scope::Scope;
 use crate::domain::{new_id, Clock};
 use crate::store::{Store, StoreResult};
 
@@ -182,7 +183,9 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             requestable,
             doc: Default::default(),
         };
-        let ap = store.insert_access_profile(&draft, now).await?;
+        let ap = store
+            .insert_access_profile(&Scope::All, &draft, now)
+            .await?;
         profiles.insert(name, ap.id);
     }
     let ids = |names: &[&str]| -> Vec<String> {
@@ -195,6 +198,7 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
     for (name, owner, aps) in ROLES {
         store
             .insert_role(
+                &Scope::All,
                 &RoleDraft {
                     name: name.into(),
                     description: Some(format!("Demo role: {name}")),

@@ -199,6 +199,22 @@ fn pure_layers_do_not_use_frameworks() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Handlers cannot widen a caller's confinement: outside the gateway, which decides it,
+/// no file of `api/` names the unconfined scope.
+#[test]
+fn only_the_gateway_decides_that_a_caller_is_unconfined() {
+    let api = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut files = Vec::new();
+    rust_files(&api, &mut files);
+    let wrong: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("gateway.rs"))
+        .filter(|f| code(&std::fs::read_to_string(f).unwrap()).contains("Scope::All"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(wrong.is_empty(), "Scope::All named in {wrong:?}");
+}
+
 #[test]
 fn the_checker_sees_imports() {
     let used = used_modules("use crate::{api::x, store}; let a = crate::domain::new_id();");

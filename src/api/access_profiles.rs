@@ -10,15 +10,14 @@ use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
-use super::scope::{for_subadmin, outside_scope, require_all};
+use super::scope::for_subadmin;
 use super::{docs, AppState, Fam, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::{
     apply_patch, check_refs, to_document, AccessProfileDraft, AccessProfileInput,
 };
-use crate::domain::model::AccessProfile;
-use crate::domain::scope::{Scope, ROLE_SUBADMIN, SOURCE_SUBADMIN};
+use crate::domain::scope::{ROLE_SUBADMIN, SOURCE_SUBADMIN};
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
@@ -83,11 +82,8 @@ async fn list_access_profiles(
         &specs::LIST_ACCESS_PROFILES_SORTERS,
         250,
     )?;
-    let view = crate::store::ProfileView {
-        sources: scope.sources(),
-        segments,
-    };
-    let page = state.store.list_access_profiles(&view, &q).await?;
+    let view = crate::store::ProfileView { segments };
+    let page = state.store.list_access_profiles(&scope, &view, &q).await?;
     Ok(list_response(&page.items, page.total, to_document))
 }
 
@@ -109,13 +105,9 @@ async fn create_access_profile(
     Json(input): Json<AccessProfileInput>,
 ) -> Result<Response, ApiError> {
     let draft = checked_draft(&state, input).await?;
-    let scope = &caller.scope;
-    if !scope.allows(&draft.source_id) {
-        return Err(outside_scope("the new access profile"));
-    }
     let ap = state
         .store
-        .insert_access_profile(&draft, state.clock.now())
+        .insert_access_profile(&caller.scope, &draft, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(to_document(&ap))).into_response())
 }
@@ -126,8 +118,7 @@ async fn get_access_profile(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let scope = &caller.scope;
-    let ap = scoped_profile(&state, scope, &id).await?;
+    let ap = state.store.get_access_profile(&caller.scope, &id).await?;
     Ok(axum::Json(to_document(&ap)))
 }
 
@@ -139,16 +130,12 @@ async fn patch_access_profile(
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let scope = &caller.scope;
-    let current = scoped_profile(&state, scope, &id).await?;
+    let current = state.store.get_access_profile(&caller.scope, &id).await?;
     let input = apply_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
-    if !scope.allows(&draft.source_id) {
-        return Err(outside_scope("the access profile's new source"));
-    }
     let ap = state
         .store
-        .update_access_profile(&id, &draft, state.clock.now())
+        .update_access_profile(&caller.scope, &id, &draft, state.clock.now())
         .await?;
     Ok(axum::Json(to_document(&ap)))
 }
@@ -165,11 +152,9 @@ async fn get_access_profile_entitlements<F: Fam>(
         &specs::GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS,
         250,
     )?;
-    let scope = &caller.scope;
-    scoped_profile(&state, scope, &id).await?;
     let page = state
         .store
-        .list_access_profile_entitlements(&id, &q)
+        .list_access_profile_entitlements(&caller.scope, &id, &q)
         .await?;
     Ok(list_response(&page.items, page.total, |e| {
         docs::entitlement(e, F::FAMILY)
@@ -184,10 +169,6 @@ async fn delete_access_profile<F: Fam>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let scope = &caller.scope;
-    if *scope != Scope::All {
-        scoped_profile(&state, scope, &id).await?;
-    }
     let record = (F::FAMILY == Family::Beta).then(|| {
         TaskRecord::finished(
             TaskKind::AccessProfileDelete,
@@ -200,7 +181,7 @@ async fn delete_access_profile<F: Fam>(
     });
     match state
         .store
-        .delete_access_profile(&id, record.as_ref())
+        .delete_access_profile(&caller.scope, &id, record.as_ref())
         .await?
     {
         ItemResult::InUse { name, .. } => Err(ApiError::InUse(in_use_message(&name))),
@@ -223,14 +204,11 @@ async fn delete_access_profiles_in_bulk(
     Json(input): Json<BulkDeleteInput>,
 ) -> Result<Response, ApiError> {
     let req = BulkDeleteRequest::try_from(input)?;
-    let scope = &caller.scope;
-    if *scope != Scope::All {
-        // Any profile on a source the sub-admin cannot administer: 403, nothing deleted.
-        let sources = state.store.access_profile_sources(&req.ids).await?;
-        require_all(scope, &sources, "access profiles")?;
-    }
-    let existing = state.store.existing_access_profiles(&req.ids).await?;
-    let usages = state.store.access_profile_usages(&req.ids).await?;
+    // Any profile on a source a sub-admin cannot administer: 403, nothing deleted.
+    let (existing, usages) = state
+        .store
+        .bulk_delete_facts(&caller.scope, &req.ids)
+        .await?;
     let plan = plan_bulk_delete(&req, &existing, usages)?;
     let in_use: Vec<Value> = plan.in_use.iter().map(|u| u.to_json()).collect();
     if !plan.runs_task() {
@@ -249,18 +227,4 @@ async fn delete_access_profiles_in_bulk(
         axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),
     )
         .into_response())
-}
-
-/// The profile `id` (404 if none), or 403 when its source is outside `scope`.
-async fn scoped_profile(
-    state: &AppState,
-    scope: &Scope,
-    id: &str,
-) -> Result<AccessProfile, ApiError> {
-    let ap = state.store.get_access_profile(id).await?;
-    if scope.allows(&ap.source.id) {
-        Ok(ap)
-    } else {
-        Err(outside_scope("this access profile"))
-    }
 }

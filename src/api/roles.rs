@@ -10,17 +10,17 @@ use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
-use super::scope::{for_subadmin, require_all};
+use super::scope::for_subadmin;
 use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
-use crate::domain::model::{Role, RoleDraft};
+use crate::domain::model::RoleDraft;
 use crate::domain::role::{
     apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
     check_role_refs, role_document, RoleInput,
 };
-use crate::domain::scope::{Scope, ROLE_SUBADMIN};
+use crate::domain::scope::ROLE_SUBADMIN;
 use crate::domain::task::{TaskKind, TaskRecord};
 use crate::query::{specs, FilterSpec, SortSpec};
 use crate::tasks::enqueue;
@@ -96,10 +96,7 @@ async fn list_roles<F: Fam>(
     }
     let (filters, sorters) = list_specs::<F>();
     let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
-    let page = state
-        .store
-        .list_roles(scope.sources().as_deref(), &q)
-        .await?;
+    let page = state.store.list_roles(&scope, &q).await?;
     Ok(list_response(&page.items, page.total, role_document))
 }
 
@@ -121,9 +118,10 @@ async fn create_role(
     Json(input): Json<RoleInput>,
 ) -> Result<Response, ApiError> {
     let draft = checked_draft(&state, input).await?;
-    let scope = &caller.scope;
-    require_profiles_in(&state, scope, &draft.access_profile_ids).await?;
-    let role = state.store.insert_role(&draft, state.clock.now()).await?;
+    let role = state
+        .store
+        .insert_role(&caller.scope, &draft, state.clock.now())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(role_document(&role))).into_response())
 }
 
@@ -133,8 +131,7 @@ async fn get_role(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let scope = &caller.scope;
-    let role = scoped_role(&state, scope, &id).await?;
+    let role = state.store.get_role(&caller.scope, &id).await?;
     Ok(axum::Json(role_document(&role)))
 }
 
@@ -146,14 +143,12 @@ async fn patch_role(
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let scope = &caller.scope;
-    let current = scoped_role(&state, scope, &id).await?;
+    let current = state.store.get_role(&caller.scope, &id).await?;
     let input = apply_role_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
-    require_profiles_in(&state, scope, &draft.access_profile_ids).await?;
     let role = state
         .store
-        .update_role(&id, &draft, state.clock.now())
+        .update_role(&caller.scope, &id, &draft, state.clock.now())
         .await?;
     Ok(axum::Json(role_document(&role)))
 }
@@ -165,11 +160,7 @@ async fn delete_role(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let scope = &caller.scope;
-    if *scope != Scope::All {
-        scoped_role(&state, scope, &id).await?;
-    }
-    state.store.delete_role(&id).await?;
+    state.store.delete_role(&caller.scope, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -191,19 +182,13 @@ async fn delete_bulk_roles(
         return Err(ApiError::bad_request("roleIds is required."));
     };
     check_bulk_delete(&role_ids)?;
-    let existing = state.store.existing_role_ids(&role_ids).await?;
+    // A sub-admin may delete only roles built from its sources: their profiles are
+    // checked in one query, and any outside is a 403 with nothing deleted.
+    let existing = state
+        .store
+        .existing_role_ids(&caller.scope, &role_ids)
+        .await?;
     check_bulk_delete_known(&role_ids, &existing)?;
-    let scope = &caller.scope;
-    if *scope != Scope::All {
-        // Every profile of every listed role must be on the sub-admin's sources: one
-        // query for all of their sources.
-        let mut profiles = Vec::new();
-        for id in &role_ids {
-            let role = state.store.get_role(id).await?;
-            profiles.extend(role.access_profiles.into_iter().map(|r| r.id));
-        }
-        require_profiles_in(&state, scope, &profiles).await?;
-    }
     let task = TaskRecord::pending(
         TaskKind::RoleBulkDelete,
         &caller.launcher(),
@@ -216,26 +201,4 @@ async fn delete_bulk_roles(
         axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),
     )
         .into_response())
-}
-
-/// 403 unless every access profile among `ids` is on a source inside `scope`.
-async fn require_profiles_in(
-    state: &AppState,
-    scope: &Scope,
-    ids: &[String],
-) -> Result<(), ApiError> {
-    if *scope == Scope::All {
-        return Ok(());
-    }
-    let sources = state.store.access_profile_sources(ids).await?;
-    require_all(scope, &sources, "access profiles")
-}
-
-/// The role `id` (404 if none), or 403 when one of its access profiles is on a source
-/// outside `scope` (a ROLE_SUBADMIN acts only on roles built from its sources).
-async fn scoped_role(state: &AppState, scope: &Scope, id: &str) -> Result<Role, ApiError> {
-    let role = state.store.get_role(id).await?;
-    let ids: Vec<String> = role.access_profiles.iter().map(|r| r.id.clone()).collect();
-    require_profiles_in(state, scope, &ids).await?;
-    Ok(role)
 }

@@ -1,6 +1,6 @@
-//! Sub-admin scoping at the edge: `for-subadmin=<id|me>`, and the 403 for objects
-//! outside the caller's scope (which [`super::gateway::Caller`] decides once per
-//! request). The rules are `domain::scope`; the sources come from the store.
+//! `for-subadmin=<id|me>`: the view of another sub-admin, which a handler intersects
+//! with its caller's scope (decided once per request by [`super::gateway::Caller`]
+//! and enforced by the store). The rules are `domain::scope`.
 
 use super::error::ApiError;
 use super::gateway::Caller;
@@ -41,24 +41,4 @@ pub async fn for_subadmin(
     Ok(Some(Scope::Sources(
         state.store.administered_source_ids(&identity.id).await?,
     )))
-}
-
-/// 403 for an object on a source outside the caller's scope.
-pub fn outside_scope(what: &str) -> ApiError {
-    ApiError::Forbidden(format!(
-        "The caller is a sub-admin and cannot administer the source of {what}."
-    ))
-}
-
-/// 403 unless every `(id, source id)` is inside `scope`; names the others.
-pub fn require_all(scope: &Scope, items: &[(String, String)], what: &str) -> Result<(), ApiError> {
-    let outside = scope.outside(items);
-    if outside.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "The caller is a sub-admin and cannot administer the sources of these {what}: {}.",
-            outside.join(", ")
-        )))
-    }
 }

@@ -154,7 +154,14 @@ async fn create_source_app(
     let new = NewSourceApp::try_from(input)?;
     let owner_id = match caller.identity_id() {
         Some(id) => id.to_string(),
-        None => match state.store.get_source(&new.account_source_id).await {
+        // An API client: the app's owner is its account source's owner. Source apps
+        // are not confined to a sub-admin's sources (their operations name no
+        // sub-admin levels), so this reads the source unconfined.
+        None => match state
+            .store
+            .get_source(&caller.scope, &new.account_source_id)
+            .await
+        {
             Ok(source) => source.owner.id,
             Err(StoreError::NotFound { .. }) => {
                 return Err(ApiError::bad_request(format!(

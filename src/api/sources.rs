@@ -10,14 +10,14 @@ use serde_json::{Map, Value};
 
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
-use super::scope::{for_subadmin, outside_scope};
+use super::scope::for_subadmin;
 use super::{docs, Fam, V3};
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
-use crate::domain::scope::{is_subadmin, Scope, SOURCE_SUBADMIN};
+use crate::domain::scope::{is_subadmin, SOURCE_SUBADMIN};
 use crate::domain::text::Name;
 use crate::query::specs;
 
@@ -33,7 +33,7 @@ pub async fn list_sources(
     let names_itself = subadmin
         .map(str::trim)
         .is_some_and(|v| v == "me" || Some(v) == caller.identity_id());
-    if scope != Scope::All
+    if !scope.is_all()
         && is_subadmin(&caller.claims.authorities, &[SOURCE_SUBADMIN])
         && !names_itself
     {
@@ -49,10 +49,7 @@ pub async fn list_sources(
         &specs::LIST_SOURCES_SORTERS,
         250,
     )?;
-    let page = state
-        .store
-        .list_sources(scope.sources().as_deref(), &q)
-        .await?;
+    let page = state.store.list_sources(&scope, &q).await?;
     Ok(list_response(&page.items, page.total, docs::source))
 }
 
@@ -62,11 +59,7 @@ pub async fn get_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let scope = &caller.scope;
-    let source = state.store.get_source(&id).await?;
-    if !scope.allows(&source.id) {
-        return Err(outside_scope("this source"));
-    }
+    let source = state.store.get_source(&caller.scope, &id).await?;
     Ok(axum::Json(docs::source(&source)))
 }
 

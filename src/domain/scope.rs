@@ -62,6 +62,11 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Whether the caller acts on everything (is not confined).
+    pub fn is_all(&self) -> bool {
+        *self == Scope::All
+    }
+
     pub fn allows(&self, source_id: &str) -> bool {
         match self {
             Scope::All => true,

@@ -126,8 +126,6 @@ impl<T> Store for T where
 /// Restrictions on an access-profile list beyond the client's `filters`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileView {
-    /// Only profiles of these sources (what a sub-admin administers); `None` = all.
-    pub sources: Option<Vec<String>>,
     /// Only profiles in any of these segments (`for-segment-ids`); `None` = all.
     pub segments: Option<SegmentView>,
 }

@@ -10,38 +10,51 @@ use super::{
 };
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
+use crate::domain::scope::Scope;
 use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
 use crate::query::SqlPiece;
 
 /// Access profiles, who uses them, and deleting one (CONTRACT §2, §3).
+///
+/// Every method that reads or writes a profile for a caller takes the caller's
+/// `scope` (all sources, or a sub-admin's) and enforces it: a profile outside it is
+/// `OutsideScope` (403), and lists leave it out.
 #[async_trait]
 pub trait AccessProfileStore: Send + Sync {
     async fn resolve_access_profile_refs(
         &self,
         draft: &AccessProfileDraft,
     ) -> StoreResult<RefFacts>;
+    /// Creates a profile on a source inside `scope`.
     async fn insert_access_profile(
         &self,
+        scope: &Scope,
         draft: &AccessProfileDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile>;
+    /// Rewrites a profile inside `scope`; its new source must be inside it too.
     async fn update_access_profile(
         &self,
+        scope: &Scope,
         id: &str,
         draft: &AccessProfileDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile>;
-    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile>;
-    /// Access profiles within `view` (a sub-admin's sources, segments) matching `q`.
+    /// The profile with its entitlements and segments, in one call.
+    async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile>;
+    /// Access profiles inside `scope` and `view` (segments) matching `q`.
     async fn list_access_profiles(
         &self,
+        scope: &Scope,
         view: &ProfileView,
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>>;
+    /// The entitlements of a profile inside `scope`.
     async fn list_access_profile_entitlements(
         &self,
+        scope: &Scope,
         id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Entitlement>>;
@@ -49,42 +62,58 @@ pub trait AccessProfileStore: Send + Sync {
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>>;
     /// `(id, source id)` of the access profiles among `ids` that exist.
     async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>>;
-    /// Everything that uses any of these access profiles: one indexed query per usage
-    /// kind, never a scan of all roles.
-    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>>;
-    /// Deletes one access profile unless something uses it (`InUse`, nothing
-    /// changed), the check and the delete in one transaction; `record` (beta's task)
-    /// is written in that same transaction. `NotFound` for an unknown id.
+    /// What a bulk delete decides from (CONTRACT §3.2), read from one snapshot: the
+    /// profiles among `ids` that exist (with their names), and everything that uses
+    /// them (one indexed query per usage kind, never a scan of all roles).
+    /// `OutsideScopeIds` names those outside `scope`.
+    async fn bulk_delete_facts(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+    ) -> StoreResult<(Vec<NamedRef>, Vec<Usage>)>;
+    /// Deletes one access profile inside `scope` unless something uses it (`InUse`,
+    /// nothing changed), the check and the delete in one transaction; `record`
+    /// (beta's task) is written in that same transaction. `NotFound` for an unknown id.
     async fn delete_access_profile(
         &self,
+        scope: &Scope,
         id: &str,
         record: Option<&TaskRecord>,
     ) -> StoreResult<ItemResult>;
 }
 
 /// Roles and their links to access profiles and entitlements.
+///
+/// A role is inside a caller's `scope` when all its access profiles are (a
+/// ROLE_SUBADMIN acts only on roles built from its sources). Methods that act for a
+/// caller enforce it: `OutsideScopeIds` names the profiles outside it.
 #[async_trait]
 pub trait RoleStore: Send + Sync {
     async fn resolve_role_refs(&self, draft: &RoleDraft) -> StoreResult<RoleRefFacts>;
-    async fn insert_role(&self, draft: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role>;
+    /// Creates a role whose profiles are inside `scope`.
+    async fn insert_role(
+        &self,
+        scope: &Scope,
+        draft: &RoleDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role>;
+    /// Rewrites a role inside `scope`; its new profiles must be inside it too.
     async fn update_role(
         &self,
+        scope: &Scope,
         id: &str,
         draft: &RoleDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Role>;
-    async fn get_role(&self, id: &str) -> StoreResult<Role>;
-    /// Roles matching `q`; with `sources`, only roles whose access profiles all belong
-    /// to those sources (a ROLE_SUBADMIN's view).
-    async fn list_roles(
-        &self,
-        sources: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Role>>;
-    /// Deletes one role (its links go with it); `NotFound` when there is none.
-    async fn delete_role(&self, id: &str) -> StoreResult<()>;
-    /// The ids among `ids` that name existing roles.
-    async fn existing_role_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;
+    async fn get_role(&self, scope: &Scope, id: &str) -> StoreResult<Role>;
+    /// Roles inside `scope` matching `q`.
+    async fn list_roles(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Role>>;
+    /// Deletes one role inside `scope` (its links go with it); `NotFound` when there
+    /// is none.
+    async fn delete_role(&self, scope: &Scope, id: &str) -> StoreResult<()>;
+    /// The ids among `ids` that name existing roles, all of them inside `scope`
+    /// (checked in one query over all their profiles).
+    async fn existing_role_ids(&self, scope: &Scope, ids: &[String]) -> StoreResult<Vec<String>>;
 }
 
 /// Source apps and the access profiles they hold (docs/source-apps.md).
@@ -283,13 +312,10 @@ pub trait DirectoryStore: Send + Sync {
 
     // -- sources and entitlements
     async fn insert_source(&self, source: &NewSource, now: DateTime<Utc>) -> StoreResult<Source>;
-    async fn get_source(&self, id: &str) -> StoreResult<Source>;
-    /// Sources matching `q`, only those of `only` when given (a sub-admin's view).
-    async fn list_sources(
-        &self,
-        only: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Source>>;
+    /// A source inside `scope` (a sub-admin administers only its sources).
+    async fn get_source(&self, scope: &Scope, id: &str) -> StoreResult<Source>;
+    /// Sources inside `scope` matching `q`.
+    async fn list_sources(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Source>>;
     /// The sources whose management workgroup has `identity_id` as a member: what a
     /// sub-admin administers.
     async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;

@@ -14,6 +14,7 @@ use super::tasks::insert_task_in;
 use super::*;
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
+use crate::domain::scope::Scope;
 use crate::domain::task::{decide_step, ItemResult, TaskRecord};
 use crate::domain::usage::{Usage, UsageKind};
 use crate::query::format_timestamp;
@@ -76,11 +77,11 @@ fn access_profile_row(r: &Row) -> StoreResult<AccessProfile> {
     })
 }
 
-/// The condition of a [`ProfileView`] on `access_profiles ap`: each restriction in
-/// parentheses, all of them together.
-fn profile_view_filter(view: &ProfileView) -> Vec<SqlPiece> {
+/// The condition of a caller's `scope` and a [`ProfileView`] on `access_profiles ap`:
+/// each restriction in parentheses, all of them together.
+fn profile_view_filter(scope: &Scope, view: &ProfileView) -> Vec<SqlPiece> {
     let mut conditions = Vec::new();
-    if let Some(sources) = &view.sources {
+    if let Scope::Sources(sources) = scope {
         conditions.push(in_filter("ap.source_id", sources));
     }
     if let Some(segments) = &view.segments {
@@ -146,6 +147,31 @@ pub(super) async fn delete_unused_profiles(
         ex.execute(&sql.text, sql.params).await?;
     }
     Ok(decision.results)
+}
+
+/// The 403 for a profile outside the caller's sources.
+fn outside_scope() -> StoreError {
+    StoreError::OutsideScope {
+        kind: "access profile",
+    }
+}
+
+/// Refuses a profile that exists outside `scope` (`OutsideScope`); an unknown one is
+/// left to the caller's own query (404).
+async fn require_in_scope(ex: &mut dyn Executor, scope: &Scope, id: &str) -> StoreResult<()> {
+    let Scope::Sources(sources) = scope else {
+        return Ok(());
+    };
+    let row = ex
+        .fetch_optional(
+            "SELECT source_id FROM access_profiles WHERE id = $1",
+            params![id],
+        )
+        .await?;
+    match row {
+        Some(r) if !sources.contains(&r.get::<String>(0)?) => Err(outside_scope()),
+        _ => Ok(()),
+    }
 }
 
 /// Replaces a profile's entitlement links with the draft's, keeping its order.
@@ -237,9 +263,13 @@ impl AccessProfileStore for SqlStore {
 
     async fn insert_access_profile(
         &self,
+        scope: &Scope,
         d: &AccessProfileDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile> {
+        if !scope.allows(&d.source_id) {
+            return Err(outside_scope());
+        }
         let id = crate::domain::new_id();
         let mut tx = self.db.begin_write().await?;
         tx.execute(
@@ -263,16 +293,21 @@ impl AccessProfileStore for SqlStore {
         write_entitlements(&mut *tx, &id, d).await?;
         write_access_profile_segments(&mut *tx, &id, d).await?;
         tx.commit().await?;
-        self.get_access_profile(&id).await
+        self.get_access_profile(scope, &id).await
     }
 
     async fn update_access_profile(
         &self,
+        scope: &Scope,
         id: &str,
         d: &AccessProfileDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile> {
+        if !scope.allows(&d.source_id) {
+            return Err(outside_scope());
+        }
         let mut tx = self.db.begin_write().await?;
+        require_in_scope(&mut *tx, scope, id).await?;
         let holders = tx
             .fetch_all(
                 "SELECT a.name FROM source_app_access_profiles l \
@@ -312,26 +347,41 @@ impl AccessProfileStore for SqlStore {
         write_entitlements(&mut *tx, id, d).await?;
         write_access_profile_segments(&mut *tx, id, d).await?;
         tx.commit().await?;
-        self.get_access_profile(id).await
+        self.get_access_profile(scope, id).await
     }
 
-    async fn get_access_profile(&self, id: &str) -> StoreResult<AccessProfile> {
+    async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile> {
+        let mut fixed = id_filter("ap.id", id);
+        if let Scope::Sources(sources) = scope {
+            fixed.push(SqlPiece::Sql(" AND ".into()));
+            fixed.extend(in_filter("ap.source_id", sources));
+        }
         let (rows, _) = self
-            .list_rows(&ACCESS_PROFILES, &id_filter("ap.id", id), &one_page())
+            .list_rows(&ACCESS_PROFILES, &fixed, &one_page())
             .await?;
-        self.access_profiles_from_rows(rows)
-            .await?
-            .pop()
-            .ok_or_else(|| not_found("access profile", id))
+        match self.access_profiles_from_rows(rows).await?.pop() {
+            Some(ap) => Ok(ap),
+            // Not in the caller's scope: 403 if it exists at all, else 404.
+            None if *scope != Scope::All
+                && !self
+                    .existing_ids("access_profiles", &[id.to_string()])
+                    .await?
+                    .is_empty() =>
+            {
+                Err(outside_scope())
+            }
+            None => Err(not_found("access profile", id)),
+        }
     }
 
     async fn list_access_profiles(
         &self,
+        scope: &Scope,
         view: &ProfileView,
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>> {
         let (rows, total) = self
-            .list_rows(&ACCESS_PROFILES, &profile_view_filter(view), q)
+            .list_rows(&ACCESS_PROFILES, &profile_view_filter(scope, view), q)
             .await?;
         Ok(Page {
             items: self.access_profiles_from_rows(rows).await?,
@@ -341,9 +391,20 @@ impl AccessProfileStore for SqlStore {
 
     async fn list_access_profile_entitlements(
         &self,
+        scope: &Scope,
         id: &str,
         q: &ListQuery,
     ) -> StoreResult<Page<Entitlement>> {
+        // 404 for an unknown profile, 403 outside the scope: then its links.
+        match self
+            .refs_with_sources("access_profiles", &[id.to_string()])
+            .await?
+            .pop()
+        {
+            None => return Err(not_found("access profile", id)),
+            Some((_, source)) if !scope.allows(&source) => return Err(outside_scope()),
+            Some(_) => {}
+        }
         let listing = Listing {
             cols: ENTITLEMENT_COLS,
             from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
@@ -375,17 +436,47 @@ impl AccessProfileStore for SqlStore {
             .collect())
     }
 
-    async fn access_profile_usages(&self, ids: &[String]) -> StoreResult<Vec<Usage>> {
-        let mut conn = self.db.connection().await?;
-        usages_of(&mut *conn, ids).await
+    async fn bulk_delete_facts(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+    ) -> StoreResult<(Vec<NamedRef>, Vec<Usage>)> {
+        let mut tx = self.db.begin_snapshot().await?;
+        if ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut sql = Sql::new("SELECT id, name, source_id FROM access_profiles WHERE id IN (");
+        sql.push_ids(ids);
+        let mut existing = Vec::new();
+        let mut outside = Vec::new();
+        for r in tx.fetch_all(&sql.text, sql.params).await? {
+            let profile = named_ref(&r, 0)?;
+            if !scope.allows(&r.get::<String>(2)?) {
+                outside.push(profile.id.clone());
+            }
+            existing.push(profile);
+        }
+        if !outside.is_empty() {
+            // In the order the caller named them.
+            outside.sort_by_key(|id| ids.iter().position(|i| i == id));
+            return Err(StoreError::OutsideScopeIds {
+                kind: "access profile",
+                ids: outside,
+            });
+        }
+        let usages = usages_of(&mut *tx, ids).await?;
+        tx.commit().await?;
+        Ok((existing, usages))
     }
 
     async fn delete_access_profile(
         &self,
+        scope: &Scope,
         id: &str,
         record: Option<&TaskRecord>,
     ) -> StoreResult<ItemResult> {
         let mut tx = self.db.begin_write().await?;
+        require_in_scope(&mut *tx, scope, id).await?;
         let Some((_, result)) = delete_unused_profiles(&mut *tx, &[id.to_string()])
             .await?
             .pop()

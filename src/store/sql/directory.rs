@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::domain::model::*;
+use crate::domain::scope::Scope;
 use crate::query::format_timestamp;
 use crate::store::DirectoryStore;
 
@@ -304,25 +305,29 @@ impl DirectoryStore for SqlStore {
         .await
         .map_err(|e| conflict(e, "source", "name", &s.name))?;
         tx.commit().await?;
-        self.get_source(&id).await
+        self.get_source(&Scope::All, &id).await
     }
 
-    async fn get_source(&self, id: &str) -> StoreResult<Source> {
+    async fn get_source(&self, scope: &Scope, id: &str) -> StoreResult<Source> {
         let (rows, _) = self
             .list_rows(&SOURCES, &id_filter("s.id", id), &one_page())
             .await?;
-        rows.first()
+        let source = rows
+            .first()
             .map(source_row)
             .transpose()?
-            .ok_or_else(|| not_found("source", id))
+            .ok_or_else(|| not_found("source", id))?;
+        if !scope.allows(&source.id) {
+            return Err(StoreError::OutsideScope { kind: "source" });
+        }
+        Ok(source)
     }
 
-    async fn list_sources(
-        &self,
-        only: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Source>> {
-        let fixed = only.map(|ids| in_filter("s.id", ids)).unwrap_or_default();
+    async fn list_sources(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Source>> {
+        let fixed = match scope {
+            Scope::All => Vec::new(),
+            Scope::Sources(ids) => in_filter("s.id", ids),
+        };
         let (rows, total) = self.list_rows(&SOURCES, &fixed, q).await?;
         Ok(Page {
             items: rows.iter().map(source_row).collect::<StoreResult<_>>()?,

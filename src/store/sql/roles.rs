@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::*;
 use crate::domain::model::*;
+use crate::domain::scope::Scope;
 use crate::query::format_timestamp;
 use crate::store::{AccessProfileStore, RoleStore};
 
@@ -105,6 +106,68 @@ impl SqlStore {
     }
 }
 
+/// The access profiles among `ids` on sources outside `scope` (one indexed query).
+async fn profiles_outside(
+    ex: &mut dyn Executor,
+    scope: &Scope,
+    ids: &[String],
+) -> StoreResult<Vec<String>> {
+    let Scope::Sources(sources) = scope else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT id, source_id FROM access_profiles WHERE id IN (");
+    sql.push_ids(ids);
+    outside_of(ex.fetch_all(&sql.text, sql.params).await?, sources)
+}
+
+/// The access profiles of the roles `role_ids` on sources outside `scope`: one query
+/// over all their links, however many roles.
+async fn roles_profiles_outside(
+    ex: &mut dyn Executor,
+    scope: &Scope,
+    role_ids: &[String],
+) -> StoreResult<Vec<String>> {
+    let Scope::Sources(sources) = scope else {
+        return Ok(Vec::new());
+    };
+    if role_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT x.id, x.source_id FROM role_access_profiles l \
+         JOIN access_profiles x ON x.id = l.access_profile_id WHERE l.role_id IN (",
+    );
+    sql.push_ids(role_ids)
+        .push(" ORDER BY l.role_id, l.position");
+    outside_of(ex.fetch_all(&sql.text, sql.params).await?, sources)
+}
+
+/// The ids of `(id, source id)` rows whose source is not among `sources`, once each.
+fn outside_of(rows: Vec<Row>, sources: &[String]) -> StoreResult<Vec<String>> {
+    let mut outside: Vec<String> = Vec::new();
+    for r in rows {
+        let id: String = r.get(0)?;
+        if !sources.contains(&r.get::<String>(1)?) && !outside.contains(&id) {
+            outside.push(id);
+        }
+    }
+    Ok(outside)
+}
+
+fn refuse_outside(ids: Vec<String>) -> StoreResult<()> {
+    if ids.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::OutsideScopeIds {
+            kind: "access profile",
+            ids,
+        })
+    }
+}
+
 #[async_trait]
 impl RoleStore for SqlStore {
     async fn resolve_role_refs(&self, d: &RoleDraft) -> StoreResult<RoleRefFacts> {
@@ -119,9 +182,15 @@ impl RoleStore for SqlStore {
         })
     }
 
-    async fn insert_role(&self, d: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role> {
+    async fn insert_role(
+        &self,
+        scope: &Scope,
+        d: &RoleDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role> {
         let id = crate::domain::new_id();
         let mut tx = self.db.begin_write().await?;
+        refuse_outside(profiles_outside(&mut *tx, scope, &d.access_profile_ids).await?)?;
         tx.execute(
             "INSERT INTO roles (id, name, description, owner_id, enabled, requestable, \
              dimensional, doc, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -142,11 +211,21 @@ impl RoleStore for SqlStore {
         .map_err(|e| conflict(e, "role", "name", &d.name))?;
         write_role_links(&mut *tx, &id, d).await?;
         tx.commit().await?;
-        self.get_role(&id).await
+        self.get_role(scope, &id).await
     }
 
-    async fn update_role(&self, id: &str, d: &RoleDraft, now: DateTime<Utc>) -> StoreResult<Role> {
+    async fn update_role(
+        &self,
+        scope: &Scope,
+        id: &str,
+        d: &RoleDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role> {
         let mut tx = self.db.begin_write().await?;
+        refuse_outside(
+            roles_profiles_outside(&mut *tx, scope, std::slice::from_ref(&id.to_string())).await?,
+        )?;
+        refuse_outside(profiles_outside(&mut *tx, scope, &d.access_profile_ids).await?)?;
         let done = tx
             .execute(
                 "UPDATE roles SET name = $1, description = $2, owner_id = $3, enabled = $4, \
@@ -170,28 +249,34 @@ impl RoleStore for SqlStore {
         }
         write_role_links(&mut *tx, id, d).await?;
         tx.commit().await?;
-        self.get_role(id).await
+        self.get_role(scope, id).await
     }
 
-    async fn get_role(&self, id: &str) -> StoreResult<Role> {
+    async fn get_role(&self, scope: &Scope, id: &str) -> StoreResult<Role> {
         let (rows, _) = self
             .list_rows(&ROLES, &id_filter("r.id", id), &one_page())
             .await?;
-        self.roles_from_rows(rows)
+        let role = self
+            .roles_from_rows(rows)
             .await?
             .pop()
-            .ok_or_else(|| not_found("role", id))
+            .ok_or_else(|| not_found("role", id))?;
+        if let Scope::Sources(sources) = scope {
+            // The profiles' sources are one indexed query away; the role is read.
+            let ids: Vec<String> = role.access_profiles.iter().map(|r| r.id.clone()).collect();
+            let mut ex = Pooled(&*self.db);
+            refuse_outside(
+                profiles_outside(&mut ex, &Scope::Sources(sources.clone()), &ids).await?,
+            )?;
+        }
+        Ok(role)
     }
 
-    async fn list_roles(
-        &self,
-        sources: Option<&[String]>,
-        q: &ListQuery,
-    ) -> StoreResult<Page<Role>> {
-        let fixed = match sources {
-            None => Vec::new(),
+    async fn list_roles(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Role>> {
+        let fixed = match scope {
+            Scope::All => Vec::new(),
             // No profile of the role lies outside `sources` (indexed by role_id).
-            Some(ids) => {
+            Scope::Sources(ids) => {
                 let mut pieces = vec![SqlPiece::Sql(
                     "NOT EXISTS (SELECT 1 FROM role_access_profiles l JOIN access_profiles x \
                      ON x.id = l.access_profile_id WHERE l.role_id = r.id AND NOT ("
@@ -210,8 +295,11 @@ impl RoleStore for SqlStore {
     }
 
     /// The links go with the row (`ON DELETE CASCADE`).
-    async fn delete_role(&self, id: &str) -> StoreResult<()> {
+    async fn delete_role(&self, scope: &Scope, id: &str) -> StoreResult<()> {
         let mut tx = self.db.begin_write().await?;
+        refuse_outside(
+            roles_profiles_outside(&mut *tx, scope, std::slice::from_ref(&id.to_string())).await?,
+        )?;
         let done = delete_by_id(&mut *tx, "roles", id).await?;
         if done == 0 {
             return Err(not_found("role", id));
@@ -219,7 +307,9 @@ impl RoleStore for SqlStore {
         tx.commit().await
     }
 
-    async fn existing_role_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
-        self.existing_ids("roles", ids).await
+    async fn existing_role_ids(&self, scope: &Scope, ids: &[String]) -> StoreResult<Vec<String>> {
+        let existing = self.existing_ids("roles", ids).await?;
+        refuse_outside(roles_profiles_outside(&mut Pooled(&*self.db), scope, &existing).await?)?;
+        Ok(existing)
     }
 }
