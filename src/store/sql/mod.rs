@@ -59,37 +59,44 @@ const AP_FROM: &str = " FROM access_profiles ap JOIN identities o ON o.id = ap.o
 /// What a list reads: the page's columns and FROM (with the joins that fetch display
 /// names), and the FROM of its `count=true` query. The name joins follow NOT NULL
 /// foreign keys or are LEFT JOINs, so they never change the count and the count
-/// skips them; filters only name columns of the base table.
+/// skips them; filters only name columns of the base table. `key` identifies a row
+/// of `count_from` among those the fixed condition keeps (the sort spec's tiebreak).
 struct Listing<'a> {
     cols: &'a str,
     from: &'a str,
     count_from: &'a str,
+    key: &'a str,
 }
 
 const IDENTITIES: Listing = Listing {
     cols: IDENTITY_COLS,
     from: IDENTITY_FROM,
     count_from: " FROM identities i",
+    key: "i.id",
 };
 const GROUPS: Listing = Listing {
     cols: GROUP_COLS,
     from: GROUP_FROM,
     count_from: " FROM governance_groups g",
+    key: "g.id",
 };
 const SOURCES: Listing = Listing {
     cols: SOURCE_COLS,
     from: SOURCE_FROM,
     count_from: " FROM sources s",
+    key: "s.id",
 };
 const ENTITLEMENTS: Listing = Listing {
     cols: ENTITLEMENT_COLS,
     from: ENTITLEMENT_FROM,
     count_from: " FROM entitlements e",
+    key: "e.id",
 };
 const ACCESS_PROFILES: Listing = Listing {
     cols: AP_COLS,
     from: AP_FROM,
     count_from: " FROM access_profiles ap",
+    key: "ap.id",
 };
 
 /// Members of a governance group (identities joined with memberships).
@@ -160,6 +167,10 @@ impl SqlStore {
 
     /// Runs `cols + from + WHERE fixed AND filter + ORDER BY + LIMIT/OFFSET`, and the
     /// matching COUNT(*) over `count_from` when the query asks for the total.
+    ///
+    /// Past the first page, the page's keys are chosen first over `count_from` alone
+    /// and then its rows read: the rows an offset skips cost an index entry each (the
+    /// sort indexes end in the key), not a table row and the name joins each.
     async fn list_rows(
         &self,
         listing: &Listing<'_>,
@@ -168,10 +179,27 @@ impl SqlStore {
     ) -> StoreResult<(Vec<DbRow>, Option<i64>)> {
         let mut qb = QueryBuilder::<Db>::new(listing.cols);
         qb.push(listing.from);
-        push_where(&mut qb, fixed, &q.filter);
-        qb.push(" ").push(&q.order_by);
-        qb.push(" LIMIT ").push_bind(q.paging.limit);
-        qb.push(" OFFSET ").push_bind(q.paging.offset);
+        if q.paging.offset == 0 {
+            push_where(&mut qb, fixed, &q.filter);
+            qb.push(" ").push(&q.order_by);
+            qb.push(" LIMIT ").push_bind(q.paging.limit);
+        } else {
+            qb.push(" WHERE ");
+            // `fixed` outside too: a key is unique only among the rows it keeps (an
+            // entitlement is in many profiles, an identity in many groups).
+            if !fixed.is_empty() {
+                qb.push("(");
+                push_pieces(&mut qb, fixed);
+                qb.push(") AND ");
+            }
+            qb.push(listing.key).push(" IN (SELECT ").push(listing.key);
+            qb.push(listing.count_from);
+            push_where(&mut qb, fixed, &q.filter);
+            qb.push(" ").push(&q.order_by);
+            qb.push(" LIMIT ").push_bind(q.paging.limit);
+            qb.push(" OFFSET ").push_bind(q.paging.offset);
+            qb.push(") ").push(&q.order_by);
+        }
         let rows = qb.build().fetch_all(&self.pool).await?;
         let total = if q.paging.count {
             let mut qb = QueryBuilder::<Db>::new("SELECT COUNT(*)");
@@ -813,6 +841,7 @@ impl Store for SqlStore {
             cols: IDENTITY_COLS,
             from: &format!("{IDENTITY_FROM}{MEMBER_JOIN}"),
             count_from: &format!("{}{MEMBER_JOIN}", IDENTITIES.count_from),
+            key: IDENTITIES.key,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("m.group_id", group_id), q)
@@ -1069,6 +1098,7 @@ impl Store for SqlStore {
             cols: ENTITLEMENT_COLS,
             from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
             count_from: &format!("{}{AP_ENTITLEMENT_JOIN}", ENTITLEMENTS.count_from),
+            key: ENTITLEMENTS.key,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("ape.access_profile_id", id), q)

@@ -17,6 +17,7 @@ const TASKS: Listing = Listing {
     cols: TASK_COLS,
     from: " FROM tasks t",
     count_from: " FROM tasks t",
+    key: "t.id",
 };
 
 /// One indexed query per usage kind (`…_ap_idx` on each link table).
