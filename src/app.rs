@@ -286,8 +286,12 @@ async fn maintain(
     store: Arc<dyn Store>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut purge = tokio::time::interval(PURGE_EVERY);
-    let mut reload = tokio::time::interval(crate::auth::keys::RELOAD_EVERY);
+    // The first ticks come one period from now: the keys were loaded at start, and a
+    // reload racing the first requests would make which key signs them a coin toss.
+    let start = tokio::time::Instant::now();
+    let mut purge = tokio::time::interval_at(start + PURGE_EVERY, PURGE_EVERY);
+    let reload_every = crate::auth::keys::RELOAD_EVERY;
+    let mut reload = tokio::time::interval_at(start + reload_every, reload_every);
     for every in [&mut purge, &mut reload] {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }

@@ -149,11 +149,28 @@ async fn sqlite_schema(conn: &mut SqliteConnection) -> Result<Schema, BoxError> 
         {
             let name: String = r.get("name");
             let origin: String = r.get("origin");
-            let columns: Vec<String> =
+            // An expression column has no name; its text is in the CREATE INDEX.
+            let names: Vec<Option<String>> =
                 sqlx::query_scalar("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
                     .bind(&name)
                     .fetch_all(&mut *conn)
                     .await?;
+            let mut columns = Vec::with_capacity(names.len());
+            for (i, column) in names.into_iter().enumerate() {
+                columns.push(match column {
+                    Some(column) => column,
+                    None => {
+                        let sql: String = sqlx::query_scalar(
+                            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                        )
+                        .bind(&name)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        let item = index_items(&sql).into_iter().nth(i);
+                        expression(&item.ok_or(format!("index {name}: no item {i} in {sql}"))?)
+                    }
+                });
+            }
             schema.indexes.insert(Index {
                 table: table.clone(),
                 columns,
@@ -241,9 +258,14 @@ async fn postgres_schema(conn: &mut PgConnection) -> Result<Schema, BoxError> {
     for r in sqlx::query(
         "SELECT i.relname::text AS name, t.relname::text AS tbl, \
                 ix.indisunique AS is_unique, ix.indisprimary AS is_primary, \
-                ARRAY(SELECT a.attname::text FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, i) \
-                      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.n \
+                ARRAY(SELECT CASE WHEN k.n = 0 \
+                                  THEN pg_get_indexdef(ix.indexrelid, k.i::int, true) \
+                                  ELSE (SELECT a.attname::text FROM pg_attribute a \
+                                        WHERE a.attrelid = t.oid AND a.attnum = k.n) END \
+                      FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, i) \
                       ORDER BY k.i) AS cols, \
+                ARRAY(SELECT k.n = 0 FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, i) \
+                      ORDER BY k.i) AS is_expression, \
                 EXISTS (SELECT 1 FROM pg_constraint c \
                         WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u')) AS backs_constraint \
          FROM pg_index ix \
@@ -256,15 +278,58 @@ async fn postgres_schema(conn: &mut PgConnection) -> Result<Schema, BoxError> {
     .await?
     {
         let backs_constraint: bool = r.get("backs_constraint");
+        let is_expression: Vec<bool> = r.get("is_expression");
+        let columns: Vec<String> = r.get("cols");
+        let columns = columns
+            .into_iter()
+            .zip(is_expression)
+            .map(|(c, e)| if e { expression(&c) } else { c })
+            .collect();
         schema.indexes.insert(Index {
             table: r.get("tbl"),
-            columns: r.get("cols"),
+            columns,
             unique: r.get("is_unique"),
             primary: r.get("is_primary"),
             name: (!backs_constraint).then(|| r.get("name")),
         });
     }
     Ok(schema)
+}
+
+/// The items of a CREATE INDEX's column list, split at its top-level commas.
+fn index_items(create_index: &str) -> Vec<String> {
+    let upper = create_index.to_ascii_uppercase();
+    let start = upper
+        .find(" ON ")
+        .and_then(|on| create_index[on..].find('(').map(|p| on + p + 1))
+        .unwrap_or(create_index.len());
+    let (mut items, mut item, mut depth) = (Vec::new(), String::new(), 0usize);
+    for c in create_index[start..].chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => break,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    items.push(item);
+    items
+}
+
+/// An index expression as both catalogs can spell it (`lower(name)`): the two print
+/// the same expression with different spacing and case.
+fn expression(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    format!("expression {text}")
 }
 
 /// Every difference, one line each; empty when the schemas agree.

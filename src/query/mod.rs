@@ -30,7 +30,7 @@ mod tests;
 
 pub use filter::{parse_filter, render_filter, Expr, Number, Op, Value, MAX_DEPTH, MAX_IN_VALUES};
 pub use paging::{parse_paging, Paging, DEFAULT_MAX_LIMIT, MAX_OFFSET};
-pub use sort::{order_by, parse_sorters, sort_clause, Sort, SortSpec};
+pub use sort::{order_by, parse_sorters, sort_clause, Sort, SortField, SortSpec};
 pub use sql::{
     check_filter, compile_filter, filter_to_sql, FieldSpec, FieldType, FilterSpec, SqlPiece,
     SqlValue, Target,

@@ -11,17 +11,54 @@ pub struct Sort {
     /// Trusted SQL expression, e.g. `ap.created`.
     pub column: &'static str,
     pub desc: bool,
+    /// The column is declared NOT NULL (see [`SortField::not_null`]).
+    pub not_null: bool,
+}
+
+/// One sortable field of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortField {
+    /// API field name, e.g. `created`.
+    pub name: &'static str,
+    /// Trusted SQL expression, e.g. `ap.created`.
+    pub column: &'static str,
+    /// Whether the column is declared NOT NULL in both schemas (a test checks the
+    /// marks against the migrations). A nullable column is sorted `NULLS LAST`, so that
+    /// SQLite and PostgreSQL, whose defaults differ, put its NULLs in the same place; a
+    /// NOT NULL one gets no NULLS clause, which the planners would otherwise have to
+    /// prove redundant before an index on the column can serve the order.
+    pub not_null: bool,
+}
+
+impl SortField {
+    /// A field whose column is NOT NULL.
+    pub const fn not_null(name: &'static str, column: &'static str) -> Self {
+        SortField {
+            name,
+            column,
+            not_null: true,
+        }
+    }
+
+    /// A field whose column may hold NULL.
+    pub const fn nullable(name: &'static str, column: &'static str) -> Self {
+        SortField {
+            name,
+            column,
+            not_null: false,
+        }
+    }
 }
 
 /// The sorter allow-list of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortSpec {
-    /// `(api name, sql expression)` pairs.
-    pub fields: &'static [(&'static str, &'static str)],
+    /// The sortable fields, in the order the documentation lists them.
+    pub fields: &'static [SortField],
     /// Fields ISC documents but accessd cannot sort on yet.
     pub unsupported: &'static [&'static str],
-    /// Unique, non-null column appended (ascending) to every ORDER BY so that
-    /// paging is deterministic, e.g. `ap.id`.
+    /// Unique, non-null column appended to every ORDER BY so that paging is
+    /// deterministic, e.g. `ap.id`.
     pub tiebreak: &'static str,
     /// Order used when no sorters are given (the tiebreak is still appended).
     pub default: &'static [Sort],
@@ -49,17 +86,18 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
                 ),
             });
         }
-        match spec.fields.iter().find(|(api, _)| *api == name) {
-            Some(&(field, column)) => {
-                if out.iter().any(|s| s.field == field) {
+        match spec.fields.iter().find(|f| f.name == name) {
+            Some(f) => {
+                if out.iter().any(|s| s.field == f.name) {
                     return Err(QueryError::DuplicateSorter {
-                        field: field.to_string(),
+                        field: f.name.to_string(),
                     });
                 }
                 out.push(Sort {
-                    field,
-                    column,
+                    field: f.name,
+                    column: f.column,
                     desc,
+                    not_null: f.not_null,
                 });
             }
             None if spec.unsupported.contains(&name) => {
@@ -70,7 +108,7 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
             None => {
                 return Err(QueryError::UnknownSorterField {
                     field: snippet(name),
-                    supported: spec.fields.iter().map(|(api, _)| *api).collect(),
+                    supported: spec.fields.iter().map(|f| f.name).collect(),
                 })
             }
         }
@@ -79,27 +117,28 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
 }
 
 /// The full `ORDER BY ...` clause: the given sorts (or `spec.default` when
-/// empty), each with `NULLS LAST` so SQLite and PostgreSQL agree, then the
-/// tiebreak ascending (omitted if already sorted on). E.g.
-/// `ORDER BY ap.name ASC NULLS LAST, ap.id ASC`.
+/// empty), nullable columns with `NULLS LAST` so SQLite and PostgreSQL agree, then
+/// the tiebreak (omitted if already sorted on) in the direction of the last sort key.
+/// E.g. `ORDER BY ap.created DESC, ap.id DESC`, which one backward scan of an index
+/// on `(created, id)` serves at any offset; an ascending tiebreak after a descending
+/// key would need a sort of every row before the page.
 pub fn order_by(sorts: &[Sort], spec: &SortSpec) -> String {
     let sorts = if sorts.is_empty() {
         spec.default
     } else {
         sorts
     };
+    let direction = |desc: bool| if desc { "DESC" } else { "ASC" };
     let mut parts: Vec<String> = sorts
         .iter()
         .map(|s| {
-            format!(
-                "{} {} NULLS LAST",
-                s.column,
-                if s.desc { "DESC" } else { "ASC" }
-            )
+            let nulls = if s.not_null { "" } else { " NULLS LAST" };
+            format!("{} {}{nulls}", s.column, direction(s.desc))
         })
         .collect();
     if !sorts.iter().any(|s| s.column == spec.tiebreak) {
-        parts.push(format!("{} ASC", spec.tiebreak));
+        let desc = sorts.last().is_some_and(|s| s.desc);
+        parts.push(format!("{} {}", spec.tiebreak, direction(desc)));
     }
     format!("ORDER BY {}", parts.join(", "))
 }

@@ -366,7 +366,7 @@ fn specs_match_api_documentation() {
         };
         let description = sorters["description"].as_str().unwrap();
         let documented = documented_sorters(description);
-        let ours: Vec<&str> = case.sorters.fields.iter().map(|(f, _)| *f).collect();
+        let ours: Vec<&str> = case.sorters.fields.iter().map(|f| f.name).collect();
         let ordered: Vec<&str> = documented
             .iter()
             .map(String::as_str)
@@ -426,7 +426,10 @@ fn expected_cond(col: &str, op: Op) -> String {
         Op::Ge => format!("{col} >= ?"),
         Op::Lt => format!("{col} < ?"),
         Op::Le => format!("{col} <= ?"),
-        Op::Co | Op::Sw => format!("lower({col}) LIKE lower(?) ESCAPE '\\'"),
+        Op::Co => format!("lower({col}) LIKE ? ESCAPE '\\'"),
+        Op::Sw => {
+            format!("(lower({col}) >= ? AND lower({col}) < ? AND lower({col}) LIKE ? ESCAPE '\\')")
+        }
         Op::In => format!("{col} IN (?, ?)"),
         Op::Pr => format!("{col} IS NOT NULL"),
         Op::IsNull => format!("{col} IS NULL"),
@@ -436,8 +439,8 @@ fn expected_cond(col: &str, op: Op) -> String {
 fn expected_bind(ty: FieldType, op: Op) -> Option<SqlValue> {
     Some(match (op, ty) {
         (Op::Pr | Op::IsNull, _) => return None,
-        (Op::Sw, _) => SqlValue::Text("Ab%".into()),
-        (Op::Co, _) => SqlValue::Text("%Ab%".into()),
+        (Op::Sw, _) => SqlValue::Text("ab%".into()),
+        (Op::Co, _) => SqlValue::Text("%ab%".into()),
         (_, FieldType::Str) => SqlValue::Text("Ab".into()),
         (_, FieldType::Bool) => SqlValue::Bool(true),
         (_, FieldType::DateTime) => SqlValue::Text("2019-12-31T23:00:00.000Z".into()),
@@ -472,15 +475,17 @@ fn every_documented_field_and_operator_is_accepted_and_others_rejected() {
                     };
                     assert_eq!(sql, cond, "{ctx}: {input}");
                     let bind = expected_bind(fs.ty, op);
-                    let n = match op {
-                        Op::In => 2,
-                        _ => usize::from(bind.is_some()),
+                    let expected: Vec<SqlValue> = match op {
+                        Op::In => vec![bind; 2].into_iter().flatten().collect(),
+                        // The range on lower(col) comes before the pattern.
+                        Op::Sw => ["ab", "ac"]
+                            .map(|b| SqlValue::Text(b.into()))
+                            .into_iter()
+                            .chain(bind)
+                            .collect(),
+                        _ => bind.into_iter().collect(),
                     };
-                    assert_eq!(
-                        binds,
-                        vec![bind; n].into_iter().flatten().collect::<Vec<_>>(),
-                        "{ctx}: {input}"
-                    );
+                    assert_eq!(binds, expected, "{ctx}: {input}");
                     accepted += 1;
                 } else {
                     let supported: Vec<&str> = fs.ops.iter().map(|o| o.keyword()).collect();
@@ -539,19 +544,24 @@ fn every_documented_sorter_is_accepted() {
     for case in cases() {
         let spec = case.sorters;
         let ctx = format!("{} {}", case.version, case.operation_id);
-        for (field, column) in spec.fields {
-            assert_eq!(
-                sort_clause(Some(field), spec).unwrap(),
-                if *column == spec.tiebreak {
-                    format!("ORDER BY {column} ASC NULLS LAST")
+        for f in spec.fields {
+            let (column, tiebreak) = (f.column, spec.tiebreak);
+            let nulls = if f.not_null { "" } else { " NULLS LAST" };
+            let expected = |dir: &str| {
+                if column == tiebreak {
+                    format!("ORDER BY {column} {dir}{nulls}")
                 } else {
-                    format!("ORDER BY {column} ASC NULLS LAST, {} ASC", spec.tiebreak)
-                },
+                    format!("ORDER BY {column} {dir}{nulls}, {tiebreak} {dir}")
+                }
+            };
+            assert_eq!(
+                sort_clause(Some(f.name), spec).unwrap(),
+                expected("ASC"),
                 "{ctx}"
             );
-            let desc = sort_clause(Some(&format!("-{field}")), spec).unwrap();
-            assert!(
-                desc.starts_with(&format!("ORDER BY {column} DESC NULLS LAST")),
+            assert_eq!(
+                sort_clause(Some(&format!("-{}", f.name)), spec).unwrap(),
+                expected("DESC"),
                 "{ctx}"
             );
         }
@@ -562,24 +572,86 @@ fn every_documented_sorter_is_accepted() {
                 "{ctx}"
             );
         }
+        let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
         let mut default: Vec<String> = spec
             .default
             .iter()
             .map(|s| {
-                format!(
-                    "{} {} NULLS LAST",
-                    s.column,
-                    if s.desc { "DESC" } else { "ASC" }
-                )
+                let nulls = if s.not_null { "" } else { " NULLS LAST" };
+                format!("{} {}{nulls}", s.column, dir(s.desc))
             })
             .collect();
-        default.push(format!("{} ASC", spec.tiebreak));
+        let last_desc = spec.default.last().is_some_and(|s| s.desc);
+        default.push(format!("{} {}", spec.tiebreak, dir(last_desc)));
         assert_eq!(
             sort_clause(None, spec).unwrap(),
             format!("ORDER BY {}", default.join(", ")),
             "{ctx}"
         );
     }
+}
+
+/// Every sort key marked NOT NULL is a NOT NULL column in the migrated schema, and
+/// every one marked nullable may hold NULL: a wrong mark would either sort NULLs
+/// differently on the two backends or keep an index from serving the order.
+#[tokio::test]
+async fn sort_keys_are_marked_not_null_exactly_when_the_schema_says_so() {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    // The SQLite migrations themselves (the query layer knows no store).
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&mut conn)
+        .await
+        .unwrap();
+    // The table behind each alias the specs use (see the `specs` module docs).
+    let table = |alias: &str| match alias {
+        "ap" => "access_profiles",
+        "r" => "roles",
+        "s" => "sources",
+        "e" => "entitlements",
+        "i" => "identities",
+        "g" => "governance_groups",
+        "m" => "governance_group_members",
+        "t" => "tasks",
+        "ape" => "access_profile_entitlements",
+        "ls" => "lifecycle_states",
+        "sg" => "segments",
+        "a" => "source_apps",
+        "l" => "source_app_access_profiles",
+        other => panic!("unknown alias {other}"),
+    };
+    let mut specs: Vec<&SortSpec> = cases().iter().map(|c| c.sorters).collect();
+    specs.extend([
+        &GET_LIFECYCLE_STATES_SORTERS,
+        &GET_LIFECYCLE_STATES_V1_SORTERS,
+        &LIST_SEGMENTS_ORDER,
+        &GET_PENDING_TASKS_SORTERS,
+    ]);
+    let mut checked = 0;
+    for spec in specs {
+        let keys = spec
+            .fields
+            .iter()
+            .map(|f| (f.column, f.not_null))
+            .chain(spec.default.iter().map(|s| (s.column, s.not_null)))
+            .chain([(spec.tiebreak, true)]);
+        for (column, marked_not_null) in keys {
+            let (alias, name) = column.split_once('.').unwrap();
+            let not_null: Option<bool> = sqlx::query_scalar(
+                "SELECT \"notnull\" <> 0 FROM pragma_table_info(?) WHERE name = ?",
+            )
+            .bind(table(alias))
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap();
+            assert_eq!(not_null, Some(marked_not_null), "{column}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
 }
 
 /// Representative rejections with their exact messages, per spec.
@@ -754,11 +826,13 @@ fn representative_sql() {
         (
             &LIST_ACCESS_PROFILES_FILTERS,
             r#"source.id eq "2c9180835d191a86015d28455b4a2329" and requestable eq true and name sw "Acc_""#,
-            "(ap.source_id = ? AND ap.requestable = ? AND lower(ap.name) LIKE lower(?) ESCAPE '\\')",
+            "(ap.source_id = ? AND ap.requestable = ? AND (lower(ap.name) >= ? AND lower(ap.name) < ? AND lower(ap.name) LIKE ? ESCAPE '\\'))",
             vec![
                 t("2c9180835d191a86015d28455b4a2329"),
                 SqlValue::Bool(true),
-                t("Acc\\_%"),
+                t("acc_"),
+                t("acc`"),
+                t("acc\\_%"),
             ],
         ),
         (
@@ -782,20 +856,20 @@ fn representative_sql() {
         (
             &LIST_SOURCES_FILTERS,
             r#"name co "AD" and connectorName ge "a""#,
-            "(lower(s.name) LIKE lower(?) ESCAPE '\\' AND s.connector_name >= ?)",
-            vec![t("%AD%"), t("a")],
+            "(lower(s.name) LIKE ? ESCAPE '\\' AND s.connector_name >= ?)",
+            vec![t("%ad%"), t("a")],
         ),
         (
             &LIST_ENTITLEMENTS_V1_FILTERS,
             r#"attribute eq "memberOf" and value sw "CN=""#,
-            "(e.attribute = ? AND lower(e.value) LIKE lower(?) ESCAPE '\\')",
-            vec![t("memberOf"), t("CN=%")],
+            "(e.attribute = ? AND (lower(e.value) >= ? AND lower(e.value) < ? AND lower(e.value) LIKE ? ESCAPE '\\'))",
+            vec![t("memberOf"), t("cn="), t("cn>"), t("cn=%")],
         ),
         (
             &LIST_IDENTITIES_FILTERS,
             r#"firstname sw "Jo" and processingState eq "ERROR""#,
-            "(lower(i.first_name) LIKE lower(?) ESCAPE '\\' AND i.processing_state = ?)",
-            vec![t("Jo%"), t("ERROR")],
+            "((lower(i.first_name) >= ? AND lower(i.first_name) < ? AND lower(i.first_name) LIKE ? ESCAPE '\\') AND i.processing_state = ?)",
+            vec![t("jo"), t("jp"), t("jo%"), t("ERROR")],
         ),
         (
             &GET_PUBLIC_IDENTITIES_FILTERS,
@@ -806,8 +880,8 @@ fn representative_sql() {
         (
             &LIST_WORKGROUPS_FILTERS,
             r#"memberships.identityId in ("i1", "i2") and name sw "Eng""#,
-            "(g.id IN (SELECT group_id FROM governance_group_members WHERE identity_id IN (?, ?)) AND lower(g.name) LIKE lower(?) ESCAPE '\\')",
-            vec![t("i1"), t("i2"), t("Eng%")],
+            "(g.id IN (SELECT group_id FROM governance_group_members WHERE identity_id IN (?, ?)) AND (lower(g.name) >= ? AND lower(g.name) < ? AND lower(g.name) LIKE ? ESCAPE '\\'))",
+            vec![t("i1"), t("i2"), t("eng"), t("enh"), t("eng%")],
         ),
     ];
     for (spec, input, sql, binds) in cases {
@@ -816,19 +890,19 @@ fn representative_sql() {
     }
     assert_eq!(
         sort_clause(Some("-created,name"), &LIST_WORKGROUP_MEMBERS_SORTERS).unwrap(),
-        "ORDER BY m.created DESC NULLS LAST, i.name ASC NULLS LAST, i.id ASC"
+        "ORDER BY m.created DESC, i.name ASC, i.id ASC"
     );
     assert_eq!(
         sort_clause(None, &GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS).unwrap(),
-        "ORDER BY ape.position ASC NULLS LAST, e.id ASC"
+        "ORDER BY ape.position ASC, e.id ASC"
     );
     assert_eq!(
         sort_clause(Some("value"), &GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS).unwrap(),
-        "ORDER BY e.value ASC NULLS LAST, e.id ASC"
+        "ORDER BY e.value ASC, e.id ASC"
     );
     assert_eq!(
         sort_clause(Some("managementWorkgroup.id,-id"), &LIST_SOURCES_SORTERS).unwrap(),
-        "ORDER BY s.management_workgroup_id ASC NULLS LAST, s.id DESC NULLS LAST"
+        "ORDER BY s.management_workgroup_id ASC NULLS LAST, s.id DESC"
     );
 }
 
@@ -863,18 +937,24 @@ fn lifecycle_state_sorters_match_the_api_documentation() {
                 .as_str()
                 .unwrap(),
         );
-        let ours: Vec<&str> = spec.fields.iter().map(|(f, _)| *f).collect();
+        let ours: Vec<&str> = spec.fields.iter().map(|f| f.name).collect();
         assert_eq!(ours, documented, "{ctx}");
-        for (field, column) in spec.fields {
+        for f in spec.fields {
+            let nulls = if f.not_null { "" } else { " NULLS LAST" };
             assert_eq!(
-                sort_clause(Some(&format!("-{field}")), spec).unwrap(),
-                format!("ORDER BY {column} DESC NULLS LAST, ls.id ASC"),
+                sort_clause(Some(&format!("-{}", f.name)), spec).unwrap(),
+                format!("ORDER BY {} DESC{nulls}, ls.id DESC", f.column),
                 "{ctx}"
             );
         }
         assert_eq!(
+            sort_clause(Some("-priority"), spec).unwrap(),
+            "ORDER BY ls.priority DESC NULLS LAST, ls.id DESC",
+            "{ctx}"
+        );
+        assert_eq!(
             sort_clause(None, spec).unwrap(),
-            "ORDER BY ls.created ASC NULLS LAST, ls.id ASC",
+            "ORDER BY ls.created ASC, ls.id ASC",
             "{ctx}"
         );
         assert_eq!(
@@ -900,6 +980,6 @@ fn list_segments_pages_only_as_the_api_documentation_says() {
     assert!(LIST_SEGMENTS_ORDER.fields.is_empty());
     assert_eq!(
         sort_clause(None, &LIST_SEGMENTS_ORDER).unwrap(),
-        "ORDER BY sg.created ASC NULLS LAST, sg.id ASC"
+        "ORDER BY sg.created ASC, sg.id ASC"
     );
 }

@@ -40,7 +40,7 @@
 
 use super::filter::Op;
 use super::paging::DEFAULT_MAX_LIMIT;
-use super::sort::{Sort, SortSpec};
+use super::sort::{Sort, SortField, SortSpec};
 use super::sql::{FieldSpec, FieldType, FilterSpec, Target};
 
 const fn field(
@@ -91,10 +91,10 @@ const ACCESS_PROFILE_FILTER_FIELDS: &[FieldSpec] = &[
     field("source.id", FieldType::Str, EQ_IN, "ap.source_id"),
 ];
 
-const ACCESS_PROFILE_SORT_FIELDS: &[(&str, &str)] = &[
-    ("name", "ap.name"),
-    ("created", "ap.created"),
-    ("modified", "ap.modified"),
+const ACCESS_PROFILE_SORT_FIELDS: &[SortField] = &[
+    SortField::not_null("name", "ap.name"),
+    SortField::not_null("created", "ap.created"),
+    SortField::not_null("modified", "ap.modified"),
 ];
 
 const ACCESS_PROFILE_FILTERS: FilterSpec = FilterSpec {
@@ -153,9 +153,9 @@ const ROLE_FILTERS: FilterSpec = FilterSpec {
 };
 const ROLE_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("name", "r.name"),
-        ("created", "r.created"),
-        ("modified", "r.modified"),
+        SortField::not_null("name", "r.name"),
+        SortField::not_null("created", "r.created"),
+        SortField::not_null("modified", "r.modified"),
     ],
     unsupported: &[],
     tiebreak: "r.id",
@@ -267,19 +267,19 @@ pub static LIST_SOURCES_FILTERS: FilterSpec = FilterSpec {
 /// `GET /v3/sources`.
 pub static LIST_SOURCES_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("type", "s.type"),
-        ("created", "s.created"),
-        ("modified", "s.modified"),
-        ("name", "s.name"),
-        ("healthy", "s.healthy"),
-        ("status", "s.status"),
-        ("id", "s.id"),
-        ("description", "s.description"),
-        ("owner.id", "s.owner_id"),
-        ("authoritative", "s.authoritative"),
-        ("managementWorkgroup.id", "s.management_workgroup_id"),
-        ("connectorName", "s.connector_name"),
-        ("connectionType", "s.connection_type"),
+        SortField::nullable("type", "s.type"),
+        SortField::not_null("created", "s.created"),
+        SortField::not_null("modified", "s.modified"),
+        SortField::not_null("name", "s.name"),
+        SortField::not_null("healthy", "s.healthy"),
+        SortField::not_null("status", "s.status"),
+        SortField::not_null("id", "s.id"),
+        SortField::nullable("description", "s.description"),
+        SortField::not_null("owner.id", "s.owner_id"),
+        SortField::not_null("authoritative", "s.authoritative"),
+        SortField::nullable("managementWorkgroup.id", "s.management_workgroup_id"),
+        SortField::nullable("connectorName", "s.connector_name"),
+        SortField::nullable("connectionType", "s.connection_type"),
     ],
     unsupported: &[
         "owner.name",
@@ -309,16 +309,16 @@ const ENTITLEMENT_FILTER_FIELDS: &[FieldSpec] = &[
     field("owner.id", FieldType::Str, EQ_IN, "e.owner_id"),
 ];
 
-const ENTITLEMENT_SORT_FIELDS: &[(&str, &str)] = &[
-    ("id", "e.id"),
-    ("name", "e.name"),
-    ("created", "e.created"),
-    ("modified", "e.modified"),
-    ("type", "e.type"),
-    ("attribute", "e.attribute"),
-    ("value", "e.value"),
-    ("source.id", "e.source_id"),
-    ("requestable", "e.requestable"),
+const ENTITLEMENT_SORT_FIELDS: &[SortField] = &[
+    SortField::not_null("id", "e.id"),
+    SortField::not_null("name", "e.name"),
+    SortField::not_null("created", "e.created"),
+    SortField::not_null("modified", "e.modified"),
+    SortField::not_null("type", "e.type"),
+    SortField::not_null("attribute", "e.attribute"),
+    SortField::not_null("value", "e.value"),
+    SortField::not_null("source.id", "e.source_id"),
+    SortField::not_null("requestable", "e.requestable"),
 ];
 
 /// `GET /beta/entitlements`.
@@ -361,10 +361,10 @@ const IDENTITY_FILTER_FIELDS: &[FieldSpec] = &[
     field("protected", FieldType::Bool, EQ, "i.protected"),
 ];
 
-const IDENTITY_SORT_FIELDS: &[(&str, &str)] = &[
-    ("name", "i.name"),
-    ("alias", "i.alias"),
-    ("cloudStatus", "i.cloud_status"),
+const IDENTITY_SORT_FIELDS: &[SortField] = &[
+    SortField::not_null("name", "i.name"),
+    SortField::not_null("alias", "i.alias"),
+    SortField::not_null("cloudStatus", "i.cloud_status"),
 ];
 
 const IDENTITY_FILTERS: FilterSpec = FilterSpec {
@@ -402,7 +402,7 @@ pub static GET_PUBLIC_IDENTITIES_FILTERS: FilterSpec = FilterSpec {
 };
 /// `GET /v3/public-identities`.
 pub static GET_PUBLIC_IDENTITIES_SORTERS: SortSpec = SortSpec {
-    fields: &[("name", "i.name")],
+    fields: &[SortField::not_null("name", "i.name")],
     unsupported: &[],
     tiebreak: "i.id",
     default: NO_SORT_DEFAULT,
@@ -427,12 +427,12 @@ const WORKGROUP_FILTER_FIELDS: &[FieldSpec] = &[
     },
 ];
 
-const WORKGROUP_SORT_FIELDS: &[(&str, &str)] = &[
-    ("name", "g.name"),
-    ("created", "g.created"),
-    ("modified", "g.modified"),
-    ("id", "g.id"),
-    ("description", "g.description"),
+const WORKGROUP_SORT_FIELDS: &[SortField] = &[
+    SortField::not_null("name", "g.name"),
+    SortField::not_null("created", "g.created"),
+    SortField::not_null("modified", "g.modified"),
+    SortField::not_null("id", "g.id"),
+    SortField::nullable("description", "g.description"),
 ];
 
 const WORKGROUP_FILTERS: FilterSpec = FilterSpec {
@@ -461,9 +461,9 @@ pub static LIST_WORKGROUPS_V1_SORTERS: SortSpec = WORKGROUP_SORTERS;
 
 const WORKGROUP_MEMBER_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("name", "i.name"),
-        ("created", "m.created"),
-        ("modified", "i.modified"),
+        SortField::not_null("name", "i.name"),
+        SortField::not_null("created", "m.created"),
+        SortField::not_null("modified", "i.modified"),
     ],
     unsupported: &[],
     tiebreak: "i.id",
@@ -481,7 +481,7 @@ pub static LIST_WORKGROUP_MEMBERS_V1_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTER
 // so `type` compares with that constant.
 
 const TASK_SORTERS: SortSpec = SortSpec {
-    fields: &[("created", "t.created")],
+    fields: &[SortField::not_null("created", "t.created")],
     unsupported: &[],
     tiebreak: "t.id",
     // Newest first when the client gives no sorters.
@@ -489,6 +489,7 @@ const TASK_SORTERS: SortSpec = SortSpec {
         field: "created",
         column: "t.created",
         desc: true,
+        not_null: true,
     }],
 };
 
@@ -553,11 +554,11 @@ pub static GET_ACCESS_PROFILE_ENTITLEMENTS_FILTERS: FilterSpec = FilterSpec {
 /// `GET /v3/access-profiles/{id}/entitlements`; without sorters, the profile's order.
 pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("name", "e.name"),
-        ("attribute", "e.attribute"),
-        ("value", "e.value"),
-        ("created", "e.created"),
-        ("modified", "e.modified"),
+        SortField::not_null("name", "e.name"),
+        SortField::not_null("attribute", "e.attribute"),
+        SortField::not_null("value", "e.value"),
+        SortField::not_null("created", "e.created"),
+        SortField::not_null("modified", "e.modified"),
     ],
     unsupported: &[],
     tiebreak: "e.id",
@@ -565,6 +566,7 @@ pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
         field: "position",
         column: "ape.position",
         desc: false,
+        not_null: true,
     }],
 };
 
@@ -575,10 +577,10 @@ pub static GET_ACCESS_PROFILE_ENTITLEMENTS_SORTERS: SortSpec = SortSpec {
 
 const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("name", "ls.name"),
-        ("priority", "ls.priority"),
-        ("created", "ls.created"),
-        ("modified", "ls.modified"),
+        SortField::not_null("name", "ls.name"),
+        SortField::nullable("priority", "ls.priority"),
+        SortField::not_null("created", "ls.created"),
+        SortField::not_null("modified", "ls.modified"),
     ],
     unsupported: &[],
     tiebreak: "ls.id",
@@ -586,6 +588,7 @@ const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
         field: "created",
         column: "ls.created",
         desc: false,
+        not_null: true,
     }],
 };
 
@@ -606,6 +609,7 @@ pub static LIST_SEGMENTS_ORDER: SortSpec = SortSpec {
         field: "created",
         column: "sg.created",
         desc: false,
+        not_null: true,
     }],
 };
 
@@ -644,12 +648,12 @@ const SOURCE_APP_FILTERS: FilterSpec = FilterSpec {
 };
 const SOURCE_APP_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("id", "a.id"),
-        ("name", "a.name"),
-        ("created", "a.created"),
-        ("modified", "a.modified"),
-        ("owner.id", "a.owner_id"),
-        ("accountSource.id", "a.account_source_id"),
+        SortField::not_null("id", "a.id"),
+        SortField::not_null("name", "a.name"),
+        SortField::not_null("created", "a.created"),
+        SortField::not_null("modified", "a.modified"),
+        SortField::not_null("owner.id", "a.owner_id"),
+        SortField::not_null("accountSource.id", "a.account_source_id"),
     ],
     unsupported: &[],
     tiebreak: "a.id",
@@ -685,11 +689,11 @@ pub static LIST_ASSIGNED_SOURCE_APP_FILTERS: FilterSpec = SOURCE_APP_FILTERS;
 /// `GET /beta/source-apps/assigned` (no `owner.id`).
 pub static LIST_ASSIGNED_SOURCE_APP_SORTERS: SortSpec = SortSpec {
     fields: &[
-        ("id", "a.id"),
-        ("name", "a.name"),
-        ("created", "a.created"),
-        ("modified", "a.modified"),
-        ("accountSource.id", "a.account_source_id"),
+        SortField::not_null("id", "a.id"),
+        SortField::not_null("name", "a.name"),
+        SortField::not_null("created", "a.created"),
+        SortField::not_null("modified", "a.modified"),
+        SortField::not_null("accountSource.id", "a.account_source_id"),
     ],
     unsupported: &[],
     tiebreak: "a.id",
@@ -717,5 +721,6 @@ pub static LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS: SortSpec = SortSpec {
         field: "position",
         column: "l.position",
         desc: false,
+        not_null: true,
     }],
 };

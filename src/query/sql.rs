@@ -160,8 +160,12 @@ fn compile(expr: &Expr, spec: &FilterSpec, out: &mut Out) -> Result<(), QueryErr
             }
             let fs = lookup(spec, field)?;
             check_op(fs, *op)?;
-            let bind = convert(fs, *op, value)?;
-            emit_leaf(fs, *op, vec![bind], out);
+            let binds = match (op, convert(fs, *op, value)?) {
+                (Op::Sw, SqlValue::Text(prefix)) => prefix_binds(prefix),
+                (Op::Co, SqlValue::Text(part)) => vec![SqlValue::Text(like_pattern(*op, &part))],
+                (_, bind) => vec![bind],
+            };
+            emit_leaf(fs, *op, binds, out);
             Ok(())
         }
         Expr::In { field, values } => {
@@ -256,7 +260,11 @@ const EXPECTED_DATETIME: &str = "an RFC 3339 date-time such as 2020-01-01T00:00:
 fn convert(fs: &FieldSpec, op: Op, value: &Value) -> Result<SqlValue, QueryError> {
     if matches!(op, Op::Co | Op::Sw) {
         return match value {
-            Value::Str(s) => Ok(SqlValue::Text(like_pattern(op, s))),
+            // Lowered here, with the ASCII-only rule that SQLite's lower() and
+            // PostgreSQL's lower() on a COLLATE "C" column apply to the column side.
+            // PostgreSQL would lower a bound parameter with the database's default
+            // collation, which may also lower non-ASCII letters.
+            Value::Str(s) => Ok(SqlValue::Text(s.to_ascii_lowercase())),
             _ if fs.ty == FieldType::Str => Err(invalid(fs, "a string in double quotes")),
             _ => Err(invalid(
                 fs,
@@ -314,6 +322,43 @@ fn timestamp_value(
         return Err(out_of_range());
     }
     Ok(SqlValue::Text(format_timestamp(&ts)))
+}
+
+/// The binds of `sw` for an (already lowered) prefix: the range
+/// `prefix <= lower(col) < upper` that an index on `lower(col)` can serve (no upper
+/// bound when the prefix has no successor), then the exact `LIKE` pattern, which
+/// alone decides the match.
+fn prefix_binds(prefix: String) -> Vec<SqlValue> {
+    let pattern = like_pattern(Op::Sw, &prefix);
+    let mut binds = Vec::with_capacity(3);
+    let upper = prefix_upper_bound(&prefix);
+    binds.push(SqlValue::Text(prefix));
+    binds.extend(upper.map(SqlValue::Text));
+    binds.push(SqlValue::Text(pattern));
+    binds
+}
+
+/// The least string greater than every string that starts with `prefix`, in the
+/// byte order both backends compare text in (SQLite's BINARY, PostgreSQL's
+/// COLLATE "C"): the prefix with its last character replaced by the next code point,
+/// after dropping trailing U+10FFFF. UTF-8 keeps code point order as byte order and
+/// no character's encoding is a prefix of another's, so every extension of `prefix`
+/// sorts below the result; stepping whole characters keeps the bound valid UTF-8,
+/// which PostgreSQL requires of a text parameter. `None` when no string is greater
+/// than all of them (an empty prefix, or only U+10FFFF).
+pub(super) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Escapes `\`, `%` and `_` for `LIKE ... ESCAPE '\'` and adds the wildcards.
@@ -381,12 +426,32 @@ fn emit_cond(col: &str, op: Op, binds: Vec<SqlValue>, out: &mut Out) {
             out.sql(col);
             out.sql(" IS NULL)");
         }
-        Op::Co | Op::Sw => {
+        // The pattern is lowered already (see `convert`).
+        Op::Co => {
             out.sql("lower(");
             out.sql(col);
-            out.sql(") LIKE lower(");
+            out.sql(") LIKE ");
             binds.into_iter().for_each(|b| out.bind(b));
-            out.sql(") ESCAPE '\\'");
+            out.sql(" ESCAPE '\\'");
+        }
+        // Binds from `prefix_binds`: lower bound, optional upper bound, pattern.
+        Op::Sw => {
+            let last = binds.len().saturating_sub(1);
+            out.sql("(");
+            for (i, b) in binds.into_iter().enumerate() {
+                out.sql(if i == 0 { "lower(" } else { " AND lower(" });
+                out.sql(col);
+                out.sql(match i {
+                    _ if i == last => ") LIKE ",
+                    0 => ") >= ",
+                    _ => ") < ",
+                });
+                out.bind(b);
+                if i == last {
+                    out.sql(" ESCAPE '\\'");
+                }
+            }
+            out.sql(")");
         }
         Op::In => {
             out.sql(col);

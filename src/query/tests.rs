@@ -306,8 +306,8 @@ fn plus_free_inputs() {
     assert_eq!(
         test_sql(r#"s sw "C++""#).unwrap(),
         (
-            "lower(t.s) LIKE lower(?) ESCAPE '\\'".to_string(),
-            vec![text("C++%")]
+            "(lower(t.s) >= ? AND lower(t.s) < ? AND lower(t.s) LIKE ? ESCAPE '\\')".to_string(),
+            vec![text("c++"), text("c+,"), text("c++%")]
         )
     );
     // Date-times that need no '+': UTC 'Z' and negative offsets.
@@ -611,18 +611,22 @@ fn sql_for_every_operator() {
         (r#"s le "x""#, "t.s <= ?", vec![text("x")]),
         (
             r#"s sw "Ab""#,
-            "lower(t.s) LIKE lower(?) ESCAPE '\\'",
-            vec![text("Ab%")],
+            "(lower(t.s) >= ? AND lower(t.s) < ? AND lower(t.s) LIKE ? ESCAPE '\\')",
+            vec![text("ab"), text("ac"), text("ab%")],
         ),
         (
             r#"s co "Ab""#,
-            "lower(t.s) LIKE lower(?) ESCAPE '\\'",
-            vec![text("%Ab%")],
+            "lower(t.s) LIKE ? ESCAPE '\\'",
+            vec![text("%ab%")],
         ),
         (
-            r#"s sw "50%_a\\b""#,
-            "lower(t.s) LIKE lower(?) ESCAPE '\\'",
-            vec![text("50\\%\\_a\\\\b%")],
+            r#"s sw "50%_A\\b""#,
+            "(lower(t.s) >= ? AND lower(t.s) < ? AND lower(t.s) LIKE ? ESCAPE '\\')",
+            vec![
+                text("50%_a\\b"),
+                text("50%_a\\c"),
+                text("50\\%\\_a\\\\b%"),
+            ],
         ),
         (
             r#"s in ("a", "b", "c")"#,
@@ -666,8 +670,8 @@ fn sql_for_every_operator() {
         ),
         (
             r#"d sw "2020-01""#,
-            "lower(t.d) LIKE lower(?) ESCAPE '\\'",
-            vec![text("2020-01%")],
+            "(lower(t.d) >= ? AND lower(t.d) < ? AND lower(t.d) LIKE ? ESCAPE '\\')",
+            vec![text("2020-01"), text("2020-02"), text("2020-01%")],
         ),
         (
             r#"m.id eq "x""#,
@@ -686,8 +690,8 @@ fn sql_for_every_operator() {
         ),
         (
             r#"m.id sw "x""#,
-            "t.id IN (SELECT tid FROM mm WHERE lower(v) LIKE lower(?) ESCAPE '\\')",
-            vec![text("x%")],
+            "t.id IN (SELECT tid FROM mm WHERE (lower(v) >= ? AND lower(v) < ? AND lower(v) LIKE ? ESCAPE '\\'))",
+            vec![text("x"), text("y"), text("x%")],
         ),
         (
             "pr m.id",
@@ -939,7 +943,11 @@ fn timestamp_format() {
 // Sorters
 
 static SORT_SPEC: SortSpec = SortSpec {
-    fields: &[("name", "x.name"), ("created", "x.created"), ("id", "x.id")],
+    fields: &[
+        SortField::nullable("name", "x.name"),
+        SortField::not_null("created", "x.created"),
+        SortField::not_null("id", "x.id"),
+    ],
     unsupported: &["owner.name"],
     tiebreak: "x.id",
     default: &[],
@@ -952,19 +960,21 @@ fn sorters() {
         ("", "ORDER BY x.id ASC"),
         ("  ", "ORDER BY x.id ASC"),
         ("name", "ORDER BY x.name ASC NULLS LAST, x.id ASC"),
+        ("-name", "ORDER BY x.name DESC NULLS LAST, x.id DESC"),
+        // The tiebreak follows the last key, so an index on (created, id) serves
+        // both directions.
+        ("created", "ORDER BY x.created ASC, x.id ASC"),
+        ("-created", "ORDER BY x.created DESC, x.id DESC"),
         (
             "name,-created",
-            "ORDER BY x.name ASC NULLS LAST, x.created DESC NULLS LAST, x.id ASC",
+            "ORDER BY x.name ASC NULLS LAST, x.created DESC, x.id DESC",
         ),
         (
             " -created , name ",
-            "ORDER BY x.created DESC NULLS LAST, x.name ASC NULLS LAST, x.id ASC",
+            "ORDER BY x.created DESC, x.name ASC NULLS LAST, x.id ASC",
         ),
-        ("-id", "ORDER BY x.id DESC NULLS LAST"),
-        (
-            "id,name",
-            "ORDER BY x.id ASC NULLS LAST, x.name ASC NULLS LAST",
-        ),
+        ("-id", "ORDER BY x.id DESC"),
+        ("id,name", "ORDER BY x.id ASC, x.name ASC NULLS LAST"),
     ];
     for (input, expected) in ok {
         assert_eq!(&clause(input).unwrap(), expected, "input: {input:?}");
@@ -976,12 +986,14 @@ fn sorters() {
             Sort {
                 field: "name",
                 column: "x.name",
-                desc: false
+                desc: false,
+                not_null: false,
             },
             Sort {
                 field: "created",
                 column: "x.created",
-                desc: true
+                desc: true,
+                not_null: true,
             },
         ]
     );
@@ -1043,23 +1055,47 @@ fn sorters() {
 #[test]
 fn sorter_default_order() {
     static WITH_DEFAULT: SortSpec = SortSpec {
-        fields: &[("name", "x.name")],
+        fields: &[SortField::nullable("name", "x.name")],
         unsupported: &[],
         tiebreak: "x.id",
         default: &[Sort {
             field: "name",
             column: "x.name",
-            desc: false,
+            desc: true,
+            not_null: false,
         }],
     };
     assert_eq!(
         sort_clause(None, &WITH_DEFAULT).unwrap(),
-        "ORDER BY x.name ASC NULLS LAST, x.id ASC"
+        "ORDER BY x.name DESC NULLS LAST, x.id DESC"
     );
     assert_eq!(
-        sort_clause(Some("-name"), &WITH_DEFAULT).unwrap(),
-        "ORDER BY x.name DESC NULLS LAST, x.id ASC"
+        sort_clause(Some("name"), &WITH_DEFAULT).unwrap(),
+        "ORDER BY x.name ASC NULLS LAST, x.id ASC"
     );
+}
+
+#[test]
+fn prefix_upper_bounds() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("", None),
+        ("a", Some("b")),
+        ("az", Some("a{")),
+        ("profile 0001", Some("profile 0002")),
+        ("a\u{7F}", Some("a\u{80}")),
+        ("é", Some("ê")),
+        ("a\u{D7FF}", Some("a\u{E000}")),
+        ("a\u{10FFFF}", Some("b")),
+        ("a\u{10FFFF}\u{10FFFF}", Some("b")),
+        ("\u{10FFFF}", None),
+    ];
+    for (prefix, expected) in cases {
+        assert_eq!(
+            super::sql::prefix_upper_bound(prefix).as_deref(),
+            *expected,
+            "{prefix:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1266,8 +1302,18 @@ fn arb_typed_expr() -> impl Strategy<Value = Expr> {
     })
 }
 
+/// The binds `e` compiles to: one per value, except `sw`, which binds its prefix, the
+/// prefix's upper bound (when there is one) and the `LIKE` pattern.
 fn count_values(e: &Expr) -> usize {
     match e {
+        Expr::Cmp {
+            op: Op::Sw,
+            value: Value::Str(v),
+            ..
+        } => match super::sql::prefix_upper_bound(&v.to_ascii_lowercase()) {
+            Some(_) => 3,
+            None => 2,
+        },
         Expr::Cmp { .. } => 1,
         Expr::In { values, .. } => values.len(),
         Expr::Pr(_) | Expr::IsNull(_) => 0,
@@ -1391,9 +1437,27 @@ proptest! {
         prop_assert_eq!(binds.len(), count_values(&expr));
         for b in binds {
             if let SqlValue::Text(t) = b {
-                // Marked strings (possibly LIKE-wrapped) or timestamps.
-                prop_assert!(t.contains(MARK) || t.ends_with('Z'), "{}", t);
+                // Marked strings (possibly LIKE-wrapped), timestamps, or the upper
+                // bound of a `sw` on the bare mark.
+                let after_mark = char::from_u32(u32::from(MARK) + 1).map(String::from);
+                prop_assert!(
+                    t.contains(MARK) || t.ends_with('Z') || Some(t) == after_mark.as_ref(),
+                    "{}",
+                    t
+                );
             }
+        }
+    }
+
+    /// Every string that starts with the prefix sorts, by bytes (both backends' text
+    /// order), at or above the prefix and below its upper bound.
+    #[test]
+    fn prefix_ranges_hold_every_extension(prefix in any::<String>(), rest in any::<String>()) {
+        let extended = format!("{prefix}{rest}");
+        prop_assert!(prefix.as_bytes() <= extended.as_bytes());
+        match super::sql::prefix_upper_bound(&prefix) {
+            Some(upper) => prop_assert!(extended.as_bytes() < upper.as_bytes(), "{:?}", upper),
+            None => prop_assert!(prefix.chars().all(|c| c == char::MAX)),
         }
     }
 

@@ -234,3 +234,141 @@ async fn names_sort_in_byte_order_on_every_backend() {
         .collect();
     assert_eq!(names, ["Alpha", "Beta", "_under", "alpha", "beta"]);
 }
+
+/// `sw` and `co` compare ASCII-lowered text on every backend (SQLite's lower(), and
+/// PostgreSQL's on COLLATE "C" columns, lower ASCII letters only), so a non-ASCII
+/// letter matches only itself; `%`, `_` and `\` in the value are literal; the index
+/// range that `sw` adds never drops a match.
+#[tokio::test]
+async fn starts_with_lowers_ascii_only_and_takes_wildcards_literally_on_every_backend() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let mine = [
+        "Éclair",
+        "éclair",
+        "ÉCLAIR X",
+        "Eclair",
+        "50%_off",
+        "50% off",
+        "50_x",
+        "50x",
+        "a\\b",
+        "a\\c",
+        "az",
+        "a{",
+        "a{b",
+        "Profile 0012",
+        "profile 00129",
+        "Profile 0013",
+    ];
+    for name in mine {
+        app.create_access_profile("/v3/access-profiles", &ap_body(&f, name))
+            .await;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        (r#"name sw "é""#, &["éclair"]),
+        (r#"name sw "ÉC""#, &["ÉCLAIR X", "Éclair"]),
+        (r#"name sw "e""#, &["Eclair"]),
+        (r#"name sw "50%""#, &["50% off", "50%_off"]),
+        (r#"name sw "50_""#, &["50_x"]),
+        (r#"name sw "A\\""#, &["a\\b", "a\\c"]),
+        (r#"name sw "az""#, &["az"]),
+        (r#"name sw "a{""#, &["a{", "a{b"]),
+        (
+            r#"name sw "PROFILE 0012""#,
+            &["Profile 0012", "profile 00129"],
+        ),
+        (r#"name sw """#, &mine),
+    ];
+    for (filter, expected) in cases {
+        for family in FAMILIES {
+            let path = format!(
+                "{family}?sorters=name&count=true&filters={}",
+                urlencode(filter)
+            );
+            let resp = app.get(&path).await;
+            let total = resp.headers()["X-Total-Count"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            let list: Vec<Value> = resp.json().await.unwrap();
+            let got: Vec<&str> = list.iter().map(|a| a["name"].as_str().unwrap()).collect();
+            let mut want = expected.to_vec();
+            want.sort();
+            assert_eq!(got, want, "{family} {filter}");
+            assert_eq!(total, want.len().to_string(), "{family} {filter}");
+        }
+    }
+    // `co` on the source list, the same rules.
+    let sources = names(
+        &app,
+        &format!(
+            "/v3/sources?sorters=name&filters={}",
+            urlencode(r#"name co "r""#)
+        ),
+    )
+    .await;
+    assert_eq!(sources, ["CRM", "HR"]);
+}
+
+/// Ties (one frozen instant for every profile) are broken by id in the direction of
+/// the last sort key, so `-created` is exactly `created` reversed, and every page at
+/// every offset agrees with the whole list, whichever way it is sorted.
+#[tokio::test]
+async fn pages_at_any_offset_agree_with_the_whole_list_in_both_directions() {
+    let app = TestApp::spawn_with_clock(accessd::domain::Clock::frozen(), |_| {}).await;
+    let f = app.fixture().await;
+    // Names in the opposite order of creation; ids are random.
+    for i in 0..7 {
+        let body = ap_body(&f, &format!("P{}", 6 - i));
+        app.create_access_profile(FAMILIES[i % 3], &body).await;
+    }
+    let ids = |list: Vec<Value>| -> Vec<String> {
+        list.iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut by_id = ids(app
+        .get_json("/v3/access-profiles")
+        .await
+        .as_array()
+        .unwrap()
+        .clone());
+    let unsorted = by_id.clone();
+    by_id.sort();
+    assert_eq!(unsorted, by_id, "no sorters: id order");
+    for sorters in [
+        "created",
+        "-created",
+        "modified",
+        "-modified",
+        "name",
+        "-name",
+        "",
+    ] {
+        let path = format!("/v3/access-profiles?sorters={sorters}");
+        let whole = ids(app.get_json(&path).await.as_array().unwrap().clone());
+        assert_eq!(whole.len(), 7);
+        let mut paged = Vec::new();
+        for offset in (0..8).step_by(2) {
+            let page = app
+                .get_json(&format!("{path}&limit=2&offset={offset}"))
+                .await;
+            paged.extend(ids(page.as_array().unwrap().clone()));
+        }
+        assert_eq!(paged, whole, "sorters={sorters}");
+        let tied = matches!(sorters, "created" | "modified");
+        if tied {
+            assert_eq!(whole, by_id, "sorters={sorters}: ties by id, ascending");
+            let reversed = ids(app
+                .get_json(&format!("/v3/access-profiles?sorters=-{sorters}"))
+                .await
+                .as_array()
+                .unwrap()
+                .clone());
+            let mut want = by_id.clone();
+            want.reverse();
+            assert_eq!(reversed, want, "sorters=-{sorters}: ties by id, descending");
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod jwt;
 mod lifecycle_states;
 mod matrix;
 mod multi_instance;
+mod plans;
 mod process;
 mod rate_limit;
 mod roles;

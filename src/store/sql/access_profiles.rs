@@ -29,6 +29,7 @@ pub(super) const ACCESS_PROFILES: Listing = Listing {
     cols: AP_COLS,
     from: AP_FROM,
     count_from: " FROM access_profiles ap",
+    key: "ap.id",
 };
 
 /// Entitlements of an access profile.
@@ -409,6 +410,7 @@ impl AccessProfileStore for SqlStore {
             cols: ENTITLEMENT_COLS,
             from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
             count_from: &format!("{}{AP_ENTITLEMENT_JOIN}", ENTITLEMENTS.count_from),
+            key: ENTITLEMENTS.key,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("ape.access_profile_id", id), q)

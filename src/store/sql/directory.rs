@@ -35,21 +35,25 @@ const IDENTITIES: Listing = Listing {
     cols: IDENTITY_COLS,
     from: IDENTITY_FROM,
     count_from: " FROM identities i",
+    key: "i.id",
 };
 const GROUPS: Listing = Listing {
     cols: GROUP_COLS,
     from: GROUP_FROM,
     count_from: " FROM governance_groups g",
+    key: "g.id",
 };
 const SOURCES: Listing = Listing {
     cols: SOURCE_COLS,
     from: SOURCE_FROM,
     count_from: " FROM sources s",
+    key: "s.id",
 };
 pub(super) const ENTITLEMENTS: Listing = Listing {
     cols: ENTITLEMENT_COLS,
     from: ENTITLEMENT_FROM,
     count_from: " FROM entitlements e",
+    key: "e.id",
 };
 
 /// Members of a governance group (identities joined with memberships).
@@ -266,6 +270,7 @@ impl DirectoryStore for SqlStore {
             cols: IDENTITY_COLS,
             from: &format!("{IDENTITY_FROM}{MEMBER_JOIN}"),
             count_from: &format!("{}{MEMBER_JOIN}", IDENTITIES.count_from),
+            key: IDENTITIES.key,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("m.group_id", group_id), q)

@@ -30,6 +30,7 @@ const LIFECYCLE_STATES: Listing = Listing {
     cols: LIFECYCLE_STATE_COLS,
     from: LIFECYCLE_STATE_FROM,
     count_from: LIFECYCLE_STATE_FROM,
+    key: "ls.id",
 };
 
 fn identity_profile_row(r: &Row) -> StoreResult<IdentityProfile> {

@@ -63,6 +63,10 @@ impl SqlStore {
 
     /// Runs `cols + from + WHERE fixed AND filter + ORDER BY + LIMIT/OFFSET`, and the
     /// matching COUNT(*) over `count_from` when the query asks for the total.
+    ///
+    /// Past the first page, the page's keys are chosen first over `count_from` alone
+    /// and then its rows read: the rows an offset skips cost an index entry each (the
+    /// sort indexes end in the key), not a table row and the name joins each.
     async fn list_rows(
         &self,
         listing: &Listing<'_>,
@@ -71,10 +75,27 @@ impl SqlStore {
     ) -> StoreResult<(Vec<Row>, Option<i64>)> {
         let mut sql = Sql::new(listing.cols);
         sql.push(listing.from);
-        sql.push_where(fixed, &q.filter);
-        sql.push(" ").push(&q.order_by);
-        sql.push(" LIMIT ").bind(q.paging.limit);
-        sql.push(" OFFSET ").bind(q.paging.offset);
+        if q.paging.offset == 0 {
+            sql.push_where(fixed, &q.filter);
+            sql.push(" ").push(&q.order_by);
+            sql.push(" LIMIT ").bind(q.paging.limit);
+        } else {
+            sql.push(" WHERE ");
+            // `fixed` outside too: a key is unique only among the rows it keeps (an
+            // entitlement is in many profiles, an identity in many groups).
+            if !fixed.is_empty() {
+                sql.push("(");
+                sql.push_pieces(fixed);
+                sql.push(") AND ");
+            }
+            sql.push(listing.key).push(" IN (SELECT ").push(listing.key);
+            sql.push(listing.count_from);
+            sql.push_where(fixed, &q.filter);
+            sql.push(" ").push(&q.order_by);
+            sql.push(" LIMIT ").bind(q.paging.limit);
+            sql.push(" OFFSET ").bind(q.paging.offset);
+            sql.push(") ").push(&q.order_by);
+        }
         let rows = self.db.fetch_all(&sql.text, sql.params).await?;
         let total = if q.paging.count {
             let mut sql = Sql::new("SELECT COUNT(*)");
@@ -235,11 +256,13 @@ fn sql_value(v: &SqlValue) -> Param {
 /// What a list reads: the page's columns and FROM (with the joins that fetch display
 /// names), and the FROM of its `count=true` query. The name joins follow NOT NULL
 /// foreign keys or are LEFT JOINs, so they never change the count and the count
-/// skips them; filters only name columns of the base table.
+/// skips them; filters only name columns of the base table. `key` identifies a row
+/// of `count_from` among those the fixed condition keeps (the sort spec's tiebreak).
 struct Listing<'a> {
     cols: &'a str,
     from: &'a str,
     count_from: &'a str,
+    key: &'a str,
 }
 
 /// Runs `sql` (one of the link queries, ending in `IN (`) for `ids`, ordered by

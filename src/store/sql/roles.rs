@@ -20,6 +20,7 @@ const ROLES: Listing = Listing {
     cols: ROLE_COLS,
     from: ROLE_FROM,
     count_from: " FROM roles r",
+    key: "r.id",
 };
 
 /// The links of the roles in a page: `(role id, referenced id, referenced name)`; the

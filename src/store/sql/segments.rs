@@ -20,6 +20,7 @@ const SEGMENTS: Listing = Listing {
     cols: SEGMENT_COLS,
     from: SEGMENT_FROM,
     count_from: " FROM segments sg",
+    key: "sg.id",
 };
 
 fn segment_row(r: &Row) -> StoreResult<Segment> {

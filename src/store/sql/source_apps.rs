@@ -24,6 +24,7 @@ const APPS: Listing = Listing {
     cols: APP_COLS,
     from: APP_FROM,
     count_from: " FROM source_apps a",
+    key: "a.id",
 };
 
 /// An app's profiles with their source's numeric id, joined with the app's links `l`.
@@ -277,6 +278,7 @@ impl SourceAppStore for SqlStore {
             cols: &format!("{AP_COLS}, s.num_id AS source_num_id"),
             from: &format!("{AP_FROM}{APP_PROFILE_JOIN}"),
             count_from: &format!("{}{APP_PROFILE_JOIN}", ACCESS_PROFILES.count_from),
+            key: ACCESS_PROFILES.key,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("l.app_id", app_id), q)

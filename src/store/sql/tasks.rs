@@ -24,6 +24,7 @@ const TASKS: Listing = Listing {
     cols: TASK_COLS,
     from: " FROM tasks t",
     count_from: " FROM tasks t",
+    key: "t.id",
 };
 
 fn task_row(r: &Row) -> StoreResult<TaskRecord> {
