@@ -1,19 +1,25 @@
-//! The SQLite backend (sqlx): the embedded default. WAL mode, foreign keys on,
-//! `synchronous=FULL` so a committed write survives a crash; write transactions start
-//! `IMMEDIATE` so two writers queue on the busy timeout instead of failing on lock
-//! upgrade. The SQL itself is `store::sql`; this file only runs it.
+//! The SQLite backend: the embedded default. WAL mode, foreign keys on,
+//! `synchronous=FULL` so a committed write survives a crash.
+//!
+//! Queries run through rusqlite, synchronously, on the thread of the request that asks:
+//! a read is a call into the in-process library on a pooled connection with a cached
+//! prepared statement, with no hand-off to another thread. Writes go through the one
+//! write connection, one transaction at a time (`BEGIN IMMEDIATE` takes the database's
+//! write lock up front, so other processes queue on the busy timeout); the waits that
+//! can block — taking the lock and the fsync of `COMMIT` — run on the blocking pool.
+//! sqlx still creates the file and applies the migrations, so its migration table
+//! stays the record of the schema. The SQL itself is `store::sql`.
 
-use std::ops::DerefMut;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Column, Row as _, Sqlite, TypeInfo, ValueRef};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::ConnectOptions;
 
 use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
 use super::sql::SqlStore;
@@ -35,6 +41,14 @@ static DIALECT: Dialect = Dialect {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Prepared statements kept per connection: every statement the store issues, so
+/// each is parsed once per connection.
+const STATEMENT_CACHE: usize = 512;
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 8;
+
 /// Opens the SQLite store at `url`: holds the migration lock while it checks and (when
 /// `migrate`) migrates the database.
 pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
@@ -53,9 +67,9 @@ pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
 /// the database, so processes starting together on one new file migrate it one after
 /// the other (sqlx's SQLite migrator takes no lock of its own).
 async fn migration_lock(url: &str) -> StoreResult<Option<std::fs::File>> {
-    let options = SqliteConnectOptions::from_str(url).map_err(error)?;
+    let options = SqliteConnectOptions::from_str(url).map_err(sqlx_error)?;
     let path = options.get_filename();
-    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") {
         return Ok(None);
     }
     let mut lock_path = path.as_os_str().to_owned();
@@ -76,20 +90,25 @@ async fn migration_lock(url: &str) -> StoreResult<Option<std::fs::File>> {
     Ok(Some(file))
 }
 
-/// A pool of SQLite connections.
+/// An SQLite database file: a pool of read connections and the one write connection.
 pub struct SqliteDb {
-    pool: SqlitePool,
+    path: PathBuf,
+    /// sqlx's options for the same file, to create it and run the migrations.
+    options: SqliteConnectOptions,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    writer: Arc<tokio::sync::Mutex<Connection>>,
 }
 
 impl SqliteDb {
     /// Connects; `create` makes a missing database file (what `serve` and `migrate`
     /// do), else a missing file is an error rather than a new empty database.
     pub async fn connect(url: &str, create: bool) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url).map_err(error)?;
-        if !create && !options.get_filename().exists() {
+        let options = SqliteConnectOptions::from_str(url).map_err(sqlx_error)?;
+        let path = options.get_filename().to_path_buf();
+        if !create && !path.exists() {
             return Err(StoreError::Config(format!(
                 "there is no SQLite database at {}",
-                options.get_filename().display()
+                path.display()
             )));
         }
         let options = options
@@ -97,130 +116,292 @@ impl SqliteDb {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(error)?;
-        Ok(Self { pool })
+            .busy_timeout(BUSY_TIMEOUT);
+        // Creates the file when asked and switches it to WAL (a property of the file).
+        let conn = options.connect().await.map_err(sqlx_error)?;
+        sqlx::Connection::close(conn).await.map_err(sqlx_error)?;
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || open_connection(&path))
+                .await
+                .map_err(|e| StoreError::database(None, e.to_string()))??
+        };
+        Ok(Self {
+            path,
+            options,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        })
+    }
+
+    /// A read connection: an idle one, or a new one.
+    fn reader(&self) -> StoreResult<Reader> {
+        let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_connection(&self.path)?,
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: self.readers.clone(),
+        })
     }
 }
 
-/// A sqlx error as a [`StoreError`], with unique and foreign-key violations classified.
-fn error(e: sqlx::Error) -> StoreError {
+/// Opens a connection with the settings every connection needs.
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+        .map_err(error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn sqlx_error(e: sqlx::Error) -> StoreError {
+    StoreError::database(None, e)
+}
+
+/// A rusqlite error as a [`StoreError`], with unique and foreign-key violations
+/// classified.
+fn error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi;
     let violation = match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Some(ViolationKind::Unique),
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            Some(ViolationKind::ForeignKey)
-        }
+        rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                Some(ViolationKind::Unique)
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ViolationKind::ForeignKey),
+            _ => None,
+        },
         _ => None,
     };
     StoreError::database(violation, e)
 }
 
-type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
-
-fn query(sql: &str, params: Vec<Param>) -> Query<'_> {
-    params.into_iter().fold(sqlx::query(sql), |q, p| match p {
-        Param::Null => q.bind(None::<i64>),
-        Param::Text(s) => q.bind(s),
-        Param::Int(i) => q.bind(i),
-        Param::Float(f) => q.bind(f),
-        Param::Bool(b) => q.bind(b),
-    })
+/// Prepares `sql` (from the connection's cache) and binds `params` to its `$n`
+/// placeholders by number, wherever and however often each appears.
+fn prepare<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    params: Vec<Param>,
+) -> StoreResult<rusqlite::CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(error)?;
+    for index in 1..=stmt.parameter_count() {
+        let number = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                StoreError::database(None, format!("placeholder {index} of {sql} is not $n"))
+            })?;
+        let value = match params.get(number - 1) {
+            Some(Param::Null) => SqlValue::Null,
+            Some(Param::Text(s)) => SqlValue::Text(s.clone()),
+            Some(Param::Int(i)) => SqlValue::Integer(*i),
+            Some(Param::Float(f)) => SqlValue::Real(*f),
+            Some(Param::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+            None => {
+                return Err(StoreError::database(
+                    None,
+                    format!("no value for ${number} of {sql}"),
+                ))
+            }
+        };
+        stmt.raw_bind_parameter(index, value).map_err(error)?;
+    }
+    Ok(stmt)
 }
 
-/// The columns' names, once per result.
-fn columns(row: &SqliteRow) -> Arc<[String]> {
-    row.columns().iter().map(|c| c.name().to_string()).collect()
-}
-
-/// A row's values by each value's own type (SQLite's columns are dynamically typed).
-fn row(r: &SqliteRow, columns: Arc<[String]>) -> StoreResult<Row> {
-    let mut values = Vec::with_capacity(columns.len());
-    for i in 0..columns.len() {
-        let raw = r.try_get_raw(i).map_err(error)?;
-        let value = if raw.is_null() {
-            Param::Null
-        } else {
-            let kind = raw.type_info().name().to_string();
-            match kind.as_str() {
-                "INTEGER" | "BOOLEAN" | "NUMERIC" => {
-                    Param::Int(r.try_get_unchecked::<i64, _>(i).map_err(error)?)
-                }
-                "REAL" => Param::Float(r.try_get_unchecked::<f64, _>(i).map_err(error)?),
-                "TEXT" | "DATE" | "TIME" | "DATETIME" => {
-                    Param::Text(r.try_get_unchecked::<String, _>(i).map_err(error)?)
-                }
-                other => {
+/// Every row of `sql`, each value by its own type (SQLite's columns are dynamically
+/// typed).
+fn fetch(conn: &Connection, sql: &str, params: Vec<Param>, limit: usize) -> StoreResult<Vec<Row>> {
+    let mut stmt = prepare(conn, sql, params)?;
+    let columns: Arc<[String]> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(row) = rows.next().map_err(error)? else {
+            break;
+        };
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i).map_err(error)? {
+                ValueRef::Null => Param::Null,
+                ValueRef::Integer(i) => Param::Int(i),
+                ValueRef::Real(f) => Param::Float(f),
+                ValueRef::Text(t) => Param::Text(
+                    std::str::from_utf8(t)
+                        .map_err(|e| StoreError::Corrupt(format!("column {}: {e}", columns[i])))?
+                        .to_string(),
+                ),
+                ValueRef::Blob(_) => {
                     return Err(StoreError::Corrupt(format!(
-                        "column {}: unexpected SQLite value type {other}",
+                        "column {}: unexpected blob",
                         columns[i]
                     )))
                 }
-            }
-        };
-        values.push(value);
+            });
+        }
+        out.push(Row::new(columns.clone(), values));
     }
-    Ok(Row::new(columns, values))
+    Ok(out)
 }
 
-fn rows(rs: Vec<SqliteRow>) -> StoreResult<Vec<Row>> {
-    let Some(first) = rs.first() else {
-        return Ok(Vec::new());
-    };
-    let names = columns(first);
-    rs.iter().map(|r| row(r, names.clone())).collect()
+/// Runs a statement to its end; returns the rows it changed.
+fn execute(conn: &Connection, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
+    let mut stmt = prepare(conn, sql, params)?;
+    if stmt.column_count() == 0 {
+        return Ok(stmt.raw_execute().map_err(error)? as u64);
+    }
+    // A statement that returns rows (`SELECT 1`, `… RETURNING`): step through them.
+    let mut rows = stmt.raw_query();
+    while rows.next().map_err(error)?.is_some() {}
+    Ok(conn.changes())
 }
 
-fn one(r: Option<SqliteRow>) -> StoreResult<Option<Row>> {
-    r.map(|r| row(&r, columns(&r))).transpose()
+/// Runs the statements of [`Executor`] on one connection, in the calling thread.
+trait RunsSql {
+    fn conn(&self) -> StoreResult<&Connection>;
 }
-
-/// A pooled connection, or a transaction on one: both are a connection underneath.
-struct Conn<C>(C);
-
-type Tx = sqlx::Transaction<'static, Sqlite>;
 
 #[async_trait]
-impl<C> Executor for Conn<C>
-where
-    C: DerefMut<Target = SqliteConnection> + Send,
-{
+impl<T: RunsSql + Send> Executor for T {
     async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)
-                .fetch_all(&mut *self.0)
-                .await
-                .map_err(error)?,
-        )
+        fetch(self.conn()?, sql, params, usize::MAX)
     }
 
     async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(error)?)
+        Ok(fetch(self.conn()?, sql, params, 1)?.pop())
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
-            .execute(&mut *self.0)
-            .await
-            .map_err(error)?;
-        Ok(done.rows_affected())
+        execute(self.conn()?, sql, params)
+    }
+}
+
+/// A pooled read connection; it goes back to the pool when dropped, or is closed
+/// when the pool is full or the connection is inside a transaction it did not end.
+struct Reader {
+    conn: Option<Connection>,
+    pool: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl RunsSql for Reader {
+    fn conn(&self) -> StoreResult<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| StoreError::database(None, "the connection was closed"))
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if !conn.is_autocommit() {
+            return;
+        }
+        if let Ok(mut idle) = self.pool.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// A read transaction on a pooled connection (`accessd export`, a bulk delete's
+/// facts): a deferred transaction reads the database as of its first read.
+struct Snapshot(Reader);
+
+impl RunsSql for Snapshot {
+    fn conn(&self) -> StoreResult<&Connection> {
+        self.0.conn()
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Ok(conn) = self.0.conn() {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
     }
 }
 
 #[async_trait]
-impl Transaction for Conn<Tx> {
+impl Transaction for Snapshot {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.0.commit().await.map_err(error)
+        self.0.conn()?.execute_batch("COMMIT").map_err(error)
     }
 
     async fn rollback(self: Box<Self>) -> StoreResult<()> {
-        self.0.rollback().await.map_err(error)
+        self.0.conn()?.execute_batch("ROLLBACK").map_err(error)
+    }
+}
+
+/// A write transaction on the write connection, which it holds until it ends.
+/// Dropped without commit, it rolls back.
+struct Write {
+    conn: Option<tokio::sync::OwnedMutexGuard<Connection>>,
+}
+
+impl RunsSql for Write {
+    fn conn(&self) -> StoreResult<&Connection> {
+        self.conn
+            .as_deref()
+            .ok_or_else(|| StoreError::database(None, "the transaction has ended"))
+    }
+}
+
+impl Write {
+    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`) on the blocking pool:
+    /// a commit waits for the fsync. A failed commit is rolled back, so the write
+    /// connection never stays inside a transaction.
+    async fn end(mut self: Box<Self>, sql: &'static str) -> StoreResult<()> {
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || {
+            let done = conn.execute_batch(sql).map_err(error);
+            if done.is_err() && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            done
+        })
+        .await
+        .map_err(|e| StoreError::database(None, e.to_string()))?
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Transaction for Write {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.end("COMMIT").await
+    }
+
+    async fn rollback(self: Box<Self>) -> StoreResult<()> {
+        self.end("ROLLBACK").await
     }
 }
 
@@ -231,22 +412,30 @@ impl Database for SqliteDb {
     }
 
     async fn connection(&self) -> StoreResult<Box<dyn Executor>> {
-        Ok(Box::new(Conn(self.pool.acquire().await.map_err(error)?)))
+        Ok(Box::new(self.reader()?))
     }
 
-    /// `BEGIN IMMEDIATE` takes the database's one write lock up front.
+    /// `BEGIN IMMEDIATE` takes the database's one write lock up front; waiting for it
+    /// (another process may hold it) happens on the blocking pool.
     async fn begin_write(&self) -> StoreResult<Box<dyn Transaction>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(error)?;
-        Ok(Box::new(Conn(tx)))
+        let conn = self.writer.clone().lock_owned().await;
+        let conn = tokio::task::spawn_blocking(move || {
+            if !conn.is_autocommit() {
+                // A transaction left open by a failure: undo it before a new one.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+            Ok::<_, StoreError>(conn)
+        })
+        .await
+        .map_err(|e| StoreError::database(None, e.to_string()))??;
+        Ok(Box::new(Write { conn: Some(conn) }))
     }
 
-    /// A deferred transaction reads the database as of its first read.
     async fn begin_snapshot(&self) -> StoreResult<Box<dyn Transaction>> {
-        Ok(Box::new(Conn(self.pool.begin().await.map_err(error)?)))
+        let reader = self.reader()?;
+        reader.conn()?.execute_batch("BEGIN").map_err(error)?;
+        Ok(Box::new(Snapshot(reader)))
     }
 
     /// A write transaction: claims queue on the write lock like every other write.
@@ -255,27 +444,30 @@ impl Database for SqliteDb {
     }
 
     async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(error)?,
-        )
+        fetch(self.reader()?.conn()?, sql, params, usize::MAX)
     }
 
     async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error)?)
+        Ok(fetch(self.reader()?.conn()?, sql, params, 1)?.pop())
     }
 
+    /// A statement that only reads runs on a read connection; one that writes takes
+    /// the write connection like a transaction.
     async fn execute(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
-            .execute(&self.pool)
-            .await
-            .map_err(error)?;
-        Ok(done.rows_affected())
+        let reader = self.reader()?;
+        if reader
+            .conn()?
+            .prepare_cached(sql)
+            .map_err(error)?
+            .readonly()
+        {
+            return execute(reader.conn()?, sql, params);
+        }
+        drop(reader);
+        let mut tx = self.begin_write().await?;
+        let changed = tx.execute(sql, params).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     fn migrations(&self) -> Vec<i64> {
@@ -283,9 +475,16 @@ impl Database for SqliteDb {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.options.clone())
             .await
-            .map_err(|e| StoreError::Config(format!("migrating the SQLite database failed: {e}")))
+            .map_err(sqlx_error)?;
+        let done = MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Config(format!("migrating the SQLite database failed: {e}")));
+        pool.close().await;
+        done
     }
 }
