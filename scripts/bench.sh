@@ -24,7 +24,9 @@ secs=${BENCH_SECONDS:-10}
 pg_base=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 port=${BENCH_PORT:-47800}
 perf=${BENCH_PERF:-0}
-command_line="BENCH_SIZES=\"$sizes\" BENCH_BACKENDS=\"$backends\" BENCH_SECONDS=$secs bash scripts/bench.sh"
+command_line="BENCH_SIZES=\"$sizes\" BENCH_BACKENDS=\"$backends\" BENCH_SECONDS=$secs"
+[ "$perf" = 1 ] && command_line+=" BENCH_PERF=1"
+command_line+=" bash scripts/bench.sh"
 
 target=${CARGO_TARGET_DIR:-$root/target}
 tools=$root/target/bench-tools
