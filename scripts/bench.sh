@@ -35,6 +35,8 @@ results=$root/target/bench-results/$stamp
 mkdir -p "$results"
 work=$(mktemp -d "$root/target/bench-work.XXXXXX")
 export BENCH_LUA=$root/scripts/bench
+# psql: no NOTICE for every table a dropped schema takes with it.
+export PGOPTIONS="-c client_min_messages=warning"
 
 # --- clean-up: every process started here, every schema created here -------------------
 pids=()
@@ -125,7 +127,7 @@ wait_up() {
     return 1
 }
 
-declare -A R # results: R[key]="rps p50_us p99_us cpu_us_per_req errors"
+declare -A R # results: R[key]="rps p50_us p99_us cpu_us_per_req errors requests"
 
 # run KEY PID CONNECTIONS URL [wrk args...]: one wrk run on core 1; the server PID's
 # CPU time over the run is divided by the requests completed.
@@ -138,6 +140,7 @@ run() {
         -s "$BENCH_LUA/report.lua" "$@" "$url" >"$out" 2>&1 ||
         die "wrk failed for $key (see $out)"
     after=$(cpu_ticks "$pid")
+    echo "server CPU: $((after - before)) ticks of 1/$clk_tck s" >>"$out"
     line=$(grep '^BENCH ' "$out") || die "no summary from wrk for $key (see $out)"
     R[$key]=$(awk -v line="$line" -v ticks=$((after - before)) -v tck="$clk_tck" 'BEGIN {
         n = split(line, f, " ")
@@ -146,9 +149,9 @@ run() {
         rps = req > 0 ? req / (v["duration_us"] / 1e6) : 0
         cpu = req > 0 ? ticks * 1e6 / tck / req : 0
         err = v["connect"] + v["read"] + v["write"] + v["status"] + v["timeout"]
-        printf "%.1f %d %d %.0f %d", rps, v["p50_us"], v["p99_us"], cpu, err
+        printf "%.1f %d %d %.0f %d %d", rps, v["p50_us"], v["p99_us"], cpu, err, req
     }')
-    echo "   $key: ${R[$key]} (req/s p50_us p99_us cpu_us/req errors)"
+    echo "   $key: ${R[$key]} (req/s p50_us p99_us cpu_us/req errors requests)"
 }
 
 # Asserts that one request answers STATUS; extra args go to curl.
@@ -226,17 +229,23 @@ report() {
     echo
     echo "## Lists and writes"
     echo
-    echo "Lists are \`/v3/access-profiles?…\`; \`0.9N\` is 90% of N."
+    echo "Lists are \`/v3/access-profiles?…\`; \`0.9N\` is 90% of N. \"done\" is the number of"
+    echo "requests that finished within the ${secs} s; where it is small, the percentiles rest on few"
+    echo "samples and the CPU per request includes work on requests still running at the end."
     echo
-    echo "| backend | scenario | conns | N | req/s | p50 | p99 | server CPU µs/req |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| backend | scenario | conns | N | done | req/s | p50 | p99 | server CPU µs/req |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     local s
     for backend in $backends; do
         for s in list-name list-filter list-sw10 list-offset-desc list-offset-asc count list-filter-c8 create patch; do
             for n in $sizes; do
                 k=$backend-$n-$s
                 [ -n "${R[$k]:-}" ] || continue
-                echo "| $(name_of "$backend") | $(label "$s") | $(conns "$s") | $n | $(field "$k" 1) | $(ms "$(field "$k" 2)") | $(ms "$(field "$k" 3)") | $(field "$k" 4) |"
+                if [ "$(field "$k" 6)" = 0 ]; then
+                    echo "| $(name_of "$backend") | $(label "$s") | $(conns "$s") | $n | 0 | – | > ${secs} s | – | – |"
+                    continue
+                fi
+                echo "| $(name_of "$backend") | $(label "$s") | $(conns "$s") | $n | $(field "$k" 6) | $(field "$k" 1) | $(ms "$(field "$k" 2)") | $(ms "$(field "$k" 3)") | $(field "$k" 4) |"
             done
         done
     done
@@ -320,6 +329,8 @@ for backend in $backends; do
             wait "$perf_pid" || true
             perf report -i "$results/perf-$backend-$n.data" --no-children --percent-limit 1.5 \
                 --stdio 2>/dev/null | head -80 >"$results/perf-$backend-$n.txt" || true
+            perf report -i "$results/perf-$backend-$n.data" --no-children --stdio -g none \
+                --sort comm,dso,sym 2>/dev/null | grep -v '^#' >"$results/perf-$backend-$n-flat.txt" || true
         fi
 
         if [ "$first" = 1 ]; then
