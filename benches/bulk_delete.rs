@@ -7,14 +7,13 @@
 //! profiles. Nothing here asserts timing. `BENCH_APPS=0` seeds no apps (to compare).
 //!
 //! Seeding 200,000 rows through the API would take minutes, so the rows are written
-//! with plain SQL (multi-row INSERTs) in one transaction into the migrated database
-//! before requests start.
+//! with plain SQL (multi-row INSERTs, `common::seed`) in one transaction into the
+//! migrated database before requests start.
 
 use std::time::{Duration, Instant};
 
 use accessd::domain::new_id;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 mod common;
 
@@ -47,43 +46,30 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(APPS);
-    // One script of multi-row INSERTs in one transaction, the same text for both
-    // databases (ids are hex, names plain, flags TRUE/FALSE).
     let (o, s) = (&owner.id, &source.id);
-    let mut script = Inserts::default();
+    let mut load = common::seed::Loader::open(&url).await;
     for (i, id) in ap_ids.iter().enumerate() {
-        script.row(
-            "access_profiles (id, name, owner_id, source_id, enabled, requestable, created, modified)",
-            format!("('{id}', 'Profile {i:06}', '{o}', '{s}', FALSE, FALSE, '{ts}', '{ts}')"),
-        );
+        let name = format!("Profile {i:06}");
+        load.access_profile(id, &name, None, o, s, false, false, &ts, &ts)
+            .await;
     }
     let role_ids: Vec<String> = (0..ROLES).map(|_| new_id()).collect();
     for (i, id) in role_ids.iter().enumerate() {
-        script.row(
-            "roles (id, name, owner_id, enabled, requestable, created, modified)",
-            format!("('{id}', 'Role {i:06}', '{o}', TRUE, FALSE, '{ts}', '{ts}')"),
-        );
+        load.role(id, &format!("Role {i:06}"), o, &ts).await;
     }
     for (role, ap) in role_ids.iter().zip(&ap_ids) {
-        script.row(
-            "role_access_profiles (role_id, access_profile_id, position)",
-            format!("('{role}', '{ap}', 0)"),
-        );
+        load.role_access_profile(role, ap, 0).await;
     }
     let app_ids: Vec<String> = (0..apps).map(|_| new_id()).collect();
     for (i, id) in app_ids.iter().enumerate() {
-        script.row(
-            "source_apps (id, num_id, name, description, owner_id, account_source_id, created, modified)",
-            format!("('{id}', {n}, 'App {n:06}', 'bench', '{o}', '{s}', '{ts}', '{ts}')", n = i + 1),
-        );
+        let n = i as u64 + 1;
+        load.source_app(id, n, &format!("App {n:06}"), o, s, &ts)
+            .await;
     }
     for (app, ap) in app_ids.iter().zip(&ap_ids) {
-        script.row(
-            "source_app_access_profiles (app_id, source_id, access_profile_id, position)",
-            format!("('{app}', '{s}', '{ap}', 0)"),
-        );
+        load.source_app_access_profile(app, s, ap, 0).await;
     }
-    run_script(&url, script.finish()).await;
+    load.finish().await;
     println!(
         "seeded {} access profiles, {ROLES} roles and {apps} source apps (each using one profile) in {:.1?}",
         PROFILES + UNUSED,
@@ -232,61 +218,6 @@ async fn main() {
     report("source app bulk remove 50 of 250: → 200", &mut removes);
     app.shutdown().await;
     cleanup.finish().await;
-}
-
-/// Multi-row INSERT statements, 1,000 rows each, in one transaction.
-#[derive(Default)]
-struct Inserts {
-    sql: String,
-    current: Option<(&'static str, usize)>,
-}
-
-impl Inserts {
-    fn row(&mut self, into: &'static str, values: String) {
-        match &mut self.current {
-            Some((table, n)) if *table == into && *n < 1000 => {
-                self.sql.push_str(",\n");
-                *n += 1;
-            }
-            _ => {
-                if self.current.is_some() {
-                    self.sql.push_str(";\n");
-                }
-                self.sql.push_str(&format!("INSERT INTO {into} VALUES\n"));
-                self.current = Some((into, 1));
-            }
-        }
-        self.sql.push_str(&values);
-    }
-
-    fn finish(mut self) -> String {
-        if self.current.is_some() {
-            self.sql.push_str(";\n");
-        }
-        format!("BEGIN;\n{}COMMIT;\n", self.sql)
-    }
-}
-
-async fn run_script(url: &str, script: String) {
-    if url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("db");
-        sqlx::raw_sql(&script)
-            .execute(&mut conn)
-            .await
-            .expect("seed");
-    } else {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("db");
-        sqlx::raw_sql(&script)
-            .execute(&mut conn)
-            .await
-            .expect("seed");
-        // What autovacuum would do within a minute of such a load: without statistics
-        // the planner takes the new tables for empty ones.
-        sqlx::raw_sql("ANALYZE")
-            .execute(&mut conn)
-            .await
-            .expect("analyze");
-    }
 }
 
 fn report(label: &str, samples: &mut [Duration]) {

@@ -1,10 +1,12 @@
-//! What both benches share: the database they run on, and a running server with the
-//! bench client, an owner and a source.
+//! What the benches share: the database they run on, a running server with the bench
+//! client, an owner and a source, and bulk seeding with plain SQL ([`seed`]).
 
 use accessd::domain::model::{Identity, NewSource, Source};
 use accessd::domain::Clock;
 use accessd::{App, Config};
 use sqlx::Connection;
+
+pub mod seed;
 
 /// A running server on a fresh database (see [`bench_database`]).
 pub struct Bench {
