@@ -16,7 +16,8 @@ use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::task::{task_status_document, CompletionStatus, TaskRecord};
-use crate::query::{format_timestamp, specs, SqlPiece, SqlValue};
+use crate::query::specs;
+use crate::store::{TaskStatusView, TaskView};
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/task-status{suffix}");
@@ -51,15 +52,11 @@ fn retention_cutoff(state: &AppState) -> DateTime<Utc> {
     state.clock.now() - chrono::Duration::days(state.config.tasks.task_retention_days as i64)
 }
 
-fn visible(state: &AppState, extra: Option<&str>) -> Vec<SqlPiece> {
-    let mut fixed = vec![
-        SqlPiece::Sql("t.created >= ".into()),
-        SqlPiece::Bind(SqlValue::Text(format_timestamp(&retention_cutoff(state)))),
-    ];
-    if let Some(cond) = extra {
-        fixed.push(SqlPiece::Sql(format!(" AND {cond}")));
+fn visible(state: &AppState, status: TaskStatusView) -> TaskView {
+    TaskView {
+        since: retention_cutoff(state),
+        status,
     }
-    fixed
 }
 
 async fn visible_task(state: &AppState, id: &str) -> Result<TaskRecord, ApiError> {
@@ -91,13 +88,13 @@ async fn get_task_status_list<F: Fam>(
         (
             &specs::GET_TASK_STATUS_LIST_FILTERS,
             &specs::GET_TASK_STATUS_LIST_SORTERS,
-            Some("t.completion_status IS NOT NULL"),
+            TaskStatusView::Completed,
         )
     } else {
         (
             &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
             &specs::GET_TASK_STATUS_LIST_V1_SORTERS,
-            None,
+            TaskStatusView::All,
         )
     };
     let q = params.list_query(filters, sorters, specs::LIST_MAX_LIMIT)?;
@@ -120,7 +117,7 @@ async fn get_pending_tasks(
     }
     let page = state
         .store
-        .list_tasks(&visible(&state, Some("t.completion_status IS NULL")), &q)
+        .list_tasks(&visible(&state, TaskStatusView::Uncompleted), &q)
         .await?;
     Ok(list_response(&page.items, page.total, task_status_document))
 }

@@ -145,6 +145,25 @@ pub enum SourceAppView {
     Assigned,
 }
 
+/// Which tasks a task list shows (CONTRACT §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskView {
+    /// Only tasks created at or after this (the retention period).
+    pub since: DateTime<Utc>,
+    pub status: TaskStatusView,
+}
+
+/// Which tasks by their completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStatusView {
+    /// Every task.
+    All,
+    /// Tasks with a completion status (beta's list).
+    Completed,
+    /// Tasks without one yet (pending tasks).
+    Uncompleted,
+}
+
 /// What a delete task deletes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteTarget {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::export::TenantExport;
 use super::{
     ApiClient, DeleteTarget, ListQuery, ProfileView, SigningKeyRow, SourceAppView, StoreResult,
+    TaskView,
 };
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
@@ -14,7 +15,6 @@ use crate::domain::scope::Scope;
 use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
-use crate::query::SqlPiece;
 
 /// Access profiles, who uses them, and deleting one (CONTRACT §2, §3).
 ///
@@ -233,7 +233,8 @@ pub trait TaskStore: Send + Sync {
     async fn insert_task(&self, task: &TaskRecord) -> StoreResult<()>;
     async fn get_task(&self, id: &str) -> StoreResult<TaskRecord>;
     /// Tasks matching `fixed` (e.g. only unfinished ones) and the client's query.
-    async fn list_tasks(&self, fixed: &[SqlPiece], q: &ListQuery) -> StoreResult<Page<TaskRecord>>;
+    /// Tasks created at or after `view.since` in `view.status`, matching `q`.
+    async fn list_tasks(&self, view: &TaskView, q: &ListQuery) -> StoreResult<Page<TaskRecord>>;
     /// A client marks a task complete (`updateTaskStatus`): `completed` and
     /// `completionStatus` in one write. An unfinished task's runner loses its claim.
     async fn complete_task_by_client(

@@ -14,7 +14,9 @@ use crate::domain::task::{
     TaskUpdate, MAX_ATTEMPTS,
 };
 use crate::query::format_timestamp;
+use crate::query::SqlValue;
 use crate::store::{DeleteTarget, TaskStore};
+use crate::store::{TaskStatusView, TaskView};
 
 const TASK_COLS: &str = "SELECT t.id, t.kind, t.unique_name, t.description, t.launcher, \
      t.source_id, t.payload, t.attributes, t.messages, t.returns, t.state, t.progress, \
@@ -157,8 +159,21 @@ impl TaskStore for SqlStore {
             .ok_or_else(|| not_found("task", id))
     }
 
-    async fn list_tasks(&self, fixed: &[SqlPiece], q: &ListQuery) -> StoreResult<Page<TaskRecord>> {
-        let (rows, total) = self.list_rows(&TASKS, fixed, q).await?;
+    async fn list_tasks(&self, view: &TaskView, q: &ListQuery) -> StoreResult<Page<TaskRecord>> {
+        let mut fixed = vec![
+            SqlPiece::Sql("t.created >= ".into()),
+            SqlPiece::Bind(SqlValue::Text(format_timestamp(&view.since))),
+        ];
+        match view.status {
+            TaskStatusView::All => {}
+            TaskStatusView::Completed => {
+                fixed.push(SqlPiece::Sql(" AND t.completion_status IS NOT NULL".into()))
+            }
+            TaskStatusView::Uncompleted => {
+                fixed.push(SqlPiece::Sql(" AND t.completion_status IS NULL".into()))
+            }
+        }
+        let (rows, total) = self.list_rows(&TASKS, &fixed, q).await?;
         Ok(Page {
             items: rows.iter().map(task_row).collect::<StoreResult<_>>()?,
             total,
