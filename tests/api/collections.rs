@@ -372,3 +372,41 @@ async fn pages_at_any_offset_agree_with_the_whole_list_in_both_directions() {
         }
     }
 }
+
+/// Past the first page a list first picks its page's keys; a key that is unique only
+/// within the list (an entitlement is in many profiles) still yields each row once.
+#[tokio::test]
+async fn later_pages_of_a_profiles_entitlements_hold_each_entitlement_once() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let all: Vec<Value> = f.entitlements.iter().map(|id| json!({"id": id})).collect();
+    let mut ids = Vec::new();
+    for name in ["First", "Second"] {
+        let mut body = ap_body(&f, name);
+        body["entitlements"] = json!(all);
+        let created = app
+            .create_access_profile("/v3/access-profiles", &body)
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    let listed = |query: &'static str| {
+        let path = format!("/v3/access-profiles/{}/entitlements?{query}", ids[0]);
+        let app = &app;
+        async move {
+            let resp = app.get(&path).await;
+            let total = resp.headers().get("X-Total-Count").cloned();
+            let list: Vec<Value> = resp.json().await.unwrap();
+            let got: Vec<String> = list
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect();
+            (got, total.map(|t| t.to_str().unwrap().to_string()))
+        }
+    };
+    let (got, total) = listed("limit=1&offset=1&count=true").await;
+    assert_eq!(got, [f.entitlements[1].clone()], "the profile's own order");
+    assert_eq!(total.as_deref(), Some("3"));
+    let (whole, _) = listed("sorters=-name").await;
+    let (rest, _) = listed("sorters=-name&offset=1").await;
+    assert_eq!(rest, whole[1..], "sorted by name, from the second on");
+}
