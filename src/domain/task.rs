@@ -69,6 +69,12 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    pub fn parse(s: &str) -> Option<Self> {
+        [TaskState::Pending, TaskState::Running, TaskState::Finished]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Pending => "PENDING",
@@ -127,7 +133,7 @@ impl CompletionStatus {
 #[derive(Clone, Debug)]
 pub struct TaskRecord {
     pub id: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub unique_name: String,
     pub description: String,
     pub launcher: String,
@@ -136,10 +142,10 @@ pub struct TaskRecord {
     pub attributes: Map<String, Value>,
     pub messages: Vec<Value>,
     pub returns: Vec<Value>,
-    pub state: String,
+    pub state: TaskState,
     pub progress: Option<String>,
     pub percent_complete: i64,
-    pub completion_status: Option<String>,
+    pub completion_status: Option<CompletionStatus>,
     pub claimed_by: Option<String>,
     pub claim_expires: Option<DateTime<Utc>>,
     pub attempts: i64,
@@ -155,7 +161,7 @@ impl TaskRecord {
         let (unique_name, description) = kind.names();
         TaskRecord {
             id: super::new_id(),
-            kind: kind.as_str().into(),
+            kind,
             unique_name: unique_name.into(),
             description: description.into(),
             launcher: launcher.into(),
@@ -164,7 +170,7 @@ impl TaskRecord {
             attributes: Map::new(),
             messages: Vec::new(),
             returns: Vec::new(),
-            state: TaskState::Pending.as_str().into(),
+            state: TaskState::Pending,
             progress: Some("Pending".into()),
             percent_complete: 0,
             completion_status: None,
@@ -188,18 +194,14 @@ impl TaskRecord {
         now: DateTime<Utc>,
     ) -> Self {
         let mut t = Self::pending(kind, launcher, payload, now);
-        t.state = TaskState::Finished.as_str().into();
+        t.state = TaskState::Finished;
         t.progress = Some("Completed".into());
         t.percent_complete = 100;
-        t.completion_status = Some(status.as_str().into());
+        t.completion_status = Some(status);
         t.messages = messages;
         t.launched = Some(now);
         t.completed = Some(now);
         t
-    }
-
-    pub fn kind(&self) -> Option<TaskKind> {
-        TaskKind::parse(&self.kind)
     }
 }
 
@@ -241,7 +243,7 @@ pub fn task_status_document(t: &TaskRecord) -> Value {
         "modified": format_timestamp(&t.modified),
         "launched": ts(&t.launched),
         "completed": ts(&t.completed),
-        "completionStatus": t.completion_status,
+        "completionStatus": t.completion_status.map(CompletionStatus::as_str),
         "messages": t.messages,
         "returns": t.returns,
         "attributes": t.attributes,
@@ -461,7 +463,7 @@ mod tests {
         t.attributes = u.attributes;
         t.messages = u.messages;
         t.percent_complete = u.percent_complete;
-        t.completion_status = u.completion.map(|c| c.as_str().to_string());
+        t.completion_status = u.completion;
     }
 
     #[test]
@@ -485,7 +487,7 @@ mod tests {
         }
         assert_eq!(seen.len(), 25);
         assert_eq!(percents, vec![40, 80, 100]);
-        assert_eq!(t.completion_status.as_deref(), Some("SUCCESS"));
+        assert_eq!(t.completion_status, Some(CompletionStatus::Success));
         assert_eq!(t.attributes["deleted"].as_array().unwrap().len(), 25);
     }
 

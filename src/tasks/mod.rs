@@ -98,18 +98,21 @@ impl Runner {
             return Ok(false);
         };
         // The worker names the instance: `claimed_by` in the tasks table says the same.
-        tracing::info!(task_id = %task.id, kind = %task.kind, attempt = task.attempts, worker = %self.worker, "task claimed");
+        tracing::info!(task_id = %task.id, kind = task.kind.as_str(), attempt = task.attempts, worker = %self.worker, "task claimed");
         self.execute(task).await?;
         Ok(true)
     }
 
     async fn execute(&self, mut task: TaskRecord) -> StoreResult<()> {
-        let target = match task.kind() {
-            Some(TaskKind::AccessProfileBulkDelete) => DeleteTarget::AccessProfiles,
-            Some(TaskKind::RoleBulkDelete) => DeleteTarget::Roles,
-            // Recorded as finished when created; nothing to run.
-            Some(TaskKind::AccessProfileDelete) | None => {
-                let update = failed(&task, &format!("Unknown task kind '{}'.", task.kind));
+        let target = match task.kind {
+            TaskKind::AccessProfileBulkDelete => DeleteTarget::AccessProfiles,
+            TaskKind::RoleBulkDelete => DeleteTarget::Roles,
+            // Recorded as finished when created: it has no steps to run.
+            TaskKind::AccessProfileDelete => {
+                let update = failed(
+                    &task,
+                    &format!("A {} task has no steps to run.", task.kind.as_str()),
+                );
                 self.store
                     .update_claimed_task(&task.id, &self.worker, &update, self.clock.now())
                     .await?;
@@ -117,7 +120,7 @@ impl Runner {
             }
         };
         let mut stop = self.stop.clone();
-        while task.state != TaskState::Finished.as_str() {
+        while task.state != TaskState::Finished {
             if !self.step_delay.is_zero() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.step_delay) => {}

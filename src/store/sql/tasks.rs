@@ -10,8 +10,8 @@ use super::access_profiles::delete_unused_profiles;
 use super::*;
 use crate::domain::model::Page;
 use crate::domain::task::{
-    after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskRecord, TaskState,
-    TaskUpdate, MAX_ATTEMPTS,
+    after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskKind, TaskRecord,
+    TaskState, TaskUpdate, MAX_ATTEMPTS,
 };
 use crate::query::format_timestamp;
 use crate::query::SqlValue;
@@ -32,7 +32,7 @@ const TASKS: Listing = Listing {
 fn task_row(r: &Row) -> StoreResult<TaskRecord> {
     Ok(TaskRecord {
         id: r.get("id")?,
-        kind: r.get("kind")?,
+        kind: enum_col(r, "kind", TaskKind::parse)?,
         unique_name: r.get("unique_name")?,
         description: r.get("description")?,
         launcher: r.get("launcher")?,
@@ -41,10 +41,15 @@ fn task_row(r: &Row) -> StoreResult<TaskRecord> {
         attributes: json_col(r, "attributes")?,
         messages: json_col(r, "messages")?,
         returns: json_col(r, "returns")?,
-        state: r.get("state")?,
+        state: enum_col(r, "state", TaskState::parse)?,
         progress: r.get("progress")?,
         percent_complete: r.get("percent_complete")?,
-        completion_status: r.get("completion_status")?,
+        completion_status: r
+            .get::<Option<String>>("completion_status")?
+            .map(|s| {
+                CompletionStatus::parse(&s).map_err(|_| corrupt_value("completion_status", &s))
+            })
+            .transpose()?,
         claimed_by: r.get("claimed_by")?,
         claim_expires: opt_ts(r, "claim_expires")?,
         attempts: r.get("attempts")?,
@@ -53,6 +58,16 @@ fn task_row(r: &Row) -> StoreResult<TaskRecord> {
         launched: opt_ts(r, "launched")?,
         completed: opt_ts(r, "completed")?,
     })
+}
+
+/// A column holding one of an enum's names.
+fn enum_col<T>(r: &Row, col: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s: String = r.get(col)?;
+    parse(&s).ok_or_else(|| corrupt_value(col, &s))
+}
+
+fn corrupt_value(col: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{col}: unknown value '{value}'"))
 }
 
 fn fmt_opt(d: &Option<DateTime<Utc>>) -> Option<String> {
@@ -69,7 +84,7 @@ pub(super) async fn insert_task_in(ex: &mut dyn Executor, t: &TaskRecord) -> Sto
          $18, $19, $20, $21)",
         params![
             t.id,
-            t.kind,
+            t.kind.as_str(),
             t.unique_name,
             t.description,
             t.launcher,
@@ -78,10 +93,10 @@ pub(super) async fn insert_task_in(ex: &mut dyn Executor, t: &TaskRecord) -> Sto
             Value::Object(t.attributes.clone()).to_string(),
             Value::Array(t.messages.clone()).to_string(),
             Value::Array(t.returns.clone()).to_string(),
-            t.state,
+            t.state.as_str(),
             t.progress,
             t.percent_complete,
-            t.completion_status,
+            t.completion_status.map(CompletionStatus::as_str),
             t.claimed_by,
             fmt_opt(&t.claim_expires),
             t.attempts,
@@ -288,9 +303,7 @@ impl TaskStore for SqlStore {
         let Some(current) = task_in(&mut *tx, &task.id).await? else {
             return Ok(None);
         };
-        if current.claimed_by.as_deref() != Some(worker)
-            || current.state != TaskState::Running.as_str()
-        {
+        if current.claimed_by.as_deref() != Some(worker) || current.state != TaskState::Running {
             return Ok(None);
         }
         let ids = next_chunk(&current);
