@@ -1,6 +1,6 @@
 """Deleting access profiles, and roles, through the official Python SDK `sailpoint` 2.x
 (per-service v1 paths: /access-profiles/v1, /roles/v1, /task-status/v1): CONTRACT §3 and
-§4, issue 3.
+§4.
 
 Run in .venv-v1 (see setup.sh). The client fixture and the profile builder are shared with
 test_v1.py. Models resolved by the shared ApiClient are checked by class name (see the note

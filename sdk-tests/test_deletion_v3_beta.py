@@ -1,5 +1,5 @@
 """Deleting access profiles, and roles, through the official Python SDK `sailpoint==1.4.2`
-(sailpoint.v3, sailpoint.beta): CONTRACT §3 and §4, issue 3.
+(sailpoint.v3, sailpoint.beta): CONTRACT §3 and §4.
 
 Run in .venv-v3 (see setup.sh). The SDK fixtures and the profile builder are shared with
 test_v3_beta.py. v3 has no task-status API; tasks are followed through beta's, as the SDK

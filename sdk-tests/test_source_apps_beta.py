@@ -1,5 +1,5 @@
 """Source apps through the official Python SDK `sailpoint==1.4.2` (sailpoint.beta `AppsApi`,
-paths /beta/source-apps...): docs/source-apps.md, CONTRACT §3.3, issue 4.
+paths /beta/source-apps...): docs/source-apps.md, CONTRACT §3.3.
 
 Run in .venv-v3 (see setup.sh). The SDK fixtures are shared with test_v3_beta.py. The access
 profiles the apps hold are created (and deleted) here through v3 `AccessProfilesApi` on the

@@ -1,5 +1,5 @@
 """Source apps through the official Python SDK `sailpoint` 2.x (`sailpoint.AppsApi`, paths
-/source-apps/v1...): docs/source-apps.md, CONTRACT §3.3, issue 4.
+/source-apps/v1...): docs/source-apps.md, CONTRACT §3.3.
 
 Run in .venv-v1 (see setup.sh). The client fixture and the profile builder are shared with
 test_v1.py. The access profiles the apps hold are created (and deleted) here through
