@@ -157,12 +157,12 @@ static NO_FILTERS: FilterSpec = FilterSpec {
 };
 
 /// A 200 list answer, with `X-Total-Count` when the client asked for `count=true`.
-pub fn list_response<T>(
-    items: &[T],
+pub fn list_response<'a, T, D: serde::Serialize>(
+    items: &'a [T],
     total: Option<i64>,
-    render: impl Fn(&T) -> serde_json::Value,
+    render: impl Fn(&'a T) -> D,
 ) -> Response {
-    let body: Vec<serde_json::Value> = items.iter().map(render).collect();
+    let body: Vec<D> = items.iter().map(render).collect();
     let mut response = axum::Json(body).into_response();
     if let Some(total) = total {
         if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
