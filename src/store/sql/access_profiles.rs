@@ -200,9 +200,11 @@ async fn write_entitlements(
 
 impl SqlStore {
     /// Profile rows with their entitlements and segments attached (two queries per
-    /// page, whatever its size).
+    /// page, whatever its size), read on `ex`: the connection that read the rows, so a
+    /// page costs one connection, not one per statement.
     pub(super) async fn access_profiles_from_rows(
         &self,
+        ex: &mut dyn Executor,
         rows: Vec<Row>,
     ) -> StoreResult<Vec<AccessProfile>> {
         let mut aps = rows
@@ -216,7 +218,7 @@ impl SqlStore {
             .map(|(i, id)| (id.as_str(), i))
             .collect();
         let entitlements = link_refs(
-            &*self.db,
+            &mut *ex,
             "SELECT ape.access_profile_id, e.id, e.name FROM access_profile_entitlements ape \
              JOIN entitlements e ON e.id = ape.entitlement_id WHERE ape.access_profile_id IN (",
             &ids,
@@ -228,7 +230,7 @@ impl SqlStore {
                 ap.entitlements.push(ent);
             }
         }
-        for (ap_id, segment) in profile_segment_links(&*self.db, &ids).await? {
+        for (ap_id, segment) in profile_segment_links(ex, &ids).await? {
             if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
                 ap.segments.push(segment);
             }
@@ -357,10 +359,13 @@ impl AccessProfileStore for SqlStore {
             fixed.push(SqlPiece::Sql(" AND ".into()));
             fixed.extend(in_filter("ap.source_id", sources));
         }
-        let (rows, _) = self
-            .list_rows(&ACCESS_PROFILES, &fixed, &one_page())
-            .await?;
-        match self.access_profiles_from_rows(rows).await?.pop() {
+        let mut conn = self.db.connection().await?;
+        let (rows, _) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &fixed, &one_page()).await?;
+        match self
+            .access_profiles_from_rows(&mut *conn, rows)
+            .await?
+            .pop()
+        {
             Some(ap) => Ok(ap),
             // Not in the caller's scope: 403 if it exists at all, else 404.
             None if *scope != Scope::All
@@ -381,11 +386,11 @@ impl AccessProfileStore for SqlStore {
         view: &ProfileView,
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>> {
-        let (rows, total) = self
-            .list_rows(&ACCESS_PROFILES, &profile_view_filter(scope, view), q)
-            .await?;
+        let mut conn = self.db.connection().await?;
+        let filter = profile_view_filter(scope, view);
+        let (rows, total) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, q).await?;
         Ok(Page {
-            items: self.access_profiles_from_rows(rows).await?,
+            items: self.access_profiles_from_rows(&mut *conn, rows).await?,
             total,
         })
     }

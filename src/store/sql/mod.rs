@@ -73,39 +73,7 @@ impl SqlStore {
         fixed: &[SqlPiece],
         q: &ListQuery,
     ) -> StoreResult<(Vec<Row>, Option<i64>)> {
-        let mut sql = Sql::new(listing.cols);
-        sql.push(listing.from);
-        if q.paging.offset == 0 {
-            sql.push_where(fixed, &q.filter);
-            sql.push(" ").push(&q.order_by);
-            sql.push(" LIMIT ").bind(q.paging.limit);
-        } else {
-            sql.push(" WHERE ");
-            // `fixed` outside too: a key is unique only among the rows it keeps (an
-            // entitlement is in many profiles, an identity in many groups).
-            if !fixed.is_empty() {
-                sql.push("(");
-                sql.push_pieces(fixed);
-                sql.push(") AND ");
-            }
-            sql.push(listing.key).push(" IN (SELECT ").push(listing.key);
-            sql.push(listing.count_from);
-            sql.push_where(fixed, &q.filter);
-            sql.push(" ").push(&q.order_by);
-            sql.push(" LIMIT ").bind(q.paging.limit);
-            sql.push(" OFFSET ").bind(q.paging.offset);
-            sql.push(") ").push(&q.order_by);
-        }
-        let rows = self.db.fetch_all(&sql.text, sql.params).await?;
-        let total = if q.paging.count {
-            let mut sql = Sql::new("SELECT COUNT(*)");
-            sql.push(listing.count_from);
-            sql.push_where(fixed, &q.filter);
-            Some(self.db.fetch_one(&sql.text, sql.params).await?.get(0)?)
-        } else {
-            None
-        };
-        Ok((rows, total))
+        list_rows_on(&mut Pooled(&*self.db), listing, fixed, q).await
     }
 
     /// The rows among `ids` of `SELECT id, name FROM {table}` (one indexed query).
@@ -148,6 +116,49 @@ impl SqlStore {
             .map(|r| r.id)
             .collect())
     }
+}
+
+/// [`SqlStore::list_rows`] on one executor (e.g. a connection that also reads the
+/// page's links).
+async fn list_rows_on(
+    ex: &mut dyn Executor,
+    listing: &Listing<'_>,
+    fixed: &[SqlPiece],
+    q: &ListQuery,
+) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let mut sql = Sql::new(listing.cols);
+    sql.push(listing.from);
+    if q.paging.offset == 0 {
+        sql.push_where(fixed, &q.filter);
+        sql.push(" ").push(&q.order_by);
+        sql.push(" LIMIT ").bind(q.paging.limit);
+    } else {
+        sql.push(" WHERE ");
+        // `fixed` outside too: a key is unique only among the rows it keeps (an
+        // entitlement is in many profiles, an identity in many groups).
+        if !fixed.is_empty() {
+            sql.push("(");
+            sql.push_pieces(fixed);
+            sql.push(") AND ");
+        }
+        sql.push(listing.key).push(" IN (SELECT ").push(listing.key);
+        sql.push(listing.count_from);
+        sql.push_where(fixed, &q.filter);
+        sql.push(" ").push(&q.order_by);
+        sql.push(" LIMIT ").bind(q.paging.limit);
+        sql.push(" OFFSET ").bind(q.paging.offset);
+        sql.push(") ").push(&q.order_by);
+    }
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
+    let total = if q.paging.count {
+        let mut sql = Sql::new("SELECT COUNT(*)");
+        sql.push(listing.count_from);
+        sql.push_where(fixed, &q.filter);
+        Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
+    } else {
+        None
+    };
+    Ok((rows, total))
 }
 
 /// The versions recorded in [`MIGRATIONS_TABLE`] (none for a new database).
@@ -268,7 +279,7 @@ struct Listing<'a> {
 /// Runs `sql` (one of the link queries, ending in `IN (`) for `ids`, ordered by
 /// `order`: `(owner id, id, name)` rows as `(owner id, ref)`.
 async fn link_refs(
-    db: &dyn Database,
+    ex: &mut dyn Executor,
     select: &str,
     ids: &[String],
     order: &str,
@@ -278,7 +289,7 @@ async fn link_refs(
     }
     let mut sql = Sql::new(select);
     sql.push_ids(ids).push(order);
-    let rows = db.fetch_all(&sql.text, sql.params).await?;
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
     rows.iter()
         .map(|r| Ok((r.get(0)?, named_ref(r, 1)?)))
         .collect()

@@ -93,12 +93,14 @@ impl SqlStore {
             .enumerate()
             .map(|(i, id)| (id.as_str(), i))
             .collect();
-        for (role_id, ap) in link_refs(&*self.db, AP_LINKS, &ids, LINK_ORDER).await? {
+        for (role_id, ap) in link_refs(&mut Pooled(&*self.db), AP_LINKS, &ids, LINK_ORDER).await? {
             if let Some(role) = index.get(role_id.as_str()).and_then(|&i| roles.get_mut(i)) {
                 role.access_profiles.push(ap);
             }
         }
-        for (role_id, ent) in link_refs(&*self.db, ENTITLEMENT_LINKS, &ids, LINK_ORDER).await? {
+        for (role_id, ent) in
+            link_refs(&mut Pooled(&*self.db), ENTITLEMENT_LINKS, &ids, LINK_ORDER).await?
+        {
             if let Some(role) = index.get(role_id.as_str()).and_then(|&i| roles.get_mut(i)) {
                 role.entitlements.push(ent);
             }

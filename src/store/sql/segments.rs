@@ -68,7 +68,7 @@ pub(super) fn segment_view_filter(view: &SegmentView) -> Vec<SqlPiece> {
 /// `(profile id, segment id)` for every segment of these profiles, in each profile's
 /// order.
 pub(super) async fn profile_segment_links(
-    db: &dyn Database,
+    ex: &mut dyn Executor,
     ap_ids: &[String],
 ) -> StoreResult<Vec<(String, String)>> {
     if ap_ids.is_empty() {
@@ -80,7 +80,7 @@ pub(super) async fn profile_segment_links(
     );
     sql.push_ids(ap_ids)
         .push(" ORDER BY access_profile_id, position");
-    let rows = db.fetch_all(&sql.text, sql.params).await?;
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
     rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
 }
 

@@ -287,7 +287,9 @@ impl SourceAppStore for SqlStore {
             .iter()
             .map(|r| r.get::<i64>("source_num_id"))
             .collect::<StoreResult<Vec<_>>>()?;
-        let profiles = self.access_profiles_from_rows(rows).await?;
+        let profiles = self
+            .access_profiles_from_rows(&mut Pooled(&*self.db), rows)
+            .await?;
         Ok(Page {
             items: profiles
                 .into_iter()
