@@ -49,8 +49,10 @@ async fn main() {
     let seeding = Instant::now();
     for i in 0..PROFILES {
         let draft = AccessProfileDraft {
-            name: format!("Profile {i:05}"),
-            description: Some("bench".into()),
+            name: accessd::domain::text::Name::parse(Some(format!("Profile {i:05}")), "name")
+                .unwrap(),
+            description: accessd::domain::text::Description::parse_optional(Some("bench".into()))
+                .unwrap(),
             owner_id: owner.id.clone(),
             owner_name: None,
             source_id: source.id.clone(),

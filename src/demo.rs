@@ -7,8 +7,9 @@
 use crate::domain::access_profile::AccessProfileDraft;
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
+use crate::domain::text::{Description, Name};
 use crate::domain::{new_id, Clock};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 const IDENTITIES: [(&str, &str, &str, &[&str]); 6] = [
     ("Ada", "Lovelace", "ada.lovelace", &["ORG_ADMIN"]),
@@ -171,8 +172,8 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
     for (name, src, ents, owner, requestable) in PROFILES {
         let (source, ent_ids) = &sources[src];
         let draft = AccessProfileDraft {
-            name: name.into(),
-            description: Some(format!("Demo access profile: {name}")),
+            name: name_of(name)?,
+            description: description_of(format!("Demo access profile: {name}"))?,
             owner_id: people[owner].id.clone(),
             owner_name: None,
             source_id: source.id.clone(),
@@ -200,8 +201,8 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             .insert_role(
                 &Scope::All,
                 &RoleDraft {
-                    name: name.into(),
-                    description: Some(format!("Demo role: {name}")),
+                    name: name_of(name)?,
+                    description: description_of(format!("Demo role: {name}"))?,
                     owner_id: people[owner].id.clone(),
                     access_profile_ids: ids(aps),
                     entitlement_ids: Vec::new(),
@@ -220,8 +221,11 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
     store
         .insert_source_app(
             &SourceAppDraft {
-                name: "Salesforce CRM".into(),
-                description: "Demo source app: request Salesforce access".into(),
+                name: name_of("Salesforce CRM")?,
+                description: Description::parse_required(Some(
+                    "Demo source app: request Salesforce access".into(),
+                ))
+                .map_err(refused)?,
                 owner_id: people[3].id.clone(),
                 account_source_id: sources[2].0.id.clone(),
                 enabled: true,
@@ -251,9 +255,9 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
             .insert_lifecycle_state(
                 &employees.id,
                 &LifecycleStateDraft {
-                    name: name.into(),
+                    name: name_of(name)?,
                     technical_name: technical.into(),
-                    description: Some(format!("Demo lifecycle state: {name}")),
+                    description: description_of(format!("Demo lifecycle state: {name}"))?,
                     enabled,
                     identity_state: Some(
                         if enabled {
@@ -298,3 +302,15 @@ const LIFECYCLE_STATES: [(&str, &str, bool, &[&str]); 2] = [
     ),
     ("Inactive", "inactive", false, &[]),
 ];
+
+fn refused(e: crate::domain::DomainError) -> StoreError {
+    StoreError::Refused(e.to_string())
+}
+
+fn name_of(name: &str) -> StoreResult<Name> {
+    Name::parse(Some(name.to_string()), "name").map_err(refused)
+}
+
+fn description_of(text: String) -> StoreResult<Option<Description>> {
+    Description::parse_optional(Some(text)).map_err(refused)
+}

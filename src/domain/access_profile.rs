@@ -68,8 +68,8 @@ pub struct AccessProfileInput {
 /// A validated access profile, before its references are checked against the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessProfileDraft {
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Name,
+    pub description: Option<Description>,
     pub owner_id: String,
     pub owner_name: Option<String>,
     pub source_id: String,
@@ -100,9 +100,8 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
     type Error = DomainError;
 
     fn try_from(input: AccessProfileInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?.into_string();
-        let description =
-            Description::parse_optional(input.description)?.map(Description::into_string);
+        let name = Name::parse(input.name, "name")?;
+        let description = Description::parse_optional(input.description)?;
         let Some(owner) = input.owner else {
             return invalid("owner is required.");
         };

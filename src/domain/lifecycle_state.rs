@@ -154,9 +154,8 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
     type Error = DomainError;
 
     fn try_from(input: LifecycleStateInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?.into_string();
-        let description =
-            Description::parse_optional(input.description)?.map(Description::into_string);
+        let name = Name::parse(input.name, "name")?;
+        let description = Description::parse_optional(input.description)?;
         let technical_name = required(input.technical_name, "technicalName")?;
         let access_profile_ids = input.access_profile_ids.unwrap_or_default();
         unique_ids(&access_profile_ids, "accessProfileIds")?;
@@ -306,9 +305,9 @@ mod tests {
         LifecycleState {
             id: "a".repeat(32),
             identity_profile_id: "b".repeat(32),
-            name: d.name,
+            name: d.name.into_string(),
             technical_name: d.technical_name,
-            description: d.description,
+            description: d.description.map(Description::into_string),
             enabled: d.enabled,
             identity_count: 0,
             identity_state: d.identity_state,

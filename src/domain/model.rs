@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::text::{Description, Name};
+
 /// A reference to another object with its display name, as embedded in documents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamedRef {
@@ -174,8 +176,8 @@ pub struct Role {
 /// What a role create or patch writes, after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoleDraft {
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Name,
+    pub description: Option<Description>,
     pub owner_id: String,
     pub access_profile_ids: Vec<String>,
     pub entitlement_ids: Vec<String>,
@@ -237,9 +239,9 @@ pub struct LifecycleState {
 /// What a lifecycle-state create or update writes, after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifecycleStateDraft {
-    pub name: String,
+    pub name: Name,
     pub technical_name: String,
-    pub description: Option<String>,
+    pub description: Option<Description>,
     pub enabled: bool,
     pub identity_state: Option<String>,
     pub priority: Option<i64>,
@@ -270,8 +272,8 @@ pub struct SourceApp {
 /// What a source-app create or patch writes, after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceAppDraft {
-    pub name: String,
-    pub description: String,
+    pub name: Name,
+    pub description: Description,
     pub owner_id: String,
     pub account_source_id: String,
     pub enabled: bool,

@@ -132,9 +132,8 @@ impl TryFrom<RoleInput> for RoleDraft {
             Some(n) if !n.trim().is_empty() => n,
             _ => return invalid("name is required and can't be empty."),
         };
-        let name = Name::parse(Some(name), "name")?.into_string();
-        let description =
-            Description::parse_optional(input.description)?.map(Description::into_string);
+        let name = Name::parse(Some(name), "name")?;
+        let description = Description::parse_optional(input.description)?;
         let Some(owner) = input.owner else {
             return invalid("owner is required.");
         };

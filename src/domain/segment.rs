@@ -57,8 +57,8 @@ pub struct SegmentInput {
 /// A validated segment, before its owner is checked against the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentDraft {
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Name,
+    pub description: Option<Description>,
     pub owner_id: Option<String>,
     /// The owner's display name as the client gave it; it must match.
     pub owner_name: Option<String>,
@@ -70,9 +70,8 @@ impl TryFrom<SegmentInput> for SegmentDraft {
     type Error = DomainError;
 
     fn try_from(input: SegmentInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?.into_string();
-        let description =
-            Description::parse_optional(input.description)?.map(Description::into_string);
+        let name = Name::parse(input.name, "name")?;
+        let description = Description::parse_optional(input.description)?;
         // OwnerReferenceSegments.type: "must be either left null or set to 'IDENTITY'".
         let (owner_id, owner_name) = match input.owner {
             None => (None, None),
@@ -347,7 +346,7 @@ mod tests {
         assert_eq!(
             d,
             SegmentDraft {
-                name: "Seg".into(),
+                name: Name::parse(Some("Seg".into()), "name").unwrap(),
                 description: None,
                 owner_id: None,
                 owner_name: None,

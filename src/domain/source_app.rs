@@ -42,18 +42,18 @@ pub struct SourceAppCreateInput {
 /// A create input that passed the shape rules; the owner is decided by the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSourceApp {
-    pub name: String,
-    pub description: String,
+    pub name: Name,
+    pub description: Description,
     pub match_all_accounts: bool,
     pub account_source_id: String,
 }
 
-fn checked_name(name: Option<&str>) -> DomainResult<String> {
-    Ok(Name::parse(name.map(str::to_string), "name")?.into_string())
+fn checked_name(name: Option<&str>) -> DomainResult<Name> {
+    Name::parse(name.map(str::to_string), "name")
 }
 
-fn checked_description(description: Option<&str>) -> DomainResult<String> {
-    Ok(Description::parse_required(description.map(str::to_string))?.into_string())
+fn checked_description(description: Option<&str>) -> DomainResult<Description> {
+    Description::parse_required(description.map(str::to_string))
 }
 
 /// The id of a `{"id", "type"}` reference whose type, when given, is `expected`.
@@ -536,8 +536,8 @@ mod tests {
     #[test]
     fn refs_must_exist_and_profiles_belong_to_the_account_source() {
         let draft = NewSourceApp {
-            name: "n".into(),
-            description: "d".into(),
+            name: Name::parse(Some("n".into()), "name").unwrap(),
+            description: Description::parse_required(Some("d".into())).unwrap(),
             match_all_accounts: false,
             account_source_id: "s1".into(),
         }

@@ -36,6 +36,31 @@ impl Name {
     }
 }
 
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A description: at most [`Description::MAX_LEN`] characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Description(String);
@@ -72,6 +97,13 @@ impl Description {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+}
+
+impl std::ops::Deref for Description {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 

@@ -44,6 +44,18 @@ impl ToParam for String {
     }
 }
 
+impl ToParam for crate::domain::text::Name {
+    fn to_param(&self) -> Param {
+        Param::Text(self.as_str().to_string())
+    }
+}
+
+impl ToParam for crate::domain::text::Description {
+    fn to_param(&self) -> Param {
+        Param::Text(self.as_str().to_string())
+    }
+}
+
 impl ToParam for i64 {
     fn to_param(&self) -> Param {
         Param::Int(*self)
