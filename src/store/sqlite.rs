@@ -148,6 +148,50 @@ impl SqliteDb {
     }
 }
 
+impl SqliteDb {
+    /// One statement on its own: on a read connection when it only reads; through the
+    /// write connection, as a transaction of its own, when it writes (`… RETURNING`),
+    /// so this process never has two writers waiting for each other's lock.
+    async fn one_statement(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        limit: usize,
+    ) -> StoreResult<Vec<Row>> {
+        let reader = self.reader()?;
+        if reader
+            .conn()?
+            .prepare_cached(sql)
+            .map_err(error)?
+            .readonly()
+        {
+            return fetch(reader.conn()?, sql, params, limit);
+        }
+        drop(reader);
+        let tx = self.write().await?;
+        let rows = fetch(tx.conn()?, sql, params, limit)?;
+        Box::new(tx).end("COMMIT").await?;
+        Ok(rows)
+    }
+
+    /// `BEGIN IMMEDIATE` takes the database's one write lock up front; waiting for it
+    /// (another process may hold it) happens on the blocking pool.
+    async fn write(&self) -> StoreResult<Write> {
+        let conn = self.writer.clone().lock_owned().await;
+        let conn = tokio::task::spawn_blocking(move || {
+            if !conn.is_autocommit() {
+                // A transaction left open by a failure: undo it before a new one.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+            Ok::<_, StoreError>(conn)
+        })
+        .await
+        .map_err(|e| StoreError::database(None, e.to_string()))??;
+        Ok(Write { conn: Some(conn) })
+    }
+}
+
 /// Opens a connection with the settings every connection needs.
 fn open_connection(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
@@ -415,21 +459,8 @@ impl Database for SqliteDb {
         Ok(Box::new(self.reader()?))
     }
 
-    /// `BEGIN IMMEDIATE` takes the database's one write lock up front; waiting for it
-    /// (another process may hold it) happens on the blocking pool.
     async fn begin_write(&self) -> StoreResult<Box<dyn Transaction>> {
-        let conn = self.writer.clone().lock_owned().await;
-        let conn = tokio::task::spawn_blocking(move || {
-            if !conn.is_autocommit() {
-                // A transaction left open by a failure: undo it before a new one.
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
-            Ok::<_, StoreError>(conn)
-        })
-        .await
-        .map_err(|e| StoreError::database(None, e.to_string()))??;
-        Ok(Box::new(Write { conn: Some(conn) }))
+        Ok(Box::new(self.write().await?))
     }
 
     async fn begin_snapshot(&self) -> StoreResult<Box<dyn Transaction>> {
@@ -444,11 +475,11 @@ impl Database for SqliteDb {
     }
 
     async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        fetch(self.reader()?.conn()?, sql, params, usize::MAX)
+        self.one_statement(sql, params, usize::MAX).await
     }
 
     async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        Ok(fetch(self.reader()?.conn()?, sql, params, 1)?.pop())
+        Ok(self.one_statement(sql, params, 1).await?.pop())
     }
 
     /// A statement that only reads runs on a read connection; one that writes takes
