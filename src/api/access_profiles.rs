@@ -15,10 +15,8 @@ use super::{docs, AppState, Fam, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::{
-    apply_patch, check_refs, AccessProfileDraft, AccessProfileInput,
+    apply_patch, check_refs, AccessProfileDocument, AccessProfileDraft, AccessProfileInput,
 };
-use crate::domain::format_timestamp;
-use crate::domain::model::AccessProfile;
 use crate::domain::scope::{ROLE_SUBADMIN, SOURCE_SUBADMIN};
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
@@ -89,7 +87,7 @@ async fn list_access_profiles(
     Ok(list_response(
         &page.items,
         page.total,
-        AccessProfileBody::of,
+        AccessProfileDocument::of,
     ))
 }
 
@@ -115,7 +113,11 @@ async fn create_access_profile(
         .store
         .insert_access_profile(&caller.scope, &draft, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(AccessProfileBody::of(&ap))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AccessProfileDocument::of(&ap)),
+    )
+        .into_response())
 }
 
 /// `getAccessProfile`
@@ -125,7 +127,7 @@ async fn get_access_profile(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let ap = state.store.get_access_profile(&caller.scope, &id).await?;
-    Ok(axum::Json(AccessProfileBody::of(&ap)).into_response())
+    Ok(axum::Json(AccessProfileDocument::of(&ap)).into_response())
 }
 
 /// `patchAccessProfile`: RFC 6902 on the patchable fields; `source` only together
@@ -143,7 +145,7 @@ async fn patch_access_profile(
         .store
         .update_access_profile(&caller.scope, &id, &draft, state.clock.now())
         .await?;
-    Ok(axum::Json(AccessProfileBody::of(&ap)).into_response())
+    Ok(axum::Json(AccessProfileDocument::of(&ap)).into_response())
 }
 
 /// `getAccessProfileEntitlements`
@@ -233,121 +235,4 @@ async fn delete_access_profiles_in_bulk(
         axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),
     )
         .into_response())
-}
-
-/// The `AccessProfile` document every family answers (v3 `AccessProfile`; beta and v1
-/// share it), serialized straight from the stored profile. Its keys are in the order
-/// `domain::access_profile::to_document` gives them (the document JSON Patch works on);
-/// a test checks the two agree.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccessProfileBody<'a> {
-    access_model_metadata: &'a Value,
-    access_request_config: &'a Value,
-    additional_owners: &'a Value,
-    created: String,
-    description: &'a Option<String>,
-    enabled: bool,
-    entitlements: Vec<RefBody<'a>>,
-    id: &'a str,
-    modified: String,
-    name: &'a str,
-    owner: RefBody<'a>,
-    provisioning_criteria: &'a Value,
-    requestable: bool,
-    revocation_request_config: &'a Value,
-    segments: &'a [String],
-    source: RefBody<'a>,
-}
-
-/// `{"id", "name", "type"}` of a referenced object.
-#[derive(serde::Serialize)]
-struct RefBody<'a> {
-    id: &'a str,
-    name: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-static NULL: Value = Value::Null;
-static EMPTY_LIST: Value = Value::Array(Vec::new());
-
-impl<'a> AccessProfileBody<'a> {
-    fn of(ap: &'a AccessProfile) -> Self {
-        let stored = |field: &str, absent: &'static Value| ap.doc.get(field).unwrap_or(absent);
-        let reference = |r: &'a crate::domain::model::NamedRef, kind| RefBody {
-            id: &r.id,
-            name: &r.name,
-            kind,
-        };
-        AccessProfileBody {
-            access_model_metadata: stored("accessModelMetadata", &NULL),
-            access_request_config: stored("accessRequestConfig", &NULL),
-            additional_owners: stored("additionalOwners", &EMPTY_LIST),
-            created: format_timestamp(&ap.created),
-            description: &ap.description,
-            enabled: ap.enabled,
-            entitlements: ap
-                .entitlements
-                .iter()
-                .map(|e| reference(e, "ENTITLEMENT"))
-                .collect(),
-            id: &ap.id,
-            modified: format_timestamp(&ap.modified),
-            name: &ap.name,
-            owner: reference(&ap.owner, "IDENTITY"),
-            provisioning_criteria: stored("provisioningCriteria", &NULL),
-            requestable: ap.requestable,
-            revocation_request_config: stored("revocationRequestConfig", &NULL),
-            segments: &ap.segments,
-            source: reference(&ap.source, "SOURCE"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::access_profile::to_document;
-    use crate::domain::model::NamedRef;
-
-    fn profile(doc: serde_json::Map<String, Value>) -> AccessProfile {
-        let now = chrono::Utc::now();
-        let r = |id: &str| NamedRef {
-            id: id.into(),
-            name: format!("{id} name"),
-        };
-        AccessProfile {
-            id: "p1".into(),
-            name: "Profile \"one\"".into(),
-            description: None,
-            owner: r("o1"),
-            source: r("s1"),
-            entitlements: vec![r("e1"), r("e2")],
-            segments: vec!["sg1".into()],
-            enabled: true,
-            requestable: false,
-            doc,
-            created: now,
-            modified: now,
-        }
-    }
-
-    #[test]
-    fn the_body_is_the_canonical_document_byte_for_byte() {
-        let full = json!({
-            "accessRequestConfig": {"commentsRequired": true, "approvalSchemes": []},
-            "revocationRequestConfig": {"approvalSchemes": []},
-            "provisioningCriteria": {"operation": "EQUALS", "attribute": "a", "value": "b"},
-            "additionalOwners": [{"type": "IDENTITY", "id": "x"}],
-            "accessModelMetadata": {"attributes": []},
-        });
-        for doc in [serde_json::Map::new(), full.as_object().unwrap().clone()] {
-            let ap = profile(doc);
-            assert_eq!(
-                serde_json::to_string(&AccessProfileBody::of(&ap)).unwrap(),
-                serde_json::to_string(&to_document(&ap)).unwrap()
-            );
-        }
-    }
 }

@@ -1,22 +1,12 @@
 //! Access profile rules: the input document, its validation, the JSON Patch rules of
 //! `patchAccessProfile`, and the canonical document every family renders.
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::model::{AccessProfile, NamedRef};
 use super::text::{Description, Name};
 use super::{invalid, DomainError, DomainResult};
-
-/// Fields kept in the free-form part of the document (stored as sent, validated for shape).
-/// `segments` is not among them: a profile's segments are links to stored segments.
-const DOC_FIELDS: [&str; 5] = [
-    "accessRequestConfig",
-    "revocationRequestConfig",
-    "provisioningCriteria",
-    "additionalOwners",
-    "accessModelMetadata",
-];
 
 /// The fields `patchAccessProfile` lists as patchable. `revokeRequestConfig` is the
 /// spec's name in the list; the document field is `revocationRequestConfig`.
@@ -298,36 +288,78 @@ pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<
     }
 }
 
-/// The canonical AccessProfile document (v3 `AccessProfile`; beta and v1 share it).
-pub fn to_document(ap: &AccessProfile) -> Value {
-    let mut doc = json!({
-        "id": ap.id,
-        "name": ap.name,
-        "description": ap.description,
-        "created": super::format_timestamp(&ap.created),
-        "modified": super::format_timestamp(&ap.modified),
-        "enabled": ap.enabled,
-        "owner": {"type": "IDENTITY", "id": ap.owner.id, "name": ap.owner.name},
-        "source": {"type": "SOURCE", "id": ap.source.id, "name": ap.source.name},
-        "entitlements": ap.entitlements.iter()
-            .map(|e| json!({"type": "ENTITLEMENT", "id": e.id, "name": e.name}))
-            .collect::<Vec<_>>(),
-        "requestable": ap.requestable,
-        "accessRequestConfig": null,
-        "revocationRequestConfig": null,
-        "segments": ap.segments,
-        "provisioningCriteria": null,
-        "additionalOwners": [],
-        "accessModelMetadata": null,
-    });
-    if let Some(obj) = doc.as_object_mut() {
-        for f in DOC_FIELDS {
-            if let Some(v) = ap.doc.get(f) {
-                obj.insert(f.to_string(), v.clone());
-            }
+/// The canonical AccessProfile document (v3 `AccessProfile`; beta and v1 share it),
+/// serialized straight from the stored profile: what every family answers. Keys are in
+/// alphabetical order; the free-form fields are the stored ones, or their defaults.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessProfileDocument<'a> {
+    access_model_metadata: &'a Value,
+    access_request_config: &'a Value,
+    additional_owners: &'a Value,
+    created: String,
+    description: &'a Option<String>,
+    enabled: bool,
+    entitlements: Vec<RefDocument<'a>>,
+    id: &'a str,
+    modified: String,
+    name: &'a str,
+    owner: RefDocument<'a>,
+    provisioning_criteria: &'a Value,
+    requestable: bool,
+    revocation_request_config: &'a Value,
+    segments: &'a [String],
+    source: RefDocument<'a>,
+}
+
+/// `{"id", "name", "type"}` of a referenced object.
+#[derive(Serialize)]
+struct RefDocument<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+static NULL: Value = Value::Null;
+static EMPTY_LIST: Value = Value::Array(Vec::new());
+
+impl<'a> AccessProfileDocument<'a> {
+    pub fn of(ap: &'a AccessProfile) -> Self {
+        let stored = |field: &str, absent: &'static Value| ap.doc.get(field).unwrap_or(absent);
+        let reference = |r: &'a NamedRef, kind| RefDocument {
+            id: &r.id,
+            name: &r.name,
+            kind,
+        };
+        AccessProfileDocument {
+            access_model_metadata: stored("accessModelMetadata", &NULL),
+            access_request_config: stored("accessRequestConfig", &NULL),
+            additional_owners: stored("additionalOwners", &EMPTY_LIST),
+            created: super::format_timestamp(&ap.created),
+            description: &ap.description,
+            enabled: ap.enabled,
+            entitlements: ap
+                .entitlements
+                .iter()
+                .map(|e| reference(e, "ENTITLEMENT"))
+                .collect(),
+            id: &ap.id,
+            modified: super::format_timestamp(&ap.modified),
+            name: &ap.name,
+            owner: reference(&ap.owner, "IDENTITY"),
+            provisioning_criteria: stored("provisioningCriteria", &NULL),
+            requestable: ap.requestable,
+            revocation_request_config: stored("revocationRequestConfig", &NULL),
+            segments: &ap.segments,
+            source: reference(&ap.source, "SOURCE"),
         }
     }
-    doc
+}
+
+/// The document as a JSON value (what JSON Patch works on).
+pub fn to_document(ap: &AccessProfile) -> Value {
+    serde_json::to_value(AccessProfileDocument::of(ap)).unwrap_or_default()
 }
 
 /// Applies an RFC 6902 patch to a profile's document under the rules of
@@ -366,6 +398,7 @@ pub fn apply_patch(current: &AccessProfile, ops: &[Value]) -> DomainResult<Acces
 mod tests {
     use super::*;
     use chrono::Utc;
+    use serde_json::json;
 
     fn input(v: Value) -> AccessProfileInput {
         serde_json::from_value(v).unwrap()

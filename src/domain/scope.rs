@@ -74,14 +74,6 @@ impl Scope {
         }
     }
 
-    /// The sources a list is restricted to; `None` = no restriction.
-    pub fn sources(&self) -> Option<Vec<String>> {
-        match self {
-            Scope::All => None,
-            Scope::Sources(ids) => Some(ids.clone()),
-        }
-    }
-
     /// The narrower of two scopes (a sub-admin asking `for-subadmin` of another).
     pub fn intersect(&self, other: &Scope) -> Scope {
         match (self, other) {
@@ -90,15 +82,6 @@ impl Scope {
                 Scope::Sources(a.iter().filter(|s| b.contains(s)).cloned().collect())
             }
         }
-    }
-
-    /// The ids among `items` (`(id, source id)`) outside this scope.
-    pub fn outside<'a>(&self, items: &'a [(String, String)]) -> Vec<&'a str> {
-        items
-            .iter()
-            .filter(|(_, source)| !self.allows(source))
-            .map(|(id, _)| id.as_str())
-            .collect()
     }
 }
 
@@ -148,12 +131,5 @@ mod tests {
             a.intersect(&Scope::Sources(s(&["s2", "s3"]))),
             Scope::Sources(s(&["s2"]))
         );
-        let items = vec![
-            ("p1".to_string(), "s1".to_string()),
-            ("p2".into(), "s9".into()),
-        ];
-        assert_eq!(a.outside(&items), ["p2"]);
-        assert!(Scope::All.outside(&items).is_empty());
-        assert_eq!(Scope::All.sources(), None);
     }
 }

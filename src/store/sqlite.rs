@@ -149,15 +149,16 @@ impl SqliteDb {
 }
 
 impl SqliteDb {
-    /// One statement on its own: on a read connection when it only reads; through the
-    /// write connection, as a transaction of its own, when it writes (`… RETURNING`),
-    /// so this process never has two writers waiting for each other's lock.
-    async fn one_statement(
+    /// One statement on its own, run by `run`: on a read connection when it only
+    /// reads; through the write connection, as a transaction of its own, when it
+    /// writes (`… RETURNING` included), so this process never has two writers waiting
+    /// for each other's lock.
+    async fn one_statement<R>(
         &self,
         sql: &str,
         params: Vec<Param>,
-        limit: usize,
-    ) -> StoreResult<Vec<Row>> {
+        run: impl FnOnce(&Connection, &str, Vec<Param>) -> StoreResult<R>,
+    ) -> StoreResult<R> {
         let reader = self.reader()?;
         if reader
             .conn()?
@@ -165,13 +166,13 @@ impl SqliteDb {
             .map_err(error)?
             .readonly()
         {
-            return fetch(reader.conn()?, sql, params, limit);
+            return run(reader.conn()?, sql, params);
         }
         drop(reader);
         let tx = self.write().await?;
-        let rows = fetch(tx.conn()?, sql, params, limit)?;
+        let done = run(tx.conn()?, sql, params)?;
         Box::new(tx).end("COMMIT").await?;
-        Ok(rows)
+        Ok(done)
     }
 
     /// `BEGIN IMMEDIATE` takes the database's one write lock up front; waiting for it
@@ -475,30 +476,19 @@ impl Database for SqliteDb {
     }
 
     async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        self.one_statement(sql, params, usize::MAX).await
+        self.one_statement(sql, params, |c, sql, p| fetch(c, sql, p, usize::MAX))
+            .await
     }
 
     async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        Ok(self.one_statement(sql, params, 1).await?.pop())
+        let mut rows = self
+            .one_statement(sql, params, |c, sql, p| fetch(c, sql, p, 1))
+            .await?;
+        Ok(rows.pop())
     }
 
-    /// A statement that only reads runs on a read connection; one that writes takes
-    /// the write connection like a transaction.
     async fn execute(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let reader = self.reader()?;
-        if reader
-            .conn()?
-            .prepare_cached(sql)
-            .map_err(error)?
-            .readonly()
-        {
-            return execute(reader.conn()?, sql, params);
-        }
-        drop(reader);
-        let mut tx = self.begin_write().await?;
-        let changed = tx.execute(sql, params).await?;
-        tx.commit().await?;
-        Ok(changed)
+        self.one_statement(sql, params, execute).await
     }
 
     fn migrations(&self) -> Vec<i64> {

@@ -60,8 +60,6 @@ pub trait AccessProfileStore: Send + Sync {
     ) -> StoreResult<Page<Entitlement>>;
     /// The access profiles among `ids` that exist, with their names.
     async fn existing_access_profiles(&self, ids: &[String]) -> StoreResult<Vec<NamedRef>>;
-    /// `(id, source id)` of the access profiles among `ids` that exist.
-    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>>;
     /// What a bulk delete decides from (CONTRACT §3.2), read from one snapshot: the
     /// profiles among `ids` that exist (with their names), and everything that uses
     /// them (one indexed query per usage kind, never a scan of all roles).

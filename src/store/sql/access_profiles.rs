@@ -434,15 +434,6 @@ impl AccessProfileStore for SqlStore {
         profile_refs(&mut *conn, ids).await
     }
 
-    async fn access_profile_sources(&self, ids: &[String]) -> StoreResult<Vec<(String, String)>> {
-        Ok(self
-            .refs_with_sources("access_profiles", ids)
-            .await?
-            .into_iter()
-            .map(|(ap, source)| (ap.id, source))
-            .collect())
-    }
-
     async fn bulk_delete_facts(
         &self,
         scope: &Scope,

@@ -115,15 +115,8 @@ async fn profiles_outside(
     scope: &Scope,
     ids: &[String],
 ) -> StoreResult<Vec<String>> {
-    let Scope::Sources(sources) = scope else {
-        return Ok(Vec::new());
-    };
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new("SELECT id, source_id FROM access_profiles WHERE id IN (");
-    sql.push_ids(ids);
-    outside_of(ex.fetch_all(&sql.text, sql.params).await?, sources)
+    let select = "SELECT id, source_id FROM access_profiles WHERE id IN (";
+    outside_scope(ex, scope, select, ids, "").await
 }
 
 /// The access profiles of the roles `role_ids` on sources outside `scope`: one query
@@ -133,18 +126,35 @@ async fn roles_profiles_outside(
     scope: &Scope,
     role_ids: &[String],
 ) -> StoreResult<Vec<String>> {
+    let select = "SELECT x.id, x.source_id FROM role_access_profiles l \
+         JOIN access_profiles x ON x.id = l.access_profile_id WHERE l.role_id IN (";
+    outside_scope(
+        ex,
+        scope,
+        select,
+        role_ids,
+        " ORDER BY l.role_id, l.position",
+    )
+    .await
+}
+
+/// Runs `select` (`(profile id, source id)` rows, ending in `IN (`) over `ids` and
+/// keeps the profiles whose source is outside `scope`; nothing to read for `All`.
+async fn outside_scope(
+    ex: &mut dyn Executor,
+    scope: &Scope,
+    select: &str,
+    ids: &[String],
+    order: &str,
+) -> StoreResult<Vec<String>> {
     let Scope::Sources(sources) = scope else {
         return Ok(Vec::new());
     };
-    if role_ids.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(
-        "SELECT x.id, x.source_id FROM role_access_profiles l \
-         JOIN access_profiles x ON x.id = l.access_profile_id WHERE l.role_id IN (",
-    );
-    sql.push_ids(role_ids)
-        .push(" ORDER BY l.role_id, l.position");
+    let mut sql = Sql::new(select);
+    sql.push_ids(ids).push(order);
     outside_of(ex.fetch_all(&sql.text, sql.params).await?, sources)
 }
 
