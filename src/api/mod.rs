@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod identities;
+mod keep_alive;
 pub mod lifecycle_states;
 pub mod rate_limit;
 pub mod roles;
@@ -144,7 +145,8 @@ struct Limits {
 
 /// The cross-cutting layers every route gets: ISC errors for unknown routes and
 /// methods, panics as opaque 500s, the body limit, the request timeout (a bare 408
-/// that `request_context` turns into the ISC body), and the request context.
+/// that `request_context` turns into the ISC body), the request context, and
+/// the rest of a body drained when the answer comes before the body was read.
 fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits) -> Router<S> {
     routes
         .fallback(not_found)
@@ -161,6 +163,9 @@ fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limi
         })))
         .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(move |req, next| {
+            keep_alive::drain_unread_body(limits.body, req, next)
+        }))
 }
 
 /// U+0000 means nothing in an id, a filter or a name, and PostgreSQL's text cannot

@@ -309,3 +309,64 @@ async fn the_character_u0000_is_a_400_everywhere_and_changes_nothing() {
         "only the literal one: {list}"
     );
 }
+
+/// Reads one answer off a kept-alive connection: the head, then `Content-Length` bytes.
+async fn read_one(stream: &mut TcpStream) -> RawResponse {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let partial = RawResponse::parse(&bytes);
+            let length: usize = partial
+                .header("content-length")
+                .map_or(0, |v| v.parse().unwrap());
+            if bytes.len() >= end + 4 + length {
+                return RawResponse::parse(&bytes);
+            }
+        }
+        let n = tokio::time::timeout(GUARD, stream.read(&mut buf))
+            .await
+            .expect("the server answers")
+            .expect("read");
+        assert!(
+            n > 0,
+            "the server closed the connection mid-answer: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        bytes.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_keeps_the_connection_usable() {
+    // The v1 source-app operations refuse a request without X-SailPoint-Experimental
+    // before reading its body (CONTRACT §3.3). A client that sends the head and the body
+    // in two writes, as urllib3 does, must get that answer and be able to send its next
+    // request on the same connection.
+    let app = TestApp::spawn().await;
+    let mut stream = connect(&app).await;
+    let body = r#"[{"op":"replace","path":"/description","value":"x"}]"#;
+    for round in 0..3 {
+        let request_head = format!(
+            "PATCH /source-apps/v1/{} HTTP/1.1\r\nHost: accessd\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json-patch+json\r\nContent-Length: {}\r\n\r\n",
+            "0".repeat(32),
+            app.token,
+            body.len()
+        );
+        stream
+            .write_all(request_head.as_bytes())
+            .await
+            .expect("write head");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.write_all(body.as_bytes()).await.unwrap_or_else(|e| {
+            panic!("round {round}: the server closed the connection before the body: {e}")
+        });
+        let answer = read_one(&mut stream).await;
+        assert_eq!(answer.status, 400, "round {round}");
+        assert_eq!(answer.header("connection"), None, "round {round}");
+    }
+    let health = "GET /health HTTP/1.1\r\nHost: accessd\r\n\r\n";
+    stream.write_all(health.as_bytes()).await.expect("write");
+    assert_eq!(read_one(&mut stream).await.status, 200);
+}
