@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Creates the two virtualenvs the SDK smoke tests run in. The PyPI package `sailpoint`
+# Creates the two virtualenvs the Python SDK smoke tests run in, and installs the
+# TypeScript SDK (ts/package.json pins sailpoint-api-client; ts/package-lock.json pins
+# everything it pulls in) with the machine's Node.js. The PyPI package `sailpoint`
 # ships the v3/beta SDKs in 1.x and the per-service v1 SDKs in 2.x under the same name,
 # so each major line needs its own environment. Idempotent: an environment that already
 # holds the pinned versions is left alone.
@@ -32,3 +34,16 @@ PY
 
 ensure_venv "$here/.venv-v3" "$SAILPOINT_V3_VERSION"
 ensure_venv "$here/.venv-v1" "$SAILPOINT_V1_VERSION"
+
+# The TypeScript SDK: `npm ci` installs exactly the lock file; skipped when the installed
+# copy already is the pinned version.
+ts="$here/ts"
+pinned=$(node -p 'require(process.argv[1]).dependencies["sailpoint-api-client"]' "$ts/package.json")
+installed=$(node -p 'try { require(process.argv[1]).version } catch (e) { "" }' \
+  "$ts/node_modules/sailpoint-api-client/package.json" 2>/dev/null || true)
+if [ "$installed" = "$pinned" ]; then
+  echo "setup: ts already has sailpoint-api-client@$pinned"
+else
+  echo "setup: installing sailpoint-api-client@$pinned into ts/node_modules"
+  (cd "$ts" && npm ci --silent --no-audit --no-fund)
+fi
