@@ -274,7 +274,8 @@ fn string_literals(text: &str) -> Vec<String> {
             }
             // A char literal ('"', '\'', 'x'); a lifetime has no closing quote.
             '\'' if at(i + 1) == Some('\\') => {
-                i += 2;
+                // Past the escaped character, which may be the quote itself.
+                i += 3;
                 while at(i).is_some_and(|c| c != '\'') {
                     i += 1;
                 }
@@ -375,7 +376,7 @@ fn the_sql_checker_sees_sql_in_every_kind_of_literal() {
     let code = r##"
         // "SELECT x FROM y" in a comment is prose
         /* "ORDER BY" too */
-        let q = '"'; let l: &'a str = "name";
+        let q = '"'; let p = '\''; let l: &'a str = "name";
         let a = "SELECT id FROM t WHERE id = $1";
         let b = r#"x LIKE "y""#;
         let c = "ap.source_id";

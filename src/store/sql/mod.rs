@@ -464,6 +464,61 @@ async fn delete_by_id(ex: &mut dyn Executor, table: &'static str, id: &str) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::{compile_filter, sort_order, specs};
+
+    #[test]
+    fn a_page_chooses_its_keys_in_its_order_and_counts_under_the_same_filter() {
+        let q = ListQuery {
+            filter: compile_filter(
+                Some(r#"name sw "Pro" and requestable eq true"#),
+                &specs::LIST_ACCESS_PROFILES_FILTERS,
+            )
+            .unwrap(),
+            sort: sort_order(Some("-created"), &specs::LIST_ACCESS_PROFILES_SORTERS).unwrap(),
+            paging: Paging {
+                limit: 50,
+                offset: 100,
+                count: true,
+            },
+        };
+        let [(keys, key_params), (count, count_params)] =
+            list_statements(Listed::AccessProfiles, &q).unwrap();
+        let filter = "WHERE (((lower(ap.name) >= $1 AND lower(ap.name) < $2 \
+                      AND lower(ap.name) LIKE $3 ESCAPE '\\') AND ap.requestable = $4))";
+        assert_eq!(
+            keys,
+            format!(
+                "SELECT ap.id FROM access_profiles ap {filter} \
+                 ORDER BY ap.created DESC, ap.id DESC LIMIT $5 OFFSET $6"
+            )
+        );
+        let filter_params = vec![
+            Param::Text("pro".into()),
+            Param::Text("prp".into()),
+            Param::Text("pro%".into()),
+            Param::Bool(true),
+        ];
+        let mut paged = filter_params.clone();
+        paged.extend([Param::Int(50), Param::Int(100)]);
+        assert_eq!(key_params, paged);
+        assert_eq!(
+            count,
+            format!("SELECT COUNT(*) FROM access_profiles ap {filter}")
+        );
+        assert_eq!(count_params, filter_params);
+
+        let unfiltered = ListQuery {
+            filter: None,
+            sort: Vec::new(),
+            ..q
+        };
+        let [(keys, _), (count, _)] = list_statements(Listed::Roles, &unfiltered).unwrap();
+        assert_eq!(
+            keys,
+            "SELECT r.id FROM roles r ORDER BY r.id ASC LIMIT $1 OFFSET $2"
+        );
+        assert_eq!(count, "SELECT COUNT(*) FROM roles r");
+    }
 
     #[test]
     fn placeholders_are_numbered_in_the_order_values_are_bound() {
