@@ -9,7 +9,7 @@
 //! Fields are named by their API names only; where each is stored (and which key
 //! makes an order total) is the store's business.
 //!
-//! Documented fields accessd has no column for (they produce "... is not
+//! Documented fields accessd does not store (they produce "... is not
 //! supported by accessd yet"):
 //! * listSources filters: `features` (ca, co), `category`.
 //! * listSources sorters: `owner.name`, `accountCorrelationConfig.id`,
