@@ -11,7 +11,11 @@
 //! ```
 //!
 //! `domain` is pure: it uses no other module of ours and none of axum, sqlx or tokio.
+//! `query` is pure too: it uses only `domain`, and no database or HTTP crate.
 //! `auth` holds no HTTP state: it does not use axum.
+//!
+//! SQL lives in `store` only: no string literal elsewhere in `src/` holds SQL text or
+//! a column named through one of the store's table aliases.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -43,6 +47,39 @@ const FORBIDDEN_CRATES: &[(&str, &str, &str)] = &[
     ("domain", "sqlx::", "domain rules are pure"),
     ("domain", "tokio::", "domain rules are pure"),
     ("auth", "axum::", "auth holds no HTTP state"),
+    (
+        "query",
+        "axum::",
+        "collection parameters are parsed without HTTP",
+    ),
+    ("query", "sqlx::", "collection parameters know no database"),
+    (
+        "query",
+        "rusqlite::",
+        "collection parameters know no database",
+    ),
+    ("query", "tokio::", "collection parameters are pure"),
+];
+
+/// Text that only SQL holds.
+const SQL_WORDS: &[&str] = &[
+    "SELECT ",
+    " WHERE ",
+    "ORDER BY",
+    "GROUP BY",
+    "INSERT INTO",
+    "DELETE FROM",
+    " LIKE ",
+    " JOIN ",
+    "NULLS LAST",
+    " IS NULL",
+    " IS NOT NULL",
+];
+
+/// The table aliases of the store's FROM clauses.
+const ALIASES: &[&str] = &[
+    "a", "ap", "ape", "aps", "e", "g", "i", "l", "ls", "m", "mg", "o", "r", "s", "sg", "t", "w",
+    "x",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -213,6 +250,166 @@ fn only_the_gateway_decides_that_a_caller_is_unconfined() {
         .map(|f| f.display().to_string())
         .collect();
     assert!(wrong.is_empty(), "Scope::All named in {wrong:?}");
+}
+
+/// The string literals of Rust code (outside comments), as written between the quotes.
+fn string_literals(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let at = |i: usize| chars.get(i).copied();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        match c {
+            '/' if at(i + 1) == Some('/') => {
+                while at(i).is_some_and(|c| c != '\n') {
+                    i += 1;
+                }
+            }
+            '/' if at(i + 1) == Some('*') => {
+                i += 2;
+                while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            // A char literal ('"', '\'', 'x'); a lifetime has no closing quote.
+            '\'' if at(i + 1) == Some('\\') => {
+                // Past the escaped character, which may be the quote itself.
+                i += 3;
+                while at(i).is_some_and(|c| c != '\'') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            '\'' if at(i + 2) == Some('\'') => i += 3,
+            'r' if (at(i + 1) == Some('"') || at(i + 1) == Some('#'))
+                && !at(i.wrapping_sub(1)).is_some_and(|p| p.is_alphanumeric() || p == '_') =>
+            {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while at(j) == Some('#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if at(j) != Some('"') {
+                    i += 1;
+                    continue;
+                }
+                let close: Vec<char> = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
+                let start = j + 1;
+                let mut k = start;
+                while k < chars.len() && !chars[k..].starts_with(&close) {
+                    k += 1;
+                }
+                out.push(chars[start..k.min(chars.len())].iter().collect());
+                i = k + close.len();
+            }
+            '"' => {
+                let mut lit = String::new();
+                i += 1;
+                while let Some(c) = at(i) {
+                    match c {
+                        '\\' => {
+                            lit.push(c);
+                            lit.extend(at(i + 1));
+                            i += 2;
+                        }
+                        '"' => break,
+                        c => {
+                            lit.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(lit);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Why a string literal looks like SQL, if it does.
+fn sql_in(literal: &str) -> Option<String> {
+    if let Some(word) = SQL_WORDS.iter().find(|w| literal.contains(*w)) {
+        return Some(format!("holds '{}'", word.trim()));
+    }
+    let (alias, column) = literal.split_once('.')?;
+    let is_column = !column.is_empty()
+        && column
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (ALIASES.contains(&alias) && is_column).then(|| "names a column by a table alias".into())
+}
+
+/// Filters, sorters and every other query reach the store as typed values: no file
+/// outside `src/store/` writes SQL.
+#[test]
+fn no_sql_outside_the_store() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        if file.starts_with(src.join("store")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for literal in string_literals(&text) {
+            if let Some(why) = sql_in(&literal) {
+                wrong.push(format!("{}: {literal:?} {why}", file.display()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "SQL outside store/:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_sql_checker_sees_sql_in_every_kind_of_literal() {
+    let code = r##"
+        // "SELECT x FROM y" in a comment is prose
+        /* "ORDER BY" too */
+        let q = '"'; let p = '\''; let l: &'a str = "name";
+        let a = "SELECT id FROM t WHERE id = $1";
+        let b = r#"x LIKE "y""#;
+        let c = "ap.source_id";
+        let d = "owner.id";
+        let e = "a \" quote, then ORDER BY";
+    "##;
+    let found: Vec<String> = string_literals(code)
+        .into_iter()
+        .filter(|l| sql_in(l).is_some())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "SELECT id FROM t WHERE id = $1",
+            "x LIKE \"y\"",
+            "ap.source_id",
+            "a \\\" quote, then ORDER BY"
+        ]
+    );
+}
+
+/// `query` parses collection parameters for any store: it names none.
+#[test]
+fn the_query_layer_knows_no_store() {
+    let graph = imports();
+    let used: Vec<&String> = graph
+        .get("query")
+        .map(|uses| uses.keys().collect())
+        .unwrap_or_default();
+    assert!(
+        used.iter().all(|m| m.as_str() == "domain"),
+        "query uses {used:?}"
+    );
 }
 
 #[test]

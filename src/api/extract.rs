@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::api::error::ApiError;
-use crate::query::{compile_filter, parse_paging, sort_clause, FilterSpec, SortSpec};
+use crate::query::{compile_filter, parse_paging, sort_order, FilterSpec, SortSpec};
 use crate::store::ListQuery;
 
 /// A JSON request body (`application/json` or any `+json` type, e.g. JSON Patch).
@@ -111,11 +111,11 @@ impl Params {
             self.get("count"),
             max_limit,
         )?;
-        let filter = compile_filter(self.get("filters"), filters)?.unwrap_or_default();
-        let order_by = sort_clause(self.get("sorters"), sorters)?;
+        let filter = compile_filter(self.get("filters"), filters)?;
+        let sort = sort_order(self.get("sorters"), sorters)?;
         Ok(ListQuery {
             filter,
-            order_by,
+            sort,
             paging,
         })
     }

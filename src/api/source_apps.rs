@@ -20,7 +20,7 @@ use crate::domain::source_app::{
     access_profile_details, apply_patch, check_bulk_remove, check_bulk_update, check_refs,
     document, not_on_app, patch_document, unknown_apps, NewSourceApp, SourceAppCreateInput,
 };
-use crate::query::{parse_paging, sort_clause, specs, FilterSpec, SortSpec};
+use crate::query::{parse_paging, sort_order, specs, FilterSpec, SortSpec};
 use crate::store::{ListQuery, SourceAppView, StoreError};
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
@@ -312,8 +312,8 @@ async fn delete_access_profiles_from_source_app_by_bulk(
         return Err(not_on_app(&app, &missing).into());
     }
     let remaining = ListQuery {
-        filter: Vec::new(),
-        order_by: sort_clause(None, &specs::LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS)?,
+        filter: None,
+        sort: sort_order(None, &specs::LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS)?,
         paging,
     };
     profiles_response(&state, &app, &remaining).await

@@ -6,35 +6,31 @@
 //! * [`parse_filter`] turns the `filters` text into an [`Expr`] (grammar only, no
 //!   allow-list); [`render_filter`] turns it back into canonical text.
 //! * [`check_filter`] validates an [`Expr`] against a per-endpoint [`FilterSpec`]
-//!   (fields, operators, value types); [`filter_to_sql`] does the same and turns it
-//!   into portable SQL pieces ([`SqlPiece`]) where every user value is a bind
-//!   parameter, never inlined text.
-//! * [`parse_sorters`] / [`order_by`] handle `sorters` against a [`SortSpec`].
+//!   (fields, operators, value types) and gives the checked [`Filter`]: fields named
+//!   by the spec's API names, values of the field's type.
+//! * [`parse_sorters`] / [`sort_order`] turn `sorters` into typed [`Sort`]s against a
+//!   [`SortSpec`].
 //! * [`parse_paging`] handles `limit` / `offset` / `count`.
 //!
 //! The per-endpoint allow-lists live in [`specs`].
 //!
-//! This module is pure: no database or HTTP types. Column names in the specs are
-//! trusted `&'static str`s; nothing from user input ever reaches the SQL text.
+//! This module is pure: no database or HTTP types, and no SQL. The store maps each
+//! API field to where it is stored and renders the SQL, every value bound.
 
+mod check;
 mod filter;
 mod paging;
 mod sort;
 pub mod specs;
-mod sql;
-
 #[cfg(test)]
-mod spec_tests;
-#[cfg(test)]
-mod tests;
+pub(crate) mod testing;
 
+pub use check::{
+    check_filter, compile_filter, Compare, FieldSpec, FieldType, Filter, FilterSpec, Scalar, Test,
+};
 pub use filter::{parse_filter, render_filter, Expr, Number, Op, Value, MAX_DEPTH, MAX_IN_VALUES};
 pub use paging::{parse_paging, Paging, DEFAULT_MAX_LIMIT, MAX_OFFSET};
-pub use sort::{order_by, parse_sorters, sort_clause, Sort, SortField, SortSpec};
-pub use sql::{
-    check_filter, compile_filter, filter_to_sql, FieldSpec, FieldType, FilterSpec, SqlPiece,
-    SqlValue, Target,
-};
+pub use sort::{parse_sorters, sort_order, Sort, SortSpec};
 
 pub use crate::domain::format_timestamp;
 
@@ -139,5 +135,33 @@ pub(crate) fn snippet(s: &str) -> String {
         let mut out: String = s.chars().take(MAX).collect();
         out.push('…');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::testing::SORT_SPEC;
+    use super::*;
+
+    #[test]
+    fn error_parameter_names() {
+        let filter = parse_filter("x").unwrap_err();
+        assert_eq!(filter.parameter(), "filters");
+        assert_eq!(QueryError::NotNotSupported.parameter(), "filters");
+        let sorter = parse_sorters("bogus", &SORT_SPEC).unwrap_err();
+        assert_eq!(sorter.parameter(), "sorters");
+        let paging = parse_paging(None, Some("x"), None, 250).unwrap_err();
+        assert_eq!(paging.parameter(), "offset");
+    }
+
+    #[test]
+    fn timestamp_format() {
+        let t = Utc.with_ymd_and_hms(2021, 3, 1, 22, 32, 58).unwrap()
+            + chrono::TimeDelta::microseconds(104_999);
+        assert_eq!(format_timestamp(&t), "2021-03-01T22:32:58.104Z");
+        let t = Utc.with_ymd_and_hms(1999, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(format_timestamp(&t), "1999-01-02T03:04:05.000Z");
     }
 }

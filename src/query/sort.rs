@@ -3,64 +3,34 @@
 
 use super::{snippet, QueryError};
 
-/// One parsed sort key.
+/// One sort key: an API field name from the endpoint's [`SortSpec`] (a trusted
+/// `&'static str`) and its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sort {
     /// API field name, e.g. `created`.
     pub field: &'static str,
-    /// Trusted SQL expression, e.g. `ap.created`.
-    pub column: &'static str,
     pub desc: bool,
-    /// The column is declared NOT NULL (see [`SortField::not_null`]).
-    pub not_null: bool,
 }
 
-/// One sortable field of an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SortField {
-    /// API field name, e.g. `created`.
-    pub name: &'static str,
-    /// Trusted SQL expression, e.g. `ap.created`.
-    pub column: &'static str,
-    /// Whether the column is declared NOT NULL in both schemas (a test checks the
-    /// marks against the migrations). A nullable column is sorted `NULLS LAST`, so that
-    /// SQLite and PostgreSQL, whose defaults differ, put its NULLs in the same place; a
-    /// NOT NULL one gets no NULLS clause, which the planners would otherwise have to
-    /// prove redundant before an index on the column can serve the order.
-    pub not_null: bool,
-}
-
-impl SortField {
-    /// A field whose column is NOT NULL.
-    pub const fn not_null(name: &'static str, column: &'static str) -> Self {
-        SortField {
-            name,
-            column,
-            not_null: true,
-        }
+impl Sort {
+    pub const fn asc(field: &'static str) -> Self {
+        Sort { field, desc: false }
     }
 
-    /// A field whose column may hold NULL.
-    pub const fn nullable(name: &'static str, column: &'static str) -> Self {
-        SortField {
-            name,
-            column,
-            not_null: false,
-        }
+    pub const fn desc(field: &'static str) -> Self {
+        Sort { field, desc: true }
     }
 }
 
 /// The sorter allow-list of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortSpec {
-    /// The sortable fields, in the order the documentation lists them.
-    pub fields: &'static [SortField],
+    /// The sortable fields (API names), in the order the documentation lists them.
+    pub fields: &'static [&'static str],
     /// Fields ISC documents but accessd cannot sort on yet.
     pub unsupported: &'static [&'static str],
-    /// Unique, non-null column appended to every ORDER BY so that paging is
-    /// deterministic, e.g. `ap.id`.
-    pub tiebreak: &'static str,
-    /// Order used when no sorters are given (the tiebreak is still appended).
+    /// Order used when no sorters are given. Its fields may be ones a client cannot
+    /// name (`position`: the order of a list the client wrote).
     pub default: &'static [Sort],
 }
 
@@ -86,19 +56,14 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
                 ),
             });
         }
-        match spec.fields.iter().find(|f| f.name == name) {
-            Some(f) => {
-                if out.iter().any(|s| s.field == f.name) {
+        match spec.fields.iter().find(|f| **f == name) {
+            Some(&field) => {
+                if out.iter().any(|s| s.field == field) {
                     return Err(QueryError::DuplicateSorter {
-                        field: f.name.to_string(),
+                        field: field.to_string(),
                     });
                 }
-                out.push(Sort {
-                    field: f.name,
-                    column: f.column,
-                    desc,
-                    not_null: f.not_null,
-                });
+                out.push(Sort { field, desc });
             }
             None if spec.unsupported.contains(&name) => {
                 return Err(QueryError::SorterFieldNotImplemented {
@@ -108,7 +73,7 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
             None => {
                 return Err(QueryError::UnknownSorterField {
                     field: snippet(name),
-                    supported: spec.fields.iter().map(|f| f.name).collect(),
+                    supported: spec.fields.to_vec(),
                 })
             }
         }
@@ -116,35 +81,146 @@ pub fn parse_sorters(input: &str, spec: &SortSpec) -> Result<Vec<Sort>, QueryErr
     Ok(out)
 }
 
-/// The full `ORDER BY ...` clause: the given sorts (or `spec.default` when
-/// empty), nullable columns with `NULLS LAST` so SQLite and PostgreSQL agree, then
-/// the tiebreak (omitted if already sorted on) in the direction of the last sort key.
-/// E.g. `ORDER BY ap.created DESC, ap.id DESC`, which one backward scan of an index
-/// on `(created, id)` serves at any offset; an ascending tiebreak after a descending
-/// key would need a sort of every row before the page.
-pub fn order_by(sorts: &[Sort], spec: &SortSpec) -> String {
-    let sorts = if sorts.is_empty() {
-        spec.default
+/// The order of a list: the parsed `sorters` (`None` means none given), or the
+/// spec's default when there are none. The store makes it total by appending the
+/// listed rows' key.
+pub fn sort_order(input: Option<&str>, spec: &SortSpec) -> Result<Vec<Sort>, QueryError> {
+    let sorts = parse_sorters(input.unwrap_or(""), spec)?;
+    Ok(if sorts.is_empty() {
+        spec.default.to_vec()
     } else {
         sorts
-    };
-    let direction = |desc: bool| if desc { "DESC" } else { "ASC" };
-    let mut parts: Vec<String> = sorts
-        .iter()
-        .map(|s| {
-            let nulls = if s.not_null { "" } else { " NULLS LAST" };
-            format!("{} {}{nulls}", s.column, direction(s.desc))
-        })
-        .collect();
-    if !sorts.iter().any(|s| s.column == spec.tiebreak) {
-        let desc = sorts.last().is_some_and(|s| s.desc);
-        parts.push(format!("{} {}", spec.tiebreak, direction(desc)));
-    }
-    format!("ORDER BY {}", parts.join(", "))
+    })
 }
 
-/// Convenience: [`parse_sorters`] + [`order_by`]; `None` means no sorters.
-pub fn sort_clause(input: Option<&str>, spec: &SortSpec) -> Result<String, QueryError> {
-    let sorts = parse_sorters(input.unwrap_or(""), spec)?;
-    Ok(order_by(&sorts, spec))
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::query::specs;
+    use crate::query::testing::SORT_SPEC;
+
+    #[test]
+    fn sorters() {
+        let clause = |input: &str| parse_sorters(input, &SORT_SPEC);
+        let ok: &[(&str, &[Sort])] = &[
+            ("", &[]),
+            ("  ", &[]),
+            ("name", &[Sort::asc("name")]),
+            ("-name", &[Sort::desc("name")]),
+            ("created", &[Sort::asc("created")]),
+            ("-created", &[Sort::desc("created")]),
+            ("name,-created", &[Sort::asc("name"), Sort::desc("created")]),
+            (
+                " -created , name ",
+                &[Sort::desc("created"), Sort::asc("name")],
+            ),
+            ("-id", &[Sort::desc("id")]),
+            ("id,name", &[Sort::asc("id"), Sort::asc("name")]),
+        ];
+        for (input, expected) in ok {
+            assert_eq!(&clause(input).unwrap(), expected, "input: {input:?}");
+        }
+        assert_eq!(sort_order(None, &SORT_SPEC).unwrap(), vec![]);
+        assert_eq!(
+            parse_sorters("name,-created", &SORT_SPEC).unwrap(),
+            vec![
+                Sort {
+                    field: "name",
+                    desc: false,
+                },
+                Sort {
+                    field: "created",
+                    desc: true,
+                },
+            ]
+        );
+
+        let empty_item = |n: usize| {
+            format!("Invalid sorters: item {n} is empty; expected a comma-separated list of field names, each optionally prefixed with '-' for descending order")
+        };
+        let err: Vec<(&str, String)> = vec![
+            ("name,", empty_item(2)),
+            (",name", empty_item(1)),
+            ("name,,created", empty_item(2)),
+            ("-", empty_item(1)),
+            (
+                "bogus",
+                "sorter field 'bogus' is not supported; supported fields: name, created, id".into(),
+            ),
+            (
+                "Name",
+                "sorter field 'Name' is not supported; supported fields: name, created, id".into(),
+            ),
+            (
+                "+name",
+                "sorter field '+name' is not supported; supported fields: name, created, id".into(),
+            ),
+            (
+                "--name",
+                "sorter field '-name' is not supported; supported fields: name, created, id".into(),
+            ),
+            (
+                "- name",
+                "sorter field ' name' is not supported; supported fields: name, created, id".into(),
+            ),
+            (
+                "owner.name",
+                "sorter field 'owner.name' is not supported by accessd yet".into(),
+            ),
+            (
+                "-owner.name",
+                "sorter field 'owner.name' is not supported by accessd yet".into(),
+            ),
+            (
+                "name,-name",
+                "sorter field 'name' is specified more than once".into(),
+            ),
+            (
+                "name,name",
+                "sorter field 'name' is specified more than once".into(),
+            ),
+        ];
+        for (input, expected) in err {
+            assert_eq!(
+                clause(input).unwrap_err().to_string(),
+                expected,
+                "input: {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sorter_default_order() {
+        static WITH_DEFAULT: SortSpec = SortSpec {
+            fields: &["name"],
+            unsupported: &[],
+            default: &[Sort::desc("name")],
+        };
+        assert_eq!(
+            sort_order(None, &WITH_DEFAULT).unwrap(),
+            vec![Sort::desc("name")]
+        );
+        assert_eq!(
+            sort_order(Some(" "), &WITH_DEFAULT).unwrap(),
+            vec![Sort::desc("name")]
+        );
+        assert_eq!(
+            sort_order(Some("name"), &WITH_DEFAULT).unwrap(),
+            vec![Sort::asc("name")]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_sorters_never_panics(input in any::<String>(), soup in "[a-z, .-]{0,30}") {
+            let _ = parse_sorters(&input, &specs::LIST_SOURCES_SORTERS);
+            if let Ok(sorts) = parse_sorters(&soup, &specs::LIST_SOURCES_SORTERS) {
+                for s in sorts {
+                    prop_assert!(specs::LIST_SOURCES_SORTERS.fields.contains(&s.field));
+                }
+            }
+        }
+    }
 }

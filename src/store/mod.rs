@@ -10,9 +10,11 @@ mod sql;
 pub mod sqlite;
 mod traits;
 
+pub use sql::{list_statements, Listed};
+
 use chrono::{DateTime, Utc};
 
-use crate::query::{Paging, SqlPiece};
+use crate::query::{Filter, Paging, Sort};
 
 pub use traits::{
     AccessProfileStore, DirectoryStore, LifecycleStateStore, RoleStore, SegmentStore,
@@ -67,12 +69,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A compiled collection request: filter pieces (already checked against the
-/// endpoint's allow-list), ORDER BY text built from allow-listed columns, and paging.
+/// A checked collection request (CONTRACT §5): the client's filter and order, both
+/// already checked against the endpoint's allow-lists and naming fields by their API
+/// names, and paging. The store renders them as SQL on the list's own columns.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
-    pub filter: Vec<SqlPiece>,
-    pub order_by: String,
+    /// `None`: no `filters`.
+    pub filter: Option<Filter>,
+    /// The sort keys, most significant first; the store appends the rows' key.
+    pub sort: Vec<Sort>,
     pub paging: Paging,
 }
 

@@ -2,14 +2,13 @@
 //! backend: a page at a deep offset, in either direction of every sorter, is read
 //! along an index instead of sorting every row, and `name sw` finds its rows through
 //! the lower(name) index. The statements are the ones the store runs to choose a
-//! page's keys and to count, built from the same allow-lists and compiler as the
-//! server's (`sort_clause`, `compile_filter`).
+//! page's keys and to count (`list_statements`), for queries checked against the
+//! server's allow-lists (`compile_filter`, `sort_order`).
 
 use accessd::domain::new_id;
-use accessd::query::{
-    compile_filter, sort_clause, specs, FilterSpec, SortSpec, SqlPiece, SqlValue,
-};
-use accessd::store::Backend;
+use accessd::query::{compile_filter, sort_order, specs, FilterSpec, Paging, SortSpec};
+use accessd::store::db::Param;
+use accessd::store::{list_statements, Backend, ListQuery, Listed};
 use sqlx::{Connection, Row};
 
 use crate::helpers::*;
@@ -40,17 +39,18 @@ impl Conn {
     }
 
     /// The plan of `sql` with `binds`, one line per node.
-    async fn plan(&mut self, sql: &str, binds: &[SqlValue]) -> Vec<String> {
+    async fn plan(&mut self, sql: &str, binds: &[Param]) -> Vec<String> {
         let rows = match self {
             Conn::Sqlite(c) => {
                 let text = format!("EXPLAIN QUERY PLAN {sql}");
                 let mut query = sqlx::query(&text);
                 for b in binds {
                     query = match b {
-                        SqlValue::Text(t) => query.bind(t.clone()),
-                        SqlValue::Bool(v) => query.bind(*v),
-                        SqlValue::Int(i) => query.bind(*i),
-                        SqlValue::Float(f) => query.bind(*f),
+                        Param::Text(t) => query.bind(t.clone()),
+                        Param::Bool(v) => query.bind(*v),
+                        Param::Int(i) => query.bind(*i),
+                        Param::Float(f) => query.bind(*f),
+                        Param::Null => query.bind(None::<String>),
                     };
                 }
                 query
@@ -87,12 +87,13 @@ impl Conn {
 }
 
 /// A bind as an SQL literal, for `EXECUTE` (test values only).
-fn literal(v: &SqlValue) -> String {
+fn literal(v: &Param) -> String {
     match v {
-        SqlValue::Text(t) => format!("'{}'", t.replace('\'', "''")),
-        SqlValue::Bool(b) => b.to_string(),
-        SqlValue::Int(i) => i.to_string(),
-        SqlValue::Float(f) => f.to_string(),
+        Param::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        Param::Bool(b) => b.to_string(),
+        Param::Int(i) => i.to_string(),
+        Param::Float(f) => f.to_string(),
+        Param::Null => "NULL".to_string(),
     }
 }
 
@@ -167,25 +168,6 @@ async fn seeded() -> (TestApp, Conn) {
     (app, conn)
 }
 
-/// `sql` with `$n` placeholders (which SQLite also reads) and its binds.
-fn statement(pieces: &[&[SqlPiece]]) -> (String, Vec<SqlValue>) {
-    let (mut sql, mut binds) = (String::new(), Vec::new());
-    for piece in pieces.iter().flat_map(|p| p.iter()) {
-        match piece {
-            SqlPiece::Sql(s) => sql.push_str(s),
-            SqlPiece::Bind(v) => {
-                binds.push(v.clone());
-                sql.push_str(&format!("${}", binds.len()));
-            }
-        }
-    }
-    (sql, binds)
-}
-
-fn text(s: &str) -> Vec<SqlPiece> {
-    vec![SqlPiece::Sql(s.to_string())]
-}
-
 /// Asserts that the plan reads `index` and neither scans the table nor sorts.
 fn assert_index_order(plan: &[String], index: &str, what: &str) {
     let all = plan.join("\n");
@@ -198,27 +180,26 @@ fn assert_index_order(plan: &[String], index: &str, what: &str) {
     }
 }
 
-/// The key query of a page: `SELECT <key> FROM <table> [WHERE filter] <order> LIMIT …`.
-fn page_keys(
-    table: &str,
+/// The statements of a list's page (`sort`, `filter`, 50 rows at `offset`): the one
+/// choosing the page's keys, and the count.
+fn page_statements(
+    list: Listed,
     filters: &FilterSpec,
     filter: Option<&str>,
     sorters: &SortSpec,
     sort: &str,
     offset: usize,
-) -> (String, Vec<SqlValue>) {
-    let (alias, key) = match table {
-        "access_profiles" => ("ap", "ap.id"),
-        _ => ("r", "r.id"),
+) -> [(String, Vec<Param>); 2] {
+    let q = ListQuery {
+        filter: compile_filter(filter, filters).unwrap(),
+        sort: sort_order(Some(sort), sorters).unwrap(),
+        paging: Paging {
+            limit: 50,
+            offset: offset as i64,
+            count: true,
+        },
     };
-    let filter = compile_filter(filter, filters).unwrap();
-    let order = sort_clause(Some(sort), sorters).unwrap();
-    let head = text(&format!("SELECT {key} FROM {table} {alias}"));
-    let tail = text(&format!(" {order} LIMIT 50 OFFSET {offset}"));
-    match &filter {
-        Some(f) => statement(&[&head, &text(" WHERE "), f, &tail]),
-        None => statement(&[&head, &tail]),
-    }
+    list_statements(list, &q).unwrap()
 }
 
 #[tokio::test]
@@ -231,19 +212,22 @@ async fn deep_pages_in_either_direction_are_read_along_an_index() {
     let lists = [
         (
             "access_profiles",
+            Listed::AccessProfiles,
             &specs::LIST_ACCESS_PROFILES_FILTERS,
             &specs::LIST_ACCESS_PROFILES_SORTERS,
         ),
         (
             "roles",
+            Listed::Roles,
             &specs::LIST_ROLES_FILTERS,
             &specs::LIST_ROLES_SORTERS,
         ),
     ];
-    for (table, filters, sorters) in lists {
+    for (table, list, filters, sorters) in lists {
         for field in ["created", "modified", "name"] {
             for sort in [field.to_string(), format!("-{field}")] {
-                let (sql, binds) = page_keys(table, filters, None, sorters, &sort, ROWS - 100);
+                let [(sql, binds), _] =
+                    page_statements(list, filters, None, sorters, &sort, ROWS - 100);
                 let plan = conn.plan(&sql, &binds).await;
                 assert_index_order(&plan, &format!("{table}_{field}_idx"), &sql);
             }
@@ -257,30 +241,30 @@ async fn name_starts_with_finds_its_rows_through_the_lower_name_index() {
     let cases = [
         (
             "access_profiles",
+            Listed::AccessProfiles,
             &specs::LIST_ACCESS_PROFILES_FILTERS,
             &specs::LIST_ACCESS_PROFILES_SORTERS,
             r#"name sw "profile 0012" and requestable eq true"#,
         ),
         (
             "roles",
+            Listed::Roles,
             &specs::LIST_ROLES_FILTERS,
             &specs::LIST_ROLES_SORTERS,
             r#"name sw "ROLE 0012""#,
         ),
     ];
-    for (table, filters, sorters, filter) in cases {
+    for (table, list, filters, sorters, filter) in cases {
         let index = format!("{table}_name_lower_idx");
+        let [(keys, key_binds), (count, count_binds)] =
+            page_statements(list, filters, Some(filter), sorters, "-created", 0);
         // The page, sorted on another column: the few matches are found through the
         // name index and then sorted, not the whole table walked in created order.
-        let (sql, binds) = page_keys(table, filters, Some(filter), sorters, "-created", 0);
-        let plan = conn.plan(&sql, &binds).await.join("\n");
-        assert!(plan.contains(&index), "{sql}:\n{plan}");
-        assert!(!plan.contains("Seq Scan"), "{sql}:\n{plan}");
+        let plan = conn.plan(&keys, &key_binds).await.join("\n");
+        assert!(plan.contains(&index), "{keys}:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{keys}:\n{plan}");
         // And its count.
-        let alias = if table == "roles" { "r" } else { "ap" };
-        let pieces = compile_filter(Some(filter), filters).unwrap().unwrap();
-        let head = text(&format!("SELECT COUNT(*) FROM {table} {alias} WHERE "));
-        let (sql, binds) = statement(&[&head, &pieces]);
+        let (sql, binds) = (count, count_binds);
         let plan = conn.plan(&sql, &binds).await.join("\n");
         assert!(plan.contains(&index), "{sql}:\n{plan}");
     }

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::directory::{entitlement_row, ENTITLEMENTS, ENTITLEMENT_COLS, ENTITLEMENT_FROM};
+use super::directory::{
+    entitlement_row, ENTITLEMENTS, ENTITLEMENT_COLS, ENTITLEMENT_COLUMNS, ENTITLEMENT_FROM,
+};
 use super::segments::{profile_segment_links, segment_view_filter, write_access_profile_segments};
 use super::tasks::insert_task_in;
 use super::*;
@@ -29,7 +31,30 @@ pub(super) const ACCESS_PROFILES: Listing = Listing {
     cols: AP_COLS,
     from: AP_FROM,
     count_from: " FROM access_profiles ap",
+    columns: &AP_COLUMNS,
+};
+
+/// The fields of listAccessProfiles (and of an app's profiles), on `access_profiles ap`.
+pub(super) static AP_COLUMNS: Columns = Columns {
     key: "ap.id",
+    fields: &[
+        ("id", not_null("ap.id")),
+        ("name", not_null("ap.name")),
+        ("created", not_null("ap.created")),
+        ("modified", not_null("ap.modified")),
+        ("owner.id", not_null("ap.owner_id")),
+        ("requestable", not_null("ap.requestable")),
+        ("source.id", not_null("ap.source_id")),
+    ],
+    base: None,
+};
+
+/// The fields of getAccessProfileEntitlements: an entitlement's, and `position`, the
+/// profile's own order (`access_profile_entitlements ape`).
+pub(super) static AP_ENTITLEMENT_COLUMNS: Columns = Columns {
+    key: "e.id",
+    fields: &[("position", not_null("ape.position"))],
+    base: Some(&ENTITLEMENT_COLUMNS),
 };
 
 /// Entitlements of an access profile.
@@ -360,7 +385,7 @@ impl AccessProfileStore for SqlStore {
             fixed.extend(in_filter("ap.source_id", sources));
         }
         let mut conn = self.db.connection().await?;
-        let (rows, _) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &fixed, &one_page()).await?;
+        let rows = first_row_on(&mut *conn, &ACCESS_PROFILES, &fixed).await?;
         match self
             .access_profiles_from_rows(&mut *conn, rows)
             .await?
@@ -415,7 +440,7 @@ impl AccessProfileStore for SqlStore {
             cols: ENTITLEMENT_COLS,
             from: &format!("{ENTITLEMENT_FROM}{AP_ENTITLEMENT_JOIN}"),
             count_from: &format!("{}{AP_ENTITLEMENT_JOIN}", ENTITLEMENTS.count_from),
-            key: ENTITLEMENTS.key,
+            columns: &AP_ENTITLEMENT_COLUMNS,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("ape.access_profile_id", id), q)

@@ -35,25 +35,119 @@ const IDENTITIES: Listing = Listing {
     cols: IDENTITY_COLS,
     from: IDENTITY_FROM,
     count_from: " FROM identities i",
-    key: "i.id",
+    columns: &IDENTITY_COLUMNS,
 };
 const GROUPS: Listing = Listing {
     cols: GROUP_COLS,
     from: GROUP_FROM,
     count_from: " FROM governance_groups g",
-    key: "g.id",
+    columns: &GROUP_COLUMNS,
 };
 const SOURCES: Listing = Listing {
     cols: SOURCE_COLS,
     from: SOURCE_FROM,
     count_from: " FROM sources s",
-    key: "s.id",
+    columns: &SOURCE_COLUMNS,
 };
 pub(super) const ENTITLEMENTS: Listing = Listing {
     cols: ENTITLEMENT_COLS,
     from: ENTITLEMENT_FROM,
     count_from: " FROM entitlements e",
+    columns: &ENTITLEMENT_COLUMNS,
+};
+
+/// The fields of listIdentities and getPublicIdentities, on `identities i`.
+pub(super) static IDENTITY_COLUMNS: Columns = Columns {
+    key: "i.id",
+    fields: &[
+        ("id", not_null("i.id")),
+        ("name", not_null("i.name")),
+        ("alias", not_null("i.alias")),
+        ("firstname", nullable("i.first_name")),
+        ("lastname", nullable("i.last_name")),
+        ("email", nullable("i.email")),
+        ("cloudStatus", not_null("i.cloud_status")),
+        ("processingState", nullable("i.processing_state")),
+        ("correlated", not_null("i.correlated")),
+        ("protected", not_null("i.protected")),
+    ],
+    base: None,
+};
+
+/// The fields of listWorkgroupMembers: an identity's, joined with its membership
+/// `governance_group_members m`.
+pub(super) static MEMBER_COLUMNS: Columns = Columns {
+    key: "i.id",
+    fields: &[
+        ("name", not_null("i.name")),
+        ("created", not_null("m.created")),
+        ("modified", not_null("i.modified")),
+    ],
+    base: None,
+};
+
+/// The fields of listWorkgroups, on `governance_groups g`.
+pub(super) static GROUP_COLUMNS: Columns = Columns {
+    key: "g.id",
+    fields: &[
+        ("id", not_null("g.id")),
+        ("name", not_null("g.name")),
+        (
+            "memberships.identityId",
+            Column::Subquery {
+                outer_col: "g.id",
+                table: "governance_group_members",
+                select_col: "group_id",
+                where_col: "identity_id",
+            },
+        ),
+        ("created", not_null("g.created")),
+        ("modified", not_null("g.modified")),
+        ("description", nullable("g.description")),
+    ],
+    base: None,
+};
+
+/// The fields of listSources, on `sources s`.
+pub(super) static SOURCE_COLUMNS: Columns = Columns {
+    key: "s.id",
+    fields: &[
+        ("id", not_null("s.id")),
+        ("name", not_null("s.name")),
+        ("type", nullable("s.type")),
+        ("owner.id", not_null("s.owner_id")),
+        ("created", not_null("s.created")),
+        ("modified", not_null("s.modified")),
+        (
+            "managementWorkgroup.id",
+            nullable("s.management_workgroup_id"),
+        ),
+        ("description", nullable("s.description")),
+        ("authoritative", not_null("s.authoritative")),
+        ("healthy", not_null("s.healthy")),
+        ("status", not_null("s.status")),
+        ("connectionType", nullable("s.connection_type")),
+        ("connectorName", nullable("s.connector_name")),
+    ],
+    base: None,
+};
+
+/// The fields of listEntitlements, on `entitlements e`.
+pub(super) static ENTITLEMENT_COLUMNS: Columns = Columns {
     key: "e.id",
+    fields: &[
+        ("id", not_null("e.id")),
+        ("name", not_null("e.name")),
+        ("type", not_null("e.type")),
+        ("attribute", not_null("e.attribute")),
+        ("value", not_null("e.value")),
+        ("source.id", not_null("e.source_id")),
+        ("requestable", not_null("e.requestable")),
+        ("created", not_null("e.created")),
+        ("modified", not_null("e.modified")),
+        ("owner.id", nullable("e.owner_id")),
+    ],
+    base: None,
 };
 
 /// Members of a governance group (identities joined with memberships).
@@ -176,9 +270,7 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn get_identity(&self, id: &str) -> StoreResult<Identity> {
-        let (rows, _) = self
-            .list_rows(&IDENTITIES, &id_filter("i.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&IDENTITIES, &id_filter("i.id", id)).await?;
         rows.first()
             .map(identity_row)
             .transpose()?
@@ -186,8 +278,8 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn find_identity_by_alias(&self, alias: &str) -> StoreResult<Option<Identity>> {
-        let (rows, _) = self
-            .list_rows(&IDENTITIES, &id_filter("i.alias", alias), &one_page())
+        let rows = self
+            .first_row(&IDENTITIES, &id_filter("i.alias", alias))
             .await?;
         rows.first().map(identity_row).transpose()
     }
@@ -225,9 +317,7 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup> {
-        let (rows, _) = self
-            .list_rows(&GROUPS, &id_filter("g.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&GROUPS, &id_filter("g.id", id)).await?;
         rows.first()
             .map(group_row)
             .transpose()?
@@ -270,7 +360,7 @@ impl DirectoryStore for SqlStore {
             cols: IDENTITY_COLS,
             from: &format!("{IDENTITY_FROM}{MEMBER_JOIN}"),
             count_from: &format!("{}{MEMBER_JOIN}", IDENTITIES.count_from),
-            key: IDENTITIES.key,
+            columns: &MEMBER_COLUMNS,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("m.group_id", group_id), q)
@@ -314,9 +404,7 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn get_source(&self, scope: &Scope, id: &str) -> StoreResult<Source> {
-        let (rows, _) = self
-            .list_rows(&SOURCES, &id_filter("s.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&SOURCES, &id_filter("s.id", id)).await?;
         let source = rows
             .first()
             .map(source_row)
@@ -381,8 +469,8 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement> {
-        let (rows, _) = self
-            .list_rows(&ENTITLEMENTS, &id_filter("e.id", id), &one_page())
+        let rows = self
+            .first_row(&ENTITLEMENTS, &id_filter("e.id", id))
             .await?;
         rows.first()
             .map(entitlement_row)

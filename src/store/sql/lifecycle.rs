@@ -30,7 +30,19 @@ const LIFECYCLE_STATES: Listing = Listing {
     cols: LIFECYCLE_STATE_COLS,
     from: LIFECYCLE_STATE_FROM,
     count_from: LIFECYCLE_STATE_FROM,
+    columns: &LIFECYCLE_STATE_COLUMNS,
+};
+
+/// The fields of getLifecycleStates (sorters only), on `lifecycle_states ls`.
+pub(super) static LIFECYCLE_STATE_COLUMNS: Columns = Columns {
     key: "ls.id",
+    fields: &[
+        ("name", not_null("ls.name")),
+        ("priority", nullable("ls.priority")),
+        ("created", not_null("ls.created")),
+        ("modified", not_null("ls.modified")),
+    ],
+    base: None,
 };
 
 fn identity_profile_row(r: &Row) -> StoreResult<IdentityProfile> {
@@ -259,12 +271,8 @@ impl LifecycleStateStore for SqlStore {
     async fn get_lifecycle_state(&self, profile_id: &str, id: &str) -> StoreResult<LifecycleState> {
         let mut pool = Pooled(&*self.db);
         profile_exists(&mut pool, profile_id).await?;
-        let (rows, _) = self
-            .list_rows(
-                &LIFECYCLE_STATES,
-                &state_filter(profile_id, Some(id)),
-                &one_page(),
-            )
+        let rows = self
+            .first_row(&LIFECYCLE_STATES, &state_filter(profile_id, Some(id)))
             .await?;
         let mut states = rows
             .iter()

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, Utc};
 
 use crate::domain::model::NamedRef;
-use crate::query::{Paging, SqlPiece, SqlValue};
+use crate::query::Paging;
 use crate::store::db::{
     params, Database, Executor, Param, Pooled, Row, ToParam, ViolationKind, MIGRATIONS_TABLE,
 };
@@ -18,11 +18,14 @@ use crate::store::{ListQuery, StoreError, StoreResult};
 mod access_profiles;
 mod directory;
 mod lifecycle;
+mod render;
 mod roles;
 mod segments;
 mod source_apps;
 mod tasks;
 mod tenant;
+
+use render::{filter_pieces, not_null, nullable, order_by, Column, Columns, SqlPiece};
 
 /// The store over one database.
 pub struct SqlStore {
@@ -64,9 +67,8 @@ impl SqlStore {
     /// Runs `cols + from + WHERE fixed AND filter + ORDER BY + LIMIT/OFFSET`, and the
     /// matching COUNT(*) over `count_from` when the query asks for the total.
     ///
-    /// Past the first page, the page's keys are chosen first over `count_from` alone
-    /// and then its rows read: the rows an offset skips cost an index entry each (the
-    /// sort indexes end in the key), not a table row and the name joins each.
+    /// Past the first page, the page's keys are chosen first ([`Listing::push_keys`])
+    /// and then its rows read.
     async fn list_rows(
         &self,
         listing: &Listing<'_>,
@@ -74,6 +76,11 @@ impl SqlStore {
         q: &ListQuery,
     ) -> StoreResult<(Vec<Row>, Option<i64>)> {
         list_rows_on(&mut Pooled(&*self.db), listing, fixed, q).await
+    }
+
+    /// The row of a list under `fixed` (a lookup by a unique column), if any.
+    async fn first_row(&self, listing: &Listing<'_>, fixed: &[SqlPiece]) -> StoreResult<Vec<Row>> {
+        first_row_on(&mut Pooled(&*self.db), listing, fixed).await
     }
 
     /// The rows among `ids` of `SELECT id, name FROM {table}` (one indexed query).
@@ -126,11 +133,13 @@ async fn list_rows_on(
     fixed: &[SqlPiece],
     q: &ListQuery,
 ) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let filter = listing.filter(q)?;
+    let order = order_by(&q.sort, listing.columns)?;
     let mut sql = Sql::new(listing.cols);
     sql.push(listing.from);
     if q.paging.offset == 0 {
-        sql.push_where(fixed, &q.filter);
-        sql.push(" ").push(&q.order_by);
+        sql.push_where(fixed, &filter);
+        sql.push(" ").push(&order);
         sql.push(" LIMIT ").bind(q.paging.limit);
     } else {
         sql.push(" WHERE ");
@@ -141,24 +150,57 @@ async fn list_rows_on(
             sql.push_pieces(fixed);
             sql.push(") AND ");
         }
-        sql.push(listing.key).push(" IN (SELECT ").push(listing.key);
-        sql.push(listing.count_from);
-        sql.push_where(fixed, &q.filter);
-        sql.push(" ").push(&q.order_by);
-        sql.push(" LIMIT ").bind(q.paging.limit);
-        sql.push(" OFFSET ").bind(q.paging.offset);
-        sql.push(") ").push(&q.order_by);
+        sql.push(listing.columns.key).push(" IN (");
+        listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
+        sql.push(") ").push(&order);
     }
     let rows = ex.fetch_all(&sql.text, sql.params).await?;
     let total = if q.paging.count {
-        let mut sql = Sql::new("SELECT COUNT(*)");
-        sql.push(listing.count_from);
-        sql.push_where(fixed, &q.filter);
+        let mut sql = Sql::new("");
+        listing.push_count(&mut sql, fixed, &filter);
         Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
     } else {
         None
     };
     Ok((rows, total))
+}
+
+/// The first row of a list under `fixed` (a lookup by a unique column), unordered.
+async fn first_row_on(
+    ex: &mut dyn Executor,
+    listing: &Listing<'_>,
+    fixed: &[SqlPiece],
+) -> StoreResult<Vec<Row>> {
+    let mut sql = Sql::new(listing.cols);
+    sql.push(listing.from);
+    sql.push_where(fixed, &[]);
+    sql.push(" LIMIT 1");
+    ex.fetch_all(&sql.text, sql.params).await
+}
+
+/// An unconfined list, for [`list_statements`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    AccessProfiles,
+    Roles,
+}
+
+/// The statements the store runs for an unconfined list and `q` besides the page's
+/// rows: the one that chooses a page's keys (a page past the first runs it as its
+/// subquery), and the count. Each is SQL text with `$n` placeholders and its values;
+/// what the query-plan tests explain.
+pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec<Param>); 2]> {
+    let listing = match list {
+        Listed::AccessProfiles => &access_profiles::ACCESS_PROFILES,
+        Listed::Roles => &roles::ROLES,
+    };
+    let filter = listing.filter(q)?;
+    let order = order_by(&q.sort, listing.columns)?;
+    let mut keys = Sql::new("");
+    listing.push_keys(&mut keys, &[], &filter, &order, &q.paging);
+    let mut count = Sql::new("");
+    listing.push_count(&mut count, &[], &filter);
+    Ok([(keys.text, keys.params), (count.text, count.params)])
 }
 
 /// The versions recorded in [`MIGRATIONS_TABLE`] (none for a new database).
@@ -227,7 +269,7 @@ impl Sql {
                     self.push(s);
                 }
                 SqlPiece::Bind(v) => {
-                    self.bind(sql_value(v));
+                    self.bind(v);
                 }
             }
         }
@@ -255,25 +297,52 @@ impl Sql {
     }
 }
 
-fn sql_value(v: &SqlValue) -> Param {
-    match v {
-        SqlValue::Text(t) => Param::Text(t.clone()),
-        SqlValue::Bool(b) => Param::Bool(*b),
-        SqlValue::Int(i) => Param::Int(*i),
-        SqlValue::Float(f) => Param::Float(*f),
-    }
-}
-
 /// What a list reads: the page's columns and FROM (with the joins that fetch display
 /// names), and the FROM of its `count=true` query. The name joins follow NOT NULL
 /// foreign keys or are LEFT JOINs, so they never change the count and the count
-/// skips them; filters only name columns of the base table. `key` identifies a row
-/// of `count_from` among those the fixed condition keeps (the sort spec's tiebreak).
+/// skips them; filters only name columns of the base table. `columns` says where the
+/// list's API fields live; their key identifies a row of `count_from` among those the
+/// fixed condition keeps.
 struct Listing<'a> {
     cols: &'a str,
     from: &'a str,
     count_from: &'a str,
-    key: &'a str,
+    columns: &'static Columns,
+}
+
+impl Listing<'_> {
+    /// The client's filter as a condition on this list's columns (none: empty).
+    fn filter(&self, q: &ListQuery) -> StoreResult<Vec<SqlPiece>> {
+        q.filter
+            .as_ref()
+            .map_or(Ok(Vec::new()), |f| filter_pieces(f, self.columns))
+    }
+
+    /// `SELECT key FROM … WHERE … ORDER BY … LIMIT … OFFSET …`: the keys of a page,
+    /// chosen over `count_from` alone, so the rows an offset skips cost an index entry
+    /// each (the sort indexes end in the key), not a table row and the name joins each.
+    fn push_keys(
+        &self,
+        sql: &mut Sql,
+        fixed: &[SqlPiece],
+        filter: &[SqlPiece],
+        order: &str,
+        paging: &Paging,
+    ) {
+        sql.push("SELECT ")
+            .push(self.columns.key)
+            .push(self.count_from);
+        sql.push_where(fixed, filter);
+        sql.push(" ").push(order);
+        sql.push(" LIMIT ").bind(paging.limit);
+        sql.push(" OFFSET ").bind(paging.offset);
+    }
+
+    /// `SELECT COUNT(*) FROM … WHERE …`: the total of `count=true`.
+    fn push_count(&self, sql: &mut Sql, fixed: &[SqlPiece], filter: &[SqlPiece]) {
+        sql.push("SELECT COUNT(*)").push(self.count_from);
+        sql.push_where(fixed, filter);
+    }
 }
 
 /// Runs `sql` (one of the link queries, ending in `IN (`) for `ids`, ordered by
@@ -372,7 +441,7 @@ fn in_filter(col: &str, ids: &[String]) -> Vec<SqlPiece> {
         if i > 0 {
             pieces.push(SqlPiece::Sql(", ".into()));
         }
-        pieces.push(SqlPiece::Bind(SqlValue::Text(id.clone())));
+        pieces.push(SqlPiece::Bind(Param::Text(id.clone())));
     }
     pieces.push(SqlPiece::Sql(")".into()));
     pieces
@@ -381,20 +450,8 @@ fn in_filter(col: &str, ids: &[String]) -> Vec<SqlPiece> {
 fn id_filter(col: &str, id: &str) -> Vec<SqlPiece> {
     vec![
         SqlPiece::Sql(format!("{col} = ")),
-        SqlPiece::Bind(SqlValue::Text(id.to_string())),
+        SqlPiece::Bind(Param::Text(id.to_string())),
     ]
-}
-
-fn one_page() -> ListQuery {
-    ListQuery {
-        filter: Vec::new(),
-        order_by: String::new(),
-        paging: Paging {
-            limit: 1,
-            offset: 0,
-            count: false,
-        },
-    }
 }
 
 /// Deletes the row of `table` whose `id` is `id`, inside the caller's transaction;
@@ -407,6 +464,61 @@ async fn delete_by_id(ex: &mut dyn Executor, table: &'static str, id: &str) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::{compile_filter, sort_order, specs};
+
+    #[test]
+    fn a_page_chooses_its_keys_in_its_order_and_counts_under_the_same_filter() {
+        let q = ListQuery {
+            filter: compile_filter(
+                Some(r#"name sw "Pro" and requestable eq true"#),
+                &specs::LIST_ACCESS_PROFILES_FILTERS,
+            )
+            .unwrap(),
+            sort: sort_order(Some("-created"), &specs::LIST_ACCESS_PROFILES_SORTERS).unwrap(),
+            paging: Paging {
+                limit: 50,
+                offset: 100,
+                count: true,
+            },
+        };
+        let [(keys, key_params), (count, count_params)] =
+            list_statements(Listed::AccessProfiles, &q).unwrap();
+        let filter = "WHERE (((lower(ap.name) >= $1 AND lower(ap.name) < $2 \
+                      AND lower(ap.name) LIKE $3 ESCAPE '\\') AND ap.requestable = $4))";
+        assert_eq!(
+            keys,
+            format!(
+                "SELECT ap.id FROM access_profiles ap {filter} \
+                 ORDER BY ap.created DESC, ap.id DESC LIMIT $5 OFFSET $6"
+            )
+        );
+        let filter_params = vec![
+            Param::Text("pro".into()),
+            Param::Text("prp".into()),
+            Param::Text("pro%".into()),
+            Param::Bool(true),
+        ];
+        let mut paged = filter_params.clone();
+        paged.extend([Param::Int(50), Param::Int(100)]);
+        assert_eq!(key_params, paged);
+        assert_eq!(
+            count,
+            format!("SELECT COUNT(*) FROM access_profiles ap {filter}")
+        );
+        assert_eq!(count_params, filter_params);
+
+        let unfiltered = ListQuery {
+            filter: None,
+            sort: Vec::new(),
+            ..q
+        };
+        let [(keys, _), (count, _)] = list_statements(Listed::Roles, &unfiltered).unwrap();
+        assert_eq!(
+            keys,
+            "SELECT r.id FROM roles r ORDER BY r.id ASC LIMIT $1 OFFSET $2"
+        );
+        assert_eq!(count, "SELECT COUNT(*) FROM roles r");
+    }
 
     #[test]
     fn placeholders_are_numbered_in_the_order_values_are_bound() {
@@ -428,7 +540,7 @@ mod tests {
         let fixed = id_filter("a.id", "1");
         let filter = vec![
             SqlPiece::Sql("a.enabled = ".into()),
-            SqlPiece::Bind(SqlValue::Bool(true)),
+            SqlPiece::Bind(Param::Bool(true)),
         ];
         let mut sql = Sql::new("SELECT *");
         sql.push_where(&fixed, &filter);

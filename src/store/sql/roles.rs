@@ -16,11 +16,26 @@ const ROLE_COLS: &str = "SELECT r.id, r.name, r.description, r.owner_id, o.name 
      r.enabled, r.requestable, r.dimensional, r.doc, r.created, r.modified";
 const ROLE_FROM: &str = " FROM roles r JOIN identities o ON o.id = r.owner_id";
 
-const ROLES: Listing = Listing {
+pub(super) const ROLES: Listing = Listing {
     cols: ROLE_COLS,
     from: ROLE_FROM,
     count_from: " FROM roles r",
+    columns: &ROLE_COLUMNS,
+};
+
+/// The fields of listRoles, on `roles r`.
+pub(super) static ROLE_COLUMNS: Columns = Columns {
     key: "r.id",
+    fields: &[
+        ("id", not_null("r.id")),
+        ("name", not_null("r.name")),
+        ("created", not_null("r.created")),
+        ("modified", not_null("r.modified")),
+        ("owner.id", not_null("r.owner_id")),
+        ("requestable", not_null("r.requestable")),
+        ("dimensional", not_null("r.dimensional")),
+    ],
+    base: None,
 };
 
 /// The links of the roles in a page: `(role id, referenced id, referenced name)`; the
@@ -266,9 +281,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn get_role(&self, scope: &Scope, id: &str) -> StoreResult<Role> {
-        let (rows, _) = self
-            .list_rows(&ROLES, &id_filter("r.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&ROLES, &id_filter("r.id", id)).await?;
         let role = self
             .roles_from_rows(rows)
             .await?

@@ -20,7 +20,14 @@ const SEGMENTS: Listing = Listing {
     cols: SEGMENT_COLS,
     from: SEGMENT_FROM,
     count_from: " FROM segments sg",
+    columns: &SEGMENT_COLUMNS,
+};
+
+/// The fields of listSegments (its order only), on `segments sg`.
+pub(super) static SEGMENT_COLUMNS: Columns = Columns {
     key: "sg.id",
+    fields: &[("created", not_null("sg.created"))],
+    base: None,
 };
 
 fn segment_row(r: &Row) -> StoreResult<Segment> {
@@ -173,9 +180,7 @@ impl SegmentStore for SqlStore {
     }
 
     async fn get_segment(&self, id: &str) -> StoreResult<Segment> {
-        let (rows, _) = self
-            .list_rows(&SEGMENTS, &id_filter("sg.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&SEGMENTS, &id_filter("sg.id", id)).await?;
         rows.first()
             .map(segment_row)
             .transpose()?

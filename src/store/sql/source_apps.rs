@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::access_profiles::{ACCESS_PROFILES, AP_COLS, AP_FROM};
+use super::access_profiles::{ACCESS_PROFILES, AP_COLS, AP_COLUMNS, AP_FROM};
 use super::*;
 use crate::domain::model::*;
 use crate::query::format_timestamp;
@@ -24,7 +24,30 @@ const APPS: Listing = Listing {
     cols: APP_COLS,
     from: APP_FROM,
     count_from: " FROM source_apps a",
+    columns: &APP_COLUMNS,
+};
+
+/// The fields of the source-app lists, on `source_apps a`.
+pub(super) static APP_COLUMNS: Columns = Columns {
     key: "a.id",
+    fields: &[
+        ("id", not_null("a.id")),
+        ("name", not_null("a.name")),
+        ("created", not_null("a.created")),
+        ("modified", not_null("a.modified")),
+        ("owner.id", not_null("a.owner_id")),
+        ("accountSource.id", not_null("a.account_source_id")),
+        ("enabled", not_null("a.enabled")),
+    ],
+    base: None,
+};
+
+/// The fields of listAccessProfilesForSourceApp: a profile's, and `position`, the
+/// app's own order (its links `source_app_access_profiles l`).
+pub(super) static APP_PROFILE_COLUMNS: Columns = Columns {
+    key: "ap.id",
+    fields: &[("position", not_null("l.position"))],
+    base: Some(&AP_COLUMNS),
 };
 
 /// An app's profiles with their source's numeric id, joined with the app's links `l`.
@@ -59,9 +82,9 @@ fn view_filter(view: SourceAppView) -> Vec<SqlPiece> {
     let available = || {
         vec![
             SqlPiece::Sql("a.enabled = ".into()),
-            SqlPiece::Bind(SqlValue::Bool(true)),
+            SqlPiece::Bind(Param::Bool(true)),
             SqlPiece::Sql(" AND a.provision_request_enabled = ".into()),
-            SqlPiece::Bind(SqlValue::Bool(true)),
+            SqlPiece::Bind(Param::Bool(true)),
         ]
     };
     match view {
@@ -76,9 +99,9 @@ fn view_filter(view: SourceAppView) -> Vec<SqlPiece> {
                      WHERE l.app_id = a.id AND ap.enabled = "
                         .into(),
                 ),
-                SqlPiece::Bind(SqlValue::Bool(true)),
+                SqlPiece::Bind(Param::Bool(true)),
                 SqlPiece::Sql(" AND ap.requestable = ".into()),
-                SqlPiece::Bind(SqlValue::Bool(true)),
+                SqlPiece::Bind(Param::Bool(true)),
                 SqlPiece::Sql(")".into()),
             ]);
             pieces
@@ -184,9 +207,7 @@ impl SourceAppStore for SqlStore {
     }
 
     async fn get_source_app(&self, id: &str) -> StoreResult<SourceApp> {
-        let (rows, _) = self
-            .list_rows(&APPS, &id_filter("a.id", id), &one_page())
-            .await?;
+        let rows = self.first_row(&APPS, &id_filter("a.id", id)).await?;
         self.apps_from_rows(rows)
             .await?
             .pop()
@@ -278,7 +299,7 @@ impl SourceAppStore for SqlStore {
             cols: &format!("{AP_COLS}, s.num_id AS source_num_id"),
             from: &format!("{AP_FROM}{APP_PROFILE_JOIN}"),
             count_from: &format!("{}{APP_PROFILE_JOIN}", ACCESS_PROFILES.count_from),
-            key: ACCESS_PROFILES.key,
+            columns: &APP_PROFILE_COLUMNS,
         };
         let (rows, total) = self
             .list_rows(&listing, &id_filter("l.app_id", app_id), q)

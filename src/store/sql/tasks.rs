@@ -14,7 +14,6 @@ use crate::domain::task::{
     TaskState, TaskUpdate, MAX_ATTEMPTS,
 };
 use crate::query::format_timestamp;
-use crate::query::SqlValue;
 use crate::store::{DeleteTarget, TaskStore};
 use crate::store::{TaskStatusView, TaskView};
 
@@ -26,7 +25,22 @@ const TASKS: Listing = Listing {
     cols: TASK_COLS,
     from: " FROM tasks t",
     count_from: " FROM tasks t",
+    columns: &TASK_COLUMNS,
+};
+
+/// The fields of getTaskStatusList, on `tasks t`. Every accessd task is of `type`
+/// QUARTZ, so `type` compares with that constant.
+pub(super) static TASK_COLUMNS: Columns = Columns {
     key: "t.id",
+    fields: &[
+        ("id", not_null("t.id")),
+        ("sourceId", nullable("t.source_id")),
+        ("completionStatus", nullable("t.completion_status")),
+        ("type", Column::Constant("'QUARTZ'")),
+        ("launcher", not_null("t.launcher")),
+        ("created", not_null("t.created")),
+    ],
+    base: None,
 };
 
 fn task_row(r: &Row) -> StoreResult<TaskRecord> {
@@ -177,7 +191,7 @@ impl TaskStore for SqlStore {
     async fn list_tasks(&self, view: &TaskView, q: &ListQuery) -> StoreResult<Page<TaskRecord>> {
         let mut fixed = vec![
             SqlPiece::Sql("t.created >= ".into()),
-            SqlPiece::Bind(SqlValue::Text(format_timestamp(&view.since))),
+            SqlPiece::Bind(Param::Text(format_timestamp(&view.since))),
         ];
         match view.status {
             TaskStatusView::All => {}
