@@ -20,8 +20,9 @@ pub struct Paging {
 /// `limit` is `max_limit`, the default `offset` 0 and the default `count` false.
 ///
 /// Values must be plain decimal digits (`limit` in `0..=max_limit`, `offset` in
-/// `0..=2147483647`) and `count` exactly `true` or `false`. A parameter that is
-/// absent or present but empty (`?limit=`) takes its default, like ISC.
+/// `0..=2147483647`) and `count` exactly `true` or `false`. An absent parameter
+/// takes its default; a present but empty one (`?count=`) is not an integer or a
+/// boolean, so it is refused like any other bad value.
 pub fn parse_paging(
     limit: Option<&str>,
     offset: Option<&str>,
@@ -30,7 +31,7 @@ pub fn parse_paging(
 ) -> Result<Paging, QueryError> {
     let max_limit = max_limit.max(0);
 
-    let limit = match present(limit) {
+    let limit = match limit {
         None => max_limit,
         Some(s) => parse_in_range(s, max_limit).ok_or_else(|| QueryError::InvalidPaging {
             param: "limit",
@@ -38,7 +39,7 @@ pub fn parse_paging(
             expected: format!("an integer between 0 and {max_limit}"),
         })?,
     };
-    let offset = match present(offset) {
+    let offset = match offset {
         None => 0,
         Some(s) => parse_in_range(s, MAX_OFFSET).ok_or_else(|| QueryError::InvalidPaging {
             param: "offset",
@@ -46,7 +47,7 @@ pub fn parse_paging(
             expected: format!("an integer between 0 and {MAX_OFFSET}"),
         })?,
     };
-    let count = match present(count) {
+    let count = match count {
         None | Some("false") => false,
         Some("true") => true,
         Some(s) => {
@@ -62,10 +63,6 @@ pub fn parse_paging(
         offset,
         count,
     })
-}
-
-fn present(v: Option<&str>) -> Option<&str> {
-    v.filter(|s| !s.is_empty())
 }
 
 fn parse_in_range(s: &str, max: i64) -> Option<i64> {
@@ -93,10 +90,17 @@ mod tests {
         };
         assert_eq!(p(None, None, None, 250).unwrap(), ok(250, 0, false));
         assert_eq!(p(None, None, None, 50).unwrap(), ok(50, 0, false));
-        assert_eq!(
-            p(Some(""), Some(""), Some(""), 250).unwrap(),
-            ok(250, 0, false)
-        );
+        for (limit, offset, count, param) in [
+            (Some(""), None, None, "limit"),
+            (None, Some(""), None, "offset"),
+            (None, None, Some(""), "count"),
+        ] {
+            let err = p(limit, offset, count, 250).unwrap_err();
+            assert!(
+                matches!(&err, QueryError::InvalidPaging { param: got, value, .. } if *got == param && value.is_empty()),
+                "{err:?}"
+            );
+        }
         assert_eq!(
             p(Some("10"), Some("20"), Some("true"), 250).unwrap(),
             ok(10, 20, true)

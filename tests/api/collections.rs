@@ -139,6 +139,8 @@ async fn bad_collection_parameters_are_400s_naming_the_problem() {
         ("limit=ten", "limit"),
         ("offset=-5", "offset"),
         ("count=yes", "count"),
+        ("count=", "count"),
+        ("limit=", "limit"),
         ("filters=description%20eq%20%22x%22", "description"),
         ("filters=name%20co%20%22x%22", "co"),
         ("filters=name%20in%20(%22x%22)", "in"),
