@@ -63,6 +63,16 @@ pub const ADMIN_ALIAS: &str = "accessd.admin";
 
 impl App {
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartError> {
+        Self::build_with(config, clock, |router| router).await
+    }
+
+    /// [`App::build`], serving `wrap(router)` instead of the router itself: the seam
+    /// where the tests' harness adds a layer that sees every request and response.
+    pub async fn build_with(
+        config: Config,
+        clock: Clock,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Result<App, StartError> {
         config.gateway.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.addr)
             .await
@@ -176,7 +186,7 @@ impl App {
             wakeup,
             rate_limits,
         };
-        let router = crate::api::router(state.clone()).map_err(StartError::Config)?;
+        let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);
         let server = tokio::spawn(serve(listener, router, connections, rx));

@@ -1,7 +1,8 @@
 //! Rendering of the supporting model as the spec's response documents. Family
 //! differences (field names per schema) are kept here, at the edge.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use crate::auth::Family;
 use crate::domain::model::*;
@@ -11,61 +12,140 @@ fn identity_ref(r: &NamedRef) -> Value {
     json!({"type": "IDENTITY", "id": r.id, "name": r.name})
 }
 
+/// `{"type", "id", "name"}` of a referenced object, as every family renders it.
+#[derive(Serialize)]
+pub struct Reference<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> Reference<'a> {
+    pub fn to(kind: &'static str, r: &'a NamedRef) -> Self {
+        Reference {
+            kind,
+            id: &r.id,
+            name: &r.name,
+        }
+    }
+}
+
+/// v3 `Source`: optional values the schema does not make nullable are left out when
+/// absent (`description`, `type`, `connectorName`, `connectionType`); `owner` and
+/// `managementWorkgroup` are nullable. The other fields of the stored document follow.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SourceBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    owner: Reference<'a>,
+    management_workgroup: Option<Reference<'a>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    source_type: Option<&'a str>,
+    connector: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connector_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_type: Option<&'a str>,
+    authoritative: bool,
+    healthy: bool,
+    status: &'a str,
+    features: &'a [String],
+    created: String,
+    modified: String,
+}
+
 /// v3 `Source`.
 pub fn source(s: &Source) -> Value {
-    let mut doc = json!({
-        "id": s.id,
-        "name": s.name,
-        "description": s.description,
-        "owner": identity_ref(&s.owner),
-        "managementWorkgroup": s.management_workgroup.as_ref()
-            .map(|w| json!({"type": "GOVERNANCE_GROUP", "id": w.id, "name": w.name})),
-        "type": s.source_type,
-        "connector": s.connector,
-        "connectorName": s.connector_name,
-        "connectionType": s.connection_type,
-        "authoritative": s.authoritative,
-        "healthy": s.healthy,
-        "status": s.status,
-        "features": s.features,
-        "created": format_timestamp(&s.created),
-        "modified": format_timestamp(&s.modified),
-    });
+    let body = SourceBody {
+        id: &s.id,
+        name: &s.name,
+        description: s.description.as_deref(),
+        owner: Reference::to("IDENTITY", &s.owner),
+        management_workgroup: s
+            .management_workgroup
+            .as_ref()
+            .map(|w| Reference::to("GOVERNANCE_GROUP", w)),
+        source_type: s.source_type.as_deref(),
+        connector: &s.connector,
+        connector_name: s.connector_name.as_deref(),
+        connection_type: s.connection_type.as_deref(),
+        authoritative: s.authoritative,
+        healthy: s.healthy,
+        status: &s.status,
+        features: &s.features,
+        created: format_timestamp(&s.created),
+        modified: format_timestamp(&s.modified),
+    };
+    let mut doc = serde_json::to_value(body).unwrap_or_default();
     if let Some(obj) = doc.as_object_mut() {
         for (k, v) in &s.doc {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
+            if !v.is_null() {
+                obj.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
     }
     doc
 }
 
-/// beta `Entitlement`, v1 `entitlementv2` (privilegeLevel instead of privileged).
-pub fn entitlement(e: &Entitlement, family: Family) -> Value {
-    let mut doc = json!({
-        "id": e.id,
-        "name": e.name,
-        "attribute": e.attribute,
-        "value": e.value,
-        "sourceSchemaObjectType": e.entitlement_type,
-        "description": e.description,
-        "cloudGoverned": false,
-        "requestable": e.requestable,
-        "owner": e.owner.as_ref().map(identity_ref),
-        "source": {"type": "SOURCE", "id": e.source.id, "name": e.source.name},
-        "attributes": {},
-        "segments": [],
-        "directPermissions": [],
-        "created": format_timestamp(&e.created),
-        "modified": format_timestamp(&e.modified),
-    });
-    if family == Family::V1 {
-        doc["privilegeLevel"] = json!({"direct": if e.privileged { "HIGH" } else { "NONE" }});
-        doc["tags"] = json!([]);
-    } else {
-        doc["privileged"] = json!(e.privileged);
-        doc["additionalOwners"] = json!([]);
+/// beta `Entitlement` and v1 `entitlementv2`, which differ in how privilege is told
+/// (`privileged` and `additionalOwners` on beta; `privilegeLevel` and `tags` on v1).
+/// `owner` is left out when absent: beta's schema does not make it nullable.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntitlementBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    attribute: &'a str,
+    value: &'a str,
+    source_schema_object_type: &'a str,
+    description: Option<&'a str>,
+    cloud_governed: bool,
+    requestable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Reference<'a>>,
+    source: Reference<'a>,
+    attributes: Map<String, Value>,
+    segments: [(); 0],
+    direct_permissions: [(); 0],
+    created: String,
+    modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_owners: Option<[(); 0]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    privilege_level: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<[(); 0]>,
+}
+
+pub fn entitlement(e: &Entitlement, family: Family) -> EntitlementBody<'_> {
+    let v1 = family == Family::V1;
+    EntitlementBody {
+        id: &e.id,
+        name: &e.name,
+        attribute: &e.attribute,
+        value: &e.value,
+        source_schema_object_type: &e.entitlement_type,
+        description: e.description.as_deref(),
+        cloud_governed: false,
+        requestable: e.requestable,
+        owner: e.owner.as_ref().map(|o| Reference::to("IDENTITY", o)),
+        source: Reference::to("SOURCE", &e.source),
+        attributes: Map::new(),
+        segments: [],
+        direct_permissions: [],
+        created: format_timestamp(&e.created),
+        modified: format_timestamp(&e.modified),
+        privileged: (!v1).then_some(e.privileged),
+        additional_owners: (!v1).then_some([]),
+        privilege_level: v1.then(|| json!({"direct": if e.privileged { "HIGH" } else { "NONE" }})),
+        tags: v1.then_some([]),
     }
-    doc
 }
 
 /// beta/v1 `Identity`.
@@ -107,21 +187,52 @@ pub fn public_identity(i: &Identity) -> Value {
     })
 }
 
-/// beta/v1 `WorkgroupDto`.
-pub fn workgroup(g: &GovernanceGroup) -> Value {
-    json!({
-        "id": g.id,
-        "name": g.name,
-        "description": g.description,
-        "owner": g.owner.as_ref().map(identity_ref),
-        "memberCount": g.member_count,
-        "connectionCount": 0,
-        "created": format_timestamp(&g.created),
-        "modified": format_timestamp(&g.modified),
-    })
+/// beta `WorkgroupDto` and v1 `workgroupdto` (the same): `owner` and `description`
+/// are left out when absent, neither is nullable.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkgroupBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Reference<'a>>,
+    member_count: i64,
+    connection_count: i64,
+    created: String,
+    modified: String,
 }
 
-/// An item of `listWorkgroupMembers`.
-pub fn workgroup_member(i: &Identity) -> Value {
-    json!({"type": "IDENTITY", "id": i.id, "name": i.name, "email": i.email})
+pub fn workgroup(g: &GovernanceGroup) -> WorkgroupBody<'_> {
+    WorkgroupBody {
+        id: &g.id,
+        name: &g.name,
+        description: g.description.as_deref(),
+        owner: g.owner.as_ref().map(|o| Reference::to("IDENTITY", o)),
+        member_count: g.member_count,
+        connection_count: 0,
+        created: format_timestamp(&g.created),
+        modified: format_timestamp(&g.modified),
+    }
+}
+
+/// An item of `listWorkgroupMembers`: `email` left out when the identity has none.
+#[derive(Serialize)]
+pub struct WorkgroupMemberBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+}
+
+pub fn workgroup_member(i: &Identity) -> WorkgroupMemberBody<'_> {
+    WorkgroupMemberBody {
+        kind: "IDENTITY",
+        id: &i.id,
+        name: &i.name,
+        email: i.email.as_deref(),
+    }
 }

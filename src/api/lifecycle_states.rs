@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::extract::{list_response, Json, Params};
@@ -16,11 +17,61 @@ use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::lifecycle_state::{
-    apply_patch, check_access_profiles, deleted_document, lifecycle_state_document,
-    LifecycleStateInput,
+    apply_patch, check_access_profiles, deleted_document, LifecycleStateInput,
 };
-use crate::domain::model::LifecycleStateDraft;
+use crate::domain::model::{LifecycleState, LifecycleStateDraft};
 use crate::query::specs;
+
+/// The LifecycleState document of both families (v3 `LifecycleState`, v1
+/// `lifecyclestate`): `identityState` and `priority` are nullable; `description`,
+/// `emailNotificationOption` and `accessActionConfiguration` are not in v3 or v1 (the
+/// v1 `description` is, but leaving it out is valid there too), so they are left out
+/// when unset. `identityCount` is always 0: accessd assigns no identities.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LifecycleStateBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    technical_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    enabled: bool,
+    identity_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_notification_option: Option<&'a Value>,
+    account_actions: &'a Value,
+    access_profile_ids: &'a [String],
+    identity_state: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_action_configuration: Option<&'a Value>,
+    priority: Option<i64>,
+    created: String,
+    modified: String,
+}
+
+static EMPTY_LIST: Value = Value::Array(Vec::new());
+
+impl<'a> LifecycleStateBody<'a> {
+    fn of(ls: &'a LifecycleState) -> Self {
+        let stored = |field: &str| ls.doc.get(field).filter(|v| !v.is_null());
+        LifecycleStateBody {
+            id: &ls.id,
+            name: &ls.name,
+            technical_name: &ls.technical_name,
+            description: ls.description.as_deref(),
+            enabled: ls.enabled,
+            identity_count: ls.identity_count,
+            email_notification_option: stored("emailNotificationOption"),
+            account_actions: stored("accountActions").unwrap_or(&EMPTY_LIST),
+            access_profile_ids: &ls.access_profile_ids,
+            identity_state: ls.identity_state.as_deref(),
+            access_action_configuration: stored("accessActionConfiguration"),
+            priority: ls.priority,
+            created: crate::domain::format_timestamp(&ls.created),
+            modified: crate::domain::format_timestamp(&ls.modified),
+        }
+    }
+}
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/identity-profiles{suffix}/{{identity_profile_id}}/lifecycle-states");
@@ -75,7 +126,7 @@ async fn get_lifecycle_states<F: Fam>(
     Ok(list_response(
         &page.items,
         page.total,
-        lifecycle_state_document,
+        LifecycleStateBody::of,
     ))
 }
 
@@ -95,7 +146,7 @@ async fn create_lifecycle_state(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(lifecycle_state_document(&created)),
+        axum::Json(LifecycleStateBody::of(&created)),
     )
         .into_response())
 }
@@ -105,9 +156,9 @@ async fn get_lifecycle_state(
     State(state): State<AppState>,
     _caller: Caller,
     Path((profile_id, id)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let found = state.store.get_lifecycle_state(&profile_id, &id).await?;
-    Ok(axum::Json(lifecycle_state_document(&found)))
+    Ok(axum::Json(LifecycleStateBody::of(&found)).into_response())
 }
 
 /// `updateLifecycleStates`: RFC 6902 on the documented fields (enabled, description,
@@ -117,7 +168,7 @@ async fn update_lifecycle_states(
     _caller: Caller,
     Path((profile_id, id)): Path<(String, String)>,
     Json(ops): Json<Vec<Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let current = state.store.get_lifecycle_state(&profile_id, &id).await?;
     let input = apply_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
@@ -125,7 +176,7 @@ async fn update_lifecycle_states(
         .store
         .update_lifecycle_state(&profile_id, &id, &draft, state.clock.now())
         .await?;
-    Ok(axum::Json(lifecycle_state_document(&updated)))
+    Ok(axum::Json(LifecycleStateBody::of(&updated)).into_response())
 }
 
 /// `deleteLifecycleState`: 202 with the `LifecyclestateDeleted` body.

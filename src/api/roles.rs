@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::docs::Reference;
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
 use super::scope::for_subadmin;
@@ -15,10 +16,10 @@ use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
-use crate::domain::model::RoleDraft;
+use crate::domain::model::{Role, RoleDraft};
 use crate::domain::role::{
     apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
-    check_role_refs, role_document, RoleInput,
+    check_role_refs, RoleInput,
 };
 use crate::domain::scope::ROLE_SUBADMIN;
 use crate::domain::task::{TaskKind, TaskRecord};
@@ -97,7 +98,69 @@ async fn list_roles<F: Fam>(
     let (filters, sorters) = list_specs::<F>();
     let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
     let page = state.store.list_roles(&scope, &q).await?;
-    Ok(list_response(&page.items, page.total, role_document))
+    Ok(list_response(&page.items, page.total, RoleBody::of))
+}
+
+/// The Role document every family answers (v3 `Role`; beta `Role` and v1 `role` are
+/// the same): the free-form fields as stored, `null` where the schema makes them
+/// nullable, lists `[]` when unset, and `accessModelMetadata` (not nullable) left out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    created: String,
+    modified: String,
+    description: Option<&'a str>,
+    owner: Reference<'a>,
+    access_profiles: Vec<Reference<'a>>,
+    entitlements: Vec<Reference<'a>>,
+    membership: Option<&'a Value>,
+    legacy_membership_info: Option<&'a Value>,
+    enabled: bool,
+    requestable: bool,
+    access_request_config: Option<&'a Value>,
+    revocation_request_config: Option<&'a Value>,
+    segments: &'a Value,
+    dimensional: bool,
+    dimension_refs: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_model_metadata: Option<&'a Value>,
+    privilege_level: Option<&'a Value>,
+    additional_owners: &'a Value,
+}
+
+static EMPTY_LIST: Value = Value::Array(Vec::new());
+
+impl<'a> RoleBody<'a> {
+    fn of(role: &'a Role) -> Self {
+        let stored = |field: &str| role.doc.get(field).filter(|v| !v.is_null());
+        let refs = |list: &'a [crate::domain::model::NamedRef], kind| {
+            list.iter().map(|r| Reference::to(kind, r)).collect()
+        };
+        RoleBody {
+            id: &role.id,
+            name: &role.name,
+            created: crate::domain::format_timestamp(&role.created),
+            modified: crate::domain::format_timestamp(&role.modified),
+            description: role.description.as_deref(),
+            owner: Reference::to("IDENTITY", &role.owner),
+            access_profiles: refs(&role.access_profiles, "ACCESS_PROFILE"),
+            entitlements: refs(&role.entitlements, "ENTITLEMENT"),
+            membership: stored("membership"),
+            legacy_membership_info: stored("legacyMembershipInfo"),
+            enabled: role.enabled,
+            requestable: role.requestable,
+            access_request_config: stored("accessRequestConfig"),
+            revocation_request_config: stored("revocationRequestConfig"),
+            segments: stored("segments").unwrap_or(&EMPTY_LIST),
+            dimensional: role.dimensional,
+            dimension_refs: stored("dimensionRefs"),
+            access_model_metadata: stored("accessModelMetadata"),
+            privilege_level: stored("privilegeLevel"),
+            additional_owners: stored("additionalOwners").unwrap_or(&EMPTY_LIST),
+        }
+    }
 }
 
 /// Validates a role's references against the store (owner, access profiles,
@@ -122,7 +185,7 @@ async fn create_role(
         .store
         .insert_role(&caller.scope, &draft, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(role_document(&role))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(RoleBody::of(&role))).into_response())
 }
 
 /// `getRole`
@@ -130,9 +193,9 @@ async fn get_role(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let role = state.store.get_role(&caller.scope, &id).await?;
-    Ok(axum::Json(role_document(&role)))
+    Ok(axum::Json(RoleBody::of(&role)).into_response())
 }
 
 /// `patchRole`: RFC 6902 on the fields the operation lists as patchable; the result
@@ -142,7 +205,7 @@ async fn patch_role(
     caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let current = state.store.get_role(&caller.scope, &id).await?;
     let input = apply_role_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
@@ -150,7 +213,7 @@ async fn patch_role(
         .store
         .update_role(&caller.scope, &id, &draft, state.clock.now())
         .await?;
-    Ok(axum::Json(role_document(&role)))
+    Ok(axum::Json(RoleBody::of(&role)).into_response())
 }
 
 /// `deleteRole`: 204 on every family (the beta spec documents 204 too, unlike

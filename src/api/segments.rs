@@ -6,8 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use serde::Serialize;
 use serde_json::Value;
 
+use super::docs::Reference;
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
 use super::Fam;
@@ -15,9 +17,41 @@ use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::OperationId as Op;
 use crate::domain::segment::{
-    apply_segment_patch, check_segment_refs, segment_document, SegmentDraft, SegmentInput,
+    apply_segment_patch, check_segment_refs, Segment, SegmentDraft, SegmentInput,
 };
 use crate::query::specs;
+
+/// v3 `Segment`: `owner` is nullable; `description` and `visibilityCriteria` are not,
+/// and are left out when unset.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SegmentBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    created: String,
+    modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    owner: Option<Reference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility_criteria: Option<&'a Value>,
+    active: bool,
+}
+
+impl<'a> SegmentBody<'a> {
+    fn of(s: &'a Segment) -> Self {
+        SegmentBody {
+            id: &s.id,
+            name: &s.name,
+            created: crate::domain::format_timestamp(&s.created),
+            modified: crate::domain::format_timestamp(&s.modified),
+            description: s.description.as_deref(),
+            owner: s.owner.as_ref().map(|o| Reference::to("IDENTITY", o)),
+            visibility_criteria: s.visibility_criteria.as_ref(),
+            active: s.active,
+        }
+    }
+}
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/segments{suffix}");
@@ -55,7 +89,7 @@ async fn list_segments(
 ) -> Result<Response, ApiError> {
     let q = params.list_query_paged(&specs::LIST_SEGMENTS_ORDER, specs::LIST_MAX_LIMIT)?;
     let page = state.store.list_segments(&q).await?;
-    Ok(list_response(&page.items, page.total, segment_document))
+    Ok(list_response(&page.items, page.total, SegmentBody::of))
 }
 
 /// `createSegment`: 201 with the stored segment.
@@ -69,7 +103,7 @@ async fn create_segment(
         .store
         .insert_segment(&draft, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(segment_document(&segment))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(SegmentBody::of(&segment))).into_response())
 }
 
 /// `getSegment`
@@ -77,9 +111,9 @@ async fn get_segment(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let segment = state.store.get_segment(&id).await?;
-    Ok(axum::Json(segment_document(&segment)))
+    Ok(axum::Json(SegmentBody::of(&segment)).into_response())
 }
 
 /// `patchSegment`: RFC 6902 on name, description, owner, visibilityCriteria and
@@ -89,7 +123,7 @@ async fn patch_segment(
     _caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let current = state.store.get_segment(&id).await?;
     let input = apply_segment_patch(&current, &ops)?;
     let draft = checked_draft(&state, input).await?;
@@ -97,7 +131,7 @@ async fn patch_segment(
         .store
         .update_segment(&id, &draft, state.clock.now())
         .await?;
-    Ok(axum::Json(segment_document(&segment)))
+    Ok(axum::Json(SegmentBody::of(&segment)).into_response())
 }
 
 /// `deleteSegment`: 204. The segment leaves every access profile that was in it.

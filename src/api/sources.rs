@@ -187,7 +187,7 @@ async fn get_entitlement<F: Fam>(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let e = state.store.get_entitlement(&id).await?;
-    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)))
+    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)).into_response())
 }

@@ -4,10 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::Method;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head, patch};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
@@ -15,9 +16,60 @@ use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
-use crate::domain::task::{task_status_document, CompletionStatus, TaskRecord};
+use crate::domain::format_timestamp;
+use crate::domain::task::{CompletionStatus, TaskRecord};
 use crate::query::specs;
 use crate::store::{TaskStatusView, TaskView};
+
+/// The `TaskStatus` document (beta and v1 are the same): the non-null fields of
+/// CONTRACT §4 always present, the nullable ones `null` when unset, and
+/// `taskDefinitionSummary` (not nullable; accessd's tasks have no definition) left out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskStatusBody<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    unique_name: &'a str,
+    description: &'a str,
+    parent_name: Option<&'a str>,
+    launcher: &'a str,
+    target: Option<&'a Value>,
+    created: String,
+    modified: String,
+    launched: Option<String>,
+    completed: Option<String>,
+    completion_status: Option<&'static str>,
+    messages: &'a [Value],
+    returns: &'a [Value],
+    attributes: &'a Map<String, Value>,
+    progress: Option<&'a str>,
+    percent_complete: i64,
+}
+
+impl<'a> TaskStatusBody<'a> {
+    fn of(t: &'a TaskRecord) -> Self {
+        TaskStatusBody {
+            id: &t.id,
+            kind: "QUARTZ",
+            unique_name: &t.unique_name,
+            description: &t.description,
+            parent_name: None,
+            launcher: &t.launcher,
+            target: None,
+            created: format_timestamp(&t.created),
+            modified: format_timestamp(&t.modified),
+            launched: t.launched.as_ref().map(format_timestamp),
+            completed: t.completed.as_ref().map(format_timestamp),
+            completion_status: t.completion_status.map(CompletionStatus::as_str),
+            messages: &t.messages,
+            returns: &t.returns,
+            attributes: &t.attributes,
+            progress: t.progress.as_deref(),
+            percent_complete: t.percent_complete,
+        }
+    }
+}
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/task-status{suffix}");
@@ -72,9 +124,9 @@ async fn get_task_status(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let task = visible_task(&state, &id).await?;
-    Ok(axum::Json(task_status_document(&task)))
+    Ok(axum::Json(TaskStatusBody::of(&task)).into_response())
 }
 
 /// `getTaskStatusList`: beta lists finished tasks ("statuses for completed tasks"),
@@ -99,7 +151,7 @@ async fn get_task_status_list<F: Fam>(
     };
     let q = params.list_query(filters, sorters, specs::LIST_MAX_LIMIT)?;
     let page = state.store.list_tasks(&visible(&state, only), &q).await?;
-    Ok(list_response(&page.items, page.total, task_status_document))
+    Ok(list_response(&page.items, page.total, TaskStatusBody::of))
 }
 
 /// `getPendingTasks` / `getPendingTaskHeaders` (beta): unfinished tasks. HEAD always
@@ -119,7 +171,7 @@ async fn get_pending_tasks(
         .store
         .list_tasks(&visible(&state, TaskStatusView::Uncompleted), &q)
         .await?;
-    Ok(list_response(&page.items, page.total, task_status_document))
+    Ok(list_response(&page.items, page.total, TaskStatusBody::of))
 }
 
 /// `updateTaskStatus`: JSON Patch `replace` (or `add`) of `/completionStatus` and
@@ -130,7 +182,7 @@ async fn update_task_status(
     _caller: Caller,
     Path(id): Path<String>,
     Json(ops): Json<Vec<Value>>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut status = None;
     let mut completed = None;
     for o in &ops {
@@ -176,5 +228,47 @@ async fn update_task_status(
         .store
         .complete_task_by_client(&id, status, completed.unwrap_or(now), now)
         .await?;
-    Ok(axum::Json(task_status_document(&task)))
+    Ok(axum::Json(TaskStatusBody::of(&task)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::task::TaskKind;
+
+    #[test]
+    fn a_task_status_has_every_required_field_and_no_null_summary() {
+        let task = TaskRecord::pending(
+            TaskKind::AccessProfileBulkDelete,
+            "tester",
+            serde_json::json!({"ids": ["ap0"]}),
+            Utc::now(),
+        );
+        let doc = serde_json::to_value(TaskStatusBody::of(&task)).unwrap();
+        for f in [
+            "id",
+            "type",
+            "uniqueName",
+            "description",
+            "launcher",
+            "created",
+            "modified",
+            "messages",
+            "returns",
+            "attributes",
+            "percentComplete",
+        ] {
+            assert!(!doc[f].is_null(), "{f} must not be null");
+        }
+        for f in [
+            "parentName",
+            "launched",
+            "completed",
+            "completionStatus",
+            "progress",
+        ] {
+            assert!(doc.get(f).is_some(), "{f} must be present");
+        }
+        assert!(doc.get("taskDefinitionSummary").is_none());
+    }
 }

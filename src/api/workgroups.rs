@@ -5,8 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
@@ -73,10 +72,9 @@ async fn get_workgroup(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(docs::workgroup(
-        &state.store.get_governance_group(&id).await?,
-    )))
+) -> Result<Response, ApiError> {
+    let group = state.store.get_governance_group(&id).await?;
+    Ok(axum::Json(docs::workgroup(&group)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -91,9 +89,12 @@ async fn create_workgroup(
     State(state): State<AppState>,
     _caller: Caller,
     Json(input): Json<WorkgroupInput>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let name = Name::parse(input.name, "name")?.into_string();
-    let owner_id = input.owner.and_then(|o| o.id);
+    let owner_id = match input.owner {
+        None => None,
+        Some(owner) => Some(owner_identity(owner)?),
+    };
     if let Some(id) = &owner_id {
         state.store.get_identity(id).await.map_err(|_| {
             ApiError::bad_request(format!("owner '{id}' is not an existing identity."))
@@ -110,7 +111,19 @@ async fn create_workgroup(
             state.clock.now(),
         )
         .await?;
-    Ok(axum::Json(docs::workgroup(&group)))
+    Ok(axum::Json(docs::workgroup(&group)).into_response())
+}
+
+/// The identity a workgroup's `owner` names: `OwnerDto` is an `IDENTITY` with an id.
+fn owner_identity(owner: RefInput) -> Result<String, ApiError> {
+    if let Some(kind) = owner.ref_type.as_deref().filter(|k| *k != "IDENTITY") {
+        return Err(ApiError::bad_request(format!(
+            "owner.type '{kind}' is not valid: the owner of a workgroup is an IDENTITY."
+        )));
+    }
+    owner
+        .id
+        .ok_or_else(|| ApiError::bad_request("owner.id is required when owner is given."))
 }
 
 /// `listWorkgroupMembers` (limit at most 50, per the spec's `limit50`).
@@ -134,6 +147,14 @@ async fn list_workgroup_members<F: Fam>(
     ))
 }
 
+/// beta `WorkgroupMemberAddItem`: the HTTP status of one identity, as an integer.
+#[derive(Serialize)]
+struct MemberAddItem {
+    id: String,
+    status: u16,
+    description: String,
+}
+
 /// `updateWorkgroupMembers` (beta bulk-add): 207 with a status per identity.
 pub async fn update_workgroup_members(
     State(state): State<AppState>,
@@ -145,24 +166,50 @@ pub async fn update_workgroup_members(
     if items.is_empty() {
         return Err(ApiError::bad_request("At least one identity is required."));
     }
-    let mut added = Vec::new();
-    let mut results = Vec::new();
+    let mut requested = Vec::new();
     for item in items {
         let Some(member) = item.id else {
             return Err(ApiError::bad_request("Every item needs an id."));
         };
-        match state.store.get_identity(&member).await {
-            Ok(_) => {
-                results.push(json!({"id": member, "status": "201", "description": "Added"}));
-                added.push(member);
-            }
-            Err(_) => results
-                .push(json!({"id": member, "status": "404", "description": "Identity not found"})),
-        }
+        let exists = state.store.get_identity(&member).await.is_ok();
+        requested.push((member, exists));
     }
-    state
+    let candidates: Vec<String> = requested
+        .iter()
+        .filter(|(_, exists)| *exists)
+        .map(|(member, _)| member.clone())
+        .collect();
+    let added = state
         .store
-        .add_group_members(&id, &added, state.clock.now())
+        .add_group_members(&id, &candidates, state.clock.now())
         .await?;
+    // `WorkgroupMemberAddItem.status`, in the order asked: 201 added, 409 already a
+    // member, 404 no such identity.
+    let results: Vec<MemberAddItem> = requested
+        .into_iter()
+        .map(|(member, exists)| {
+            let (status, description) = if !exists {
+                (404, format!("Identity \"{member}\" not found."))
+            } else if added.contains(&member) {
+                (
+                    201,
+                    "Identity added to Governance Group members list.".into(),
+                )
+            } else {
+                (
+                    409,
+                    format!(
+                        "Unable to set Membership of Identity \"{member}\" to Governance \
+                         Group \"{id}\"; the relationship already exists."
+                    ),
+                )
+            };
+            MemberAddItem {
+                id: member,
+                status,
+                description,
+            }
+        })
+        .collect();
     Ok((StatusCode::MULTI_STATUS, axum::Json(results)).into_response())
 }

@@ -294,6 +294,8 @@ pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessProfileDocument<'a> {
+    /// Not nullable in any family's schema: left out when the profile has none.
+    #[serde(skip_serializing_if = "Value::is_null")]
     access_model_metadata: &'a Value,
     access_request_config: &'a Value,
     additional_owners: &'a Value,

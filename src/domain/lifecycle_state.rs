@@ -228,8 +228,9 @@ pub fn check_access_profiles(
     }
 }
 
-/// The LifecycleState document of both families: every field of either schema, `null`
-/// where absent (`identityCount` is always 0: accessd assigns no identities).
+/// The LifecycleState document JSON Patch works on (`updateLifecycleStates`): every
+/// field of either family's schema, `null` where absent so that `replace` finds it.
+/// Responses are rendered from `api::lifecycle_states::LifecycleStateBody`.
 pub fn lifecycle_state_document(ls: &LifecycleState) -> Value {
     let mut doc = json!({
         "id": ls.id,

@@ -349,9 +349,9 @@ pub fn check_owner_name(given: Option<&str>, facts: &RoleRefFacts) -> DomainResu
     }
 }
 
-/// The canonical Role document (v3 `Role`; beta `Role` and v1 `role` are the same).
-/// Optional objects render as `null` when unset, lists as `[]`, never a value of the
-/// wrong type (the Python SDK validates every field).
+/// The Role document JSON Patch works on (`patchRole`): every field of v3 `Role`, `null`
+/// when unset so that `replace` finds it, lists as `[]`. Responses are rendered from
+/// `api::roles::RoleBody`, which follows the schema's nullability.
 pub fn role_document(role: &Role) -> Value {
     let refs = |list: &[super::model::NamedRef], t: &str| {
         list.iter()

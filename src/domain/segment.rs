@@ -220,8 +220,9 @@ pub fn check_segment_refs(draft: &SegmentDraft, facts: &SegmentRefFacts) -> Doma
     }
 }
 
-/// The `Segment` document. `description`, `owner` and `visibilityCriteria` are `null`
-/// when unset (all nullable or optional in the schema).
+/// The `Segment` document JSON Patch works on (`patchSegment`): `description`, `owner`
+/// and `visibilityCriteria` are `null` when unset, so that `replace` finds them.
+/// Responses are rendered from `api::segments::SegmentBody`.
 pub fn segment_document(s: &Segment) -> Value {
     json!({
         "id": s.id,

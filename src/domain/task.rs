@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::format_timestamp;
 use std::collections::HashMap;
 
 use super::model::NamedRef;
@@ -224,32 +223,6 @@ pub fn message(kind: MessageType, key: &str, text: String, parameters: Vec<Value
         "localizedText": {"locale": "en-US", "message": text},
         "key": key,
         "parameters": parameters,
-    })
-}
-
-/// The `TaskStatus` document (beta and v1): the non-null fields of CONTRACT §4 are
-/// always present; the nullable ones are present as `null` when unset.
-pub fn task_status_document(t: &TaskRecord) -> Value {
-    let ts = |d: &Option<DateTime<Utc>>| d.as_ref().map(format_timestamp);
-    json!({
-        "id": t.id,
-        "type": "QUARTZ",
-        "uniqueName": t.unique_name,
-        "description": t.description,
-        "parentName": null,
-        "launcher": t.launcher,
-        "target": null,
-        "created": format_timestamp(&t.created),
-        "modified": format_timestamp(&t.modified),
-        "launched": ts(&t.launched),
-        "completed": ts(&t.completed),
-        "completionStatus": t.completion_status.map(CompletionStatus::as_str),
-        "messages": t.messages,
-        "returns": t.returns,
-        "attributes": t.attributes,
-        "progress": t.progress,
-        "percentComplete": t.percent_complete,
-        "taskDefinitionSummary": null,
     })
 }
 
@@ -525,35 +498,6 @@ mod tests {
     fn completion_statuses_parse_in_any_case_and_render_uppercase() {
         assert_eq!(CompletionStatus::parse("Error").unwrap().as_str(), "ERROR");
         assert!(CompletionStatus::parse("done").is_err());
-    }
-
-    #[test]
-    fn a_task_status_has_every_required_field() {
-        let doc = task_status_document(&task(1));
-        for f in [
-            "id",
-            "type",
-            "uniqueName",
-            "description",
-            "launcher",
-            "created",
-            "modified",
-            "messages",
-            "returns",
-            "attributes",
-            "percentComplete",
-        ] {
-            assert!(!doc[f].is_null(), "{f} must not be null");
-        }
-        for f in [
-            "parentName",
-            "launched",
-            "completed",
-            "completionStatus",
-            "progress",
-        ] {
-            assert!(doc.get(f).is_some(), "{f} must be present");
-        }
     }
 
     #[test]

@@ -297,12 +297,14 @@ pub trait DirectoryStore: Send + Sync {
     ) -> StoreResult<GovernanceGroup>;
     async fn get_governance_group(&self, id: &str) -> StoreResult<GovernanceGroup>;
     async fn list_governance_groups(&self, q: &ListQuery) -> StoreResult<Page<GovernanceGroup>>;
+    /// Adds the identities to the group in one transaction; returns those that were not
+    /// members already, in the order given.
     async fn add_group_members(
         &self,
         group_id: &str,
         identity_ids: &[String],
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<String>>;
     async fn list_group_members(
         &self,
         group_id: &str,

@@ -11,6 +11,8 @@ use accessd::store::{Backend, Store};
 use accessd::{App, Config};
 use serde_json::{json, Value};
 
+use crate::conformance::{assert_conforms, observe, Recorder};
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -21,6 +23,17 @@ pub struct TestApp {
     app: Option<App>,
     pub dir: Arc<tempfile::TempDir>,
     admin: (String, String),
+    /// What this server's responses broke of the spec (`crate::conformance`); checked
+    /// when the `TestApp` is dropped.
+    conformance: Arc<Recorder>,
+}
+
+/// A test fails if any response it received was not valid against the spec: the
+/// message names the operation, status, JSON pointer and error of each.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        assert_conforms(&self.conformance);
+    }
 }
 
 /// The configuration of test servers: the defaults, except a rate limit so high that
@@ -123,7 +136,8 @@ impl TestApp {
 
     pub async fn start(config: Config, dir: Arc<tempfile::TempDir>, clock: Clock) -> Self {
         let database_url = config.db.database_url.clone();
-        let app = App::build(config, clock.clone())
+        let conformance = Arc::new(Recorder::default());
+        let app = App::build_with(config, clock.clone(), observe(conformance.clone()))
             .await
             .expect("server starts");
         let base = format!("http://{}", app.addr());
@@ -147,6 +161,7 @@ impl TestApp {
             app: Some(app),
             dir,
             admin: (String::new(), secret),
+            conformance,
         };
         me.admin.0 = me
             .app

@@ -1,6 +1,8 @@
 //! The one integration-test binary: every test starts the real server on port 0 with a
 //! fresh database and talks to it over HTTP.
 
+mod conformance;
+mod deviations;
 mod helpers;
 
 mod access_profiles;

@@ -144,8 +144,8 @@ async fn governance_groups_are_created_and_their_members_listed() {
         .await;
     assert_eq!(resp.status(), 207);
     let results: Vec<Value> = resp.json().await.unwrap();
-    assert_eq!(results[0]["status"], "201");
-    assert_eq!(results[1]["status"], "404");
+    assert_eq!(results[0]["status"], 201);
+    assert_eq!(results[1]["status"], 404);
     for path in [
         format!("/beta/workgroups/{id}/members?count=true"),
         format!("/workgroups/v1/{id}/members?count=true"),

@@ -337,18 +337,24 @@ impl DirectoryStore for SqlStore {
         group_id: &str,
         identity_ids: &[String],
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<String>> {
         let mut tx = self.db.begin_write().await?;
+        let mut added = Vec::new();
         for identity in identity_ids {
-            tx.execute(
-                "INSERT INTO governance_group_members (group_id, identity_id, created) \
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                params![group_id, identity, format_timestamp(&now)],
-            )
-            .await
-            .map_err(|e| missing_reference(e, "identity"))?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO governance_group_members (group_id, identity_id, created) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    params![group_id, identity, format_timestamp(&now)],
+                )
+                .await
+                .map_err(|e| missing_reference(e, "identity"))?;
+            if inserted > 0 {
+                added.push(identity.clone());
+            }
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(added)
     }
 
     async fn list_group_members(
