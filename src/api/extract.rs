@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +65,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// A request body the operation's spec makes optional (`requestBody` without
+/// `required: true`): a request with no body at all (no `Content-Length` or one of 0,
+/// and no `Transfer-Encoding`) is `None`, whatever its `Content-Type`; a body is read
+/// as [`Json`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let length = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let no_body = match length {
+            Some(n) => n == "0",
+            None => !headers.contains_key(TRANSFER_ENCODING),
+        };
+        if no_body {
+            return Ok(OptionalJson(None));
+        }
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| OptionalJson(Some(v)))
+    }
+}
+
 /// Whether any string (or key) in `v` holds U+0000, which no stored text may hold.
 fn holds_nul(v: &serde_json::Value) -> bool {
     match v {
@@ -95,6 +123,45 @@ impl Params {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean query parameter the operation declares: `true` or `false`; absent or
+    /// empty is `None` (its default, like `count`); any other value is a 400 naming it
+    /// (CONTRACT §7: a bad query value is refused, never ignored).
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "Invalid {name} '{}': must be true or false.",
+                crate::query::snippet(other)
+            ))),
+        }
+    }
+
+    /// A query parameter whose spec schema is an enum: one of `allowed`; absent or empty
+    /// is `None`; any other value is a 400 naming it.
+    pub fn one_of(
+        &self,
+        name: &str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, ApiError> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => allowed
+                .iter()
+                .copied()
+                .find(|a| *a == v)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Invalid {name} '{}': must be one of {}.",
+                        crate::query::snippet(v),
+                        allowed.join(", ")
+                    ))
+                }),
+        }
     }
 
     /// Parses `filters`, `sorters`, `limit`, `offset`, `count` against an endpoint's

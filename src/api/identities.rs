@@ -48,6 +48,9 @@ async fn list_identities<F: Fam>(
             &specs::LIST_IDENTITIES_SORTERS,
         ),
     };
+    // `defaultFilter`: every identity here is correlated, so CORRELATED_ONLY and NONE
+    // list the same ones; the value is checked all the same.
+    params.one_of("defaultFilter", &["CORRELATED_ONLY", "NONE"])?;
     let q = params.list_query(filters, sorters, 250)?;
     let page = state.store.list_identities(&q).await?;
     Ok(list_response(&page.items, page.total, docs::identity))
@@ -70,6 +73,8 @@ pub async fn get_public_identities(
     _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
+    // `add-core-filters` is accepted and not applied; its value is checked.
+    params.flag("add-core-filters")?;
     let q = params.list_query(
         &specs::GET_PUBLIC_IDENTITIES_FILTERS,
         &specs::GET_PUBLIC_IDENTITIES_SORTERS,

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
 use serde_json::Value;
 
-use super::extract::{list_response, Json, Params};
+use super::extract::{list_response, Json, OptionalJson, Params};
 use super::gateway::Caller;
 use super::Fam;
 use super::{AppState, Routes};
@@ -197,9 +197,14 @@ async fn patch_source_app(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-    Json(ops): Json<Vec<Value>>,
+    OptionalJson(ops): OptionalJson<Vec<Value>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let current = state.store.get_source_app(&id).await?;
+    // The body is optional in the spec: none is a patch of no operations, which
+    // changes nothing and answers the app as it is.
+    let Some(ops) = ops else {
+        return Ok(axum::Json(patch_document(&current)));
+    };
     let draft = apply_patch(&current, &ops)?;
     check_draft(&state, &draft).await?;
     state
@@ -226,8 +231,13 @@ async fn delete_source_app(
 async fn update_source_apps_in_bulk(
     State(state): State<AppState>,
     _caller: Caller,
-    Json(body): Json<Value>,
+    OptionalJson(body): OptionalJson<Value>,
 ) -> Result<StatusCode, ApiError> {
+    // The body is optional in the spec: none names no app to update, so nothing
+    // changes (204, as for any update that was carried out).
+    let Some(body) = body else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
     let request = check_bulk_update(&body)?;
     let existing = state
         .store

@@ -44,6 +44,9 @@ pub async fn list_sources(
     if let Some(view) = for_subadmin(&state, &caller, subadmin, &[SOURCE_SUBADMIN]).await? {
         scope = scope.intersect(&view);
     }
+    // `includeIDNSource`: accessd has no built-in IdentityNow source to include; the
+    // value is checked all the same.
+    params.flag("includeIDNSource")?;
     let q = params.list_query(
         &specs::LIST_SOURCES_FILTERS,
         &specs::LIST_SOURCES_SORTERS,
@@ -89,8 +92,12 @@ const SOURCE_READ_ONLY: [&str; 6] = ["id", "created", "modified", "healthy", "st
 pub async fn create_source(
     State(state): State<AppState>,
     _caller: Caller,
+    params: Params,
     Json(input): Json<SourceInput>,
 ) -> Result<Response, ApiError> {
+    // `provisionAsCsv`: accessd provisions nothing, so a source is the same either way;
+    // the value is checked all the same.
+    params.flag("provisionAsCsv")?;
     let name = Name::parse(input.name, "name")?.into_string();
     let owner_id = input
         .owner
@@ -175,6 +182,9 @@ async fn list_entitlements<F: Fam>(
             &specs::LIST_ENTITLEMENTS_SORTERS,
         ),
     };
+    // `include-unsegmented`: entitlements are in no segment here, so every one is
+    // unsegmented and listed either way; the value is checked all the same.
+    params.flag("include-unsegmented")?;
     let q = params.list_query(filters, sorters, 250)?;
     let page = state.store.list_entitlements(&q).await?;
     Ok(list_response(&page.items, page.total, |e| {

@@ -2067,3 +2067,33 @@ async fn writes_need_the_manage_scope_and_change_nothing_without_it() {
         }
     }
 }
+
+/// `patchSourceApp` and `updateSourceAppsInBulk` declare their body optional: a request
+/// without one changes nothing (200 with the app as it is; 204), not a 415.
+#[tokio::test]
+async fn a_patch_or_bulk_update_without_a_body_changes_nothing() {
+    let (app, f) = setup().await;
+    for family in APP_FAMILIES {
+        let created = create_app(
+            &app,
+            family,
+            &format!("Bare {}", &family[1..5]),
+            &f.source.id,
+        )
+        .await;
+        let app_id = id(&created);
+        let before = get_app(&app, family, &app_id).await;
+        let path = format!("{family}/{app_id}");
+        let resp = send(&app, Method::PATCH, &path, None).await;
+        let patched = body_of(resp, 200, &format!("PATCH {path} without a body")).await;
+        assert_eq!(patched["id"], before["id"]);
+        assert_eq!(patched["name"], before["name"]);
+        assert_eq!(patched["enabled"], before["enabled"]);
+        let resp = send(&app, Method::POST, &format!("{family}/bulk-update"), None).await;
+        assert_eq!(
+            body_of(resp, 204, &format!("{family}/bulk-update without a body")).await,
+            Value::Null
+        );
+        assert_eq!(get_app(&app, family, &app_id).await, before);
+    }
+}

@@ -181,3 +181,118 @@ async fn governance_groups_are_created_and_their_members_listed() {
         .await;
     assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
 }
+
+/// beta `WorkgroupMemberAddItem.status` is an integer (the Python SDK validates it), and
+/// an identity that already is a member gets the spec's 409 for that item.
+#[tokio::test]
+async fn bulk_add_answers_integer_statuses_and_409_for_an_existing_member() {
+    let app = TestApp::spawn().await;
+    let member = app.seed_identity(&[]).await;
+    let newcomer = app.seed_identity(&[]).await;
+    let group: Value = app
+        .post("/beta/workgroups", &json!({"name": "Reviewers"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = group["id"].as_str().unwrap();
+    let add = |ids: Vec<String>| {
+        let body = json!(ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>());
+        let path = format!("/beta/workgroups/{id}/members/bulk-add");
+        let app = &app;
+        async move {
+            let resp = app.post(&path, &body).await;
+            assert_eq!(resp.status(), 207);
+            resp.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let first = add(vec![member.id.clone()]).await;
+    assert_eq!(first[0]["status"], json!(201));
+    let second = add(vec![member.id.clone(), newcomer.id.clone(), "0".repeat(32)]).await;
+    let statuses: Vec<(Value, Value)> = second
+        .iter()
+        .map(|r| (r["id"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (json!(member.id), json!(409)),
+            (json!(newcomer.id), json!(201)),
+            (json!("0".repeat(32)), json!(404)),
+        ]
+    );
+    let got = app.get_json(&format!("/beta/workgroups/{id}")).await;
+    assert_eq!(got["memberCount"], 2);
+}
+
+/// A workgroup's owner is an IDENTITY named by id: `{"type": "NOPE"}` is refused and
+/// nothing is stored.
+#[tokio::test]
+async fn a_workgroup_whose_owner_is_not_an_identity_is_refused_and_not_stored() {
+    let app = TestApp::spawn().await;
+    for (path, owner) in [
+        ("/beta/workgroups", json!({"type": "NOPE"})),
+        ("/workgroups/v1", json!({"type": "NOPE"})),
+        ("/beta/workgroups", json!({"type": "IDENTITY"})),
+    ] {
+        let resp = app
+            .post(path, &json!({"name": "Owned", "owner": owner}))
+            .await;
+        let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("owner"), "{text}");
+    }
+    let listed = app.get_json("/beta/workgroups").await;
+    assert_eq!(listed, json!([]));
+}
+
+/// Declared query parameters are checked, not ignored: a bad value is a 400 naming the
+/// parameter; the documented values are accepted.
+#[tokio::test]
+async fn declared_query_parameters_with_bad_values_are_refused_naming_them() {
+    let app = TestApp::spawn().await;
+    let owner = app.seed_identity(&[]).await;
+    let source = json!({"name": "CSV", "owner": {"type": "IDENTITY", "id": owner.id}, "connector": "delimited-file"});
+    for (path, param) in [
+        ("/v3/sources?includeIDNSource=maybe", "includeIDNSource"),
+        (
+            "/v3/public-identities?add-core-filters=yes",
+            "add-core-filters",
+        ),
+        ("/beta/identities?defaultFilter=ALL", "defaultFilter"),
+        (
+            "/identities/v1?defaultFilter=correlated_only",
+            "defaultFilter",
+        ),
+        (
+            "/beta/entitlements?include-unsegmented=1",
+            "include-unsegmented",
+        ),
+        (
+            "/entitlements/v1?include-unsegmented=no",
+            "include-unsegmented",
+        ),
+    ] {
+        let text = assert_isc_error(app.get(path).await, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains(param), "{path}: {text}");
+    }
+    let text = assert_isc_error(
+        app.post("/v3/sources?provisionAsCsv=sure", &source).await,
+        400,
+        "400.1 Bad Request Content",
+    )
+    .await;
+    assert!(text.contains("provisionAsCsv"), "{text}");
+    assert_eq!(app.get_json("/v3/sources").await, json!([]));
+    for path in [
+        "/v3/sources?includeIDNSource=true",
+        "/v3/public-identities?add-core-filters=false",
+        "/beta/identities?defaultFilter=NONE",
+        "/identities/v1?defaultFilter=CORRELATED_ONLY",
+        "/beta/entitlements?include-unsegmented=false",
+        "/entitlements/v1?include-unsegmented=true",
+    ] {
+        app.get_json(path).await;
+    }
+    let resp = app.post("/v3/sources?provisionAsCsv=true", &source).await;
+    assert_eq!(resp.status(), 201);
+}
