@@ -202,7 +202,10 @@ pub fn operation_for(
 /// The operations (family, operationId) that answered a declared 2xx status, over the
 /// whole test binary.
 pub fn succeeded() -> BTreeSet<(String, String)> {
-    SUCCEEDED.lock().expect("succeeded").clone()
+    SUCCEEDED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
 }
 
 static SUCCEEDED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
@@ -215,11 +218,17 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn violations(&self) -> Vec<String> {
-        self.violations.lock().expect("violations").clone()
+        self.violations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn record(&self, what: String) {
-        self.violations.lock().expect("violations").push(what);
+        self.violations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(what);
     }
 
     /// Checks one response; records what is wrong with it.
@@ -254,7 +263,7 @@ impl Recorder {
         };
         let schema = match schema {
             // A refusal the spec declares without a body gets the ISC error body all the
-            // same ([`deviations::ERROR_BODY_WHERE_NONE_DECLARED`]).
+            // same ([`deviations::error_body_where_none_declared`]).
             None if !body.is_empty()
                 && deviations::error_body_where_none_declared(status).is_some() =>
             {
