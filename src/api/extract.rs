@@ -125,11 +125,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A boolean query parameter the operation declares: `true` or `false`; absent or
-    /// empty is `None` (its default, like `count`); any other value is a 400 naming it
-    /// (CONTRACT §7: a bad query value is refused, never ignored).
+    /// A boolean query parameter the operation declares: `true` or `false`; absent is
+    /// `None` (its default); any other value, the empty one included (like `count`), is
+    /// a 400 naming it (CONTRACT §7: a bad query value is refused, never ignored).
     pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(name).filter(|v| !v.is_empty()) {
+        match self.get(name) {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -140,14 +140,14 @@ impl Params {
         }
     }
 
-    /// A query parameter whose spec schema is an enum: one of `allowed`; absent or empty
-    /// is `None`; any other value is a 400 naming it.
+    /// A query parameter whose spec schema is an enum: one of `allowed`; absent is
+    /// `None`; any other value, the empty one included, is a 400 naming it.
     pub fn one_of(
         &self,
         name: &str,
         allowed: &[&'static str],
     ) -> Result<Option<&'static str>, ApiError> {
-        match self.get(name).filter(|v| !v.is_empty()) {
+        match self.get(name) {
             None => Ok(None),
             Some(v) => allowed
                 .iter()

@@ -5,7 +5,7 @@
 //! that status's schema (the `jsonschema` crate, Draft 4 — the dialect of OpenAPI
 //! 3.0 schemas — over the whole document, so its local `$ref`s resolve). What it finds
 //! is recorded; `TestApp` fails the test that received it. The only exceptions are the
-//! entries of [`crate::deviations`], each with its reason.
+//! entries of `spec/deviations.json` ([`crate::deviations`]), each with its reason.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -245,12 +245,12 @@ impl Recorder {
         let schema = match response {
             Some(response) => file.body_schema(response),
             None => match deviations::undeclared_status(file.family, &op.id, status) {
-                Some(deviation) => match deviation.body {
+                Some(deviation) => match &deviation.body {
                     ErrorBody::OperationError => op
                         .response("400")
                         .and_then(|r| file.body_schema(r))
                         .or_else(|| Some("/components/schemas/ErrorResponseDto".into())),
-                    ErrorBody::Schema(pointer) => Some(pointer.to_string()),
+                    ErrorBody::Schema(pointer) => Some(pointer.clone()),
                 },
                 None => {
                     self.record(format!(
@@ -356,7 +356,7 @@ impl Recorder {
     }
 
     /// A request no served spec operation describes: a served path outside every spec
-    /// file (listed in [`deviations::OUTSIDE_SPEC`]), or a refusal of an unknown route,
+    /// file (listed in `outsideSpec` of spec/deviations.json), or a refusal of an unknown route,
     /// method or not-served operation (404 or 405), which must be the ISC error body
     /// (CONTRACT §7).
     fn check_unspecified(
@@ -437,7 +437,7 @@ pub fn assert_conforms(recorder: &Recorder) {
         return;
     }
     panic!(
-        "{} response(s) not valid against the spec (tests/api/deviations.rs lists the \
+        "{} response(s) not valid against the spec (spec/deviations.json lists the \
          deliberate exceptions):\n  {}",
         violations.len(),
         violations.join("\n  ")

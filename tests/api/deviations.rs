@@ -1,258 +1,98 @@
-//! The one list of where accessd deliberately differs from its spec files, each entry
-//! with its reason (a CONTRACT.md section or a seed), and of the spec operations it
-//! does not serve. The response validator ([`crate::conformance`]) lets through exactly
-//! these; the coverage test checks the not-served list against the spec and the router.
+//! The deliberate differences from the spec files, read from `spec/deviations.json` —
+//! the one list, shared with the schemathesis hooks (`conformance/hooks.py`): each
+//! entry carries its reason (a CONTRACT.md section or a seed), and the spec operations
+//! accessd does not serve are listed there with theirs. The response validator
+//! ([`crate::conformance`]) lets through exactly these; the coverage test in
+//! `matrix.rs` checks the not-served list against the spec and the router.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deviations {
+    pub undeclared_statuses: Vec<UndeclaredStatus>,
+    pub schema_deviations: Vec<SchemaDeviation>,
+    pub not_served: Vec<NotServed>,
+    pub error_body_where_none_declared: Reason,
+    pub outside_spec: Vec<OutsideSpec>,
+    pub before_routing: Vec<BeforeRouting>,
+}
 
 /// What the body of an undeclared status is checked against.
-#[derive(Clone, Copy, Debug)]
+#[derive(Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
 pub enum ErrorBody {
     /// The ISC error body: the schema of the operation's declared 400.
     OperationError,
     /// A schema of the same spec file (JSON pointer).
-    Schema(&'static str),
+    Schema(String),
 }
 
 /// A status an operation answers although its spec entry does not declare it.
+#[derive(Deserialize)]
 pub struct UndeclaredStatus {
     /// `"*"`: every family.
-    pub family: &'static str,
+    pub family: String,
     /// `"*"`: every operation of the family.
-    pub operation: &'static str,
+    pub operation: String,
     pub status: u16,
     pub body: ErrorBody,
-    pub reason: &'static str,
+    pub reason: String,
 }
-
-pub const UNDECLARED_STATUSES: &[UndeclaredStatus] = &[
-    UndeclaredStatus {
-        family: "beta",
-        operation: "deleteAccessProfile",
-        status: 202,
-        body: ErrorBody::Schema("/components/schemas/TaskResultDto"),
-        reason: "CONTRACT §3.1: beta single delete answers 202 with a task reference \
-                 (seed 001), where beta.json declares 204",
-    },
-    UndeclaredStatus {
-        family: "*",
-        operation: "*",
-        status: 404,
-        body: ErrorBody::OperationError,
-        reason: "CONTRACT §3.1 and §7: an id that names nothing answers 404 with the ISC \
-                 error body, also on operations whose entry lists no 404",
-    },
-    UndeclaredStatus {
-        family: "*",
-        operation: "*",
-        status: 408,
-        body: ErrorBody::OperationError,
-        reason: "CONTRACT §7: a request not received in time is refused with an ISC 4xx \
-                 body, never a framework's plain-text rejection",
-    },
-    UndeclaredStatus {
-        family: "*",
-        operation: "*",
-        status: 413,
-        body: ErrorBody::OperationError,
-        reason: "CONTRACT §7: an oversized body is refused with an ISC 4xx body",
-    },
-    UndeclaredStatus {
-        family: "*",
-        operation: "*",
-        status: 415,
-        body: ErrorBody::OperationError,
-        reason: "CONTRACT §7: a wrong content type is refused with an ISC 4xx body",
-    },
-];
 
 /// A schema error accessd's answers deliberately have.
+#[derive(Deserialize)]
 pub struct SchemaDeviation {
-    pub family: &'static str,
-    pub operation: &'static str,
-    pub statuses: &'static [u16],
+    pub family: String,
+    pub operation: String,
+    pub statuses: Vec<u16>,
     /// The JSON pointer of the value in the response; `*` matches one array index.
-    pub pointer: &'static str,
+    pub pointer: String,
     /// The failing schema keyword.
-    pub keyword: &'static str,
-    pub reason: &'static str,
+    pub keyword: String,
+    pub reason: String,
 }
-
-const USED_BY_TYPES: &str = "CONTRACT §2 and §3.2: a source app (APPLICATION) and a \
-    lifecycle state (LIFECYCLE_STATE) use access profiles and are reported in `usedBy`; \
-    seed 000's enum lists them, the v3, beta and v1 files' enum only ROLE";
-
-/// A 4xx that an operation's entry declares without a body (beta and v1
-/// `getTaskStatus` 403 and 404) answers the ISC error body like every other refusal,
-/// checked against the operation's 400 schema.
-const ERROR_BODY_WHERE_NONE_DECLARED: &str = "CONTRACT §7: every refusal carries the \
-    ISC error body; a client reading no body ignores it";
-
-/// Why a 4xx declared without a body may carry the ISC error body.
-pub fn error_body_where_none_declared(status: u16) -> Option<&'static str> {
-    (400..500)
-        .contains(&status)
-        .then_some(ERROR_BODY_WHERE_NONE_DECLARED)
-}
-
-pub const SCHEMA_DEVIATIONS: &[SchemaDeviation] = &[
-    SchemaDeviation {
-        family: "v3",
-        operation: "deleteAccessProfilesInBulk",
-        statuses: &[200, 202],
-        pointer: "/inUse/*/usedBy/*/type",
-        keyword: "enum",
-        reason: USED_BY_TYPES,
-    },
-    SchemaDeviation {
-        family: "beta",
-        operation: "deleteAccessProfilesInBulk",
-        statuses: &[200, 202],
-        pointer: "/inUse/*/usedBy/*/type",
-        keyword: "enum",
-        reason: USED_BY_TYPES,
-    },
-    SchemaDeviation {
-        family: "v1",
-        operation: "deleteAccessProfilesInBulkV1",
-        statuses: &[200, 202],
-        pointer: "/inUse/*/usedBy/*/type",
-        keyword: "enum",
-        reason: USED_BY_TYPES,
-    },
-];
-
-/// Paths accessd serves outside every spec file.
-pub struct OutsideSpec {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub reason: &'static str,
-}
-
-pub const OUTSIDE_SPEC: &[OutsideSpec] = &[
-    OutsideSpec {
-        method: "POST",
-        path: "/oauth/token",
-        reason: "CONTRACT §1 and §6: the token endpoint, outside every family",
-    },
-    OutsideSpec {
-        method: "GET",
-        path: "/health",
-        reason: "the liveness probe of a self-hosted server; no ISC document has it",
-    },
-];
-
-/// Refusals that happen before a request is routed, so a request for no operation
-/// may get them instead of the route-level 404/405 — always with the ISC body.
-pub const BEFORE_ROUTING: &[(u16, &str)] = &[
-    (
-        400,
-        "CONTRACT §7: a path or query holding %00 is refused before routing",
-    ),
-    (401, "CONTRACT §6: the gateway authenticates before routing"),
-    (408, "CONTRACT §7: a request not received in time"),
-    (413, "CONTRACT §7: an oversized body"),
-    (
-        429,
-        "CONTRACT §8: the rate limit counts every request of a client",
-    ),
-];
 
 /// A spec operation accessd does not serve.
+#[derive(Deserialize)]
 pub struct NotServed {
-    pub family: &'static str,
-    pub operation: &'static str,
-    pub reason: &'static str,
+    pub family: String,
+    pub operation: String,
+    pub reason: String,
 }
 
-const SOURCES_READ_AND_CREATE: &str = "not served yet: sources are listed, read and \
-    created; replacing, patching and deleting them needs the in-use rules of CONTRACT §2 \
-    (access profiles, apps and workgroups refer to them)";
-const BULK_REQUESTABLE: &str = "not served yet: bulk updates of `requestable` \
-    (207 per item) have no CONTRACT section";
-const SUPPORTING_DATA: &str = "not served yet: entitlements, identities and governance \
-    groups are supporting data of CONTRACT §2, read and created, not changed or deleted";
+#[derive(Deserialize)]
+pub struct Reason {
+    pub reason: String,
+}
 
-pub const NOT_SERVED: &[NotServed] = &[
-    NotServed {
-        family: "v3",
-        operation: "putSource",
-        reason: SOURCES_READ_AND_CREATE,
-    },
-    NotServed {
-        family: "v3",
-        operation: "updateSource",
-        reason: SOURCES_READ_AND_CREATE,
-    },
-    NotServed {
-        family: "v3",
-        operation: "deleteSource",
-        reason: SOURCES_READ_AND_CREATE,
-    },
-    NotServed {
-        family: "beta",
-        operation: "updateAccessProfilesInBulk",
-        reason: BULK_REQUESTABLE,
-    },
-    NotServed {
-        family: "v1",
-        operation: "updateAccessProfilesInBulkV1",
-        reason: BULK_REQUESTABLE,
-    },
-    NotServed {
-        family: "beta",
-        operation: "patchEntitlement",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "v1",
-        operation: "patchEntitlementV1",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "beta",
-        operation: "deleteIdentity",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "v1",
-        operation: "deleteIdentityV1",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "beta",
-        operation: "deleteWorkgroup",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "beta",
-        operation: "patchWorkgroup",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "beta",
-        operation: "deleteWorkgroupsInBulk",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "beta",
-        operation: "deleteWorkgroupMembers",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "v1",
-        operation: "deleteWorkgroupV1",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "v1",
-        operation: "patchWorkgroupV1",
-        reason: SUPPORTING_DATA,
-    },
-    NotServed {
-        family: "v1",
-        operation: "deleteWorkgroupsInBulkV1",
-        reason: SUPPORTING_DATA,
-    },
-];
+/// A path accessd serves outside every spec file.
+#[derive(Deserialize)]
+pub struct OutsideSpec {
+    pub method: String,
+    pub path: String,
+    pub reason: String,
+}
+
+/// A refusal that happens before a request is routed, so a request for no operation
+/// may get it instead of the route-level 404/405 — always with the ISC body.
+#[derive(Deserialize)]
+pub struct BeforeRouting {
+    pub status: u16,
+    pub reason: String,
+}
+
+pub fn deviations() -> &'static Deviations {
+    static DEVIATIONS: OnceLock<Deviations> = OnceLock::new();
+    DEVIATIONS.get_or_init(|| {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/deviations.json");
+        let text = std::fs::read_to_string(&file).expect("spec/deviations.json");
+        serde_json::from_str(&text).expect("spec/deviations.json has the expected shape")
+    })
+}
 
 fn is(pattern: &str, value: &str) -> bool {
     pattern == "*" || pattern == value
@@ -263,9 +103,10 @@ pub fn undeclared_status(
     operation: &str,
     status: u16,
 ) -> Option<&'static UndeclaredStatus> {
-    UNDECLARED_STATUSES
+    deviations()
+        .undeclared_statuses
         .iter()
-        .find(|d| is(d.family, family) && is(d.operation, operation) && d.status == status)
+        .find(|d| is(&d.family, family) && is(&d.operation, operation) && d.status == status)
 }
 
 /// `*` in `pattern` matches one array index of `pointer`.
@@ -285,27 +126,39 @@ pub fn schema_deviation(
     pointer: &str,
     keyword: &str,
 ) -> Option<&'static SchemaDeviation> {
-    SCHEMA_DEVIATIONS.iter().find(|d| {
+    deviations().schema_deviations.iter().find(|d| {
         d.family == family
             && d.operation == operation
             && d.statuses.contains(&status)
             && d.keyword == keyword
-            && pointer_matches(d.pointer, pointer)
+            && pointer_matches(&d.pointer, pointer)
     })
 }
 
+/// Why a 4xx declared without a body may carry the ISC error body.
+pub fn error_body_where_none_declared(status: u16) -> Option<&'static str> {
+    (400..500)
+        .contains(&status)
+        .then_some(deviations().error_body_where_none_declared.reason.as_str())
+}
+
 pub fn outside_spec(method: &str, path: &str) -> Option<&'static OutsideSpec> {
-    OUTSIDE_SPEC
+    deviations()
+        .outside_spec
         .iter()
         .find(|o| o.method == method && o.path == path)
 }
 
 pub fn refusal_before_routing(status: u16) -> bool {
-    BEFORE_ROUTING.iter().any(|(s, _)| *s == status)
+    deviations()
+        .before_routing
+        .iter()
+        .any(|b| b.status == status)
 }
 
 pub fn not_served(family: &str, operation: &str) -> Option<&'static NotServed> {
-    NOT_SERVED
+    deviations()
+        .not_served
         .iter()
         .find(|n| n.family == family && n.operation == operation)
 }
@@ -314,17 +167,27 @@ pub fn not_served(family: &str, operation: &str) -> Option<&'static NotServed> {
 /// path outside every spec file: what it is for).
 #[test]
 fn every_deviation_cites_the_contract_or_a_seed() {
-    let reasons = UNDECLARED_STATUSES
+    let d = deviations();
+    let reasons = d
+        .undeclared_statuses
         .iter()
-        .map(|d| d.reason)
-        .chain(SCHEMA_DEVIATIONS.iter().map(|d| d.reason))
-        .chain(OUTSIDE_SPEC.iter().map(|d| d.reason))
-        .chain(BEFORE_ROUTING.iter().map(|(_, r)| *r))
-        .chain(error_body_where_none_declared(400));
+        .map(|d| &d.reason)
+        .chain(d.schema_deviations.iter().map(|d| &d.reason))
+        .chain(d.before_routing.iter().map(|d| &d.reason))
+        .chain([&d.error_body_where_none_declared.reason]);
     for reason in reasons {
         assert!(
-            reason.contains("CONTRACT §") || reason.contains("seed") || reason.contains("liveness"),
+            reason.contains("CONTRACT §") || reason.contains("seed"),
             "{reason}"
+        );
+    }
+    for o in &d.outside_spec {
+        assert!(
+            o.reason.contains("CONTRACT §") || o.reason.contains("liveness"),
+            "{} {}: {}",
+            o.method,
+            o.path,
+            o.reason
         );
     }
 }

@@ -149,14 +149,15 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v1", "createLifecycleStateV1"),
 ];
 
-/// Spec operations accessd does not serve: `crate::deviations::NOT_SERVED`, each with
+/// Spec operations accessd does not serve: `notServed` of spec/deviations.json, each with
 /// its reason. Each is probed without a token: it must still be unrouted (404/405, not
 /// the 401 of a real route), so serving one without moving it to [`IMPLEMENTED`] fails
 /// this test.
 fn not_implemented() -> impl Iterator<Item = (&'static str, &'static str)> {
-    crate::deviations::NOT_SERVED
+    crate::deviations::deviations()
+        .not_served
         .iter()
-        .map(|n| (n.family, n.operation))
+        .map(|n| (n.family.as_str(), n.operation.as_str()))
 }
 
 /// Cells where accessd answers differently from the spec entry: a server bug, reported
@@ -340,7 +341,7 @@ fn load_spec() -> Vec<SpecOp> {
                     .collect();
                 // Where CONTRACT overrides the spec's success status ("where the seeds
                 // and the current spec disagree, the seeds win").
-                for d in crate::deviations::UNDECLARED_STATUSES {
+                for d in &crate::deviations::deviations().undeclared_statuses {
                     if d.family == family && d.operation == id && (200..300).contains(&d.status) {
                         success = vec![d.status];
                     }
@@ -1245,13 +1246,13 @@ struct Tally {
 
 /// The coverage test: every operation of every spec file in spec/ is implemented (and
 /// then exercised by the matrix, whose success answers the response validator must
-/// accept) or listed in `NOT_SERVED` of tests/api/deviations.rs with its reason; and
+/// accept) or listed in `notServed` of spec/deviations.json with its reason; and
 /// every listed operation is one of the spec's.
 #[test]
 fn every_operation_of_every_spec_file_is_served_and_tested_or_listed_as_not_served() {
     let spec = load_spec();
     let served_ops: BTreeSet<(&str, String)> = spec.iter().map(SpecOp::key).collect();
-    for n in crate::deviations::NOT_SERVED {
+    for n in &crate::deviations::deviations().not_served {
         assert!(
             n.reason.starts_with("not served yet: ") && n.reason.len() > 40,
             "{} {}: the reason it is not served must say why",
@@ -1274,7 +1275,7 @@ fn every_operation_of_every_spec_file_is_served_and_tested_or_listed_as_not_serv
         assert!(
             seen.contains(&(*family, id.as_str())),
             "spec/{family}.json has {id}: add it to IMPLEMENTED (with a request in \
-             World::prepare) or to NOT_SERVED in tests/api/deviations.rs, with the reason"
+             World::prepare) or to notServed in spec/deviations.json, with the reason"
         );
     }
     for bug in KNOWN_BUGS {
@@ -1514,7 +1515,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
          operations outside the served resources; {:.1} s",
         implemented.len(),
         CASES.len(),
-        crate::deviations::NOT_SERVED.len(),
+        crate::deviations::deviations().not_served.len(),
         outside_served,
         started.elapsed().as_secs_f64()
     );
