@@ -85,7 +85,7 @@ for n in json.load(open("spec/deviations.json"))["notServed"]:
       --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" \
       --max-time "${SCHEMATHESIS_MAX_TIME:-60}" \
       --seed "${SCHEMATHESIS_SEED:-20261202}" \
-      --workers 2 \
+      --workers "${SCHEMATHESIS_WORKERS:-1}" \
       "${excluded[@]}") || status=1
 done
 if grep -a -q "panicked" "$work/server.log"; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: the Rust unit and integration tests (real HTTP, real database),
-# then the official Python SDKs against a running accessd. Installs what it needs
+# then the official Python and TypeScript SDKs, then schemathesis, against a running
+# accessd. Installs what it needs
 # (the SDK virtualenvs) through the project's own scripts.
 #
 # The integration suite runs on SQLite always, and a second time on PostgreSQL when
@@ -30,4 +31,11 @@ bash scripts/sdk-smoke.sh
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "== official SDKs (PostgreSQL)"
     SDK_SMOKE_BACKEND=postgres bash scripts/sdk-smoke.sh
+fi
+
+echo "== schemathesis (SQLite)"
+bash scripts/schemathesis.sh
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    echo "== schemathesis (PostgreSQL)"
+    SCHEMATHESIS_BACKEND=postgres bash scripts/schemathesis.sh
 fi

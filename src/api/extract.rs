@@ -51,14 +51,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let invalid = |e: serde_json::Error| {
             ApiError::bad_request(format!("The request body is not valid: {e}"))
         };
-        // In JSON, U+0000 can only arrive escaped; only then is the body walked.
-        if bytes.windows(6).any(|w| w == b"\\u0000") {
+        // In JSON, U+0000 can only arrive escaped, and the read-only timestamps only
+        // under their own names; only then is the body walked.
+        let escaped_nul = contains(&bytes, b"\\u0000");
+        if escaped_nul
+            || READ_ONLY_TIMESTAMPS
+                .iter()
+                .any(|k| contains(&bytes, k.as_bytes()))
+        {
             let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
-            if holds_nul(&value) {
+            if escaped_nul && holds_nul(&value) {
                 return Err(ApiError::bad_request(
                     "The request body must not contain the character U+0000.",
                 ));
             }
+            check_read_only_timestamps(&value)?;
             return serde_json::from_value(value).map(Json).map_err(invalid);
         }
         serde_json::from_slice(&bytes).map(Json).map_err(invalid)
@@ -91,6 +98,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             .await
             .map(|Json(v)| OptionalJson(Some(v)))
     }
+}
+
+/// The server-set timestamps a body may echo back (a document read, changed and sent
+/// again). accessd ignores them, but a value that is not a date-time is not one the
+/// schema allows (`format: date-time`), so it is refused rather than silently dropped;
+/// `null` is absent (CONTRACT §9).
+const READ_ONLY_TIMESTAMPS: [&str; 2] = ["\"created\"", "\"modified\""];
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn check_read_only_timestamps(value: &serde_json::Value) -> Result<(), ApiError> {
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    for key in READ_ONLY_TIMESTAMPS.map(|k| k.trim_matches('"')) {
+        match object.get(key) {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::String(s))
+                if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {}
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{key} must be a date-time (RFC 3339), as accessd returns it."
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether any string (or key) in `v` holds U+0000, which no stored text may hold.

@@ -168,6 +168,11 @@ pub async fn update_workgroup_members(
     }
     let mut requested = Vec::new();
     for item in items {
+        if let Some(kind) = item.ref_type.as_deref().filter(|k| *k != "IDENTITY") {
+            return Err(ApiError::bad_request(format!(
+                "type '{kind}' is not valid: the members of a workgroup are IDENTITY."
+            )));
+        }
         let Some(member) = item.id else {
             return Err(ApiError::bad_request("Every item needs an id."));
         };

@@ -225,6 +225,64 @@ async fn bulk_add_answers_integer_statuses_and_409_for_an_existing_member() {
     assert_eq!(got["memberCount"], 2);
 }
 
+/// Every bulk-add item is an IDENTITY (`WorkgroupMemberAddItem.type`): an item of
+/// another type refuses the whole request and adds no one.
+#[tokio::test]
+async fn bulk_add_refuses_an_item_that_is_not_an_identity() {
+    let app = TestApp::spawn().await;
+    let member = app.seed_identity(&[]).await;
+    let group: Value = app
+        .post("/beta/workgroups", &json!({"name": "Approvers"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = group["id"].as_str().unwrap();
+    let body = json!([
+        {"type": "IDENTITY", "id": member.id},
+        {"type": "GOVERNANCE_GROUP", "id": member.id},
+    ]);
+    let resp = app
+        .post(&format!("/beta/workgroups/{id}/members/bulk-add"), &body)
+        .await;
+    let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert!(text.contains("GOVERNANCE_GROUP"), "{text}");
+    let got = app.get_json(&format!("/beta/workgroups/{id}")).await;
+    assert_eq!(got["memberCount"], 0);
+}
+
+/// Server-set timestamps echoed in a body are ignored, but one that is not a date-time
+/// is refused (`format: date-time`) and nothing is stored; `null` is absent.
+#[tokio::test]
+async fn a_create_body_with_a_malformed_created_or_modified_is_refused() {
+    let app = TestApp::spawn().await;
+    for (path, body) in [
+        (
+            "/v3/segments",
+            json!({"name": "Seg", "modified": "2024-01-01T12:99:00Z"}),
+        ),
+        (
+            "/workgroups/v1",
+            json!({"name": "Grp", "created": "yesterday"}),
+        ),
+        ("/beta/workgroups", json!({"name": "Grp", "created": 7})),
+    ] {
+        let resp = app.post(path, &body).await;
+        let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("date-time"), "{path}: {text}");
+    }
+    assert_eq!(app.get_json("/v3/segments").await, json!([]));
+    assert_eq!(app.get_json("/beta/workgroups").await, json!([]));
+    // A document read and sent back as it is, and explicit nulls, are accepted.
+    let created = app
+        .post(
+            "/v3/segments",
+            &json!({"name": "Seg", "created": null, "modified": "2026-12-02T01:18:39.374Z"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+}
+
 /// A workgroup's owner is an IDENTITY named by id: `{"type": "NOPE"}` is refused and
 /// nothing is stored.
 #[tokio::test]
