@@ -12,8 +12,10 @@
 #
 # Other settings: BENCH_DATABASE_URL (PostgreSQL, default the local one; each size runs
 # in a fresh schema, dropped at the end), BENCH_PORT (first of three ports, default
-# 47800), BENCH_PERF=1 (after the measured GET, a second GET run under `perf record`;
-# report in the results directory).
+# 47800), BENCH_PERF=1 (after the measured GET, create and patch runs, a second run of
+# each under `perf record`; reports in the results directory), BENCH_SCENARIOS (default
+# "get lists create patch": which groups of lines to run; "get" also runs the ceiling and
+# Prism).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -24,7 +26,9 @@ secs=${BENCH_SECONDS:-10}
 pg_base=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 port=${BENCH_PORT:-47800}
 perf=${BENCH_PERF:-0}
+scenarios=${BENCH_SCENARIOS:-get lists create patch}
 command_line="BENCH_SIZES=\"$sizes\" BENCH_BACKENDS=\"$backends\" BENCH_SECONDS=$secs"
+[ "$scenarios" = "get lists create patch" ] || command_line+=" BENCH_SCENARIOS=\"$scenarios\""
 [ "$perf" = 1 ] && command_line+=" BENCH_PERF=1"
 command_line+=" bash scripts/bench.sh"
 
@@ -81,7 +85,7 @@ for tool in taskset curl jq; do
     command -v "$tool" >/dev/null || die "$tool is missing"
 done
 prism=$tools/node_modules/.bin/prism
-if [ ! -x "$prism" ]; then
+if [ ! -x "$prism" ] && wants get; then
     mkdir -p "$tools"
     npm install --prefix "$tools" --no-audit --no-fund --silent @stoplight/prism-cli
 fi
@@ -154,6 +158,29 @@ run() {
     echo "   $key: ${R[$key]} (req/s p50_us p99_us cpu_us/req errors requests)"
 }
 
+# Whether BENCH_SCENARIOS names this group of lines.
+wants() {
+    [[ " $scenarios " == *" $1 "* ]]
+}
+
+# profile NAME PID WRK-ARGS...: with BENCH_PERF=1, a second wrk run (as the measured one)
+# under `perf record` of the server; reports perf-NAME.txt (call graphs) and
+# perf-NAME-flat.txt (by symbol) in the results directory.
+profile() {
+    [ "$perf" = 1 ] || return 0
+    local name=$1 pid=$2 perf_pid
+    shift 2
+    perf record -q -g -o "$results/perf-$name.data" -p "$pid" -- sleep "$secs" \
+        >/dev/null 2>&1 &
+    perf_pid=$!
+    taskset -c 1 wrk -t1 -d"${secs}s" "$@" >/dev/null
+    wait "$perf_pid" || true
+    perf report -i "$results/perf-$name.data" --no-children --percent-limit 1.5 \
+        --stdio 2>/dev/null | head -80 >"$results/perf-$name.txt" || true
+    perf report -i "$results/perf-$name.data" --no-children --stdio -g none \
+        --sort comm,dso,sym 2>/dev/null | grep -v '^#' >"$results/perf-$name-flat.txt" || true
+}
+
 # Asserts that one request answers STATUS; extra args go to curl.
 expect_status() {
     local want=$1 got
@@ -206,7 +233,7 @@ report() {
     echo "entitlements each, half requestable, half used by a role; SQLite in WAL mode with"
     echo "\`synchronous=FULL\`, PostgreSQL analyzed after seeding. The ceiling is the same stack"
     echo "(tokio, hyper, axum) answering the same bytes from memory without authentication"
-    echo "(\`examples/ceiling.rs\`); Prism is Stoplight Prism $("$prism" --version) mocking \`spec/v3.json\`"
+    echo "(\`examples/ceiling.rs\`); Prism is Stoplight Prism $("$prism" --version 2>/dev/null || echo '(not run)') mocking \`spec/v3.json\`"
     echo "(static example, logging off), pinned to core 0 too."
     echo
     echo "## GET one access profile, 64 connections"
@@ -320,20 +347,12 @@ for backend in $backends; do
         get=$base/v3/access-profiles/$SEED_PROFILE_ID
         expect_status 200 -H "$auth" "$get"
         cp "$work/answer" "$work/get-body.json"
-        run "$backend-$n-get" "$server" 64 "$get" -H "$auth"
-        if [ "$perf" = 1 ]; then
-            perf record -q -g -o "$results/perf-$backend-$n.data" -p "$server" -- sleep "$secs" \
-                >/dev/null 2>&1 &
-            perf_pid=$!
-            taskset -c 1 wrk -t1 -c64 -d"${secs}s" -H "$auth" "$get" >/dev/null
-            wait "$perf_pid" || true
-            perf report -i "$results/perf-$backend-$n.data" --no-children --percent-limit 1.5 \
-                --stdio 2>/dev/null | head -80 >"$results/perf-$backend-$n.txt" || true
-            perf report -i "$results/perf-$backend-$n.data" --no-children --stdio -g none \
-                --sort comm,dso,sym 2>/dev/null | grep -v '^#' >"$results/perf-$backend-$n-flat.txt" || true
+        if wants get; then
+            run "$backend-$n-get" "$server" 64 "$get" -H "$auth"
+            profile "$backend-$n" "$server" -c64 -H "$auth" "$get"
         fi
 
-        if [ "$first" = 1 ]; then
+        if [ "$first" = 1 ] && wants get; then
             # The ceiling and Prism do not depend on the data: once per backend.
             taskset -c 0 "$ceiling" "127.0.0.1:$((port + 1))" "$work/get-body.json" &
             cpid=$!
@@ -361,7 +380,7 @@ for backend in $backends; do
         filter=$(uri 'name sw "Profile 0001" and requestable eq true')
         offset=$((n * 9 / 10))
         heavy="$list?limit=250&count=true&sorters=-created&filters=$filter"
-        for scenario in \
+        wants lists && for scenario in \
             "list-name|$list?limit=250&sorters=name" \
             "list-filter|$heavy" \
             "list-sw10|$list?filters=$(uri 'name sw "Profile 000123"')" \
@@ -371,18 +390,26 @@ for backend in $backends; do
             expect_status 200 -H "$auth" "${scenario#*|}"
             run "$backend-$n-${scenario%%|*}" "$server" 1 "${scenario#*|}" -H "$auth"
         done
-        run "$backend-$n-list-filter-c8" "$server" 8 "$heavy" -H "$auth"
+        wants lists && run "$backend-$n-list-filter-c8" "$server" 8 "$heavy" -H "$auth"
 
-        expect_status 201 -H "$auth" -H 'Content-Type: application/json' "$list" -d "{
+        wants create && expect_status 201 -H "$auth" -H 'Content-Type: application/json' "$list" -d "{
             \"name\": \"Bench create check\", \"owner\": {\"type\": \"IDENTITY\", \"id\": \"$SEED_OWNER_ID\"},
             \"source\": {\"type\": \"SOURCE\", \"id\": \"$SEED_SOURCE_ID\"},
             \"entitlements\": [{\"type\": \"ENTITLEMENT\", \"id\": \"$SEED_ENTITLEMENT_ID\"}]}"
-        BENCH_TAG="$stamp-$backend-$n" run "$backend-$n-create" "$server" 8 "$list" \
-            -H "$auth" -s "$BENCH_LUA/create.lua"
-        expect_status 200 -H "$auth" -H 'Content-Type: application/json-patch+json' -X PATCH \
-            "$get" -d '[{"op": "replace", "path": "/description", "value": "check"}]'
-        BENCH_IDS=$work/seed/profile-ids.txt run "$backend-$n-patch" "$server" 8 "$list" \
-            -H "$auth" -s "$BENCH_LUA/patch.lua"
+        if wants create; then
+            BENCH_TAG="$stamp-$backend-$n" run "$backend-$n-create" "$server" 8 "$list" \
+                -H "$auth" -s "$BENCH_LUA/create.lua"
+            BENCH_TAG="$stamp-$backend-$n-perf" profile "$backend-$n-create" "$server" -c8 \
+                -H "$auth" -s "$BENCH_LUA/create.lua" "$list"
+        fi
+        if wants patch; then
+            expect_status 200 -H "$auth" -H 'Content-Type: application/json-patch+json' -X PATCH \
+                "$get" -d '[{"op": "replace", "path": "/description", "value": "check"}]'
+            BENCH_IDS=$work/seed/profile-ids.txt run "$backend-$n-patch" "$server" 8 "$list" \
+                -H "$auth" -s "$BENCH_LUA/patch.lua"
+            BENCH_IDS=$work/seed/profile-ids.txt profile "$backend-$n-patch" "$server" -c8 \
+                -H "$auth" -s "$BENCH_LUA/patch.lua" "$list"
+        fi
 
         RSS[$backend/$n]=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
         HWM[$backend/$n]=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")

@@ -4,11 +4,14 @@
 //! Queries run through rusqlite, synchronously, on the thread of the request that asks:
 //! a read is a call into the in-process library on a pooled connection with a cached
 //! prepared statement, with no hand-off to another thread. Writes go through the one
-//! write connection, one transaction at a time (`BEGIN IMMEDIATE` takes the database's
-//! write lock up front, so other processes queue on the busy timeout); the waits that
-//! can block — taking the lock and the fsync of `COMMIT` — run on the blocking pool.
-//! sqlx still creates the file and applies the migrations, so its migration table
-//! stays the record of the schema. The SQL itself is `store::sql`.
+//! write connection, one at a time, and commit in groups (see [`Writer`]): write
+//! transactions that queue up behind each other run inside one `BEGIN IMMEDIATE` (which
+//! takes the database's write lock up front, so other processes queue on the busy
+//! timeout), each in a savepoint of its own, and share one `COMMIT` — one fsync — before
+//! any of them is answered. The waits that can block — taking the lock and the fsync of
+//! `COMMIT` — run on the blocking pool. sqlx still creates the file and applies the
+//! migrations, so its migration table stays the record of the schema. The SQL itself is
+//! `store::sql`.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -20,6 +23,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
+use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
 use super::sql::SqlStore;
@@ -96,7 +100,29 @@ pub struct SqliteDb {
     /// sqlx's options for the same file, to create it and run the migrations.
     options: SqliteConnectOptions,
     readers: Arc<Mutex<Vec<Connection>>>,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
+}
+
+/// The write connection, and the group of write transactions it is committing together.
+///
+/// A write transaction takes the writer, opens the group's transaction if none is open
+/// (`BEGIN IMMEDIATE`), and runs in a savepoint of its own. When it ends, a failure
+/// rolls back to its savepoint and is answered at once, the others of the group keep
+/// their writes; a success releases its savepoint and joins [`Writer::waiting`]. The
+/// first to join queues a commit for the writer behind the write transactions already
+/// waiting for it (the lock is fair), so those join the group too; the commit then
+/// answers every member with the outcome of its one `COMMIT`. A write is thus
+/// acknowledged only once it is durable (`synchronous=FULL`), and a group is as large
+/// as the writes that arrive while the one before it commits. A failed `COMMIT` is
+/// rolled back and answered to every member, and leaves the connection outside any
+/// transaction.
+struct Writer {
+    conn: Connection,
+    /// Whether this group's transaction was begun here and not yet ended: a
+    /// transaction open on the connection without it is a leftover to roll back.
+    open: bool,
+    /// The members of the open group whose writes wait for its `COMMIT`.
+    waiting: Vec<oneshot::Sender<StoreResult<()>>>,
 }
 
 impl SqliteDb {
@@ -130,7 +156,11 @@ impl SqliteDb {
             path,
             options,
             readers: Arc::new(Mutex::new(Vec::new())),
-            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writer: Arc::new(tokio::sync::Mutex::new(Writer {
+                conn: writer,
+                open: false,
+                waiting: Vec::new(),
+            })),
         })
     }
 
@@ -171,25 +201,113 @@ impl SqliteDb {
         drop(reader);
         let tx = self.write().await?;
         let done = run(tx.conn()?, sql, params)?;
-        Box::new(tx).end("COMMIT").await?;
+        Box::new(tx).commit().await?;
         Ok(done)
     }
 
-    /// `BEGIN IMMEDIATE` takes the database's one write lock up front; waiting for it
-    /// (another process may hold it) happens on the blocking pool.
+    /// A write transaction: the writer, the group's transaction (`BEGIN IMMEDIATE`
+    /// takes the database's one write lock up front; waiting for it — another process
+    /// may hold it — happens on the blocking pool), and a savepoint of its own.
     async fn write(&self) -> StoreResult<Write> {
-        let conn = self.writer.clone().lock_owned().await;
-        let conn = tokio::task::spawn_blocking(move || {
-            if !conn.is_autocommit() {
-                // A transaction left open by a failure: undo it before a new one.
-                let _ = conn.execute_batch("ROLLBACK");
+        let mut writer = self.writer.clone().lock_owned().await;
+        let shared = self.writer.clone();
+        let write = if writer.open && !writer.conn.is_autocommit() {
+            Write {
+                writer: Some(writer),
+                shared,
             }
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
-            Ok::<_, StoreError>(conn)
-        })
-        .await
-        .map_err(|e| StoreError::database(None, e.to_string()))??;
-        Ok(Write { conn: Some(conn) })
+        } else {
+            // No group is open, or SQLite ended it on an error (a full disk, an I/O
+            // error): its members, if any, lost their writes.
+            fail_group(&mut writer);
+            // The `Write` is made on the blocking thread: should this request be
+            // dropped while it waits, dropping the `Write` ends the new group.
+            tokio::task::spawn_blocking(move || {
+                if !writer.conn.is_autocommit() {
+                    // A transaction left open by a failure: undo it before a new one.
+                    let _ = writer.conn.execute_batch("ROLLBACK");
+                }
+                writer
+                    .conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(error)?;
+                writer.open = true;
+                Ok::<_, StoreError>(Write {
+                    writer: Some(writer),
+                    shared,
+                })
+            })
+            .await
+            .map_err(|e| StoreError::database(None, e.to_string()))??
+        };
+        write
+            .conn()?
+            .execute_batch("SAVEPOINT job")
+            .map_err(error)?;
+        Ok(write)
+    }
+}
+
+/// Commits the group once the write transactions queued for the writer when its first
+/// member ended have joined it: the writer's lock is fair, so this waits behind them.
+async fn commit_later(shared: Arc<tokio::sync::Mutex<Writer>>) {
+    let mut writer = shared.lock_owned().await;
+    if !writer.open || writer.conn.is_autocommit() {
+        fail_group(&mut writer);
+        return;
+    }
+    if writer.waiting.is_empty() {
+        // Committed already, with a group that began before this one.
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || commit_group(writer)).await;
+}
+
+/// `COMMIT`s the group and answers its members. A failed commit is rolled back, so
+/// the connection is outside any transaction for the next write.
+fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
+    // Cleared first: should this panic half-way, the next write rolls back what is left.
+    writer.open = false;
+    let done = writer.conn.execute_batch("COMMIT");
+    if done.is_err() && !writer.conn.is_autocommit() {
+        let _ = writer.conn.execute_batch("ROLLBACK");
+    }
+    let waiting = std::mem::take(&mut writer.waiting);
+    drop(writer);
+    for member in waiting {
+        let _ = member.send(match &done {
+            Ok(()) => Ok(()),
+            Err(e) => Err(error(copy_error(e))),
+        });
+    }
+}
+
+/// Answers the members of a group whose transaction SQLite rolled back (on a full disk
+/// or an I/O error) with an error: their writes are gone.
+fn fail_group(writer: &mut Writer) {
+    writer.open = false;
+    for member in writer.waiting.drain(..) {
+        let _ = member.send(Err(rolled_back()));
+    }
+}
+
+fn rolled_back() -> StoreError {
+    StoreError::database(
+        None,
+        "the write transaction was rolled back by the database",
+    )
+}
+
+/// The same error again, for each member of a group that shares it.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
     }
 }
 
@@ -395,58 +513,86 @@ impl Transaction for Snapshot {
     }
 }
 
-/// A write transaction on the write connection, which it holds until it ends.
-/// Dropped without commit, it rolls back.
+/// A write transaction: a savepoint in the group's transaction on the write
+/// connection, which it holds until it ends. Dropped without commit, it rolls back to
+/// its savepoint.
 struct Write {
-    conn: Option<tokio::sync::OwnedMutexGuard<Connection>>,
+    writer: Option<OwnedMutexGuard<Writer>>,
+    shared: Arc<tokio::sync::Mutex<Writer>>,
 }
 
 impl RunsSql for Write {
     fn conn(&self) -> StoreResult<&Connection> {
-        self.conn
+        self.writer
             .as_deref()
+            .map(|w| &w.conn)
             .ok_or_else(|| StoreError::database(None, "the transaction has ended"))
     }
 }
 
 impl Write {
-    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`) on the blocking pool:
-    /// a commit waits for the fsync. A failed commit is rolled back, so the write
-    /// connection never stays inside a transaction.
-    async fn end(mut self: Box<Self>, sql: &'static str) -> StoreResult<()> {
-        let Some(conn) = self.conn.take() else {
-            return Ok(());
+    /// Undoes this transaction's writes and leaves the group; a group left without
+    /// members is rolled back at once, so the database's write lock is not held for
+    /// nothing.
+    fn undo(&mut self) {
+        let Some(mut writer) = self.writer.take() else {
+            return;
         };
-        tokio::task::spawn_blocking(move || {
-            let done = conn.execute_batch(sql).map_err(error);
-            if done.is_err() && !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            done
-        })
-        .await
-        .map_err(|e| StoreError::database(None, e.to_string()))?
+        if !writer.conn.is_autocommit() {
+            let _ = writer.conn.execute_batch("ROLLBACK TO job; RELEASE job");
+        }
+        if writer.conn.is_autocommit() {
+            fail_group(&mut writer);
+        } else if writer.waiting.is_empty() {
+            writer.open = false;
+            let _ = writer.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
 impl Drop for Write {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-        }
+        self.undo();
     }
 }
 
 #[async_trait]
 impl Transaction for Write {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.end("COMMIT").await
+    /// Keeps this transaction's writes in the group and answers once the group's
+    /// `COMMIT` has made them durable (or failed).
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        if writer.conn.is_autocommit() {
+            // SQLite rolled the group back on an error: this member's writes are gone.
+            fail_group(&mut writer);
+            return Err(rolled_back());
+        }
+        if let Err(e) = writer.conn.execute_batch("RELEASE job").map_err(error) {
+            self.writer = Some(writer);
+            self.undo();
+            return Err(e);
+        }
+        let (answer, done) = oneshot::channel();
+        writer.waiting.push(answer);
+        if writer.waiting.len() == 1 {
+            // The first member: the group is committed once those queued behind it
+            // have joined.
+            tokio::spawn(commit_later(self.shared.clone()));
+        }
+        drop(writer);
+        done.await.unwrap_or_else(|_| {
+            Err(StoreError::database(
+                None,
+                "the write transaction ended without being committed",
+            ))
+        })
     }
 
-    async fn rollback(self: Box<Self>) -> StoreResult<()> {
-        self.end("ROLLBACK").await
+    async fn rollback(mut self: Box<Self>) -> StoreResult<()> {
+        self.undo();
+        Ok(())
     }
 }
 
@@ -507,5 +653,160 @@ impl Database for SqliteDb {
             .map_err(|e| StoreError::Config(format!("migrating the SQLite database failed: {e}")));
         pool.close().await;
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::params;
+
+    async fn database() -> (tempfile::TempDir, Arc<SqliteDb>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = SqliteDb::connect(&url, true).await.unwrap();
+        db.execute("CREATE TABLE t (name TEXT PRIMARY KEY)", vec![])
+            .await
+            .unwrap();
+        (dir, Arc::new(db))
+    }
+
+    async fn names(db: &SqliteDb) -> Vec<String> {
+        db.fetch_all("SELECT name FROM t ORDER BY name", vec![])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect()
+    }
+
+    /// Inserts `name` in a write transaction of its own, spawned.
+    fn insert(db: &Arc<SqliteDb>, name: &'static str) -> tokio::task::JoinHandle<StoreResult<()>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin_write().await?;
+            tx.execute("INSERT INTO t (name) VALUES ($1)", params![name])
+                .await?;
+            tx.commit().await
+        })
+    }
+
+    /// Waits until `n` write transactions queue for the writer while one holds it: a
+    /// waiting one holds a reference to the writer, the holder two (its lock and the
+    /// writer to commit on), the database one.
+    async fn until_queued(db: &SqliteDb, n: usize) {
+        while Arc::strong_count(&db.writer) < 3 + n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_commit_together_and_a_failing_one_loses_only_its_own() {
+        let (_dir, db) = database().await;
+        let mut first = db.begin_write().await.unwrap();
+        first
+            .execute("INSERT INTO t (name) VALUES ('a')", vec![])
+            .await
+            .unwrap();
+        let b = insert(&db, "b");
+        until_queued(&db, 1).await;
+        let duplicate = insert(&db, "a");
+        until_queued(&db, 2).await;
+        let c = insert(&db, "c");
+        until_queued(&db, 3).await;
+
+        // `first` leaves the group open for the three queued behind it and is
+        // answered once the commit queued behind them has made the group durable.
+        first.commit().await.unwrap();
+        b.await.unwrap().unwrap();
+        let refused = duplicate.await.unwrap().unwrap_err();
+        assert_eq!(
+            refused.violation(),
+            Some(ViolationKind::Unique),
+            "{refused}"
+        );
+        c.await.unwrap().unwrap();
+        assert_eq!(names(&db).await, ["a", "b", "c"]);
+        assert!(!db.writer.lock().await.open);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_panics_is_rolled_back_and_the_writer_goes_on() {
+        let (_dir, db) = database().await;
+        let panicking = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                tx.execute("INSERT INTO t (name) VALUES ('lost')", vec![])
+                    .await
+                    .unwrap();
+                panic!("a bug in the middle of a write");
+            })
+        };
+        assert!(panicking.await.unwrap_err().is_panic());
+        insert(&db, "kept").await.unwrap().unwrap();
+        assert_eq!(names(&db).await, ["kept"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_answers_every_member_and_the_next_write_works() {
+        let (_dir, db) = database().await;
+        // A deferred foreign key is checked by COMMIT: a group holding a violation
+        // fails to commit, as it would on a full disk.
+        db.execute("CREATE TABLE parent (id TEXT PRIMARY KEY)", vec![])
+            .await
+            .unwrap();
+        db.execute(
+            "CREATE TABLE child (parent_id TEXT REFERENCES parent(id) \
+             DEFERRABLE INITIALLY DEFERRED)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        let mut first = db.begin_write().await.unwrap();
+        first
+            .execute("INSERT INTO t (name) VALUES ('a')", vec![])
+            .await
+            .unwrap();
+        let orphan = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await?;
+                tx.execute("INSERT INTO child (parent_id) VALUES ('none')", vec![])
+                    .await?;
+                tx.commit().await
+            })
+        };
+        until_queued(&db, 1).await;
+
+        let failed = first.commit().await.unwrap_err();
+        assert_eq!(failed.violation(), Some(ViolationKind::ForeignKey));
+        let failed = orphan.await.unwrap().unwrap_err();
+        assert_eq!(failed.violation(), Some(ViolationKind::ForeignKey));
+        assert!(names(&db).await.is_empty());
+        assert!(db.writer.lock().await.conn.is_autocommit());
+
+        insert(&db, "later").await.unwrap().unwrap();
+        assert_eq!(names(&db).await, ["later"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_given_up_while_queued_does_not_leave_the_group_open() {
+        let (_dir, db) = database().await;
+        let mut first = db.begin_write().await.unwrap();
+        first
+            .execute("INSERT INTO t (name) VALUES ('a')", vec![])
+            .await
+            .unwrap();
+        let gives_up = insert(&db, "never");
+        until_queued(&db, 1).await;
+        // `first` leaves the group to the queued write, which is then dropped: the
+        // group's commit, queued behind it, still comes.
+        let committed = tokio::spawn(async move { Box::new(first).commit().await });
+        gives_up.abort();
+        committed.await.unwrap().unwrap();
+        assert_eq!(names(&db).await.first().map(String::as_str), Some("a"));
+        insert(&db, "b").await.unwrap().unwrap();
+        assert!(!db.writer.lock().await.open);
     }
 }

@@ -187,6 +187,62 @@ async fn names_are_unique_per_tenant() {
     assert!(text.contains("already exists"), "{text}");
 }
 
+/// Writes that arrive together are committed together (CONTRACT §2): one refused in
+/// their midst is answered with its own error and takes none of the others with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_create_among_concurrent_ones_loses_only_its_own_write() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    for i in 0..4 {
+        app.create_access_profile("/v3/access-profiles", &ap_body(&f, &format!("Taken {i}")))
+            .await;
+    }
+    let mut creates = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let duplicate = i % 3 == 0;
+        let name = if duplicate {
+            format!("Taken {}", i % 4)
+        } else {
+            format!("Fresh {i}")
+        };
+        let request = app
+            .request(reqwest::Method::POST, "/v3/access-profiles")
+            .json(&ap_body(&f, &name));
+        creates.spawn(async move {
+            let resp = request.send().await.expect("request");
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.expect("json");
+            (duplicate, name, status, body)
+        });
+    }
+    let mut fresh = Vec::new();
+    while let Some(done) = creates.join_next().await {
+        let (duplicate, name, status, body) = done.unwrap();
+        if duplicate {
+            assert_eq!(status, 400, "{name}: {body}");
+            assert!(body.to_string().contains("already exists"), "{body}");
+        } else {
+            assert_eq!(status, 201, "{name}: {body}");
+            assert_eq!(body["name"], name.as_str());
+            fresh.push(body["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(fresh.len(), 32);
+    for id in &fresh {
+        let resp = app.get(&format!("/v3/access-profiles/{id}")).await;
+        assert_eq!(resp.status(), 200, "{id} was acknowledged but is missing");
+    }
+    for (prefix, count) in [("Fresh", "32"), ("Taken", "4")] {
+        let resp = app
+            .get(&format!(
+                "/v3/access-profiles?count=true&filters=name%20sw%20%22{prefix}%22"
+            ))
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["X-Total-Count"], count, "{prefix}");
+    }
+}
+
 #[tokio::test]
 async fn a_2000_character_description_is_accepted() {
     let app = TestApp::spawn().await;

@@ -76,6 +76,29 @@ impl Api {
         self.call_as(&self.token, method, path, body).await
     }
 
+    /// Status and JSON body of a call with a `content_type` body, or `None` when no
+    /// answer came (the server was killed while it was in flight).
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> Option<(u16, Value)> {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Content-Type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.ok()?;
+        Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
