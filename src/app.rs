@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::rate_limit::RateLimits;
+use crate::api::state::Shared;
 pub use crate::api::AppState;
 use crate::auth::clients::provision_client;
 use crate::auth::keys::KeySet;
@@ -166,7 +167,7 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
-        let state = AppState {
+        let state = AppState::new(Shared {
             store,
             keys,
             verifier,
@@ -175,7 +176,7 @@ impl App {
             tenant: Arc::new(tenant),
             wakeup,
             rate_limits,
-        };
+        });
         let router = crate::api::router(state.clone()).map_err(StartError::Config)?;
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);
