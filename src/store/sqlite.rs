@@ -46,10 +46,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prepared statements kept per connection: every statement the store issues, so
 /// each is parsed once per connection.
 const STATEMENT_CACHE: usize = 512;
-/// How much of the database file a read connection maps into memory: 2 GiB of
-/// address space (SQLite's default ceiling), shared with the OS page cache rather
-/// than memory of its own.
-const READER_MMAP_BYTES: i64 = 1 << 31;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 8;
 
@@ -143,14 +139,7 @@ impl SqliteDb {
         let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
-            None => {
-                let conn = open_connection(&self.path)?;
-                // Pages read through a memory map, not copied in by a pread(2) each
-                // (what a page of profiles spent most of its kernel time on).
-                conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)
-                    .map_err(error)?;
-                conn
-            }
+            None => open_connection(&self.path)?,
         };
         Ok(Reader {
             conn: Some(conn),

@@ -18,6 +18,7 @@ use crate::domain::scope::Scope;
 use crate::domain::task::{decide_step, ItemResult, TaskRecord};
 use crate::domain::usage::{Usage, UsageKind};
 use crate::query::format_timestamp;
+use crate::store::db::FromParam;
 use crate::store::{AccessProfileStore, ProfileView};
 
 pub(super) const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, \
@@ -55,27 +56,69 @@ const USAGE_QUERIES: [(UsageKind, &str); 3] = [
     ),
 ];
 
-fn access_profile_row(r: &Row) -> StoreResult<AccessProfile> {
+/// A profile from a row whose first columns are [`AP_COLS`], in that order; the row's
+/// text moves into the profile instead of being copied.
+fn access_profile_row(r: Row) -> StoreResult<AccessProfile> {
+    let mut cols = r.into_values().into_iter();
+    let mut next = |name: &'static str| {
+        cols.next()
+            .map(|value| (name, value))
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {name} in the result")))
+    };
     Ok(AccessProfile {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        description: r.get("description")?,
+        id: text(next("id")?)?,
+        name: text(next("name")?)?,
+        description: opt_text(next("description")?)?,
         owner: NamedRef {
-            id: r.get("owner_id")?,
-            name: r.get("owner_name")?,
+            id: text(next("owner_id")?)?,
+            name: text(next("owner_name")?)?,
         },
         source: NamedRef {
-            id: r.get("source_id")?,
-            name: r.get("source_name")?,
+            id: text(next("source_id")?)?,
+            name: text(next("source_name")?)?,
         },
         entitlements: Vec::new(),
         segments: Vec::new(),
-        enabled: r.get("enabled")?,
-        requestable: r.get("requestable")?,
-        doc: json_col::<Map<String, Value>>(r, "doc")?,
-        created: ts(r, "created")?,
-        modified: ts(r, "modified")?,
+        enabled: flag(next("enabled")?)?,
+        requestable: flag(next("requestable")?)?,
+        doc: {
+            let (name, doc) = next("doc")?;
+            serde_json::from_str::<Map<String, Value>>(&text((name, doc))?)
+                .map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))?
+        },
+        created: {
+            let (name, value) = next("created")?;
+            parse_ts(name, &text((name, value))?)?
+        },
+        modified: {
+            let (name, value) = next("modified")?;
+            parse_ts(name, &text((name, value))?)?
+        },
     })
+}
+
+fn corrupt(name: &str, expected: &str, value: &Param) -> StoreError {
+    StoreError::Corrupt(format!(
+        "column {name}: expected {expected}, found {value:?}"
+    ))
+}
+
+fn text((name, value): (&str, Param)) -> StoreResult<String> {
+    match value {
+        Param::Text(s) => Ok(s),
+        other => Err(corrupt(name, "text", &other)),
+    }
+}
+
+fn opt_text((name, value): (&str, Param)) -> StoreResult<Option<String>> {
+    match value {
+        Param::Null => Ok(None),
+        other => text((name, other)).map(Some),
+    }
+}
+
+fn flag((name, value): (&str, Param)) -> StoreResult<bool> {
+    bool::from_param(&value).ok_or_else(|| corrupt(name, "a boolean", &value))
 }
 
 /// The condition of a caller's `scope` and a [`ProfileView`] on `access_profiles ap`:
@@ -220,7 +263,7 @@ impl SqlStore {
         rows: Vec<Row>,
     ) -> StoreResult<Vec<AccessProfile>> {
         let mut aps = rows
-            .iter()
+            .into_iter()
             .map(access_profile_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
