@@ -46,6 +46,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prepared statements kept per connection: every statement the store issues, so
 /// each is parsed once per connection.
 const STATEMENT_CACHE: usize = 512;
+/// The page cache of a read connection, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 8;
 
@@ -139,7 +141,16 @@ impl SqliteDb {
         let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
-            None => open_connection(&self.path)?,
+            None => {
+                let conn = open_connection(&self.path)?;
+                // A page of profiles with its links touches more pages than SQLite's
+                // default cache (2 MiB) holds, so each request read them all again
+                // with pread(2). Requests run one at a time per connection and few
+                // connections are ever open, so this bounds the memory it costs.
+                conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
+                    .map_err(error)?;
+                conn
+            }
         };
         Ok(Reader {
             conn: Some(conn),
