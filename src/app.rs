@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::rate_limit::RateLimits;
+use crate::api::state::Shared;
 pub use crate::api::AppState;
 use crate::auth::clients::provision_client;
 use crate::auth::keys::KeySet;
@@ -176,7 +177,7 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
-        let state = AppState {
+        let state = AppState::new(Shared {
             store,
             keys,
             verifier,
@@ -185,7 +186,7 @@ impl App {
             tenant: Arc::new(tenant),
             wakeup,
             rate_limits,
-        };
+        });
         let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);

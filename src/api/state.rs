@@ -10,9 +10,27 @@ use crate::domain::Clock;
 use crate::store::Store;
 use crate::tasks::Wakeup;
 
-/// Shared state of every request handler.
+/// Shared state of every request handler: one pointer, so the copy each extractor
+/// and middleware takes per request is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub keys: Arc<KeySet>,
     /// Verifies bearer tokens (and remembers the verified ones).

@@ -40,7 +40,7 @@ pub fn invalid<T>(msg: impl Into<String>) -> DomainResult<T> {
 /// e.g. `2021-03-01T22:32:58.104Z`. Lexicographic order of these strings is time
 /// order (for years 0000..=9999).
 pub fn format_timestamp(dt: &DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A new object id: 32 lowercase hex characters, like ISC's (CONTRACT §2).

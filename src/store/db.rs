@@ -208,6 +208,11 @@ impl Row {
         Self { columns, values }
     }
 
+    /// The row's values, in the order of its columns.
+    pub fn into_values(self) -> Vec<Param> {
+        self.values
+    }
+
     /// The value of column `col` as a `T`. A missing column or a value of another
     /// type is [`StoreError::Corrupt`].
     pub fn get<T: FromParam>(&self, col: impl ColumnIndex) -> StoreResult<T> {

@@ -39,6 +39,11 @@ pub const TABLES: &[&str] = &[
     "rate_limits",
 ];
 
+/// Tables of derived data, kept by triggers from the tables above (`row_counts`, the
+/// kept number of access profiles): an export leaves them out and an import rebuilds
+/// them by inserting the rows they are derived from.
+pub const DERIVED_TABLES: &[&str] = &["row_counts"];
+
 /// `(table, column, key column)`: columns that reference their own table. An import
 /// writes them after all the table's rows exist.
 pub const SELF_REFERENCES: &[(&str, &str, &str)] = &[("identities", "manager_id", "id")];

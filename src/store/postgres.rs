@@ -75,8 +75,12 @@ pub struct PgDb {
 impl PgDb {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url).map_err(error)?;
+        // No liveness ping when a connection is handed out (sqlx's default costs a
+        // round trip per acquire, i.e. per request): a connection that died is
+        // reported by the query that uses it, and the pool drops it.
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await

@@ -50,6 +50,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prepared statements kept per connection: every statement the store issues, so
 /// each is parsed once per connection.
 const STATEMENT_CACHE: usize = 512;
+/// The page cache of a read connection, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 8;
 
@@ -169,7 +171,16 @@ impl SqliteDb {
         let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
-            None => open_connection(&self.path)?,
+            None => {
+                let conn = open_connection(&self.path)?;
+                // A page of profiles with its links touches more pages than SQLite's
+                // default cache (2 MiB) holds, so each request read them all again
+                // with pread(2). Requests run one at a time per connection and few
+                // connections are ever open, so this bounds the memory it costs.
+                conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
+                    .map_err(error)?;
+                conn
+            }
         };
         Ok(Reader {
             conn: Some(conn),
@@ -192,7 +203,7 @@ impl SqliteDb {
         let reader = self.reader()?;
         if reader
             .conn()?
-            .prepare_cached(sql)
+            .prepare_cached(&numbered(sql))
             .map_err(error)?
             .readonly()
         {
@@ -346,6 +357,29 @@ fn error(e: rusqlite::Error) -> StoreError {
     StoreError::database(violation, e)
 }
 
+/// `sql` with its `$n` placeholders written `?n`: SQLite reads both, but a `$n` is a
+/// named parameter, found by a scan of the statement's names for each one bound (a
+/// page's `IN` list of 250 ids made that quadratic), while `?n` is parameter number
+/// n itself. Both mean the n-th value wherever and however often they appear. The
+/// store's SQL binds every value, so a `$` followed by a digit is always a placeholder.
+fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = sql.as_bytes();
+    let placeholder =
+        |i: usize| bytes[i] == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+    if !(0..bytes.len()).any(placeholder) {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut start = 0;
+    for i in (0..bytes.len()).filter(|&i| placeholder(i)) {
+        out.push_str(&sql[start..i]);
+        out.push('?');
+        start = i + 1;
+    }
+    out.push_str(&sql[start..]);
+    out.into()
+}
+
 /// Prepares `sql` (from the connection's cache) and binds `params` to its `$n`
 /// placeholders by number, wherever and however often each appears.
 fn prepare<'c>(
@@ -353,16 +387,9 @@ fn prepare<'c>(
     sql: &str,
     params: Vec<Param>,
 ) -> StoreResult<rusqlite::CachedStatement<'c>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(error)?;
+    let mut stmt = conn.prepare_cached(&numbered(sql)).map_err(error)?;
     for index in 1..=stmt.parameter_count() {
-        let number = stmt
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                StoreError::database(None, format!("placeholder {index} of {sql} is not $n"))
-            })?;
-        let value = match params.get(number - 1) {
+        let value = match params.get(index - 1) {
             Some(Param::Null) => SqlValue::Null,
             Some(Param::Text(s)) => SqlValue::Text(s.clone()),
             Some(Param::Int(i)) => SqlValue::Integer(*i),
@@ -371,7 +398,7 @@ fn prepare<'c>(
             None => {
                 return Err(StoreError::database(
                     None,
-                    format!("no value for ${number} of {sql}"),
+                    format!("no value for ${index} of {sql}"),
                 ))
             }
         };

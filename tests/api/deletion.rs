@@ -463,3 +463,60 @@ async fn the_invariant_holds_when_bulk_deletes_race_source_app_patches() {
         held.len()
     );
 }
+
+/// The unfiltered `count=true` total (read from the count the store keeps) and, for
+/// comparison, the length of the full list.
+async fn counted(app: &TestApp) -> (i64, usize) {
+    let resp = app.get("/v3/access-profiles?count=true&limit=250").await;
+    assert_eq!(resp.status(), 200);
+    let total = resp.headers()["X-Total-Count"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("a number");
+    let list: Vec<Value> = resp.json().await.expect("json");
+    (total, list.len())
+}
+
+#[tokio::test]
+async fn the_unfiltered_count_stays_exact_through_creates_refusals_and_deletes() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    assert_eq!(counted(&app).await, (0, 0));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(profile(&app, &f, &format!("Counted {i}")).await);
+    }
+    assert_eq!(counted(&app).await, (6, 6));
+
+    // A create refused by the name's uniqueness and a delete refused by a usage
+    // change nothing.
+    let resp = app
+        .post("/v3/access-profiles", &ap_body(&f, "Counted 0"))
+        .await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    role_using(&app, &f, "Counting role", &[&ids[5]]).await;
+    let resp = app.delete(&format!("/v3/access-profiles/{}", ids[5])).await;
+    assert_isc_error(resp, 400, "400.2.1.0 Object in use by another").await;
+    assert_eq!(counted(&app).await, (6, 6));
+
+    // A single delete, then a bulk delete of two (one in use, best effort).
+    let resp = app.delete(&format!("/v3/access-profiles/{}", ids[0])).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(counted(&app).await, (5, 5));
+    let (status, body) = bulk(
+        &app,
+        "/beta/access-profiles",
+        json!({"accessProfileIds": [ids[1], ids[2], ids[5]], "bestEffortOnly": true}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    app.drain_tasks().await;
+    assert_eq!(counted(&app).await, (3, 3));
+
+    // The filtered count is counted by the query, and agrees.
+    let resp = app
+        .get("/v3/access-profiles?count=true&filters=name%20sw%20%22Counted%22")
+        .await;
+    assert_eq!(resp.headers()["X-Total-Count"], "3");
+}

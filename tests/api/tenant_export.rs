@@ -359,6 +359,15 @@ async fn check_imported(url: &str, original: &Original, what: &str) {
     let (client_id, secret) = &original.client;
     app.token = app.fetch_token(client_id, secret).await;
 
+    // The kept number of access profiles was rebuilt by the import: the unfiltered
+    // count is the length of the list, and follows a delete.
+    let profiles = profile_count(&app).await;
+    assert!(profiles.0 >= 2, "{what}: {profiles:?}");
+    assert_eq!(
+        profiles.0, profiles.1,
+        "{what}: the count is the list's length"
+    );
+
     // The role's link moved: its profile is still in use.
     let resp = app
         .delete(&format!("/v3/access-profiles/{}", original.used_profile))
@@ -371,7 +380,25 @@ async fn check_imported(url: &str, original: &Original, what: &str) {
         .delete(&format!("/v3/access-profiles/{}", original.unused_profile))
         .await;
     assert_eq!(resp.status(), 204, "{what}");
+    assert_eq!(
+        profile_count(&app).await,
+        (profiles.0 - 1, profiles.1 - 1),
+        "{what}: the count after a delete"
+    );
     app.stop().await;
+}
+
+/// The unfiltered `count=true` total of the access profiles, and the list's length.
+async fn profile_count(app: &TestApp) -> (i64, i64) {
+    let resp = app.get("/v3/access-profiles?count=true&limit=250").await;
+    assert_eq!(resp.status(), 200);
+    let total = resp.headers()["X-Total-Count"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("a number");
+    let list: Vec<Value> = resp.json().await.expect("json");
+    (total, i64::try_from(list.len()).expect("small"))
 }
 
 /// In the sqlite pass (the default) this is SQLite → SQLite → SQLite; in the postgres

@@ -20,6 +20,7 @@ use crate::domain::scope::Scope;
 use crate::domain::task::{decide_step, ItemResult, TaskRecord};
 use crate::domain::usage::{Usage, UsageKind};
 use crate::query::format_timestamp;
+use crate::store::db::FromParam;
 use crate::store::{AccessProfileStore, ProfileView};
 
 pub(super) const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, \
@@ -80,27 +81,69 @@ const USAGE_QUERIES: [(UsageKind, &str); 3] = [
     ),
 ];
 
-fn access_profile_row(r: &Row) -> StoreResult<AccessProfile> {
+/// A profile from a row whose first columns are [`AP_COLS`], in that order; the row's
+/// text moves into the profile instead of being copied.
+fn access_profile_row(r: Row) -> StoreResult<AccessProfile> {
+    let mut cols = r.into_values().into_iter();
+    let mut next = |name: &'static str| {
+        cols.next()
+            .map(|value| (name, value))
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {name} in the result")))
+    };
     Ok(AccessProfile {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        description: r.get("description")?,
+        id: text(next("id")?)?,
+        name: text(next("name")?)?,
+        description: opt_text(next("description")?)?,
         owner: NamedRef {
-            id: r.get("owner_id")?,
-            name: r.get("owner_name")?,
+            id: text(next("owner_id")?)?,
+            name: text(next("owner_name")?)?,
         },
         source: NamedRef {
-            id: r.get("source_id")?,
-            name: r.get("source_name")?,
+            id: text(next("source_id")?)?,
+            name: text(next("source_name")?)?,
         },
         entitlements: Vec::new(),
         segments: Vec::new(),
-        enabled: r.get("enabled")?,
-        requestable: r.get("requestable")?,
-        doc: json_col::<Map<String, Value>>(r, "doc")?,
-        created: ts(r, "created")?,
-        modified: ts(r, "modified")?,
+        enabled: flag(next("enabled")?)?,
+        requestable: flag(next("requestable")?)?,
+        doc: {
+            let (name, doc) = next("doc")?;
+            serde_json::from_str::<Map<String, Value>>(&text((name, doc))?)
+                .map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))?
+        },
+        created: {
+            let (name, value) = next("created")?;
+            parse_ts(name, &text((name, value))?)?
+        },
+        modified: {
+            let (name, value) = next("modified")?;
+            parse_ts(name, &text((name, value))?)?
+        },
     })
+}
+
+fn corrupt(name: &str, expected: &str, value: &Param) -> StoreError {
+    StoreError::Corrupt(format!(
+        "column {name}: expected {expected}, found {value:?}"
+    ))
+}
+
+fn text((name, value): (&str, Param)) -> StoreResult<String> {
+    match value {
+        Param::Text(s) => Ok(s),
+        other => Err(corrupt(name, "text", &other)),
+    }
+}
+
+fn opt_text((name, value): (&str, Param)) -> StoreResult<Option<String>> {
+    match value {
+        Param::Null => Ok(None),
+        other => text((name, other)).map(Some),
+    }
+}
+
+fn flag((name, value): (&str, Param)) -> StoreResult<bool> {
+    bool::from_param(&value).ok_or_else(|| corrupt(name, "a boolean", &value))
 }
 
 /// The condition of a caller's `scope` and a [`ProfileView`] on `access_profiles ap`:
@@ -200,6 +243,18 @@ async fn require_in_scope(ex: &mut dyn Executor, scope: &Scope, id: &str) -> Sto
     }
 }
 
+/// How many access profiles there are: the count the triggers of migration 0007 keep
+/// in `row_counts` in the transaction of every insert and delete (no row: none).
+async fn access_profile_count(ex: &mut dyn Executor) -> StoreResult<i64> {
+    let row = ex
+        .fetch_optional(
+            "SELECT n FROM row_counts WHERE table_name = 'access_profiles'",
+            vec![],
+        )
+        .await?;
+    row.map_or(Ok(0), |r| r.get(0))
+}
+
 /// Replaces a profile's entitlement links with the draft's, keeping its order.
 async fn write_entitlements(
     ex: &mut dyn Executor,
@@ -233,7 +288,7 @@ impl SqlStore {
         rows: Vec<Row>,
     ) -> StoreResult<Vec<AccessProfile>> {
         let mut aps = rows
-            .iter()
+            .into_iter()
             .map(access_profile_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
@@ -413,7 +468,15 @@ impl AccessProfileStore for SqlStore {
     ) -> StoreResult<Page<AccessProfile>> {
         let mut conn = self.db.connection().await?;
         let filter = profile_view_filter(scope, view);
-        let (rows, total) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, q).await?;
+        // Every profile counted: the kept count, not a scan of the table.
+        let (rows, total) = if q.paging.count && filter.is_empty() && q.filter.is_empty() {
+            let mut uncounted = q.clone();
+            uncounted.paging.count = false;
+            let (rows, _) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, &uncounted).await?;
+            (rows, Some(access_profile_count(&mut *conn).await?))
+        } else {
+            list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, q).await?
+        };
         Ok(Page {
             items: self.access_profiles_from_rows(&mut *conn, rows).await?,
             total,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::query::format_timestamp;
 use crate::store::export::{
-    ColumnKind, TableExport, TenantExport, FORMAT, SELF_REFERENCES, TABLES,
+    ColumnKind, TableExport, TenantExport, DERIVED_TABLES, FORMAT, SELF_REFERENCES, TABLES,
 };
 use crate::store::{ApiClient, SigningKeyRow, TenantStore};
 
@@ -411,7 +411,11 @@ async fn check_tables(ex: &mut dyn Executor, tables_sql: &str) -> StoreResult<()
         .collect::<StoreResult<Vec<String>>>()?;
     let mut unknown: Vec<&String> = found
         .iter()
-        .filter(|t| t.as_str() != MIGRATIONS_TABLE && !TABLES.contains(&t.as_str()))
+        .filter(|t| {
+            t.as_str() != MIGRATIONS_TABLE
+                && !TABLES.contains(&t.as_str())
+                && !DERIVED_TABLES.contains(&t.as_str())
+        })
         .collect();
     unknown.sort();
     let missing: Vec<&&str> = TABLES
