@@ -469,7 +469,7 @@ impl AccessProfileStore for SqlStore {
         let mut conn = self.db.connection().await?;
         let filter = profile_view_filter(scope, view);
         // Every profile counted: the kept count, not a scan of the table.
-        let (rows, total) = if q.paging.count && filter.is_empty() && q.filter.is_empty() {
+        let (rows, total) = if q.paging.count && filter.is_empty() && q.filter.is_none() {
             let mut uncounted = q.clone();
             uncounted.paging.count = false;
             let (rows, _) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, &uncounted).await?;
