@@ -56,6 +56,16 @@ async fn token_params(req: Request, state: &AppState) -> Result<Vec<(String, Str
             params.extend(form);
         }
     }
+    // The query string was checked before routing; a form or multipart body can carry
+    // U+0000 too, which no client id, secret or grant holds (CONTRACT §7).
+    if params
+        .iter()
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(ApiError::bad_request(
+            "The request must not contain the character U+0000.",
+        ));
+    }
     Ok(params)
 }
 

@@ -26,6 +26,22 @@ pub enum Param {
     Bool(bool),
 }
 
+/// Refuses bound text holding U+0000, before the statement runs. PostgreSQL's text
+/// cannot hold it (its driver's error would be a 500) while SQLite would store or
+/// compare it; refused by both backends alike, it is the same client error on each
+/// (the HTTP edge refuses it first wherever a request can carry it, CONTRACT §7).
+pub fn refuse_nul(params: &[Param]) -> StoreResult<()> {
+    if params
+        .iter()
+        .any(|p| matches!(p, Param::Text(s) if s.contains('\0')))
+    {
+        return Err(StoreError::Refused(
+            "Text must not contain the character U+0000.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Turns a Rust value into a [`Param`]; `None` becomes [`Param::Null`].
 pub trait ToParam {
     /// The value to bind.
@@ -459,6 +475,15 @@ mod tests {
         assert!(matches!(r.get::<i32>(0), Err(StoreError::Corrupt(_))));
         assert_eq!(r.get::<i64>(0).unwrap(), i64::from(i32::MAX) + 1);
         assert!(matches!(r.get::<i64>(1), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn text_holding_u0000_is_refused_and_other_values_pass() {
+        assert!(refuse_nul(&params!["a", 0_i64, Option::<String>::None, "\\u0000"]).is_ok());
+        assert!(matches!(
+            refuse_nul(&params!["a", "b\0c"]),
+            Err(StoreError::Refused(m)) if m.contains("U+0000")
+        ));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
-use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
+use super::db::{refuse_nul, Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
 
@@ -353,6 +353,7 @@ fn prepare<'c>(
     sql: &str,
     params: Vec<Param>,
 ) -> StoreResult<rusqlite::CachedStatement<'c>> {
+    refuse_nul(&params)?;
     let mut stmt = conn.prepare_cached(sql).map_err(error)?;
     for index in 1..=stmt.parameter_count() {
         let number = stmt

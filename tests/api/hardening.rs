@@ -310,6 +310,86 @@ async fn the_character_u0000_is_a_400_everywhere_and_changes_nothing() {
     );
 }
 
+/// The token endpoint reads its parameters from a form, a multipart body or the query
+/// (CONTRACT §6): U+0000 in any of them is the same 400 on both backends, before any
+/// client is looked up (PostgreSQL's text cannot hold it).
+#[tokio::test]
+async fn the_character_u0000_at_the_token_endpoint_is_a_400_however_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let (id, secret) = app.admin_client();
+    for (name, value) in [
+        ("client_id", "a\u{0}b"),
+        ("client_id", "\u{0}"),
+        ("client_secret", "s\u{0}"),
+        ("grant_type", "client_credentials\u{0}"),
+    ] {
+        let mut fields = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", id.clone()),
+            ("client_secret", secret.clone()),
+        ];
+        for field in &mut fields {
+            if field.0 == name {
+                field.1 = value.to_string();
+            }
+        }
+        let form = app
+            .http
+            .post(app.url("/oauth/token"))
+            .form(&fields)
+            .send()
+            .await
+            .expect("form request");
+        let text = assert_isc_error(form, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("U+0000"), "form {name}: {text}");
+        let multipart = fields
+            .iter()
+            .fold(reqwest::multipart::Form::new(), |form, (n, v)| {
+                form.text(*n, v.clone())
+            });
+        let multipart = app
+            .http
+            .post(app.url("/oauth/token"))
+            .multipart(multipart)
+            .send()
+            .await
+            .expect("multipart request");
+        let text = assert_isc_error(multipart, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("U+0000"), "multipart {name}: {text}");
+    }
+    // A field name holding it is refused too.
+    let resp = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("x\u{0}", "y"),
+        ])
+        .send()
+        .await
+        .expect("form request");
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    let resp = app
+        .http
+        .post(app.url(&format!(
+            "/oauth/token?grant_type=client_credentials&client_id=%00&client_secret={secret}"
+        )))
+        .send()
+        .await
+        .expect("query request");
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    // The same client, without it, still gets its token.
+    assert!(!app.fetch_token(&id, &secret).await.is_empty());
+    // Behind the edge, the store refuses such text the same way on both backends.
+    let refused = app.store.get_client("a\u{0}b").await;
+    assert!(
+        matches!(&refused, Err(accessd::store::StoreError::Refused(m)) if m.contains("U+0000")),
+        "{refused:?}"
+    );
+}
+
 /// Reads one answer off a kept-alive connection: the head, then `Content-Length` bytes.
 async fn read_one(stream: &mut TcpStream) -> RawResponse {
     let mut bytes = Vec::new();
