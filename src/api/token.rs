@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::rate_limit::{Bucket, RetryAfter};
 use super::state::AppState;
+use crate::auth::keys::SignError;
 use crate::auth::{hash_secret, Claims};
 
 /// Collects the request's parameters from the query string and the body, whichever
@@ -139,7 +140,14 @@ pub async fn post_token(
         exp: now + ttl as i64,
         jti: crate::domain::new_id(),
     };
-    let token = state.keys.sign(&claims).map_err(ApiError::internal)?;
+    let token = state
+        .keys
+        .sign_active(state.store.as_ref(), &claims)
+        .await
+        .map_err(|e| match e {
+            SignError::Store(e) => ApiError::from(e),
+            SignError::Key(e) => ApiError::internal(e),
+        })?;
     let mut body = json!({
         "access_token": token,
         "token_type": "bearer",

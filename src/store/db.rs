@@ -479,9 +479,10 @@ mod tests {
 
     #[test]
     fn text_holding_u0000_is_refused_and_other_values_pass() {
-        assert!(refuse_nul(&params!["a", 0_i64, Option::<String>::None, "\\u0000"]).is_ok());
+        let fine = params!["a", 0_i64, Option::<String>::None, "\\u0000"];
+        assert!(refuse_nul(&fine).is_ok());
         assert!(matches!(
-            refuse_nul(&params!["a", "b\0c"]),
+            refuse_nul(&[Param::Text("a".into()), Param::Text("b\0c".into())]),
             Err(StoreError::Refused(m)) if m.contains("U+0000")
         ));
     }

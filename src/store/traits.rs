@@ -362,6 +362,8 @@ pub trait TenantStore: Send + Sync {
     async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool>;
     /// Marks every active key but `keep` inactive; returns how many it retired.
     async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64>;
+    /// Whether key `kid` is stored and active (not retired).
+    async fn signing_key_active(&self, kid: &str) -> StoreResult<bool>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
     /// Creates the client, or replaces its secret, identity and scopes.
     async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;

@@ -332,6 +332,17 @@ impl TenantStore for SqlStore {
             .await
     }
 
+    async fn signing_key_active(&self, kid: &str) -> StoreResult<bool> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT kid FROM signing_keys WHERE kid = $1 AND active = TRUE",
+                params![kid],
+            )
+            .await?
+            .is_some())
+    }
+
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {
         self.db
             .fetch_optional(
