@@ -15,6 +15,7 @@ mod errors;
 mod hardening;
 mod jwt;
 mod lifecycle_states;
+mod limits;
 mod matrix;
 mod multi_instance;
 mod plans;
