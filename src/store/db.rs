@@ -390,6 +390,11 @@ pub trait Database: Send + Sync + 'static {
     fn migrations(&self) -> Vec<i64>;
     /// Applies this build's migrations that the database lacks.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Called once at a clean shutdown, after the last write: leaves the database whole
+    /// in its main file(s). Nothing to do for a server database.
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// The first row of one statement; none is a database error.
     async fn fetch_one(&self, sql: &str, params: Vec<Param>) -> StoreResult<Row> {

@@ -331,6 +331,9 @@ pub trait DirectoryStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// Checks the database answers (`GET /health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Leaves the database complete in its own files at a clean shutdown, once nothing
+    /// writes any more ([`crate::store::db::Database::close`]).
+    async fn close(&self) -> StoreResult<()>;
 
     // -- rate limits shared through the database
     /// One request of `client_id` against `bucket` at `now_us` (µs since the epoch), by

@@ -23,6 +23,7 @@ mod process;
 mod rate_limit;
 mod roles;
 mod segments;
+mod shutdown;
 mod source_apps;
 mod startup;
 mod subadmin;

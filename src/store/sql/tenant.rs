@@ -39,6 +39,10 @@ impl TenantStore for SqlStore {
         Ok(())
     }
 
+    async fn close(&self) -> StoreResult<()> {
+        self.db.close().await
+    }
+
     async fn rate_limit_take(
         &self,
         client_id: &str,
