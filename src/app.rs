@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::rate_limit::RateLimits;
+use crate::api::rate_limit::{AuthFailures, RateLimits};
 pub use crate::api::AppState;
 use crate::auth::clients::provision_client;
 use crate::auth::keys::KeySet;
@@ -74,7 +74,7 @@ impl App {
         clock: Clock,
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Result<App, StartError> {
-        config.gateway.validate().map_err(StartError::Config)?;
+        config.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -171,8 +171,10 @@ impl App {
             tenant.id.clone(),
             config.token_ttl_secs,
         ));
+        let auth_failures = Arc::new(AuthFailures::new(&config.gateway, clock.clone()));
         let maintenance = tokio::spawn(maintain(
             rate_limits.clone(),
+            auth_failures.clone(),
             keys.clone(),
             store.clone(),
             stop_runner.subscribe(),
@@ -186,6 +188,7 @@ impl App {
             tenant: Arc::new(tenant),
             wakeup,
             rate_limits,
+            auth_failures,
         };
         let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
         let (tx, rx) = oneshot::channel::<()>();
@@ -292,7 +295,15 @@ async fn serve(
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             _ = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address, for what is counted per address (failed authentications).
+        let service = TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                req
+            },
+        ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
         let open = OpenConnection::count(&open);
         tokio::spawn(async move {
@@ -342,11 +353,13 @@ impl Drop for OpenConnection {
 /// How often idle rate-limit keys are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
-/// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
-/// limiter's memory follows the clients active in the last window, and re-reads the
+/// Housekeeping of this instance until it stops: drops idle rate-limit and
+/// failed-authentication keys, so the limiters' memory follows the clients active in
+/// the last window, and re-reads the
 /// signing keys, so a rotation or retirement reaches this instance.
 async fn maintain(
     rate_limits: Arc<RateLimits>,
+    auth_failures: Arc<AuthFailures>,
     keys: Arc<KeySet>,
     store: Arc<dyn Store>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -362,7 +375,10 @@ async fn maintain(
     }
     loop {
         tokio::select! {
-            _ = purge.tick() => rate_limits.purge().await,
+            _ = purge.tick() => {
+                rate_limits.purge().await;
+                auth_failures.purge();
+            }
             _ = reload.tick() => {
                 if let Err(e) = keys.reload(store.as_ref()).await {
                     tracing::warn!(error = %e, "could not reload the signing keys");

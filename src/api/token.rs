@@ -1,7 +1,9 @@
 //! `POST /oauth/token` (client credentials, CONTRACT §6).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::Json;
@@ -84,6 +86,10 @@ pub async fn post_token(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     let params = token_params(req, &state).await?;
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match get("grant_type") {
@@ -95,13 +101,27 @@ pub async fn post_token(
         }
         None => return Err(ApiError::bad_request("grant_type is required.")),
     }
+    // A client id or address that failed too often is refused before its credentials
+    // are looked at, so a right guess is no different from a wrong one.
+    let throttled = |RetryAfter(secs)| ApiError::AuthThrottled {
+        retry_after_secs: secs,
+    };
+    state
+        .auth_failures
+        .check(get("client_id"), peer)
+        .map_err(throttled)?;
     let (Some(client_id), Some(secret)) = (get("client_id"), get("client_secret")) else {
+        state.auth_failures.failed(None, peer).map_err(throttled)?;
         return Err(ApiError::Unauthorized(
             "Bad credentials: client_id and client_secret are required".into(),
         ));
     };
     let client = state.store.get_client(client_id).await?;
     let Some(client) = client.filter(|c| c.secret_hash == hash_secret(secret)) else {
+        state
+            .auth_failures
+            .failed(Some(client_id), peer)
+            .map_err(throttled)?;
         return Err(ApiError::Unauthorized("Bad credentials".into()));
     };
     // Counted only with valid credentials, so nobody can spend another client's budget.
