@@ -102,6 +102,12 @@ pub struct GatewayArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub auth_failure_window_secs: u64,
 
+    /// Most requests served at once; more are refused at once with 503, `Retry-After`
+    /// and the ISC body, so memory and answer times stay bounded under a burst
+    /// (`/health` is not counted). 0 = no limit.
+    #[arg(long, env = "ACCESSD_MAX_REQUESTS_IN_FLIGHT", default_value_t = 128)]
+    pub max_requests_in_flight: usize,
+
     /// Longest time a request may take, from its headers to its answer (including a
     /// slow body); longer → 408. 0 = no limit.
     #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -131,6 +137,7 @@ impl Default for GatewayArgs {
             rate_limit_window_secs: 10,
             auth_failure_limit: 10,
             auth_failure_window_secs: 60,
+            max_requests_in_flight: 128,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_header_bytes: 64 * 1024,

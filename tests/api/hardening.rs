@@ -450,3 +450,66 @@ async fn an_answer_given_before_the_body_was_read_keeps_the_connection_usable() 
     stream.write_all(health.as_bytes()).await.expect("write");
     assert_eq!(read_one(&mut stream).await.status, 200);
 }
+
+/// A bounded number of requests in flight: with a bound of 2, two requests stalled in
+/// their bodies hold both places, and the next request is refused at once with 503,
+/// `Retry-After` and the ISC body, whoever sends it; `/health` still answers. Once the
+/// stalled requests end, requests are served again.
+#[tokio::test]
+async fn requests_over_the_bound_in_flight_get_a_fast_503() {
+    let app = TestApp::spawn_with(|c| c.gateway.max_requests_in_flight = 2).await;
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&app).await;
+        let mut request = head(
+            &app,
+            "POST /v3/access-profiles",
+            &["Content-Type: application/json", "Content-Length: 100"],
+        );
+        request.push_str("{\"name\": ");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        stalled.push(stream);
+    }
+    // Until both stalled requests hold their places.
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let resp = app.get("/v3/access-profiles").await;
+        if resp.status() == 503 {
+            break resp;
+        }
+        assert!(started.elapsed() < GUARD, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.headers()["Retry-After"], "1");
+    let quick = std::time::Instant::now();
+    let resp = app.get("/beta/access-profiles").await;
+    assert!(
+        quick.elapsed() < Duration::from_secs(2),
+        "not refused at once"
+    );
+    assert_isc_error(resp, 503, "503 Service Unavailable").await;
+    // Refused before authentication: no token needed to be turned away.
+    let resp = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        app.http
+            .get(app.url("/health"))
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        200
+    );
+    drop(stalled);
+    let started = std::time::Instant::now();
+    while app.get("/v3/access-profiles").await.status() != 200 {
+        assert!(started.elapsed() < GUARD, "never served again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
