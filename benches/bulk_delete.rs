@@ -83,7 +83,7 @@ async fn main() {
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "bench"),
-            ("client_secret", "bench-secret"),
+            ("client_secret", "bench-secret-0123456789abcdef"),
         ])
         .send()
         .await

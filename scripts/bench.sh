@@ -332,7 +332,7 @@ for backend in $backends; do
         t0=$(date +%s%N)
         RUST_LOG=${RUST_LOG:-info} taskset -c 0 "$accessd" serve --database-url "$url" \
             --addr "127.0.0.1:$port" --demo false --rate-limit-requests 0 \
-            --admin-client-id bench --admin-client-secret bench-secret \
+            --admin-client-id bench --admin-client-secret bench-secret-0123456789abcdef \
             --token-ttl-secs 86400 --request-timeout-secs 300 \
             >"$work/server.log" 2>&1 &
         server=$!
@@ -340,7 +340,7 @@ for backend in $backends; do
         STARTUP[$backend/$n]=$(wait_up "$base/health" "$t0" "$server") ||
             die "accessd did not start: $(tail -20 "$work/server.log")"
         token=$(curl -sf "$base/oauth/token" -d grant_type=client_credentials \
-            -d client_id=bench -d client_secret=bench-secret | jq -r .access_token)
+            -d client_id=bench -d client_secret=bench-secret-0123456789abcdef | jq -r .access_token)
         [ -n "$token" ] && [ "$token" != null ] || die "no token from accessd"
         auth="Authorization: Bearer $token"
 

@@ -3,6 +3,7 @@
 //! `App::build` is the seam tests use (port 0, a fresh database).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::rate_limit::RateLimits;
+use crate::api::rate_limit::{AuthFailures, RateLimits};
 use crate::api::state::Shared;
 pub use crate::api::AppState;
 use crate::auth::clients::provision_client;
@@ -74,7 +75,7 @@ impl App {
         clock: Clock,
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Result<App, StartError> {
-        config.gateway.validate().map_err(StartError::Config)?;
+        config.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -171,8 +172,10 @@ impl App {
             tenant.id.clone(),
             config.token_ttl_secs,
         ));
+        let auth_failures = Arc::new(AuthFailures::new(&config.gateway, clock.clone()));
         let maintenance = tokio::spawn(maintain(
             rate_limits.clone(),
+            auth_failures.clone(),
             keys.clone(),
             store.clone(),
             stop_runner.subscribe(),
@@ -186,6 +189,7 @@ impl App {
             tenant: Arc::new(tenant),
             wakeup,
             rate_limits,
+            auth_failures,
         });
         let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
         let (tx, rx) = oneshot::channel::<()>();
@@ -220,21 +224,38 @@ impl App {
     /// Stops accepting connections, lets in-flight requests finish, stops the task
     /// runner (a running task ends its current step and is released, so the next
     /// runner resumes it at once), and waits.
+    /// Then leaves the database whole in its own file(s): SQLite's WAL is checkpointed
+    /// into `accessd.db` and emptied.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let _ = self.server.await;
+        tracing::info!("connections closed; waiting for the task runner to end its step");
         let _ = self.stop_runner.send(true);
         let _ = self.runner_task.await;
         let _ = self.maintenance.await;
+        match self.state.store.close().await {
+            Ok(()) => tracing::info!("database closed; shut down cleanly"),
+            Err(e) => tracing::warn!(error = %e, "the database could not be closed cleanly"),
+        }
     }
 
-    /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully.
+    /// Serves until Ctrl-C / SIGTERM, then shuts down gracefully, saying what it waits
+    /// for. A second Ctrl-C / SIGTERM while it waits exits at once: every acknowledged
+    /// write is committed already, so only the answers still in flight are lost.
     pub async fn run_until_signal(self) {
         wait_for_signal().await;
-        tracing::info!("shutting down");
-        self.shutdown().await;
+        tracing::info!(
+            "shutting down: no new connections are accepted; Ctrl-C or SIGTERM again exits at once"
+        );
+        tokio::select! {
+            _ = self.shutdown() => {}
+            _ = wait_for_signal() => {
+                tracing::warn!("second signal: exiting without waiting");
+                std::process::exit(130);
+            }
+        }
     }
 }
 
@@ -266,6 +287,8 @@ async fn serve(
     shutdown: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
+    // Open connections, for the shutdown's log lines.
+    let open = Arc::new(AtomicUsize::new(0));
     tokio::pin!(shutdown);
     loop {
         // axum's accept retries transient errors (e.g. too many open files) itself.
@@ -273,26 +296,71 @@ async fn serve(
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             _ = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address, for what is counted per address (failed authentications).
+        let service = TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                req
+            },
+        ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+        let open = OpenConnection::count(&open);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
             }
+            drop(open);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let closing = graceful.shutdown();
+    tokio::pin!(closing);
+    loop {
+        let waiting = open.load(Ordering::Relaxed);
+        if waiting > 0 {
+            tracing::info!(
+                connections = waiting,
+                "waiting for open connections to finish their requests (idle ones are closed)"
+            );
+        }
+        tokio::select! {
+            _ = &mut closing => return,
+            _ = tokio::time::sleep(SHUTDOWN_REPORT_EVERY) => {}
+        }
+    }
+}
+
+/// How often a shutdown that waits for connections says so again.
+const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(5);
+
+/// One open connection, counted while it lives.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn count(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self(open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// How often idle rate-limit keys are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
-/// Housekeeping of this instance until it stops: drops idle rate-limit keys, so the
-/// limiter's memory follows the clients active in the last window, and re-reads the
+/// Housekeeping of this instance until it stops: drops idle rate-limit and
+/// failed-authentication keys, so the limiters' memory follows the clients active in
+/// the last window, and re-reads the
 /// signing keys, so a rotation or retirement reaches this instance.
 async fn maintain(
     rate_limits: Arc<RateLimits>,
+    auth_failures: Arc<AuthFailures>,
     keys: Arc<KeySet>,
     store: Arc<dyn Store>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -308,7 +376,10 @@ async fn maintain(
     }
     loop {
         tokio::select! {
-            _ = purge.tick() => rate_limits.purge().await,
+            _ = purge.tick() => {
+                rate_limits.purge().await;
+                auth_failures.purge();
+            }
             _ = reload.tick() => {
                 if let Err(e) = keys.reload(store.as_ref()).await {
                     tracing::warn!(error = %e, "could not reload the signing keys");

@@ -91,6 +91,23 @@ pub struct GatewayArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_limit_window_secs: u64,
 
+    /// Failed authentications at the token endpoint allowed per client id and per peer
+    /// address at once; then one more per window / this many, and every attempt with
+    /// that client id or from that address is a 429 until then. 0 switches it off.
+    #[arg(long, env = "ACCESSD_AUTH_FAILURE_LIMIT", default_value_t = 10)]
+    pub auth_failure_limit: u32,
+
+    /// The window of `--auth-failure-limit`, in seconds.
+    #[arg(long, env = "ACCESSD_AUTH_FAILURE_WINDOW_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub auth_failure_window_secs: u64,
+
+    /// Most requests served at once; more are refused at once with 503, `Retry-After`
+    /// and the ISC body, so memory and answer times stay bounded under a burst
+    /// (`/health` is not counted). 0 = no limit.
+    #[arg(long, env = "ACCESSD_MAX_REQUESTS_IN_FLIGHT", default_value_t = 128)]
+    pub max_requests_in_flight: usize,
+
     /// Longest time a request may take, from its headers to its answer (including a
     /// slow body); longer → 408. 0 = no limit.
     #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -118,6 +135,9 @@ impl Default for GatewayArgs {
             rate_limit_requests: 100,
             rate_limit_store: RateLimitStore::Auto,
             rate_limit_window_secs: 10,
+            auth_failure_limit: 10,
+            auth_failure_window_secs: 60,
+            max_requests_in_flight: 128,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_header_bytes: 64 * 1024,
@@ -134,6 +154,9 @@ impl GatewayArgs {
     pub fn validate(&self) -> Result<(), String> {
         if self.rate_limit_window_secs == 0 {
             return Err("the rate-limit window must be at least 1 second".into());
+        }
+        if self.auth_failure_window_secs == 0 {
+            return Err("the authentication-failure window must be at least 1 second".into());
         }
         if self.max_header_bytes < Self::MIN_HEADER_BYTES {
             return Err(format!(
@@ -205,7 +228,50 @@ pub struct Config {
     pub log_json: bool,
 }
 
+/// The weakest configured client secret accepted: this many characters…
+pub const MIN_SECRET_CHARS: usize = 16;
+/// …of which this many different ones (refuses `aaaa…` and `abab…`).
+pub const MIN_SECRET_DISTINCT_CHARS: usize = 8;
+
+/// Why `secret` is too weak to configure for a client, if it is: a secret that could be
+/// guessed turns the token endpoint into the way in.
+pub fn secret_weakness(secret: &str) -> Option<String> {
+    let chars = secret.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Some(format!(
+            "it has {chars} characters; at least {MIN_SECRET_CHARS} are required"
+        ));
+    }
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct < MIN_SECRET_DISTINCT_CHARS {
+        return Some(format!(
+            "it has {distinct} different characters; at least {MIN_SECRET_DISTINCT_CHARS} are required"
+        ));
+    }
+    None
+}
+
 impl Config {
+    /// Refuses a configured admin client secret below the minimum strength, saying
+    /// why and how to make a good one.
+    pub fn validate(&self) -> Result<(), String> {
+        self.gateway.validate()?;
+        if let Some(why) = self
+            .admin_client_secret
+            .as_deref()
+            .and_then(secret_weakness)
+        {
+            return Err(format!(
+                "ACCESSD_ADMIN_CLIENT_SECRET (--admin-client-secret) is too weak: {why} \
+                 (e.g. `openssl rand -hex 24`)"
+            ));
+        }
+        Ok(())
+    }
+
     /// A config for tests and embedding: port 0, the given database, no demo data.
     pub fn for_database(database_url: &str) -> Self {
         Self {
@@ -224,5 +290,35 @@ impl Config {
             body_limit: 1024 * 1024,
             log_json: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_secret_needs_16_characters_of_which_8_different() {
+        assert_eq!(
+            secret_weakness("bench-secret").as_deref(),
+            Some("it has 12 characters; at least 16 are required")
+        );
+        assert_eq!(
+            secret_weakness("abababababababababab").as_deref(),
+            Some("it has 2 different characters; at least 8 are required")
+        );
+        assert_eq!(
+            secret_weakness("process-test-secret-0123456789abcdef"),
+            None
+        );
+        assert_eq!(secret_weakness(&"0123456789abcdef".repeat(3)), None);
+        let mut config = Config::for_database("sqlite://x.db");
+        config.admin_client_id = Some("ops".into());
+        config.admin_client_secret = Some("secret".into());
+        let error = config.validate().unwrap_err();
+        assert!(error.contains("ACCESSD_ADMIN_CLIENT_SECRET"), "{error}");
+        assert!(error.contains("too weak: it has 6 characters"), "{error}");
+        config.admin_client_secret = Some("a-much-longer-ops-secret-42".into());
+        assert_eq!(config.validate(), Ok(()));
     }
 }

@@ -33,7 +33,7 @@ impl Cleanup {
     }
 }
 
-/// Starts the server for client `bench` / `bench-secret`, whose budget is never spent
+/// Starts the server for client `bench` / `bench-secret-0123456789abcdef`, whose budget is never spent
 /// (every request still pays for the limiter's check), with limits counted where
 /// `BENCH_RATE_LIMIT_STORE` says, and adds an owner and a source.
 pub async fn start() -> Bench {
@@ -47,7 +47,7 @@ pub async fn start() -> Bench {
         config.gateway.rate_limit_store
     );
     config.admin_client_id = Some("bench".into());
-    config.admin_client_secret = Some("bench-secret".into());
+    config.admin_client_secret = Some("bench-secret-0123456789abcdef".into());
     config.gateway.rate_limit_requests = u32::MAX;
     let clock = Clock::system();
     let app = App::build(config, clock.clone()).await.expect("server");

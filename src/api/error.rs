@@ -64,6 +64,14 @@ pub enum ApiError {
     /// 429 with `Retry-After` (CONTRACT §8).
     #[error("Rate Limit Exceeded")]
     RateLimited { retry_after_secs: u64 },
+    /// 429 `429 Too Many Requests` with `Retry-After` and the ISC body: too many failed
+    /// authentications from this client id or address (CONTRACT §6).
+    #[error("Too many failed authentications: retry after {retry_after_secs} seconds.")]
+    AuthThrottled { retry_after_secs: u64 },
+    /// 503 `503 Service Unavailable` with `Retry-After` and the ISC body: the server is
+    /// at its bound of requests in flight.
+    #[error("The server is busy: retry after {retry_after_secs} seconds.")]
+    Overloaded { retry_after_secs: u64 },
     /// 500 `500.0 Internal Fault`: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,7 +102,8 @@ impl ApiError {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,7 +120,8 @@ impl ApiError {
             Self::RequestTimeout(_) => "408 Request Timeout",
             Self::PayloadTooLarge(_) => "413 Payload Too Large",
             Self::UnsupportedMediaType(_) => "415 Unsupported Media Type",
-            Self::RateLimited { .. } => "429 Too Many Requests",
+            Self::RateLimited { .. } | Self::AuthThrottled { .. } => "429 Too Many Requests",
+            Self::Overloaded { .. } => "503 Service Unavailable",
             Self::Internal(_) => "500.0 Internal Fault",
         }
     }
@@ -183,6 +193,13 @@ impl IntoResponse for ApiError {
                 (status, axum::Json(body)).into_response()
             }
         };
+        if let Self::AuthThrottled { retry_after_secs } | Self::Overloaded { retry_after_secs } =
+            &self
+        {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if let Ok(v) = HeaderValue::from_str(&tracking_id) {
             response.headers_mut().insert("SLPT-Request-ID", v);
         }

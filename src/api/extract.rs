@@ -7,7 +7,8 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::api::error::ApiError;
 use crate::query::{compile_filter, parse_paging, sort_order, FilterSpec, SortSpec};
@@ -51,6 +52,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let invalid = |e: serde_json::Error| {
             ApiError::bad_request(format!("The request body is not valid: {e}"))
         };
+        // serde_json keeps the last of a repeated key (inside a `Value`, a flattened
+        // map or a JSON Patch operation) where a client meant one of them: refused,
+        // at any depth, in one pass that builds nothing.
+        serde_json::from_slice::<UniqueKeys>(&bytes).map_err(invalid)?;
         // In JSON, U+0000 can only arrive escaped, and the read-only timestamps only
         // under their own names; only then is the body walked.
         let escaped_nul = contains(&bytes, b"\\u0000");
@@ -69,6 +74,70 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             return serde_json::from_value(value).map(Json).map_err(invalid);
         }
         serde_json::from_slice(&bytes).map(Json).map_err(invalid)
+    }
+}
+
+/// Any JSON value, read only to refuse an object holding a key twice (RFC 8259 leaves
+/// such objects' meaning to the reader). Keys are compared as decoded, so `"a"` and
+/// `"\u0061"` are the same key.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self, A::Error> {
+        while items.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self, A::Error> {
+        // A hash set: a body of many keys costs linear time, not quadratic.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key `{}`",
+                    crate::query::snippet(&key)
+                )));
+            }
+            entries.next_value::<UniqueKeys>()?;
+            seen.insert(key);
+        }
+        Ok(UniqueKeys)
     }
 }
 
@@ -273,4 +342,42 @@ pub fn list_response<'a, T, D: serde::Serialize>(
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UniqueKeys;
+
+    fn check(json: &str) -> Result<(), String> {
+        serde_json::from_str::<UniqueKeys>(json)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_key_twice_in_one_object_is_refused_at_any_depth() {
+        for json in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": {"b": null, "b": null}}"#,
+            r#"[{"op": "add", "value": [{"x": true, "x": false}]}]"#,
+            r#"{"a": 1, "\u0061": 2}"#,
+        ] {
+            let error = check(json).expect_err(json);
+            assert!(error.starts_with("duplicate key `"), "{json}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_same_key_in_different_objects_and_every_json_value_pass() {
+        for json in [
+            r#"[{"a": 1}, {"a": 2}]"#,
+            r#"{"a": {"a": {"a": "a"}}}"#,
+            r#"{"n": -1, "u": 18446744073709551615, "f": 1.5e3, "s": "é", "b": false, "z": null, "e": {}, "l": []}"#,
+            "3",
+            "null",
+        ] {
+            assert_eq!(check(json), Ok(()), "{json}");
+        }
+        assert!(check(r#"{"a": }"#).is_err(), "still a syntax error");
+    }
 }

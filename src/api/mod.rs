@@ -114,12 +114,48 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let routes = families
         .router
         .route("/oauth/token", post(token::post_token))
-        .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             gateway::authenticate,
-        ));
+        ))
+        .layer(option_layer(
+            (state.config.gateway.max_requests_in_flight > 0)
+                .then(|| shed_over(state.config.gateway.max_requests_in_flight)),
+        ))
+        // Added after the bound: a liveness probe is answered however busy the server is.
+        .route("/health", get(health));
     Ok(with_layers(routes, limits).with_state(state))
+}
+
+/// At most `max` requests served at once; the excess is refused at once (tower's
+/// load shedding in front of its concurrency limit, one semaphore shared by every
+/// route the layer is applied to) with 503 and `Retry-After`, before
+/// authentication, instead of queueing without bound — memory grows with the requests
+/// being answered, and a burst of large lists took hundreds of megabytes.
+fn shed_over(
+    max: usize,
+) -> impl tower::Layer<
+    axum::routing::Route,
+    Service = impl tower::Service<
+        Request,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future = impl Send + 'static,
+    > + Clone
+                  + Send
+                  + Sync
+                  + 'static,
+> + Clone {
+    tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async {
+                ApiError::Overloaded {
+                    retry_after_secs: 1,
+                }
+            },
+        ))
+        .layer(tower::load_shed::LoadShedLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max))
 }
 
 /// Every served operation has a rights entry (so none can turn into a 500 later).

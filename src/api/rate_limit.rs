@@ -16,6 +16,8 @@
 //! requests with valid credentials), so nobody can spend another client's budget, and
 //! the keys are real client ids.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -221,6 +223,115 @@ impl RateLimits {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// What a failed authentication is counted against: the client id it named, and the
+/// address it came from (so guessing across many client ids is throttled too).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FailureKey {
+    Client(String),
+    Peer(IpAddr),
+}
+
+/// Failed authentications at the token endpoint (a wrong client secret, or an unknown
+/// client), by GCRA per client id and per peer address: `limit` failures may come at
+/// once, then one more each `window / limit`. A key out of budget is blocked: every
+/// attempt with it — right or wrong — is a 429 until the budget has a failure to spend
+/// again, so guessing gets no answer that tells a right secret from a wrong one.
+/// Counted in this process (each instance throttles alone); idle keys are purged with
+/// the rate limits.
+pub struct AuthFailures {
+    limiter: Option<
+        RateLimiter<
+            FailureKey,
+            DefaultKeyedStateStore<FailureKey>,
+            LimiterClock,
+            NoOpMiddleware<Nanos>,
+        >,
+    >,
+    /// Keys out of budget, and until when.
+    blocked: std::sync::Mutex<HashMap<FailureKey, Nanos>>,
+    clock: LimiterClock,
+}
+
+impl AuthFailures {
+    pub fn new(config: &GatewayArgs, clock: Clock) -> Self {
+        let clock = LimiterClock(clock);
+        let limiter = NonZeroU32::new(config.auth_failure_limit).and_then(|limit| {
+            let window = Duration::from_secs(config.auth_failure_window_secs);
+            Quota::with_period(window / limit.get()).map(|quota| {
+                RateLimiter::new(quota.allow_burst(limit), Default::default(), clock.clone())
+            })
+        });
+        Self {
+            limiter,
+            blocked: std::sync::Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    fn keys(client_id: Option<&str>, peer: Option<IpAddr>) -> impl Iterator<Item = FailureKey> {
+        client_id
+            .map(|c| FailureKey::Client(c.to_string()))
+            .into_iter()
+            .chain(peer.map(FailureKey::Peer))
+    }
+
+    /// Whether the client id or the peer is blocked now, and for how long.
+    pub fn check(&self, client_id: Option<&str>, peer: Option<IpAddr>) -> Result<(), RetryAfter> {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let Ok(blocked) = self.blocked.lock() else {
+            return Ok(());
+        };
+        let wait = Self::keys(client_id, peer)
+            .filter_map(|k| blocked.get(&k).copied())
+            .filter(|until| *until > now)
+            .max();
+        match wait {
+            Some(until) => Err(retry_after(Duration::from_nanos(
+                until.saturating_sub(now).as_u64(),
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one failure against the client id and the peer; `Err` when that spent
+    /// the last of either budget (the key is blocked from now on).
+    pub fn failed(&self, client_id: Option<&str>, peer: Option<IpAddr>) -> Result<(), RetryAfter> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let mut longest: Option<Duration> = None;
+        for key in Self::keys(client_id, peer) {
+            if let Err(not_until) = limiter.check_key(&key) {
+                let wait = not_until.wait_time_from(now);
+                if let Ok(mut blocked) = self.blocked.lock() {
+                    blocked.insert(key, now + Nanos::from(wait));
+                }
+                longest = longest.max(Some(wait));
+            }
+        }
+        match longest {
+            Some(wait) => Err(retry_after(wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets keys that are neither blocked nor short of budget.
+    pub fn purge(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        let now = self.clock.now();
+        if let Ok(mut blocked) = self.blocked.lock() {
+            blocked.retain(|_, until| *until > now);
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewSource;
 use crate::domain::scope::{is_subadmin, SOURCE_SUBADMIN};
-use crate::domain::text::Name;
+use crate::domain::text::{Description, Name};
 use crate::query::specs;
 
 /// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
@@ -126,7 +126,8 @@ pub async fn create_source(
         .insert_source(
             &NewSource {
                 name,
-                description: input.description,
+                description: Description::parse_optional(input.description)?
+                    .map(Description::into_string),
                 owner_id,
                 management_workgroup_id: workgroup_id,
                 source_type: input.source_type,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::rate_limit::RateLimits;
+use super::rate_limit::{AuthFailures, RateLimits};
 use crate::auth::keys::KeySet;
 use crate::auth::{Tenant, Verifier};
 use crate::config::Config;
@@ -42,4 +42,6 @@ pub struct Shared {
     pub wakeup: Wakeup,
     /// Per-client request budgets (CONTRACT §8).
     pub rate_limits: Arc<RateLimits>,
+    /// Failed authentications per client id and peer address (CONTRACT §6).
+    pub auth_failures: Arc<AuthFailures>,
 }

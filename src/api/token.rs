@@ -1,7 +1,9 @@
 //! `POST /oauth/token` (client credentials, CONTRACT §6).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,6 +12,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::rate_limit::{Bucket, RetryAfter};
 use super::state::AppState;
+use crate::auth::keys::SignError;
 use crate::auth::{hash_secret, Claims};
 
 /// Collects the request's parameters from the query string and the body, whichever
@@ -56,6 +59,16 @@ async fn token_params(req: Request, state: &AppState) -> Result<Vec<(String, Str
             params.extend(form);
         }
     }
+    // The query string was checked before routing; a form or multipart body can carry
+    // U+0000 too, which no client id, secret or grant holds (CONTRACT §7).
+    if params
+        .iter()
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(ApiError::bad_request(
+            "The request must not contain the character U+0000.",
+        ));
+    }
     Ok(params)
 }
 
@@ -73,6 +86,10 @@ pub async fn post_token(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     let params = token_params(req, &state).await?;
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match get("grant_type") {
@@ -84,13 +101,27 @@ pub async fn post_token(
         }
         None => return Err(ApiError::bad_request("grant_type is required.")),
     }
+    // A client id or address that failed too often is refused before its credentials
+    // are looked at, so a right guess is no different from a wrong one.
+    let throttled = |RetryAfter(secs)| ApiError::AuthThrottled {
+        retry_after_secs: secs,
+    };
+    state
+        .auth_failures
+        .check(get("client_id"), peer)
+        .map_err(throttled)?;
     let (Some(client_id), Some(secret)) = (get("client_id"), get("client_secret")) else {
+        state.auth_failures.failed(None, peer).map_err(throttled)?;
         return Err(ApiError::Unauthorized(
             "Bad credentials: client_id and client_secret are required".into(),
         ));
     };
     let client = state.store.get_client(client_id).await?;
     let Some(client) = client.filter(|c| c.secret_hash == hash_secret(secret)) else {
+        state
+            .auth_failures
+            .failed(Some(client_id), peer)
+            .map_err(throttled)?;
         return Err(ApiError::Unauthorized("Bad credentials".into()));
     };
     // Counted only with valid credentials, so nobody can spend another client's budget.
@@ -129,7 +160,14 @@ pub async fn post_token(
         exp: now + ttl as i64,
         jti: crate::domain::new_id(),
     };
-    let token = state.keys.sign(&claims).map_err(ApiError::internal)?;
+    let token = state
+        .keys
+        .sign_active(state.store.as_ref(), &claims)
+        .await
+        .map_err(|e| match e {
+            SignError::Store(e) => ApiError::from(e),
+            SignError::Key(e) => ApiError::internal(e),
+        })?;
     let mut body = json!({
         "access_token": token,
         "token_type": "bearer",

@@ -15,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewGovernanceGroup;
-use crate::domain::text::Name;
+use crate::domain::text::{Description, Name};
 use crate::query::specs;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
@@ -105,7 +105,8 @@ async fn create_workgroup(
         .insert_governance_group(
             &NewGovernanceGroup {
                 name,
-                description: input.description,
+                description: Description::parse_optional(input.description)?
+                    .map(Description::into_string),
                 owner_id,
             },
             state.clock.now(),

@@ -3,6 +3,8 @@
 //! periodically, so rotations and retirements reach running instances).
 //!
 //! Rotation (`accessd rotate-key`) adds a key; new tokens are signed with the newest.
+//! A key retired in the store signs no token, whatever an instance has loaded
+//! ([`KeySet::sign_active`]).
 //! An older key keeps verifying for a grace period after its successor was created —
 //! long enough for every token it signed to expire — and is refused after that. A key
 //! marked inactive (`rotate-key --retire-old`, e.g. after a leak) is refused at once.
@@ -39,6 +41,17 @@ pub struct KeySet {
 
 /// The shortest time between two reloads forced by unknown key ids.
 const FORCED_RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// Why no token could be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The keys could not be checked or re-read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No usable key (none loaded, or encoding failed).
+    #[error("signing failed: {0}")]
+    Key(String),
+}
 
 /// What the key set says about a token's key id.
 pub enum KeyLookup {
@@ -125,15 +138,49 @@ impl KeySet {
         }
     }
 
-    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, String> {
+    /// `claims` signed with the newest key this instance has loaded; returns the key id
+    /// and the token. See [`KeySet::sign_active`] for what a token endpoint uses.
+    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<(String, String), SignError> {
         let guard = self
             .keys
             .read()
-            .map_err(|_| "key set poisoned".to_string())?;
-        let key = guard.first().ok_or("no signing key")?;
+            .map_err(|_| SignError::Key("key set poisoned".to_string()))?;
+        let key = guard
+            .first()
+            .ok_or_else(|| SignError::Key("no signing key".to_string()))?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| e.to_string())
+        let token = jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| SignError::Key(e.to_string()))?;
+        Ok((key.kid.clone(), token))
+    }
+
+    /// `claims` signed with a key the store holds active at the moment the token is
+    /// handed out. A key retired since this instance last loaded (`rotate-key
+    /// --retire-old`, from another process) would sign tokens every instance refuses
+    /// after its next reload (the Python SDK never fetches another); so the key is
+    /// checked after signing, and when it is retired the keys are re-read and the
+    /// claims signed again. The check comes after the signature, so a retirement
+    /// committed while signing is seen too: a token returned was signed before its
+    /// key was retired, like every other token the retirement refuses.
+    pub async fn sign_active<T: serde::Serialize>(
+        &self,
+        store: &dyn Store,
+        claims: &T,
+    ) -> Result<String, SignError> {
+        // A second retirement between the reload and the check is the only way past
+        // one retry; an operator does not rotate keys twice within a query.
+        for _ in 0..3 {
+            let (kid, token) = self.sign(claims)?;
+            if store.signing_key_active(&kid).await? {
+                return Ok(token);
+            }
+            tracing::info!(kid = %kid, "the signing key was retired: reloading the keys");
+            self.reload(store).await?;
+        }
+        Err(SignError::Key(
+            "the signing keys kept being retired while signing".to_string(),
+        ))
     }
 
     /// The verification key for `kid` at `now`: the newest key always, an older one

@@ -417,10 +417,70 @@ pub fn failed(task: &TaskRecord, reason: &str) -> TaskUpdate {
     }
 }
 
+/// The update that gives up on a task claimed [`MAX_ATTEMPTS`] times without
+/// finishing (its runners kept dying or losing their claims): `ERROR`, naming the
+/// targets no step handled — in the message, its parameters and `attributes.notDeleted`
+/// — so whoever launched it knows what is left to delete. Those a step handled are
+/// already in `deleted`, `alreadyDeleted` or `kept`.
+pub fn abandoned(task: &TaskRecord) -> TaskUpdate {
+    let left: Vec<String> = delete_targets(task)
+        .into_iter()
+        .skip(done_count(task))
+        .collect();
+    let what = match task.kind {
+        TaskKind::RoleBulkDelete => "roles",
+        TaskKind::AccessProfileBulkDelete | TaskKind::AccessProfileDelete => "access profiles",
+    };
+    let text = if left.is_empty() {
+        format!("The task was abandoned after {MAX_ATTEMPTS} attempts.")
+    } else {
+        format!(
+            "The task was abandoned after {MAX_ATTEMPTS} attempts; these {what} were not deleted: {}.",
+            left.join(", ")
+        )
+    };
+    let mut update = failed(task, &text);
+    if let Some(last) = update.messages.last_mut() {
+        last["key"] = json!("task_abandoned");
+        last["parameters"] = json!([{ "notDeleted": left }]);
+    }
+    update.attributes.insert("notDeleted".into(), json!(left));
+    update
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::usage::UsageKind;
+
+    #[test]
+    fn an_abandoned_task_names_the_targets_no_step_handled() {
+        let mut t = task(15);
+        t.attributes.insert("done".into(), json!(10));
+        let update = abandoned(&t);
+        let left: Vec<String> = (10..15).map(|i| format!("ap{i}")).collect();
+        assert_eq!(update.completion, Some(CompletionStatus::Error));
+        assert_eq!(update.attributes["notDeleted"], json!(left));
+        let last = update.messages.last().unwrap();
+        assert_eq!(last["type"], "ERROR");
+        assert_eq!(last["key"], "task_abandoned");
+        assert_eq!(
+            last["localizedText"]["message"],
+            format!(
+                "The task was abandoned after 5 attempts; these access profiles were not deleted: {}.",
+                left.join(", ")
+            )
+        );
+        assert_eq!(last["parameters"], json!([{ "notDeleted": left }]));
+
+        t.attributes.insert("done".into(), json!(15));
+        let update = abandoned(&t);
+        assert_eq!(update.attributes["notDeleted"], json!([]));
+        assert_eq!(
+            update.messages.last().unwrap()["localizedText"]["message"],
+            "The task was abandoned after 5 attempts."
+        );
+    }
 
     fn task(ids: usize) -> TaskRecord {
         let ids: Vec<String> = (0..ids).map(|i| format!("ap{i}")).collect();

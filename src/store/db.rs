@@ -26,6 +26,22 @@ pub enum Param {
     Bool(bool),
 }
 
+/// Refuses bound text holding U+0000, before the statement runs. PostgreSQL's text
+/// cannot hold it (its driver's error would be a 500) while SQLite would store or
+/// compare it; refused by both backends alike, it is the same client error on each
+/// (the HTTP edge refuses it first wherever a request can carry it, CONTRACT §7).
+pub fn refuse_nul(params: &[Param]) -> StoreResult<()> {
+    if params
+        .iter()
+        .any(|p| matches!(p, Param::Text(s) if s.contains('\0')))
+    {
+        return Err(StoreError::Refused(
+            "Text must not contain the character U+0000.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Turns a Rust value into a [`Param`]; `None` becomes [`Param::Null`].
 pub trait ToParam {
     /// The value to bind.
@@ -379,6 +395,11 @@ pub trait Database: Send + Sync + 'static {
     fn migrations(&self) -> Vec<i64>;
     /// Applies this build's migrations that the database lacks.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Called once at a clean shutdown, after the last write: leaves the database whole
+    /// in its main file(s). Nothing to do for a server database.
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// The first row of one statement; none is a database error.
     async fn fetch_one(&self, sql: &str, params: Vec<Param>) -> StoreResult<Row> {
@@ -464,6 +485,16 @@ mod tests {
         assert!(matches!(r.get::<i32>(0), Err(StoreError::Corrupt(_))));
         assert_eq!(r.get::<i64>(0).unwrap(), i64::from(i32::MAX) + 1);
         assert!(matches!(r.get::<i64>(1), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn text_holding_u0000_is_refused_and_other_values_pass() {
+        let fine = params!["a", 0_i64, Option::<String>::None, "\\u0000"];
+        assert!(refuse_nul(&fine).is_ok());
+        assert!(matches!(
+            refuse_nul(&[Param::Text("a".into()), Param::Text("b\0c".into())]),
+            Err(StoreError::Refused(m)) if m.contains("U+0000")
+        ));
     }
 
     #[test]

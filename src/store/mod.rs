@@ -52,7 +52,9 @@ pub enum StoreError {
         kind: &'static str,
         ids: Vec<String>,
     },
-    /// A document that cannot be loaded (`accessd import`): the reason, for the operator.
+    /// A value the store refuses, with the reason for whoever sent it: a document that
+    /// cannot be loaded (`accessd import`), a client whose user levels exclude each
+    /// other, text holding U+0000 ([`db::refuse_nul`]).
     #[error("{0}")]
     Refused(String),
     /// The database failed; a unique or foreign-key violation is a

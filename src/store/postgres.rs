@@ -24,7 +24,7 @@ use sqlx::postgres::{
 };
 use sqlx::{Column, Postgres, Row as _, TypeInfo};
 
-use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
+use super::db::{refuse_nul, Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
 
@@ -119,14 +119,17 @@ impl sqlx::Encode<'_, Postgres> for UntypedNull {
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-fn query(sql: &str, params: Vec<Param>) -> Query<'_> {
-    params.into_iter().fold(sqlx::query(sql), |q, p| match p {
+/// `sql` with `params` bound; text holding U+0000 is refused before it reaches the
+/// server ([`refuse_nul`]).
+fn query(sql: &str, params: Vec<Param>) -> StoreResult<Query<'_>> {
+    refuse_nul(&params)?;
+    Ok(params.into_iter().fold(sqlx::query(sql), |q, p| match p {
         Param::Null => q.bind(UntypedNull),
         Param::Text(s) => q.bind(s),
         Param::Int(i) => q.bind(i),
         Param::Float(f) => q.bind(f),
         Param::Bool(b) => q.bind(b),
-    })
+    }))
 }
 
 /// The columns' names, once per result.
@@ -188,7 +191,7 @@ where
 {
     async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         rows(
-            query(sql, params)
+            query(sql, params)?
                 .fetch_all(&mut *self.0)
                 .await
                 .map_err(error)?,
@@ -196,14 +199,14 @@ where
     }
 
     async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
+        one(query(sql, params)?
             .fetch_optional(&mut *self.0)
             .await
             .map_err(error)?)
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
+        let done = query(sql, params)?
             .execute(&mut *self.0)
             .await
             .map_err(error)?;
@@ -263,7 +266,7 @@ impl Database for PgDb {
 
     async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         rows(
-            query(sql, params)
+            query(sql, params)?
                 .fetch_all(&self.pool)
                 .await
                 .map_err(error)?,
@@ -271,14 +274,14 @@ impl Database for PgDb {
     }
 
     async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)
+        one(query(sql, params)?
             .fetch_optional(&self.pool)
             .await
             .map_err(error)?)
     }
 
     async fn execute(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)
+        let done = query(sql, params)?
             .execute(&self.pool)
             .await
             .map_err(error)?;

@@ -25,7 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
-use super::db::{Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
+use super::db::{refuse_nul, Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
 
@@ -387,6 +387,7 @@ fn prepare<'c>(
     sql: &str,
     params: Vec<Param>,
 ) -> StoreResult<rusqlite::CachedStatement<'c>> {
+    refuse_nul(&params)?;
     let mut stmt = conn.prepare_cached(&numbered(sql)).map_err(error)?;
     for index in 1..=stmt.parameter_count() {
         let value = match params.get(index - 1) {
@@ -666,6 +667,41 @@ impl Database for SqliteDb {
 
     fn migrations(&self) -> Vec<i64> {
         MIGRATOR.iter().map(|m| m.version).collect()
+    }
+
+    /// Copies every committed page from the WAL into the database file and empties the
+    /// WAL (`wal_checkpoint(TRUNCATE)`), so that after a clean shutdown `accessd.db`
+    /// alone is the whole database (a copy of it copies everything). Run on the write
+    /// connection once its last group has committed; idle readers hold no snapshot.
+    async fn close(&self) -> StoreResult<()> {
+        // The writer's lock is fair: a group's queued commit runs before this.
+        let writer = self.writer.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            if !writer.conn.is_autocommit() || !writer.waiting.is_empty() {
+                // A write still under way: left to finish (or to recovery) untouched.
+                return Err(StoreError::database(
+                    None,
+                    "a write transaction is still open; the WAL is left as it is",
+                ));
+            }
+            // One row: busy (1 when a reader or writer blocked it), WAL pages, pages
+            // copied.
+            let (busy, log, copied): (i64, i64, i64) = writer
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(error)?;
+            if busy != 0 {
+                return Err(StoreError::database(
+                    None,
+                    format!("the WAL checkpoint was blocked ({copied} of {log} pages copied)"),
+                ));
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::database(None, e.to_string()))?
     }
 
     async fn migrate(&self) -> StoreResult<()> {

@@ -331,6 +331,9 @@ pub trait DirectoryStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// Checks the database answers (`GET /health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Leaves the database complete in its own files at a clean shutdown, once nothing
+    /// writes any more ([`crate::store::db::Database::close`]).
+    async fn close(&self) -> StoreResult<()>;
 
     // -- rate limits shared through the database
     /// One request of `client_id` against `bucket` at `now_us` (µs since the epoch), by
@@ -362,6 +365,8 @@ pub trait TenantStore: Send + Sync {
     async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> StoreResult<bool>;
     /// Marks every active key but `keep` inactive; returns how many it retired.
     async fn retire_signing_keys(&self, keep: &str) -> StoreResult<u64>;
+    /// Whether key `kid` is stored and active (not retired).
+    async fn signing_key_active(&self, kid: &str) -> StoreResult<bool>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
     /// Creates the client, or replaces its secret, identity and scopes.
     async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;

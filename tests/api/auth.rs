@@ -343,3 +343,95 @@ async fn tokens_and_keys_survive_a_restart() {
         "a token from before the restart still verifies"
     );
 }
+
+/// A token request sent from `local` (any 127.x address reaches the server on Linux's
+/// loopback), so tests can be several peers.
+async fn token_from(app: &TestApp, local: [u8; 4], id: &str, secret: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(local))
+        .build()
+        .expect("client")
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token request")
+}
+
+/// Failed authentication is throttled per client id and per peer address (CONTRACT
+/// §6): past the budget, every attempt with that client id or from that address —
+/// right or wrong — is a 429 with `Retry-After` and the ISC body, until it has passed.
+#[tokio::test]
+async fn failed_authentication_is_throttled_per_client_id_and_per_address() {
+    let app = TestApp::spawn_with_clock(accessd::domain::Clock::frozen(), |c| {
+        c.gateway.auth_failure_limit = 3;
+        c.gateway.auth_failure_window_secs = 60;
+    })
+    .await;
+    let (id, secret) = new_client(&app, &["ORG_ADMIN"], &["sp:scopes:all"]).await;
+    let (admin, admin_secret) = app.admin_client();
+    const A: [u8; 4] = [127, 0, 0, 1];
+    const B: [u8; 4] = [127, 0, 0, 2];
+    const C: [u8; 4] = [127, 0, 0, 3];
+    for _ in 0..3 {
+        assert_eq!(token_from(&app, A, &id, "wrong").await.status(), 401);
+    }
+    let resp = token_from(&app, A, &id, "wrong").await;
+    let retry_after: i64 = resp.headers()["Retry-After"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+    let text = assert_isc_error(resp, 429, "429 Too Many Requests").await;
+    assert!(text.contains("failed authentications"), "{text}");
+    // The right secret, from the same address or another, gets no token either.
+    assert_eq!(token_from(&app, A, &id, &secret).await.status(), 429);
+    assert_eq!(token_from(&app, B, &id, &secret).await.status(), 429);
+    // Another client from another address is served; from the throttled one it is not.
+    assert_eq!(
+        token_from(&app, B, &admin, &admin_secret).await.status(),
+        200
+    );
+    assert_eq!(
+        token_from(&app, A, &admin, &admin_secret).await.status(),
+        429
+    );
+    // Guessing across client ids is counted per address.
+    for n in 0..3 {
+        let guess = format!("guess-{n}");
+        assert_eq!(token_from(&app, C, &guess, "wrong").await.status(), 401);
+    }
+    assert_eq!(token_from(&app, C, "guess-3", "wrong").await.status(), 429);
+    assert_eq!(
+        token_from(&app, C, &admin, &admin_secret).await.status(),
+        429
+    );
+    // Once the wait has passed, the right secret works again.
+    app.clock.advance(retry_after);
+    assert_eq!(token_from(&app, A, &id, &secret).await.status(), 200);
+}
+
+/// A configured admin secret below the minimum strength stops the server at start,
+/// saying why.
+#[tokio::test]
+async fn a_weak_configured_admin_secret_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
+    let mut config = test_config(&url);
+    config.admin_client_id = Some("ops".into());
+    config.admin_client_secret = Some("password".into());
+    let error = match accessd::App::build(config, accessd::domain::Clock::system()).await {
+        Ok(_) => panic!("a server started with the secret 'password'"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        error.contains("ACCESSD_ADMIN_CLIENT_SECRET")
+            && error.contains("too weak: it has 8 characters; at least 16 are required"),
+        "{error}"
+    );
+}

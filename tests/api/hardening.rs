@@ -310,6 +310,86 @@ async fn the_character_u0000_is_a_400_everywhere_and_changes_nothing() {
     );
 }
 
+/// The token endpoint reads its parameters from a form, a multipart body or the query
+/// (CONTRACT §6): U+0000 in any of them is the same 400 on both backends, before any
+/// client is looked up (PostgreSQL's text cannot hold it).
+#[tokio::test]
+async fn the_character_u0000_at_the_token_endpoint_is_a_400_however_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let (id, secret) = app.admin_client();
+    for (name, value) in [
+        ("client_id", "a\u{0}b"),
+        ("client_id", "\u{0}"),
+        ("client_secret", "s\u{0}"),
+        ("grant_type", "client_credentials\u{0}"),
+    ] {
+        let mut fields = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", id.clone()),
+            ("client_secret", secret.clone()),
+        ];
+        for field in &mut fields {
+            if field.0 == name {
+                field.1 = value.to_string();
+            }
+        }
+        let form = app
+            .http
+            .post(app.url("/oauth/token"))
+            .form(&fields)
+            .send()
+            .await
+            .expect("form request");
+        let text = assert_isc_error(form, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("U+0000"), "form {name}: {text}");
+        let multipart = fields
+            .iter()
+            .fold(reqwest::multipart::Form::new(), |form, (n, v)| {
+                form.text(*n, v.clone())
+            });
+        let multipart = app
+            .http
+            .post(app.url("/oauth/token"))
+            .multipart(multipart)
+            .send()
+            .await
+            .expect("multipart request");
+        let text = assert_isc_error(multipart, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("U+0000"), "multipart {name}: {text}");
+    }
+    // A field name holding it is refused too.
+    let resp = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("x\u{0}", "y"),
+        ])
+        .send()
+        .await
+        .expect("form request");
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    let resp = app
+        .http
+        .post(app.url(&format!(
+            "/oauth/token?grant_type=client_credentials&client_id=%00&client_secret={secret}"
+        )))
+        .send()
+        .await
+        .expect("query request");
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    // The same client, without it, still gets its token.
+    assert!(!app.fetch_token(&id, &secret).await.is_empty());
+    // Behind the edge, the store refuses such text the same way on both backends.
+    let refused = app.store.get_client("a\u{0}b").await;
+    assert!(
+        matches!(&refused, Err(accessd::store::StoreError::Refused(m)) if m.contains("U+0000")),
+        "{refused:?}"
+    );
+}
+
 /// Reads one answer off a kept-alive connection: the head, then `Content-Length` bytes.
 async fn read_one(stream: &mut TcpStream) -> RawResponse {
     let mut bytes = Vec::new();
@@ -369,4 +449,67 @@ async fn an_answer_given_before_the_body_was_read_keeps_the_connection_usable() 
     let health = "GET /health HTTP/1.1\r\nHost: accessd\r\n\r\n";
     stream.write_all(health.as_bytes()).await.expect("write");
     assert_eq!(read_one(&mut stream).await.status, 200);
+}
+
+/// A bounded number of requests in flight: with a bound of 2, two requests stalled in
+/// their bodies hold both places, and the next request is refused at once with 503,
+/// `Retry-After` and the ISC body, whoever sends it; `/health` still answers. Once the
+/// stalled requests end, requests are served again.
+#[tokio::test]
+async fn requests_over_the_bound_in_flight_get_a_fast_503() {
+    let app = TestApp::spawn_with(|c| c.gateway.max_requests_in_flight = 2).await;
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&app).await;
+        let mut request = head(
+            &app,
+            "POST /v3/access-profiles",
+            &["Content-Type: application/json", "Content-Length: 100"],
+        );
+        request.push_str("{\"name\": ");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        stalled.push(stream);
+    }
+    // Until both stalled requests hold their places.
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let resp = app.get("/v3/access-profiles").await;
+        if resp.status() == 503 {
+            break resp;
+        }
+        assert!(started.elapsed() < GUARD, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.headers()["Retry-After"], "1");
+    let quick = std::time::Instant::now();
+    let resp = app.get("/beta/access-profiles").await;
+    assert!(
+        quick.elapsed() < Duration::from_secs(2),
+        "not refused at once"
+    );
+    assert_isc_error(resp, 503, "503 Service Unavailable").await;
+    // Refused before authentication: no token needed to be turned away.
+    let resp = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        app.http
+            .get(app.url("/health"))
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        200
+    );
+    drop(stalled);
+    let started = std::time::Instant::now();
+    while app.get("/v3/access-profiles").await.status() != 200 {
+        assert!(started.elapsed() < GUARD, "never served again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -211,3 +211,56 @@ async fn after_a_rotation_older_keys_verify_only_for_a_token_lifetime() {
     );
     assert!(accepted(&app, &app.token).await);
 }
+
+/// `rotate-key --retire-old` run beside two running instances of one database: from
+/// then on, neither signs with the retired key — without waiting for its periodic
+/// reload — and each accepts the other's new tokens, while the retired key's tokens
+/// are refused by the instance that saw the retirement.
+#[tokio::test]
+async fn no_instance_signs_with_a_key_retired_while_it_runs() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::start(
+        test_config(&first.database_url),
+        first.dir.clone(),
+        first.clock.clone(),
+    )
+    .await;
+    // The second start renewed the start-up client's secret; both serve that client.
+    let (id, secret) = second.admin_client();
+    let before = [
+        first.fetch_token(&id, &secret).await,
+        second.fetch_token(&id, &secret).await,
+    ];
+    let old_kid = kid_of(&before[0]);
+    assert_eq!(kid_of(&before[1]), old_kid, "one key signs on both");
+    for app in [&first, &second] {
+        for token in &before {
+            assert!(accepted(app, token).await);
+        }
+    }
+    // What the command does, written to the shared database by neither instance.
+    let (new_kid, retired) = accessd::auth::keys::rotate(first.store.as_ref(), &first.clock, true)
+        .await
+        .expect("rotation");
+    assert_eq!(retired, 1);
+    let after = [
+        first.fetch_token(&id, &secret).await,
+        second.fetch_token(&id, &secret).await,
+    ];
+    for (i, token) in after.iter().enumerate() {
+        assert_eq!(
+            kid_of(token),
+            new_kid,
+            "instance {i} signs with the new key"
+        );
+        for app in [&first, &second] {
+            assert!(accepted(app, token).await, "a token of instance {i}");
+        }
+    }
+    for app in [&first, &second] {
+        assert_eq!(
+            refused(app, &before[0]).await,
+            "JWT validation failed: JWT was not signed by this tenant"
+        );
+    }
+}

@@ -3,7 +3,8 @@
 //! instance SIGKILLed mid-run"). Three `accessd serve` processes share a fresh schema;
 //! bulk deletes go to all three; roles that race the deletes are created through the
 //! survivors while the instance holding a half-done task is killed. Every task must end
-//! once, no step may run twice, and no role may reference a deleted profile.
+//! once, no step may run twice, and no role may reference a deleted profile. A key
+//! retired with `rotate-key --retire-old` beside running instances signs nothing more.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -548,4 +549,79 @@ async fn three_instances_share_bulk_deletes_and_one_killed_mid_run_loses_and_rep
         kept_all.len(),
         race.len()
     );
+}
+
+/// The key id in a token's header.
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token)
+        .expect("a JWT header")
+        .kid
+        .expect("kid")
+}
+
+/// `accessd rotate-key --retire-old` beside two running instances (CONTRACT §6): the
+/// very next token of each is signed with the new key and accepted by both, and the
+/// retired key's tokens are refused — no instance goes on signing with the retired key
+/// until its periodic reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: runs in the postgres pass (ACCESSD_TEST_BACKEND=postgres, --include-ignored)"]
+async fn after_rotate_key_retire_old_no_instance_signs_with_the_retired_key() {
+    assert!(
+        backend() == Backend::Postgres,
+        "multi_instance runs processes on one PostgreSQL database: set \
+         ACCESSD_TEST_BACKEND=postgres and TEST_DATABASE_URL"
+    );
+    let url = fresh_postgres_schema().await;
+    let first = Server::start(&url, &[]).await;
+    let second = Server::start(&url, &[]).await;
+    let apis = [first.api(), second.api()];
+    tokens_are_shared(&apis).await;
+    let retired_kid = kid_of(&first.token);
+    assert_eq!(kid_of(&second.token), retired_kid);
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_accessd"))
+        .args(["rotate-key", "--database-url", &url, "--retire-old"])
+        .output()
+        .await
+        .expect("accessd rotate-key runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("retired 1 older key"), "{stdout}");
+
+    for (i, issuer) in apis.iter().enumerate() {
+        let token = issuer.fetch_token().await;
+        assert_ne!(
+            kid_of(&token),
+            retired_kid,
+            "instance {i} signs with the new key"
+        );
+        for (j, api) in apis.iter().enumerate() {
+            let (status, body) = api
+                .call_as(
+                    &token,
+                    reqwest::Method::GET,
+                    "/v3/access-profiles?limit=1",
+                    None,
+                )
+                .await;
+            assert_eq!(
+                status, 200,
+                "instance {j} refused a new token of {i}: {body}"
+            );
+        }
+    }
+    for (j, api) in apis.iter().enumerate() {
+        let (status, body) = api
+            .call_as(
+                &first.token,
+                reqwest::Method::GET,
+                "/v3/access-profiles?limit=1",
+                None,
+            )
+            .await;
+        assert_eq!(
+            status, 401,
+            "instance {j} accepted a retired key's token: {body}"
+        );
+    }
 }

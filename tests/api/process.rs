@@ -196,6 +196,31 @@ impl Server {
         self.log.lock().expect("log lock").clone()
     }
 
+    /// Sends signal `name` (`INT`, `TERM`) to the process, as Ctrl-C or a service
+    /// manager would.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// The exit status, once the process has exited within `within`; `None` if it is
+    /// still running then.
+    pub async fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILL (`Child::kill` on Unix): no shutdown path runs.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");

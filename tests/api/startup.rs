@@ -40,10 +40,12 @@ async fn the_demo_tenant_is_loaded_once_into_an_empty_database() {
 async fn configured_admin_credentials_work() {
     let app = TestApp::spawn_with(|c| {
         c.admin_client_id = Some("ci-admin".into());
-        c.admin_client_secret = Some("ci-secret".into());
+        c.admin_client_secret = Some("ci-secret-0123456789abcdef".into());
     })
     .await;
-    let token = app.fetch_token("ci-admin", "ci-secret").await;
+    let token = app
+        .fetch_token("ci-admin", "ci-secret-0123456789abcdef")
+        .await;
     let resp = app
         .http
         .get(app.url("/v3/sources"))
@@ -65,7 +67,7 @@ async fn instances_started_together_on_a_new_database_share_one_tenant() {
         let mut c = test_config(&url);
         c.demo = true;
         c.admin_client_id = Some("ops-admin".into());
-        c.admin_client_secret = Some("ops-secret".into());
+        c.admin_client_secret = Some("ops-secret-0123456789abcdef".into());
         c
     };
     let clock = accessd::domain::Clock::system();
@@ -87,7 +89,9 @@ async fn instances_started_together_on_a_new_database_share_one_tenant() {
     assert_eq!(rows("access_profiles"), 12, "the demo tenant, once");
     assert_eq!(rows("sources"), 3);
     for from in apps {
-        let token = from.fetch_token("ops-admin", "ops-secret").await;
+        let token = from
+            .fetch_token("ops-admin", "ops-secret-0123456789abcdef")
+            .await;
         for to in apps {
             let resp = to
                 .http

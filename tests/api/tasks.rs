@@ -337,3 +337,75 @@ async fn a_graceful_restart_releases_a_running_task_for_the_next_runner() {
         );
     }
 }
+
+/// A task whose runners keep dying is given up after its fifth claim (CONTRACT §4: it
+/// ends, and is never run twice at once); it ends `ERROR` naming the profiles no step
+/// deleted, which are still there, while those its first step deleted are gone.
+#[tokio::test]
+async fn a_task_abandoned_after_five_claims_names_the_profiles_it_left() {
+    let app = TestApp::spawn_with_clock(accessd::domain::Clock::frozen(), |c| {
+        c.tasks.task_runner = false
+    })
+    .await;
+    let f = app.fixture().await;
+    // 15 profiles: a first step of 10, and 5 that no step reaches.
+    let (id, aps) = pending_task(&app, &f, 15, "Abandoned").await;
+    let claim = |worker: &'static str| {
+        let now = app.clock.now();
+        let store = app.store.clone();
+        async move {
+            store
+                .claim_task(worker, now, now + chrono::Duration::seconds(30))
+                .await
+                .expect("claim")
+                .expect("the task is claimable")
+        }
+    };
+    let task = claim("dies-after-one-step").await;
+    let now = app.clock.now();
+    app.store
+        .run_delete_step(
+            &task,
+            "dies-after-one-step",
+            accessd::store::DeleteTarget::AccessProfiles,
+            now,
+            now + chrono::Duration::seconds(30),
+        )
+        .await
+        .expect("step")
+        .expect("still claimed");
+    for worker in ["dies-2", "dies-3", "dies-4", "dies-5"] {
+        app.clock.advance(31);
+        claim(worker).await;
+    }
+    app.clock.advance(31);
+    app.drain_tasks().await;
+
+    let t = app.get_json(&format!("/beta/task-status/{id}")).await;
+    assert_eq!(t["completionStatus"], "ERROR", "{t}");
+    let left = &aps[10..];
+    assert_eq!(t["attributes"]["notDeleted"], json!(left), "{t}");
+    let text = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "ERROR")
+        .and_then(|m| m["localizedText"]["message"].as_str())
+        .expect("an ERROR message")
+        .to_string();
+    assert!(text.contains("abandoned after 5 attempts"), "{text}");
+    for ap in left {
+        assert!(text.contains(ap.as_str()), "{ap} not named: {text}");
+        assert_eq!(
+            app.get(&format!("/v3/access-profiles/{ap}")).await.status(),
+            200
+        );
+    }
+    for ap in &aps[..10] {
+        assert!(!text.contains(ap.as_str()), "{ap} was deleted: {text}");
+        assert_eq!(
+            app.get(&format!("/v3/access-profiles/{ap}")).await.status(),
+            404
+        );
+    }
+}

@@ -10,7 +10,7 @@ use super::access_profiles::delete_unused_profiles;
 use super::*;
 use crate::domain::model::Page;
 use crate::domain::task::{
-    after_delete_step, failed, next_chunk, CompletionStatus, ItemResult, TaskKind, TaskRecord,
+    abandoned, after_delete_step, next_chunk, CompletionStatus, ItemResult, TaskKind, TaskRecord,
     TaskState, TaskUpdate, MAX_ATTEMPTS,
 };
 use crate::query::format_timestamp;
@@ -261,19 +261,17 @@ impl TaskStore for SqlStore {
             };
             if task.attempts >= MAX_ATTEMPTS {
                 // A task that keeps killing or outliving its runners: give it up.
-                let update = failed(
-                    &task,
-                    &format!("The task was abandoned after {MAX_ATTEMPTS} attempts."),
-                );
+                let update = abandoned(&task);
                 tx.execute(
                     "UPDATE tasks SET state = 'FINISHED', completion_status = 'ERROR', \
                      completed = $1, claimed_by = NULL, claim_expires = NULL, messages = $2, \
-                     progress = $3, modified = $4 WHERE id = $5",
+                     progress = $3, modified = $4, attributes = $5 WHERE id = $6",
                     params![
                         now_s,
                         Value::Array(update.messages).to_string(),
                         update.progress,
                         now_s,
+                        Value::Object(update.attributes).to_string(),
                         task.id,
                     ],
                 )

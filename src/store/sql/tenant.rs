@@ -39,6 +39,10 @@ impl TenantStore for SqlStore {
         Ok(())
     }
 
+    async fn close(&self) -> StoreResult<()> {
+        self.db.close().await
+    }
+
     async fn rate_limit_take(
         &self,
         client_id: &str,
@@ -330,6 +334,17 @@ impl TenantStore for SqlStore {
                 params![keep],
             )
             .await
+    }
+
+    async fn signing_key_active(&self, kid: &str) -> StoreResult<bool> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT kid FROM signing_keys WHERE kid = $1 AND active = TRUE",
+                params![kid],
+            )
+            .await?
+            .is_some())
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>> {
