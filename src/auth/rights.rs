@@ -102,6 +102,14 @@ operation_ids! {
     UpdateSourceAppsInBulk => "updateSourceAppsInBulk",
     UpdateTaskStatus => "updateTaskStatus",
     UpdateWorkgroupMembers => "updateWorkgroupMembers",
+    DeleteIdentity => "deleteIdentity",
+    DeleteSource => "deleteSource",
+    DeleteWorkgroup => "deleteWorkgroup",
+    DeleteWorkgroupMembers => "deleteWorkgroupMembers",
+    DeleteWorkgroupsInBulk => "deleteWorkgroupsInBulk",
+    PatchWorkgroup => "patchWorkgroup",
+    PutSource => "putSource",
+    UpdateSource => "updateSource",
 }
 
 /// An operation of one family.

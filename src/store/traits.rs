@@ -319,6 +319,44 @@ pub trait DirectoryStore: Send + Sync {
     async fn list_sources(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Source>>;
     /// The sources whose management workgroup has `identity_id` as a member: what a
     /// sub-admin administers.
+    /// Rewrites a source inside `scope` (its numeric id and `created` stay).
+    async fn update_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        source: &NewSource,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Source>;
+    /// Deletes a source inside `scope` with its entitlements, unless anything else
+    /// refers to it or to one of its entitlements (`InUse`, nothing changed); `record`
+    /// (the finished task `deleteSource` answers with) is written in the same
+    /// transaction.
+    async fn delete_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        record: &TaskRecord,
+    ) -> StoreResult<Source>;
+    /// Rewrites a governance group's name, description and owner.
+    async fn update_governance_group(
+        &self,
+        id: &str,
+        group: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup>;
+    /// Deletes a governance group with its memberships, unless a source names it as
+    /// its management workgroup (`InUse`, nothing changed).
+    async fn delete_governance_group(&self, id: &str) -> StoreResult<()>;
+    /// Removes `identity_ids` from a group's members, in one transaction; returns
+    /// those that were members (and are no longer).
+    async fn remove_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// Deletes an identity (its memberships and personal access tokens go with it),
+    /// unless anything else refers to it (`InUse`, nothing changed).
+    async fn delete_identity(&self, id: &str) -> StoreResult<()>;
     async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;
     async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
