@@ -110,6 +110,7 @@ operation_ids! {
     PatchWorkgroup => "patchWorkgroup",
     PutSource => "putSource",
     UpdateSource => "updateSource",
+    UpdateAccessProfilesInBulk => "updateAccessProfilesInBulk",
 }
 
 /// An operation of one family.

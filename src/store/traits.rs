@@ -69,6 +69,15 @@ pub trait AccessProfileStore: Send + Sync {
         scope: &Scope,
         ids: &[String],
     ) -> StoreResult<(Vec<NamedRef>, Vec<Usage>)>;
+    /// Sets `requestable` of each `(id, requestable)` in one transaction, all inside
+    /// `scope` (`OutsideScopeIds` names those outside it, nothing changed); returns
+    /// the ids that exist (and were written).
+    async fn update_access_profiles_requestable(
+        &self,
+        scope: &Scope,
+        items: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
     /// Deletes one access profile inside `scope` unless something uses it (`InUse`,
     /// nothing changed), the check and the delete in one transaction; `record`
     /// (beta's task) is written in that same transaction. `NotFound` for an unknown id.

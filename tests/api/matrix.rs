@@ -84,6 +84,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("beta", "deleteAccessProfile"),
     ("beta", "deleteAccessProfilesInBulk"),
     ("beta", "getAccessProfileEntitlements"),
+    ("beta", "updateAccessProfilesInBulk"),
     ("beta", "listRoles"),
     ("beta", "createRole"),
     ("beta", "getRole"),
@@ -126,6 +127,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v1", "deleteAccessProfileV1"),
     ("v1", "deleteAccessProfilesInBulkV1"),
     ("v1", "getAccessProfileEntitlementsV1"),
+    ("v1", "updateAccessProfilesInBulkV1"),
     ("v1", "listRolesV1"),
     ("v1", "createRoleV1"),
     ("v1", "getRoleV1"),
@@ -910,6 +912,8 @@ impl World {
                 Prepared::new(Foreign)
                     .json(json!({"accessProfileIds": [own, foreign], "bestEffortOnly": false}))
             }
+            "updateAccessProfilesInBulk" => Prepared::new(Foreign)
+                .json(json!([{"id": self.foreign_profile, "requestable": true}])),
             "listRoles" => Prepared::list(&[&self.own_role], &[&self.foreign_role]),
             "createRole" => {
                 let name = self.name("role");
