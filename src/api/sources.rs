@@ -16,7 +16,7 @@ use super::{AppState, Routes};
 use crate::api::error::ApiError;
 use crate::auth::{Family, OperationId as Op};
 use crate::domain::access_profile::RefInput;
-use crate::domain::model::{NewSource, Source};
+use crate::domain::model::{EntitlementChange, NewSource, Source};
 use crate::domain::patch;
 use crate::domain::scope::{is_subadmin, SOURCE_SUBADMIN};
 use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
@@ -283,7 +283,10 @@ pub fn entitlement_routes<F: Fam>(suffix: &str) -> Routes {
         .at::<F>(&base, [(Op::ListEntitlements, get(list_entitlements::<F>))])
         .at::<F>(
             &format!("{base}/{{id}}"),
-            [(Op::GetEntitlement, get(get_entitlement::<F>))],
+            [
+                (Op::GetEntitlement, get(get_entitlement::<F>)),
+                (Op::PatchEntitlement, patch(patch_entitlement::<F>)),
+            ],
         )
 }
 
@@ -341,5 +344,77 @@ async fn get_entitlement<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let e = state.store.get_entitlement(&id).await?;
+    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)).into_response())
+}
+
+/// An entitlement after a patch: the fields `patchEntitlement` writes.
+#[derive(Deserialize)]
+struct PatchedEntitlement {
+    name: Option<String>,
+    description: Option<String>,
+    privileged: Option<bool>,
+    requestable: Option<bool>,
+    owner: Option<RefInput>,
+}
+
+/// `patchEntitlement` (beta, v1): RFC 6902 on name, description, requestable, owner,
+/// and on beta `privileged`; 200 with the entitlement. The owner is an existing
+/// `IDENTITY`; a name sent with it must be that identity's. The spec's other patchable
+/// fields (`segments`, `manuallyUpdatedFields`, v1 `privilegeOverride`) are not kept
+/// by accessd, so a patch of them is refused (400) rather than dropped.
+async fn patch_entitlement<F: Fam>(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Json(ops): Json<Vec<Value>>,
+) -> Result<Response, ApiError> {
+    let current = state.store.get_entitlement(&id).await?;
+    let patchable: &[&str] = match F::FAMILY {
+        Family::V1 => &["name", "description", "requestable", "owner"],
+        _ => &["name", "description", "requestable", "owner", "privileged"],
+    };
+    let mut doc = json!({
+        "name": current.name,
+        "description": current.description,
+        "privileged": current.privileged,
+        "requestable": current.requestable,
+        "owner": current.owner.as_ref().map(|o| json!({"type": "IDENTITY", "id": o.id, "name": o.name})),
+    });
+    patch::apply(&mut doc, &ops, patchable, &[])?;
+    let patched: PatchedEntitlement = serde_json::from_value(doc)
+        .map_err(|e| ApiError::bad_request(format!("The patched entitlement is invalid: {e}")))?;
+    let owner_id = match patched.owner {
+        None => None,
+        Some(owner) => {
+            if let Some(kind) = owner.ref_type.as_deref().filter(|k| *k != "IDENTITY") {
+                return Err(ApiError::bad_request(format!(
+                    "owner.type '{kind}' is not valid: the owner of an entitlement is an IDENTITY."
+                )));
+            }
+            let owner_id = owner
+                .id
+                .ok_or_else(|| ApiError::bad_request("owner.id is required."))?;
+            let identity = state.store.get_identity(&owner_id).await.map_err(|_| {
+                ApiError::bad_request(format!("owner '{owner_id}' is not an existing identity."))
+            })?;
+            if owner.name.as_ref().is_some_and(|n| *n != identity.name) {
+                return Err(ApiError::bad_request(format!(
+                    "owner.name does not match the name of identity '{owner_id}'."
+                )));
+            }
+            Some(owner_id)
+        }
+    };
+    let change = EntitlementChange {
+        name: Name::parse(patched.name, "name")?.into_string(),
+        description: patched.description,
+        privileged: patched.privileged.unwrap_or(current.privileged),
+        requestable: patched.requestable.unwrap_or(current.requestable),
+        owner_id,
+    };
+    let e = state
+        .store
+        .update_entitlement(&id, &change, state.clock.now())
+        .await?;
     Ok(axum::Json(docs::entitlement(&e, F::FAMILY)).into_response())
 }

@@ -111,6 +111,7 @@ operation_ids! {
     PutSource => "putSource",
     UpdateSource => "updateSource",
     UpdateAccessProfilesInBulk => "updateAccessProfilesInBulk",
+    PatchEntitlement => "patchEntitlement",
 }
 
 /// An operation of one family.

@@ -135,6 +135,16 @@ pub struct Entitlement {
     pub modified: DateTime<Utc>,
 }
 
+/// What `patchEntitlement` may change of an entitlement.
+#[derive(Clone, Debug)]
+pub struct EntitlementChange {
+    pub name: String,
+    pub description: Option<String>,
+    pub privileged: bool,
+    pub requestable: bool,
+    pub owner_id: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct AccessProfile {
     pub id: String,

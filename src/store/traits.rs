@@ -369,6 +369,14 @@ pub trait DirectoryStore: Send + Sync {
     async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;
     async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
+    /// Rewrites an entitlement's name, description, privilege, requestability and
+    /// owner.
+    async fn update_entitlement(
+        &self,
+        id: &str,
+        change: &EntitlementChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Entitlement>;
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>>;
 }
 

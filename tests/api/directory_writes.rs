@@ -417,3 +417,85 @@ async fn an_identity_that_owns_something_is_not_deleted_and_another_is() {
         assert_isc_error(app.delete(&member_path).await, 404, "404 Not found").await;
     }
 }
+
+#[tokio::test]
+async fn an_entitlement_is_patched_on_beta_and_v1_in_their_shapes() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let other = app.seed_identity(&[]).await;
+    let beta = format!("/beta/entitlements/{}", f.entitlements[0]);
+    let patched = json_of(
+        app.patch(
+            &beta,
+            &json!([{"op": "replace", "path": "/requestable", "value": false},
+                    {"op": "replace", "path": "/privileged", "value": true},
+                    {"op": "replace", "path": "/description", "value": "Admins"},
+                    {"op": "replace", "path": "/owner", "value": {"type": "IDENTITY", "id": other.id}}]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(patched["requestable"], false);
+    assert_eq!(patched["privileged"], true);
+    assert_eq!(patched["description"], "Admins");
+    assert_eq!(patched["owner"]["id"], other.id.as_str());
+    assert_eq!(app.get_json(&beta).await, patched);
+    let v1 = format!("/entitlements/v1/{}", f.entitlements[0]);
+    assert_eq!(app.get_json(&v1).await["privilegeLevel"]["direct"], "HIGH");
+    let renamed = json_of(
+        app.patch(
+            &v1,
+            &json!([{"op": "replace", "path": "/name", "value": "Renamed"}]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed["name"], "Renamed");
+    assert_eq!(app.get_json(&beta).await["name"], "Renamed");
+
+    // Refused, nothing changed: a field accessd does not patch, an owner that is no
+    // identity, an owner name that is not the identity's, and v1 `privileged`.
+    let before = app.get_json(&beta).await;
+    for (path, ops) in [
+        (
+            &beta,
+            json!([{"op": "replace", "path": "/attribute", "value": "x"}]),
+        ),
+        (
+            &beta,
+            json!([{"op": "replace", "path": "/owner", "value": {"type": "IDENTITY", "id": "0".repeat(32)}}]),
+        ),
+        (
+            &beta,
+            json!([{"op": "replace", "path": "/owner", "value": {"type": "IDENTITY", "id": other.id, "name": "Someone Else"}}]),
+        ),
+        (
+            &beta,
+            json!([{"op": "replace", "path": "/owner", "value": {"type": "GOVERNANCE_GROUP", "id": other.id}}]),
+        ),
+        (
+            &v1,
+            json!([{"op": "replace", "path": "/privileged", "value": false}]),
+        ),
+    ] {
+        assert_isc_error(
+            app.patch(path, &ops).await,
+            400,
+            "400.1 Bad Request Content",
+        )
+        .await;
+    }
+    assert_eq!(app.get_json(&beta).await, before);
+    assert_isc_error(
+        app.patch(
+            &format!("/beta/entitlements/{}", "0".repeat(32)),
+            &json!([{"op": "replace", "path": "/name", "value": "x"}]),
+        )
+        .await,
+        404,
+        "404 Not found",
+    )
+    .await;
+}

@@ -108,6 +108,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("beta", "getPendingTaskHeaders"),
     ("beta", "listEntitlements"),
     ("beta", "getEntitlement"),
+    ("beta", "patchEntitlement"),
     ("beta", "listIdentities"),
     ("beta", "getIdentity"),
     ("beta", "deleteIdentity"),
@@ -149,6 +150,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v1", "updateTaskStatusV1"),
     ("v1", "listEntitlementsV1"),
     ("v1", "getEntitlementV1"),
+    ("v1", "patchEntitlementV1"),
     ("v1", "listIdentitiesV1"),
     ("v1", "getIdentityV1"),
     ("v1", "deleteIdentityV1"),
@@ -1041,6 +1043,9 @@ impl World {
             }
             "listEntitlements" => Prepared::new(Unscoped),
             "getEntitlement" => Prepared::new(Unscoped).param("id", &self.f.entitlements[0]),
+            "patchEntitlement" => Prepared::new(Unscoped)
+                .param("id", &self.f.entitlements[0])
+                .patch(describe),
             "listIdentities" => Prepared::new(Unscoped),
             "getIdentity" => Prepared::new(Unscoped).param("id", &self.f.owner.id),
             "deleteIdentity" => {

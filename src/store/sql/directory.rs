@@ -628,6 +628,35 @@ impl DirectoryStore for SqlStore {
             .ok_or_else(|| not_found("entitlement", id))
     }
 
+    async fn update_entitlement(
+        &self,
+        id: &str,
+        c: &EntitlementChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Entitlement> {
+        let changed = self
+            .db
+            .execute(
+                "UPDATE entitlements SET name = $2, description = $3, privileged = $4, \
+                 requestable = $5, owner_id = $6, modified = $7 WHERE id = $1",
+                params![
+                    id,
+                    c.name,
+                    c.description,
+                    c.privileged,
+                    c.requestable,
+                    c.owner_id,
+                    format_timestamp(&now),
+                ],
+            )
+            .await
+            .map_err(|e| missing_reference(e, "owner"))?;
+        if changed == 0 {
+            return Err(not_found("entitlement", id));
+        }
+        self.get_entitlement(id).await
+    }
+
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>> {
         let (rows, total) = self.list_rows(&ENTITLEMENTS, &[], q).await?;
         Ok(Page {
