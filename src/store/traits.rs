@@ -12,7 +12,7 @@ use super::{
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
-use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
+use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts, SegmentView};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
 
@@ -113,8 +113,13 @@ pub trait RoleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Role>;
     async fn get_role(&self, scope: &Scope, id: &str) -> StoreResult<Role>;
-    /// Roles inside `scope` matching `q`.
-    async fn list_roles(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Role>>;
+    /// Roles inside `scope` and `view` (segments; `None` = all) matching `q`.
+    async fn list_roles(
+        &self,
+        scope: &Scope,
+        view: Option<&SegmentView>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>>;
     /// Deletes one role inside `scope` (its links go with it); `NotFound` when there
     /// is none.
     async fn delete_role(&self, scope: &Scope, id: &str) -> StoreResult<()>;
