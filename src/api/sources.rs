@@ -8,7 +8,7 @@ use axum::routing::{delete, get, patch, post, put};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::extract::{list_response, Json, Params};
+use super::extract::{list_response, Json, OptionalJson, Params};
 use super::gateway::Caller;
 use super::scope::for_subadmin;
 use super::{docs, Fam, V3};
@@ -366,9 +366,14 @@ async fn patch_entitlement<F: Fam>(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-    Json(ops): Json<Vec<Value>>,
+    OptionalJson(ops): OptionalJson<Vec<Value>>,
 ) -> Result<Response, ApiError> {
     let current = state.store.get_entitlement(&id).await?;
+    // The body is optional in the spec: none is a patch of no operations, which
+    // changes nothing and answers the entitlement as it is.
+    let Some(ops) = ops else {
+        return Ok(axum::Json(docs::entitlement(&current, F::FAMILY)).into_response());
+    };
     let patchable: &[&str] = match F::FAMILY {
         Family::V1 => &["name", "description", "requestable", "owner"],
         _ => &["name", "description", "requestable", "owner", "privileged"],

@@ -8,7 +8,7 @@ use axum::routing::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::extract::{list_response, Json, Params};
+use super::extract::{list_response, Json, OptionalJson, Params};
 use super::gateway::Caller;
 use super::{docs, Fam};
 use super::{AppState, Routes};
@@ -146,9 +146,14 @@ async fn patch_workgroup(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-    Json(ops): Json<Vec<Value>>,
+    OptionalJson(ops): OptionalJson<Vec<Value>>,
 ) -> Result<Response, ApiError> {
     let current = state.store.get_governance_group(&id).await?;
+    // The body is optional in the spec: none is a patch of no operations, which
+    // changes nothing and answers the group as it is.
+    let Some(ops) = ops else {
+        return Ok(axum::Json(docs::workgroup(&current)).into_response());
+    };
     let mut doc = serde_json::to_value(docs::workgroup(&current))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     // Description and owner left out of the document are there as null, so that

@@ -499,3 +499,22 @@ async fn an_entitlement_is_patched_on_beta_and_v1_in_their_shapes() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_workgroup_or_entitlement_patch_without_a_body_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let group = create_group(&app, "/beta/workgroups", "Bodiless", &f.owner.id).await;
+    for path in [
+        format!("/beta/workgroups/{}", group["id"].as_str().unwrap()),
+        format!("/workgroups/v1/{}", group["id"].as_str().unwrap()),
+        format!("/beta/entitlements/{}", f.entitlements[0]),
+        format!("/entitlements/v1/{}", f.entitlements[0]),
+    ] {
+        let before = app.get_json(&path).await;
+        // The spec makes these bodies optional: no body is a patch of no operations.
+        let resp = app.request(Method::PATCH, &path).send().await.unwrap();
+        assert_eq!(json_of(resp, 200).await, before, "{path}");
+        assert_eq!(app.get_json(&path).await, before, "{path}");
+    }
+}
