@@ -206,6 +206,7 @@ pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreRe
                     owner_id: people[owner].id.clone(),
                     access_profile_ids: ids(aps),
                     entitlement_ids: Vec::new(),
+                    segment_ids: Vec::new(),
                     enabled: true,
                     requestable: true,
                     dimensional: false,

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
@@ -26,7 +27,7 @@ use crate::tasks::enqueue;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/access-profiles{suffix}");
-    Routes::default()
+    let routes = Routes::default()
         .at::<F>(
             &base,
             [
@@ -55,7 +56,18 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
                 Op::GetAccessProfileEntitlements,
                 get(get_access_profile_entitlements::<F>),
             )],
-        )
+        );
+    if F::FAMILY == Family::V3 {
+        return routes;
+    }
+    // Only the beta and v1 documents have the bulk update of `requestable`.
+    routes.at::<F>(
+        &format!("{base}/bulk-update-requestable"),
+        [(
+            Op::UpdateAccessProfilesInBulk,
+            post(update_access_profiles_in_bulk),
+        )],
+    )
 }
 
 /// `listAccessProfiles` (CONTRACT §5): a sub-admin sees the profiles of its sources;
@@ -235,4 +247,80 @@ async fn delete_access_profiles_in_bulk(
         axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),
     )
         .into_response())
+}
+
+/// An item of `AccessProfileBulkUpdateRequest`: both fields are required.
+#[derive(Deserialize)]
+pub struct RequestableUpdate {
+    id: Option<String>,
+    requestable: Option<bool>,
+}
+
+/// `AccessProfileUpdateItem`: the HTTP status of one profile, as a string (the
+/// schema's type).
+#[derive(Serialize)]
+struct RequestableUpdateItem {
+    id: String,
+    requestable: bool,
+    status: String,
+    description: String,
+}
+
+/// The most items one bulk update takes. The spec names no bound; accessd takes as
+/// many as a bulk delete (CONTRACT §3.2), so that one request is one short transaction.
+const MAX_BULK_UPDATE: usize = 50;
+
+/// `updateAccessProfilesInBulk` (beta, v1): sets `requestable` of each profile named,
+/// in one transaction; 207 with a status per item, in the order asked: "201" updated,
+/// "404" not found. A SOURCE_SUBADMIN may only name profiles of its sources (CONTRACT
+/// §6): one outside them refuses the whole request (403), nothing changed, as for
+/// bulk delete.
+async fn update_access_profiles_in_bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(items): Json<Vec<RequestableUpdate>>,
+) -> Result<Response, ApiError> {
+    if items.is_empty() {
+        return Err(ApiError::bad_request(
+            "At least one access profile is required.",
+        ));
+    }
+    if items.len() > MAX_BULK_UPDATE {
+        return Err(ApiError::bad_request(format!(
+            "At most {MAX_BULK_UPDATE} access profiles can be updated at one time."
+        )));
+    }
+    let mut wanted = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let (Some(id), Some(requestable)) = (item.id, item.requestable) else {
+            return Err(ApiError::bad_request(format!(
+                "Item {i} needs an id and requestable."
+            )));
+        };
+        wanted.push((id, requestable));
+    }
+    let updated = state
+        .store
+        .update_access_profiles_requestable(&caller.scope, &wanted, state.clock.now())
+        .await?;
+    let results: Vec<RequestableUpdateItem> = wanted
+        .into_iter()
+        .map(|(id, requestable)| {
+            let (status, description) = if updated.contains(&id) {
+                ("201", "Access Profile updated successfully.".to_string())
+            } else {
+                (
+                    "404",
+                    format!("Referenced Access profile with Id \"{id}\" was not found."),
+                )
+            };
+            RequestableUpdateItem {
+                id,
+                requestable,
+                status: status.into(),
+                description,
+            }
+        })
+        .collect();
+    Ok((StatusCode::MULTI_STATUS, axum::Json(results)).into_response())
 }

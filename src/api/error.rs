@@ -255,6 +255,9 @@ impl From<StoreError> for ApiError {
                  source hold it: {}.",
                 apps.join(", ")
             )),
+            StoreError::InUse { kind, name } => Self::InUse(format!(
+                "The \"{name}\" {kind} can't be deleted because it's in use."
+            )),
             StoreError::TaskFinished(id) => {
                 Self::BadRequest(format!("The task '{id}' has already completed."))
             }

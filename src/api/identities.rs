@@ -2,8 +2,9 @@
 //! reference.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{delete, get};
 use serde_json::Value;
 
 use super::extract::{list_response, Params};
@@ -20,7 +21,10 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         .at::<F>(&base, [(Op::ListIdentities, get(list_identities::<F>))])
         .at::<F>(
             &format!("{base}/{{id}}"),
-            [(Op::GetIdentity, get(get_identity))],
+            [
+                (Op::GetIdentity, get(get_identity)),
+                (Op::DeleteIdentity, delete(delete_identity)),
+            ],
         )
 }
 
@@ -65,6 +69,21 @@ async fn get_identity(
     Ok(axum::Json(docs::identity(
         &state.store.get_identity(&id).await?,
     )))
+}
+
+/// `deleteIdentity` (beta, v1): 204. Identities are the owners and managers of
+/// CONTRACT §2's model: an identity that owns anything (a source, an access profile,
+/// a role, a source app, a segment, an entitlement, a governance group, an identity
+/// profile) or manages another identity is not deleted from under it: 400 in use, as
+/// for access profiles (§3.1), nothing changed. Its memberships and personal access
+/// tokens go with it.
+async fn delete_identity(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.delete_identity(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `getPublicIdentities` (v3)

@@ -22,6 +22,7 @@ use crate::domain::role::{
     check_role_refs, RoleInput,
 };
 use crate::domain::scope::ROLE_SUBADMIN;
+use crate::domain::segment::segment_scope;
 use crate::domain::task::{TaskKind, TaskRecord};
 use crate::query::{specs, FilterSpec, SortSpec};
 use crate::tasks::enqueue;
@@ -60,17 +61,13 @@ fn list_specs<F: Fam>() -> (&'static FilterSpec, &'static SortSpec) {
 
 /// `listRoles` (CONTRACT §5): at most 50 per page on every family, as the spec says. A
 /// ROLE_SUBADMIN sees the roles whose access profiles all come from its sources;
-/// `for-subadmin` shows another's view. Segment views are not built yet.
+/// `for-subadmin` shows another's view; `for-segment-ids` and `include-unsegmented`
+/// narrow it to segments, as for access profiles.
 async fn list_roles<F: Fam>(
     State(state): State<AppState>,
     caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    if params.get("for-segment-ids").is_some() {
-        return Err(ApiError::bad_request(
-            "The for-segment-ids parameter is not supported by accessd yet.",
-        ));
-    }
     let mut scope = caller.scope.clone();
     if let Some(view) = for_subadmin(
         &state,
@@ -82,22 +79,16 @@ async fn list_roles<F: Fam>(
     {
         scope = scope.intersect(&view);
     }
-    match params.get("include-unsegmented") {
-        None | Some("true") => {}
-        Some("false") => {
-            return Err(ApiError::bad_request(
-                "include-unsegmented=false requires for-segment-ids, which accessd does not support yet.",
-            ))
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid include-unsegmented '{other}': must be true or false"
-            )))
-        }
-    }
+    let segments = segment_scope(
+        params.get("for-segment-ids"),
+        params.get("include-unsegmented"),
+    )?;
     let (filters, sorters) = list_specs::<F>();
     let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
-    let page = state.store.list_roles(&scope, &q).await?;
+    let page = state
+        .store
+        .list_roles(&scope, segments.as_ref(), &q)
+        .await?;
     Ok(list_response(&page.items, page.total, RoleBody::of))
 }
 
@@ -121,7 +112,7 @@ struct RoleBody<'a> {
     requestable: bool,
     access_request_config: Option<&'a Value>,
     revocation_request_config: Option<&'a Value>,
-    segments: &'a Value,
+    segments: &'a [String],
     dimensional: bool,
     dimension_refs: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +144,7 @@ impl<'a> RoleBody<'a> {
             requestable: role.requestable,
             access_request_config: stored("accessRequestConfig"),
             revocation_request_config: stored("revocationRequestConfig"),
-            segments: stored("segments").unwrap_or(&EMPTY_LIST),
+            segments: &role.segments,
             dimensional: role.dimensional,
             dimension_refs: stored("dimensionRefs"),
             access_model_metadata: stored("accessModelMetadata"),

@@ -134,7 +134,8 @@ async fn patch_segment(
     Ok(axum::Json(SegmentBody::of(&segment)).into_response())
 }
 
-/// `deleteSegment`: 204. The segment leaves every access profile that was in it.
+/// `deleteSegment`: 204. The segment leaves every access profile and role that was in
+/// it.
 async fn delete_segment(
     State(state): State<AppState>,
     _caller: Caller,

@@ -102,6 +102,16 @@ operation_ids! {
     UpdateSourceAppsInBulk => "updateSourceAppsInBulk",
     UpdateTaskStatus => "updateTaskStatus",
     UpdateWorkgroupMembers => "updateWorkgroupMembers",
+    DeleteIdentity => "deleteIdentity",
+    DeleteSource => "deleteSource",
+    DeleteWorkgroup => "deleteWorkgroup",
+    DeleteWorkgroupMembers => "deleteWorkgroupMembers",
+    DeleteWorkgroupsInBulk => "deleteWorkgroupsInBulk",
+    PatchWorkgroup => "patchWorkgroup",
+    PutSource => "putSource",
+    UpdateSource => "updateSource",
+    UpdateAccessProfilesInBulk => "updateAccessProfilesInBulk",
+    PatchEntitlement => "patchEntitlement",
 }
 
 /// An operation of one family.

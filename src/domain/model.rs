@@ -135,6 +135,16 @@ pub struct Entitlement {
     pub modified: DateTime<Utc>,
 }
 
+/// What `patchEntitlement` may change of an entitlement.
+#[derive(Clone, Debug)]
+pub struct EntitlementChange {
+    pub name: String,
+    pub description: Option<String>,
+    pub privileged: bool,
+    pub requestable: bool,
+    pub owner_id: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct AccessProfile {
     pub id: String,
@@ -163,11 +173,13 @@ pub struct Role {
     /// In the order the client gave them.
     pub access_profiles: Vec<NamedRef>,
     pub entitlements: Vec<NamedRef>,
+    /// The segments the role is in, in the client's order.
+    pub segments: Vec<String>,
     pub enabled: bool,
     pub requestable: bool,
     pub dimensional: bool,
     /// membership, legacyMembershipInfo, accessRequestConfig, revocationRequestConfig,
-    /// segments, additionalOwners, dimensionRefs, accessModelMetadata, privilegeLevel.
+    /// additionalOwners, dimensionRefs, accessModelMetadata, privilegeLevel.
     pub doc: Map<String, Value>,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
@@ -181,6 +193,8 @@ pub struct RoleDraft {
     pub owner_id: String,
     pub access_profile_ids: Vec<String>,
     pub entitlement_ids: Vec<String>,
+    /// The segments the role is in, distinct, in the client's order.
+    pub segment_ids: Vec<String>,
     pub enabled: bool,
     pub requestable: bool,
     pub dimensional: bool,
@@ -194,6 +208,8 @@ pub struct RoleRefFacts {
     pub owner: Option<NamedRef>,
     pub access_profiles: Vec<NamedRef>,
     pub entitlements: Vec<NamedRef>,
+    /// The referenced segments that exist.
+    pub segments: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -12,12 +12,11 @@ use super::{invalid, DomainError, DomainResult};
 
 /// Fields kept in the free-form part of the document (stored as sent, validated for
 /// shape). `legacyMembershipInfo` is "not directly modifiable": rendered, never taken.
-const DOC_FIELDS: [&str; 9] = [
+const DOC_FIELDS: [&str; 8] = [
     "membership",
     "legacyMembershipInfo",
     "accessRequestConfig",
     "revocationRequestConfig",
-    "segments",
     "additionalOwners",
     "dimensionRefs",
     "accessModelMetadata",
@@ -155,8 +154,17 @@ impl TryFrom<RoleInput> for RoleDraft {
             check_request_config(&v, "revocationRequestConfig")?;
             doc.insert("revocationRequestConfig".into(), v);
         }
-        if let Some(s) = input.segments {
-            doc.insert("segments".into(), json!(s));
+        // Segments are links, as an access profile's: distinct ids, in order, each an
+        // existing segment (checked with the store's facts).
+        let mut segment_ids: Vec<String> = Vec::new();
+        for (i, id) in input.segments.unwrap_or_default().into_iter().enumerate() {
+            if id.trim().is_empty() {
+                return invalid(format!("segments[{i}] must be a segment id."));
+            }
+            if segment_ids.contains(&id) {
+                return invalid(format!("segment '{id}' is listed more than once."));
+            }
+            segment_ids.push(id);
         }
         if let Some(owners) = input.additional_owners {
             for (i, o) in owners.iter().enumerate() {
@@ -202,6 +210,7 @@ impl TryFrom<RoleInput> for RoleDraft {
             owner_id,
             access_profile_ids,
             entitlement_ids,
+            segment_ids,
             // Role.enabled and Role.requestable: "default": false.
             enabled: input.enabled.unwrap_or(false),
             requestable: input.requestable.unwrap_or(false),
@@ -301,7 +310,17 @@ pub fn check_role_refs(draft: &RoleDraft, facts: &RoleRefFacts) -> DomainResult<
             ));
         }
     }
-    Ok(())
+    let unknown: Vec<String> = draft
+        .segment_ids
+        .iter()
+        .filter(|id| !facts.segments.contains(id))
+        .map(|id| format!("'{id}'"))
+        .collect();
+    match unknown.len() {
+        0 => Ok(()),
+        1 => invalid(format!("segment {} does not exist.", unknown.join(""))),
+        _ => invalid(format!("segments {} do not exist.", unknown.join(", "))),
+    }
 }
 
 /// At most this many ids per `deleteBulkRoles` request (as for access profiles).
@@ -373,7 +392,7 @@ pub fn role_document(role: &Role) -> Value {
         "requestable": role.requestable,
         "accessRequestConfig": null,
         "revocationRequestConfig": null,
-        "segments": [],
+        "segments": role.segments,
         "dimensional": role.dimensional,
         "dimensionRefs": null,
         "accessModelMetadata": null,
@@ -446,6 +465,7 @@ mod tests {
             owner: named("o1", "Owner"),
             access_profiles: vec![named("a1", "AP 1"), named("a2", "AP 2")],
             entitlements: vec![],
+            segments: vec![],
             enabled: true,
             requestable: false,
             dimensional: false,
@@ -568,6 +588,7 @@ mod tests {
             owner: Some(named("o1", "Owner")),
             access_profiles: vec![named("a1", "AP 1"), named("a2", "AP 2")],
             entitlements: vec![],
+            segments: vec![],
         };
         assert!(check_role_refs(&d, &ok).is_ok());
         let one_missing = RoleRefFacts {

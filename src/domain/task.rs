@@ -25,6 +25,8 @@ pub enum TaskKind {
     AccessProfileDelete,
     /// `deleteBulkRoles`.
     RoleBulkDelete,
+    /// v3 `deleteSource`: done in the request, recorded as a finished task.
+    SourceDelete,
 }
 
 impl TaskKind {
@@ -33,6 +35,7 @@ impl TaskKind {
             TaskKind::AccessProfileBulkDelete => "ACCESS_PROFILE_BULK_DELETE",
             TaskKind::AccessProfileDelete => "ACCESS_PROFILE_DELETE",
             TaskKind::RoleBulkDelete => "ROLE_BULK_DELETE",
+            TaskKind::SourceDelete => "SOURCE_DELETE",
         }
     }
 
@@ -41,6 +44,7 @@ impl TaskKind {
             TaskKind::AccessProfileBulkDelete,
             TaskKind::AccessProfileDelete,
             TaskKind::RoleBulkDelete,
+            TaskKind::SourceDelete,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -55,6 +59,7 @@ impl TaskKind {
             ),
             TaskKind::AccessProfileDelete => ("Access Profile Delete", "Deletes an access profile"),
             TaskKind::RoleBulkDelete => ("Role Bulk Delete", "Deletes roles"),
+            TaskKind::SourceDelete => ("Source Delete", "Deletes a source"),
         }
     }
 }
@@ -430,6 +435,7 @@ pub fn abandoned(task: &TaskRecord) -> TaskUpdate {
     let what = match task.kind {
         TaskKind::RoleBulkDelete => "roles",
         TaskKind::AccessProfileBulkDelete | TaskKind::AccessProfileDelete => "access profiles",
+        TaskKind::SourceDelete => "sources",
     };
     let text = if left.is_empty() {
         format!("The task was abandoned after {MAX_ATTEMPTS} attempts.")

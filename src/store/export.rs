@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "source_app_access_profiles",
     "segments",
     "access_profile_segments",
+    "role_segments",
     "rate_limits",
 ];
 

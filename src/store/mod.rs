@@ -40,6 +40,10 @@ pub enum StoreError {
     /// source hold it; these apps (by name).
     #[error("held by source apps: {}", .0.join(", "))]
     HeldBySourceApps(Vec<String>),
+    /// A delete refused because other objects refer to the `kind` named `name` (the
+    /// database's references decided it; nothing changed).
+    #[error("the {kind} '{name}' is in use")]
+    InUse { kind: &'static str, name: String },
     /// The task has finished already.
     #[error("task '{0}' has finished")]
     TaskFinished(String),

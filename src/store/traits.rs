@@ -12,7 +12,7 @@ use super::{
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
-use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts};
+use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts, SegmentView};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
 
@@ -69,6 +69,15 @@ pub trait AccessProfileStore: Send + Sync {
         scope: &Scope,
         ids: &[String],
     ) -> StoreResult<(Vec<NamedRef>, Vec<Usage>)>;
+    /// Sets `requestable` of each `(id, requestable)` in one transaction, all inside
+    /// `scope` (`OutsideScopeIds` names those outside it, nothing changed); returns
+    /// the ids that exist (and were written).
+    async fn update_access_profiles_requestable(
+        &self,
+        scope: &Scope,
+        items: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
     /// Deletes one access profile inside `scope` unless something uses it (`InUse`,
     /// nothing changed), the check and the delete in one transaction; `record`
     /// (beta's task) is written in that same transaction. `NotFound` for an unknown id.
@@ -104,8 +113,13 @@ pub trait RoleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Role>;
     async fn get_role(&self, scope: &Scope, id: &str) -> StoreResult<Role>;
-    /// Roles inside `scope` matching `q`.
-    async fn list_roles(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Role>>;
+    /// Roles inside `scope` and `view` (segments; `None` = all) matching `q`.
+    async fn list_roles(
+        &self,
+        scope: &Scope,
+        view: Option<&SegmentView>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>>;
     /// Deletes one role inside `scope` (its links go with it); `NotFound` when there
     /// is none.
     async fn delete_role(&self, scope: &Scope, id: &str) -> StoreResult<()>;
@@ -319,9 +333,55 @@ pub trait DirectoryStore: Send + Sync {
     async fn list_sources(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Source>>;
     /// The sources whose management workgroup has `identity_id` as a member: what a
     /// sub-admin administers.
+    /// Rewrites a source inside `scope` (its numeric id and `created` stay).
+    async fn update_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        source: &NewSource,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Source>;
+    /// Deletes a source inside `scope` with its entitlements, unless anything else
+    /// refers to it or to one of its entitlements (`InUse`, nothing changed); `record`
+    /// (the finished task `deleteSource` answers with) is written in the same
+    /// transaction.
+    async fn delete_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        record: &TaskRecord,
+    ) -> StoreResult<Source>;
+    /// Rewrites a governance group's name, description and owner.
+    async fn update_governance_group(
+        &self,
+        id: &str,
+        group: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup>;
+    /// Deletes a governance group with its memberships, unless a source names it as
+    /// its management workgroup (`InUse`, nothing changed).
+    async fn delete_governance_group(&self, id: &str) -> StoreResult<()>;
+    /// Removes `identity_ids` from a group's members, in one transaction; returns
+    /// those that were members (and are no longer).
+    async fn remove_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// Deletes an identity (its memberships and personal access tokens go with it),
+    /// unless anything else refers to it (`InUse`, nothing changed).
+    async fn delete_identity(&self, id: &str) -> StoreResult<()>;
     async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>>;
     async fn insert_entitlement(&self, e: &Entitlement) -> StoreResult<()>;
     async fn get_entitlement(&self, id: &str) -> StoreResult<Entitlement>;
+    /// Rewrites an entitlement's name, description, privilege, requestability and
+    /// owner.
+    async fn update_entitlement(
+        &self,
+        id: &str,
+        change: &EntitlementChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Entitlement>;
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>>;
 }
 

@@ -108,7 +108,7 @@ impl Runner {
             TaskKind::AccessProfileBulkDelete => DeleteTarget::AccessProfiles,
             TaskKind::RoleBulkDelete => DeleteTarget::Roles,
             // Recorded as finished when created: it has no steps to run.
-            TaskKind::AccessProfileDelete => {
+            TaskKind::AccessProfileDelete | TaskKind::SourceDelete => {
                 let update = failed(
                     &task,
                     &format!("A {} task has no steps to run.", task.kind.as_str()),

@@ -415,3 +415,69 @@ async fn the_entitlements_of_a_profile_are_listed_in_order() {
         .await;
     assert_isc_error(resp, 404, "404 Not found").await;
 }
+
+#[tokio::test]
+async fn requestable_is_updated_in_bulk_on_beta_and_v1_with_a_status_per_profile() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    for prefix in ["/beta/access-profiles", "/access-profiles/v1"] {
+        let a = app
+            .create_access_profile(prefix, &ap_body(&f, &format!("A {prefix}")))
+            .await;
+        let b = app
+            .create_access_profile(prefix, &ap_body(&f, &format!("B {prefix}")))
+            .await;
+        let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let missing = "0".repeat(32);
+        let resp = app
+            .post(
+                &format!("{prefix}/bulk-update-requestable"),
+                &json!([{"id": a, "requestable": false}, {"id": missing, "requestable": false},
+                        {"id": b, "requestable": true}]),
+            )
+            .await;
+        assert_eq!(resp.status(), 207);
+        let results: Value = resp.json().await.unwrap();
+        assert_eq!(
+            results,
+            json!([
+                {"id": a, "requestable": false, "status": "201",
+                 "description": "Access Profile updated successfully."},
+                {"id": missing, "requestable": false, "status": "404",
+                 "description": format!("Referenced Access profile with Id \"{missing}\" was not found.")},
+                {"id": b, "requestable": true, "status": "201",
+                 "description": "Access Profile updated successfully."},
+            ])
+        );
+        assert_eq!(
+            app.get_json(&format!("{prefix}/{a}")).await["requestable"],
+            false
+        );
+        assert_eq!(
+            app.get_json(&format!("{prefix}/{b}")).await["requestable"],
+            true
+        );
+        // An item without `requestable` refuses the whole request: nothing changed.
+        assert_isc_error(
+            app.post(
+                &format!("{prefix}/bulk-update-requestable"),
+                &json!([{"id": b, "requestable": false}, {"id": a}]),
+            )
+            .await,
+            400,
+            "400.1 Bad Request Content",
+        )
+        .await;
+        assert_eq!(
+            app.get_json(&format!("{prefix}/{b}")).await["requestable"],
+            true
+        );
+    }
+    // v3 has no bulk update.
+    assert_eq!(
+        app.post("/v3/access-profiles/bulk-update-requestable", &json!([]))
+            .await
+            .status(),
+        405
+    );
+}

@@ -10,6 +10,7 @@ mod auth;
 mod collections;
 mod crash;
 mod deletion;
+mod directory_writes;
 mod disclosure;
 mod errors;
 mod hardening;

@@ -63,6 +63,9 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v3", "listSources"),
     ("v3", "createSource"),
     ("v3", "getSource"),
+    ("v3", "putSource"),
+    ("v3", "updateSource"),
+    ("v3", "deleteSource"),
     ("v3", "getPublicIdentities"),
     ("v3", "getLifecycleStates"),
     ("v3", "createLifecycleState"),
@@ -81,6 +84,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("beta", "deleteAccessProfile"),
     ("beta", "deleteAccessProfilesInBulk"),
     ("beta", "getAccessProfileEntitlements"),
+    ("beta", "updateAccessProfilesInBulk"),
     ("beta", "listRoles"),
     ("beta", "createRole"),
     ("beta", "getRole"),
@@ -104,13 +108,19 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("beta", "getPendingTaskHeaders"),
     ("beta", "listEntitlements"),
     ("beta", "getEntitlement"),
+    ("beta", "patchEntitlement"),
     ("beta", "listIdentities"),
     ("beta", "getIdentity"),
+    ("beta", "deleteIdentity"),
     ("beta", "listWorkgroups"),
     ("beta", "createWorkgroup"),
     ("beta", "getWorkgroup"),
     ("beta", "listWorkgroupMembers"),
     ("beta", "updateWorkgroupMembers"),
+    ("beta", "patchWorkgroup"),
+    ("beta", "deleteWorkgroup"),
+    ("beta", "deleteWorkgroupsInBulk"),
+    ("beta", "deleteWorkgroupMembers"),
     ("v1", "listAccessProfilesV1"),
     ("v1", "createAccessProfileV1"),
     ("v1", "getAccessProfileV1"),
@@ -118,6 +128,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v1", "deleteAccessProfileV1"),
     ("v1", "deleteAccessProfilesInBulkV1"),
     ("v1", "getAccessProfileEntitlementsV1"),
+    ("v1", "updateAccessProfilesInBulkV1"),
     ("v1", "listRolesV1"),
     ("v1", "createRoleV1"),
     ("v1", "getRoleV1"),
@@ -139,12 +150,17 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("v1", "updateTaskStatusV1"),
     ("v1", "listEntitlementsV1"),
     ("v1", "getEntitlementV1"),
+    ("v1", "patchEntitlementV1"),
     ("v1", "listIdentitiesV1"),
     ("v1", "getIdentityV1"),
+    ("v1", "deleteIdentityV1"),
     ("v1", "listWorkgroupsV1"),
     ("v1", "createWorkgroupV1"),
     ("v1", "getWorkgroupV1"),
     ("v1", "listWorkgroupMembersV1"),
+    ("v1", "patchWorkgroupV1"),
+    ("v1", "deleteWorkgroupV1"),
+    ("v1", "deleteWorkgroupsInBulkV1"),
     ("v1", "getLifecycleStatesV1"),
     ("v1", "createLifecycleStateV1"),
 ];
@@ -861,6 +877,13 @@ impl World {
         )
     }
 
+    /// A new source outside the sub-admins' sources, with no entitlements: nothing
+    /// uses it, so it can be replaced, patched or deleted.
+    async fn source(&mut self) -> String {
+        let name = self.name("source");
+        self.app.seed_source(&self.f.owner, &name, 0).await.0.id
+    }
+
     /// A request for `op` that succeeds for the admin, on objects outside the
     /// sub-admins' sources where the operation has a target.
     async fn prepare(&mut self, op: &SpecOp) -> Prepared {
@@ -891,6 +914,8 @@ impl World {
                 Prepared::new(Foreign)
                     .json(json!({"accessProfileIds": [own, foreign], "bestEffortOnly": false}))
             }
+            "updateAccessProfilesInBulk" => Prepared::new(Foreign)
+                .json(json!([{"id": self.foreign_profile, "requestable": true}])),
             "listRoles" => Prepared::list(&[&self.own_role], &[&self.foreign_role]),
             "createRole" => {
                 let name = self.name("role");
@@ -924,6 +949,22 @@ impl World {
                 "connector": "delimited-file",
             })),
             "getSource" => Prepared::new(Foreign).param("id", &self.f.source.id),
+            "putSource" => {
+                let id = self.source().await;
+                Prepared::new(Foreign).param("id", &id).json(json!({
+                    "name": self.name("source"),
+                    "owner": {"type": "IDENTITY", "id": self.f.owner.id},
+                    "connector": "delimited-file",
+                }))
+            }
+            "updateSource" => {
+                let id = self.source().await;
+                Prepared::new(Foreign).param("id", &id).patch(describe)
+            }
+            "deleteSource" => {
+                let id = self.source().await;
+                Prepared::new(Foreign).param("id", &id)
+            }
             // Segments belong to no source: "outside its sources" is moot.
             "createSegment" => Prepared::new(Unscoped).json(json!({"name": self.name("segment")})),
             "listSegments" => Prepared::new(Unscoped),
@@ -1002,8 +1043,15 @@ impl World {
             }
             "listEntitlements" => Prepared::new(Unscoped),
             "getEntitlement" => Prepared::new(Unscoped).param("id", &self.f.entitlements[0]),
+            "patchEntitlement" => Prepared::new(Unscoped)
+                .param("id", &self.f.entitlements[0])
+                .patch(describe),
             "listIdentities" => Prepared::new(Unscoped),
             "getIdentity" => Prepared::new(Unscoped).param("id", &self.f.owner.id),
+            "deleteIdentity" => {
+                let id = self.app.seed_identity(&[]).await.id;
+                Prepared::new(Unscoped).param("id", &id)
+            }
             "listWorkgroups" => Prepared::new(Unscoped),
             "createWorkgroup" => Prepared::new(Unscoped).json(json!({"name": self.name("group")})),
             "getWorkgroup" => Prepared::new(Unscoped).param("id", &self.group),
@@ -1015,6 +1063,27 @@ impl World {
                 Prepared::new(Unscoped)
                     .param("workgroupId", &group)
                     .json(json!([{"id": self.f.owner.id}]))
+            }
+            "patchWorkgroup" => {
+                let group = self.workgroup().await;
+                Prepared::new(Unscoped).param("id", &group).patch(describe)
+            }
+            "deleteWorkgroup" => {
+                let group = self.workgroup().await;
+                Prepared::new(Unscoped).param("id", &group)
+            }
+            "deleteWorkgroupsInBulk" => {
+                let group = self.workgroup().await;
+                Prepared::new(Unscoped).json(json!({"ids": [group]}))
+            }
+            "deleteWorkgroupMembers" => {
+                let group = self.workgroup().await;
+                let owner = json!([{"type": "IDENTITY", "id": self.f.owner.id}]);
+                let add = format!("/beta/workgroups/{group}/members/bulk-add");
+                self.admin_json(Method::POST, &add, &owner, 207).await;
+                Prepared::new(Unscoped)
+                    .param("workgroupId", &group)
+                    .json(json!([{"type": "IDENTITY", "id": self.f.owner.id}]))
             }
             other => panic!("no request for {other}: add one to World::prepare"),
         }

@@ -259,7 +259,7 @@ async fn roles_are_listed_with_filters_sorters_paging_and_count_on_every_family(
             ("sorters=id", "sorter field 'id'"),
             ("limit=51", "limit"),
             ("for-subadmin=me", "ROLE_SUBADMIN"),
-            ("for-segment-ids=a", "not supported by accessd yet"),
+            ("include-unsegmented=maybe", "include-unsegmented"),
             ("include-unsegmented=false", "for-segment-ids"),
         ] {
             let resp = app.get(&format!("{family}?{query}")).await;

@@ -901,3 +901,270 @@ async fn a_database_from_before_segments_keeps_its_profiles_segments() {
         .await;
     assert_eq!(got["segments"], json!(["seg-c"]));
 }
+
+// ------------------------------------------------------------------ a role's segments
+
+/// A profile to build roles from.
+async fn role_profile(app: &TestApp, f: &Fixture) -> String {
+    id(&app
+        .create_access_profile("/v3/access-profiles", &ap_body(f, "For roles"))
+        .await)
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_roles_segments_are_kept_in_order_on_every_family_and_unknown_ones_refused() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = role_profile(&app, &f).await;
+    let s1 = segment_named(&app, "One").await;
+    let s2 = segment_named(&app, "Two").await;
+    for (i, family) in ROLE_FAMILIES.iter().enumerate() {
+        let mut body = role_body(&format!("Segmented {i}"), &f.owner.id, &[&ap]);
+        body["segments"] = json!([s2, s1]);
+        let created = app.create_role(family, &body).await;
+        assert_eq!(created["segments"], json!([s2, s1]), "the client's order");
+        for other in ROLE_FAMILIES {
+            let got = app.get_json(&format!("{other}/{}", id(&created))).await;
+            assert_eq!(got["segments"], json!([s2, s1]), "{other}");
+        }
+    }
+
+    // unknown segments: 400 naming every one of them, nothing stored
+    let (u1, u2) = (new_id(), "not-a-segment".to_string());
+    let mut body = role_body("Refused", &f.owner.id, &[&ap]);
+    body["segments"] = json!([s1, u1, u2]);
+    for family in ROLE_FAMILIES {
+        let text = assert_isc_error(
+            app.post(family, &body).await,
+            400,
+            "400.1 Bad Request Content",
+        )
+        .await;
+        assert_eq!(text, format!("segments '{u1}', '{u2}' do not exist."));
+    }
+    body["segments"] = json!([s1, s1]);
+    let text = assert_isc_error(
+        app.post("/v3/roles", &body).await,
+        400,
+        "400.1 Bad Request Content",
+    )
+    .await;
+    assert!(text.contains("more than once"), "{text}");
+    let (refused, _) = list_with_total(&app, "/v3/roles?filters=name%20eq%20%22Refused%22").await;
+    assert_eq!(refused, json!([]), "nothing was stored");
+
+    // patch: add, replace, remove; an unknown one refused without changing anything
+    let plain = app
+        .create_role("/beta/roles", &role_body("Plain", &f.owner.id, &[&ap]))
+        .await;
+    assert_eq!(plain["segments"], json!([]));
+    let path = format!("/roles/v1/{}", id(&plain));
+    let patched: Value = app
+        .patch(
+            &path,
+            &json!([{"op": "add", "path": "/segments/-", "value": s1}]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["segments"], json!([s1]));
+    for family in ROLE_FAMILIES {
+        let ops = json!([
+            {"op": "replace", "path": "/description", "value": "changed"},
+            {"op": "replace", "path": "/segments", "value": [s2, u1]},
+        ]);
+        let resp = app.patch(&format!("{family}/{}", id(&plain)), &ops).await;
+        let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        assert_eq!(text, format!("segment '{u1}' does not exist."));
+    }
+    assert_eq!(
+        app.get_json(&path).await,
+        patched,
+        "refused patches change nothing"
+    );
+    let resp = app
+        .patch(
+            &path,
+            &json!([{"op": "replace", "path": "/segments", "value": [s2, s1]}]),
+        )
+        .await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["segments"],
+        json!([s2, s1])
+    );
+    let resp = app
+        .patch(&path, &json!([{"op": "remove", "path": "/segments/0"}]))
+        .await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["segments"], json!([s1]));
+}
+
+#[tokio::test]
+async fn roles_are_listed_by_segment_on_every_family_and_a_deleted_segment_leaves_them() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = role_profile(&app, &f).await;
+    let s1 = segment_named(&app, "One").await;
+    let s2 = segment_named(&app, "Two").await;
+    for (name, segments) in [
+        ("Both", json!([s1, s2])),
+        ("First", json!([s1])),
+        ("Second", json!([s2])),
+        ("None", json!([])),
+    ] {
+        let mut body = role_body(name, &f.owner.id, &[&ap]);
+        body["segments"] = segments;
+        app.create_role("/v3/roles", &body).await;
+    }
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for family in ROLE_FAMILIES {
+        for (query, expected, total) in [
+            (
+                format!("for-segment-ids={s1}&include-unsegmented=false"),
+                vec!["Both", "First"],
+                "2",
+            ),
+            (
+                format!("for-segment-ids={s2}"),
+                vec!["Both", "None", "Second"],
+                "3",
+            ),
+            (
+                format!("for-segment-ids={s1},%20{s2}&include-unsegmented=false"),
+                vec!["Both", "First", "Second"],
+                "3",
+            ),
+            (
+                "include-unsegmented=true".to_string(),
+                vec!["Both", "First", "None", "Second"],
+                "4",
+            ),
+            (
+                format!(
+                    "for-segment-ids={s1}&include-unsegmented=false&filters=name%20sw%20%22F%22"
+                ),
+                vec!["First"],
+                "1",
+            ),
+        ] {
+            let (listed, count) =
+                list_with_total(&app, &format!("{family}?{query}&sorters=name&count=true")).await;
+            assert_eq!(names(&listed), expected, "{family} {query}");
+            assert_eq!(count.as_deref(), Some(total), "{family} {query}");
+        }
+        let text = assert_isc_error(
+            app.get(&format!("{family}?include-unsegmented=false"))
+                .await,
+            400,
+            "400.1 Bad Request Content",
+        )
+        .await;
+        assert!(text.contains("for-segment-ids"), "{text}");
+    }
+
+    assert_eq!(app.delete(&format!("{SEGMENTS}/{s1}")).await.status(), 204);
+    let (listed, _) = list_with_total(&app, "/beta/roles?sorters=name").await;
+    let segments: Vec<(String, Value)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["segments"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        vec![
+            ("Both".to_string(), json!([s2])),
+            ("First".to_string(), json!([])),
+            ("None".to_string(), json!([])),
+            ("Second".to_string(), json!([s2])),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_database_from_before_role_segments_keeps_its_roles_segments() {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let url = format!("sqlite://{}", dir.path().join("accessd.db").display());
+    // the migrations as they were before 0008
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).unwrap();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&here).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.as_str() < "0008" {
+            std::fs::copy(&path, old.join(&name)).unwrap();
+        }
+    }
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let now = "2025-01-02T03:04:05.000Z";
+    let owner = new_id();
+    sqlx::query("INSERT INTO identities (id, name, alias, created, modified) VALUES (?, 'Old Owner', 'old.owner', ?, ?)")
+        .bind(&owner).bind(now).bind(now).execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO segments (id, name, active, created, modified) VALUES ('seg-a', 'Existing', 1, ?, ?)")
+        .bind(now).bind(now).execute(&pool).await.unwrap();
+    let roles = [
+        (
+            "Two segments",
+            json!({"segments": ["seg-b", "seg-a", "seg-b"], "privilegeLevel": "HIGH"}),
+        ),
+        ("Empty list", json!({"segments": []})),
+        ("No segments", json!({})),
+    ];
+    let mut ids = Vec::new();
+    for (name, doc) in &roles {
+        let role = new_id();
+        sqlx::query("INSERT INTO roles (id, name, owner_id, enabled, requestable, doc, created, modified) VALUES (?, ?, ?, 1, 1, ?, ?, ?)")
+            .bind(&role).bind(name).bind(&owner).bind(doc.to_string()).bind(now).bind(now)
+            .execute(&pool).await.unwrap();
+        ids.push(role);
+    }
+    pool.close().await;
+
+    // accessd migrates it at start
+    let app = TestApp::start(Config::for_database(&url), dir.clone(), Clock::system()).await;
+    let expected = [json!(["seg-b", "seg-a"]), json!([]), json!([])];
+    for (role, segments) in ids.iter().zip(&expected) {
+        let got = app.get_json(&format!("/v3/roles/{role}")).await;
+        assert_eq!(&got["segments"], segments, "{}", got["name"]);
+    }
+    let first = app.get_json(&format!("/v3/roles/{}", ids[0])).await;
+    assert_eq!(
+        first["privilegeLevel"], "HIGH",
+        "the rest of the doc is kept"
+    );
+    // the unknown id became a segment; the existing one kept its name
+    assert_eq!(app.get_json("/v3/segments/seg-b").await["name"], "seg-b");
+    assert_eq!(app.get_json("/v3/segments/seg-a").await["name"], "Existing");
+    let (listed, _) = list_with_total(
+        &app,
+        "/v3/roles?for-segment-ids=seg-b&include-unsegmented=false",
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}

@@ -451,3 +451,35 @@ async fn a_client_for_mutually_exclusive_user_levels_is_refused() {
     app.token_for(&["SOURCE_SUBADMIN", "ROLE_SUBADMIN"], ALL)
         .await;
 }
+
+#[tokio::test]
+async fn a_source_subadmin_updates_requestable_in_bulk_only_on_its_sources_profiles() {
+    let w = world(&["SOURCE_SUBADMIN"]).await;
+    let own = format!("/v3/access-profiles/{}", w.own_profile);
+    let foreign = format!("/v3/access-profiles/{}", w.foreign_profile);
+    for prefix in ["/beta/access-profiles", "/access-profiles/v1"] {
+        let body = json!([{"id": w.own_profile, "requestable": false},
+                          {"id": w.foreign_profile, "requestable": false}]);
+        let resp = w
+            .send(
+                Method::POST,
+                &format!("{prefix}/bulk-update-requestable"),
+                Some(&body),
+            )
+            .await;
+        let text = assert_isc_error(resp, 403, "403 Forbidden").await;
+        assert!(text.contains(&w.foreign_profile), "{text}");
+        assert_eq!(w.app.get_json(&own).await["requestable"], true);
+        assert_eq!(w.app.get_json(&foreign).await["requestable"], true);
+    }
+    let body = json!([{"id": w.own_profile, "requestable": false}]);
+    let resp = w
+        .send(
+            Method::POST,
+            "/beta/access-profiles/bulk-update-requestable",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(resp.status(), 207);
+    assert_eq!(w.app.get_json(&own).await["requestable"], false);
+}

@@ -249,6 +249,7 @@ async fn build_tenant(url: &str, dir: Arc<tempfile::TempDir>) -> Original {
 
     let mut body = role_body("Clerk", &f.owner.id, &[&id(&used)]);
     body["entitlements"] = json!([{"type": "ENTITLEMENT", "id": f.entitlements[1]}]);
+    body["segments"] = json!([s1]);
     let role = app.create_role("/v3/roles", &body).await;
 
     let profile = app.seed_identity_profile("Employees").await;

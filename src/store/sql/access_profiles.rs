@@ -580,4 +580,47 @@ impl AccessProfileStore for SqlStore {
         tx.commit().await?;
         Ok(result)
     }
+
+    async fn update_access_profiles_requestable(
+        &self,
+        scope: &Scope,
+        items: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+        let mut tx = self.db.begin_write().await?;
+        let mut sql = Sql::new("SELECT id, source_id FROM access_profiles WHERE id IN (");
+        sql.push_ids(&ids);
+        let mut outside = Vec::new();
+        for r in tx.fetch_all(&sql.text, sql.params).await? {
+            if !scope.allows(&r.get::<String>(1)?) {
+                outside.push(r.get::<String>(0)?);
+            }
+        }
+        if !outside.is_empty() {
+            // In the order the caller named them.
+            outside.sort_by_key(|id| ids.iter().position(|i| i == id));
+            return Err(StoreError::OutsideScopeIds {
+                kind: "access profile",
+                ids: outside,
+            });
+        }
+        let mut updated = Vec::new();
+        for (id, requestable) in items {
+            let n = tx
+                .execute(
+                    "UPDATE access_profiles SET requestable = $1, modified = $2 WHERE id = $3",
+                    params![*requestable, format_timestamp(&now), id],
+                )
+                .await?;
+            if n > 0 && !updated.contains(id) {
+                updated.push(id.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
 }

@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::tasks::insert_task_in;
 use super::*;
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
+use crate::domain::task::TaskRecord;
 use crate::query::format_timestamp;
 use crate::store::DirectoryStore;
 
@@ -434,6 +436,148 @@ impl DirectoryStore for SqlStore {
         })
     }
 
+    async fn update_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        s: &NewSource,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Source> {
+        self.get_source(scope, id).await?;
+        let changed = self
+            .db
+            .execute(
+                "UPDATE sources SET name = $2, description = $3, owner_id = $4, \
+                 management_workgroup_id = $5, type = $6, connector = $7, connector_name = $8, \
+                 connection_type = $9, authoritative = $10, features = $11, doc = $12, \
+                 modified = $13 WHERE id = $1",
+                params![
+                    id,
+                    s.name,
+                    s.description,
+                    s.owner_id,
+                    s.management_workgroup_id,
+                    s.source_type,
+                    s.connector,
+                    s.connector_name,
+                    s.connection_type,
+                    s.authoritative,
+                    serde_json::to_string(&s.features).unwrap_or_else(|_| "[]".into()),
+                    Value::Object(s.doc.clone()).to_string(),
+                    format_timestamp(&now),
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, "source", "name", &s.name))?;
+        if changed == 0 {
+            return Err(not_found("source", id));
+        }
+        self.get_source(&Scope::All, id).await
+    }
+
+    async fn delete_source(
+        &self,
+        scope: &Scope,
+        id: &str,
+        record: &TaskRecord,
+    ) -> StoreResult<Source> {
+        let source = self.get_source(scope, id).await?;
+        // Its entitlements go with it (ON DELETE CASCADE); access profiles, source
+        // apps, roles' entitlements and identity profiles refer to it or to them
+        // without a cascade, so while any does, the delete breaks a reference.
+        let mut tx = self.db.begin_write().await?;
+        let deleted = tx
+            .execute("DELETE FROM sources WHERE id = $1", params![id])
+            .await
+            .map_err(|e| in_use(e, "source", &source.name))?;
+        if deleted == 0 {
+            return Err(not_found("source", id));
+        }
+        insert_task_in(&mut *tx, record).await?;
+        tx.commit().await?;
+        Ok(source)
+    }
+
+    async fn update_governance_group(
+        &self,
+        id: &str,
+        g: &NewGovernanceGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GovernanceGroup> {
+        let changed = self
+            .db
+            .execute(
+                "UPDATE governance_groups SET name = $2, description = $3, owner_id = $4, \
+                 modified = $5 WHERE id = $1",
+                params![
+                    id,
+                    g.name,
+                    g.description,
+                    g.owner_id,
+                    format_timestamp(&now)
+                ],
+            )
+            .await
+            .map_err(|e| conflict(e, "governance group", "name", &g.name))?;
+        if changed == 0 {
+            return Err(not_found("governance group", id));
+        }
+        self.get_governance_group(id).await
+    }
+
+    async fn delete_governance_group(&self, id: &str) -> StoreResult<()> {
+        let group = self.get_governance_group(id).await?;
+        // Memberships go with it; a source managed by it refers to it without a
+        // cascade (its sub-admins are the group's members, CONTRACT §6).
+        let mut tx = self.db.begin_write().await?;
+        let deleted = tx
+            .execute("DELETE FROM governance_groups WHERE id = $1", params![id])
+            .await
+            .map_err(|e| in_use(e, "governance group", &group.name))?;
+        if deleted == 0 {
+            return Err(not_found("governance group", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_group_members(
+        &self,
+        group_id: &str,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.db.begin_write().await?;
+        let mut removed = Vec::new();
+        for identity in identity_ids {
+            let n = tx
+                .execute(
+                    "DELETE FROM governance_group_members WHERE group_id = $1 \
+                     AND identity_id = $2",
+                    params![group_id, identity],
+                )
+                .await?;
+            if n > 0 {
+                removed.push(identity.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn delete_identity(&self, id: &str) -> StoreResult<()> {
+        let identity = self.get_identity(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let deleted = tx
+            .execute("DELETE FROM identities WHERE id = $1", params![id])
+            .await
+            .map_err(|e| in_use(e, "identity", &identity.name))?;
+        if deleted == 0 {
+            return Err(not_found("identity", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn administered_source_ids(&self, identity_id: &str) -> StoreResult<Vec<String>> {
         self.db
             .fetch_all(
@@ -482,6 +626,35 @@ impl DirectoryStore for SqlStore {
             .map(entitlement_row)
             .transpose()?
             .ok_or_else(|| not_found("entitlement", id))
+    }
+
+    async fn update_entitlement(
+        &self,
+        id: &str,
+        c: &EntitlementChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Entitlement> {
+        let changed = self
+            .db
+            .execute(
+                "UPDATE entitlements SET name = $2, description = $3, privileged = $4, \
+                 requestable = $5, owner_id = $6, modified = $7 WHERE id = $1",
+                params![
+                    id,
+                    c.name,
+                    c.description,
+                    c.privileged,
+                    c.requestable,
+                    c.owner_id,
+                    format_timestamp(&now),
+                ],
+            )
+            .await
+            .map_err(|e| missing_reference(e, "owner"))?;
+        if changed == 0 {
+            return Err(not_found("entitlement", id));
+        }
+        self.get_entitlement(id).await
     }
 
     async fn list_entitlements(&self, q: &ListQuery) -> StoreResult<Page<Entitlement>> {

@@ -424,6 +424,18 @@ fn missing_reference(e: StoreError, field: &'static str) -> StoreError {
     }
 }
 
+/// Turns a foreign-key violation of a delete into the fact that the `kind` named
+/// `name` is in use: whatever still refers to it, the database's references know.
+fn in_use(e: StoreError, kind: &'static str, name: &str) -> StoreError {
+    match e.violation() {
+        Some(ViolationKind::ForeignKey) => StoreError::InUse {
+            kind,
+            name: name.to_string(),
+        },
+        _ => e,
+    }
+}
+
 fn not_found(kind: &'static str, id: &str) -> StoreError {
     StoreError::NotFound {
         kind,

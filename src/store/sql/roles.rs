@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::segments::{segment_view_filter_on, SegmentLinks};
 use super::*;
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
+use crate::domain::segment::SegmentView;
 use crate::query::format_timestamp;
 use crate::store::{AccessProfileStore, RoleStore};
 
@@ -46,6 +48,27 @@ const ENTITLEMENT_LINKS: &str = "SELECT l.role_id, x.id, x.name FROM role_entitl
      JOIN entitlements x ON x.id = l.entitlement_id WHERE l.role_id IN (";
 const LINK_ORDER: &str = " ORDER BY l.role_id, l.position";
 
+/// A role's segment links (`role_segments`, migration 0008), for segment views.
+const ROLE_SEGMENT_LINKS: SegmentLinks = SegmentLinks {
+    table: "role_segments",
+    owner_col: "role_id",
+    outer_key: "r.id",
+};
+
+/// `(role id, segment id)` for every segment of these roles, in each role's order.
+async fn role_segment_links(
+    ex: &mut dyn Executor,
+    role_ids: &[String],
+) -> StoreResult<Vec<(String, String)>> {
+    if role_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT role_id, segment_id FROM role_segments WHERE role_id IN (");
+    sql.push_ids(role_ids).push(" ORDER BY role_id, position");
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
+    rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
+}
+
 fn role_row(r: &Row) -> StoreResult<Role> {
     Ok(Role {
         id: r.get("id")?,
@@ -57,6 +80,7 @@ fn role_row(r: &Row) -> StoreResult<Role> {
         },
         access_profiles: Vec::new(),
         entitlements: Vec::new(),
+        segments: Vec::new(),
         enabled: r.get("enabled")?,
         requestable: r.get("requestable")?,
         dimensional: r.get("dimensional")?,
@@ -66,10 +90,11 @@ fn role_row(r: &Row) -> StoreResult<Role> {
     })
 }
 
-/// Replaces a role's links with the draft's, keeping the draft's order. A profile or
-/// entitlement deleted since the draft was checked fails the foreign key (400).
+/// Replaces a role's links with the draft's, keeping the draft's order. A profile,
+/// entitlement or segment deleted since the draft was checked fails the foreign key
+/// (400).
 async fn write_role_links(ex: &mut dyn Executor, id: &str, d: &RoleDraft) -> StoreResult<()> {
-    for table in ["role_access_profiles", "role_entitlements"] {
+    for table in ["role_access_profiles", "role_entitlements", "role_segments"] {
         ex.execute(
             &format!("DELETE FROM {table} WHERE role_id = $1"),
             params![id],
@@ -94,12 +119,20 @@ async fn write_role_links(ex: &mut dyn Executor, id: &str, d: &RoleDraft) -> Sto
         .await
         .map_err(|e| missing_reference(e, "access profile or entitlement"))?;
     }
+    for (pos, segment) in d.segment_ids.iter().enumerate() {
+        ex.execute(
+            "INSERT INTO role_segments (role_id, segment_id, position) VALUES ($1, $2, $3)",
+            params![id, segment, pos as i64],
+        )
+        .await
+        .map_err(|e| missing_reference(e, "segment"))?;
+    }
     Ok(())
 }
 
 impl SqlStore {
-    /// Role rows with their access profiles and entitlements attached (two queries per
-    /// page, whatever its size).
+    /// Role rows with their access profiles, entitlements and segments attached (three
+    /// queries per page, whatever its size).
     async fn roles_from_rows(&self, rows: Vec<Row>) -> StoreResult<Vec<Role>> {
         let mut roles = rows.iter().map(role_row).collect::<StoreResult<Vec<_>>>()?;
         let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
@@ -118,6 +151,11 @@ impl SqlStore {
         {
             if let Some(role) = index.get(role_id.as_str()).and_then(|&i| roles.get_mut(i)) {
                 role.entitlements.push(ent);
+            }
+        }
+        for (role_id, segment) in role_segment_links(&mut Pooled(&*self.db), &ids).await? {
+            if let Some(role) = index.get(role_id.as_str()).and_then(|&i| roles.get_mut(i)) {
+                role.segments.push(segment);
             }
         }
         Ok(roles)
@@ -207,6 +245,7 @@ impl RoleStore for SqlStore {
             owner,
             access_profiles: self.existing_access_profiles(&d.access_profile_ids).await?,
             entitlements: self.named_refs("entitlements", &d.entitlement_ids).await?,
+            segments: self.existing_ids("segments", &d.segment_ids).await?,
         })
     }
 
@@ -298,8 +337,13 @@ impl RoleStore for SqlStore {
         Ok(role)
     }
 
-    async fn list_roles(&self, scope: &Scope, q: &ListQuery) -> StoreResult<Page<Role>> {
-        let fixed = match scope {
+    async fn list_roles(
+        &self,
+        scope: &Scope,
+        view: Option<&SegmentView>,
+        q: &ListQuery,
+    ) -> StoreResult<Page<Role>> {
+        let mut fixed = match scope {
             Scope::All => Vec::new(),
             // No profile of the role lies outside `sources` (indexed by role_id).
             Scope::Sources(ids) => {
@@ -313,6 +357,14 @@ impl RoleStore for SqlStore {
                 pieces
             }
         };
+        if let Some(view) = view {
+            if !fixed.is_empty() {
+                fixed.push(SqlPiece::Sql(" AND ".into()));
+            }
+            fixed.push(SqlPiece::Sql("(".into()));
+            fixed.extend(segment_view_filter_on(ROLE_SEGMENT_LINKS, view));
+            fixed.push(SqlPiece::Sql(")".into()));
+        }
         let (rows, total) = self.list_rows(&ROLES, &fixed, q).await?;
         Ok(Page {
             items: self.roles_from_rows(rows).await?,

@@ -51,23 +51,45 @@ fn criteria_text(d: &SegmentDraft) -> Option<String> {
     d.visibility_criteria.as_ref().map(Value::to_string)
 }
 
+/// Where an object's segment links are: the link table, its column naming the object,
+/// and the object's key in the outer query.
+pub(super) struct SegmentLinks {
+    pub table: &'static str,
+    pub owner_col: &'static str,
+    pub outer_key: &'static str,
+}
+
+/// An access profile's segment links, on `access_profiles ap`.
+const PROFILE_SEGMENT_LINKS: SegmentLinks = SegmentLinks {
+    table: "access_profile_segments",
+    owner_col: "access_profile_id",
+    outer_key: "ap.id",
+};
+
 /// The condition of a [`SegmentView`] on `access_profiles ap`: linked to any of the
 /// segments, or (when asked for) linked to none. Both are lookups on the link table's
 /// primary key `(access_profile_id, segment_id)`.
 pub(super) fn segment_view_filter(view: &SegmentView) -> Vec<SqlPiece> {
-    let mut pieces = vec![SqlPiece::Sql(
-        "EXISTS (SELECT 1 FROM access_profile_segments aps \
-         WHERE aps.access_profile_id = ap.id AND "
-            .into(),
-    )];
-    pieces.extend(in_filter("aps.segment_id", &view.segment_ids));
+    segment_view_filter_on(PROFILE_SEGMENT_LINKS, view)
+}
+
+/// The condition of a [`SegmentView`] on the objects whose segment links are `links`
+/// (lookups on the link table's primary key `(owner, segment_id)`).
+pub(super) fn segment_view_filter_on(links: SegmentLinks, view: &SegmentView) -> Vec<SqlPiece> {
+    let SegmentLinks {
+        table,
+        owner_col,
+        outer_key,
+    } = links;
+    let mut pieces = vec![SqlPiece::Sql(format!(
+        "EXISTS (SELECT 1 FROM {table} sl WHERE sl.{owner_col} = {outer_key} AND "
+    ))];
+    pieces.extend(in_filter("sl.segment_id", &view.segment_ids));
     pieces.push(SqlPiece::Sql(")".into()));
     if view.include_unsegmented {
-        pieces.push(SqlPiece::Sql(
-            " OR NOT EXISTS (SELECT 1 FROM access_profile_segments aps \
-             WHERE aps.access_profile_id = ap.id)"
-                .into(),
-        ));
+        pieces.push(SqlPiece::Sql(format!(
+            " OR NOT EXISTS (SELECT 1 FROM {table} sl WHERE sl.{owner_col} = {outer_key})"
+        )));
     }
     pieces
 }
