@@ -77,6 +77,11 @@ stop() {
     pids=("${kept[@]}")
 }
 
+# Whether BENCH_SCENARIOS names this group of lines.
+wants() {
+    [[ " $scenarios " == *" $1 "* ]]
+}
+
 # --- tools ------------------------------------------------------------------------------
 if ! command -v wrk >/dev/null; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -156,11 +161,6 @@ run() {
         printf "%.1f %d %d %.0f %d %d", rps, v["p50_us"], v["p99_us"], cpu, err, req
     }')
     echo "   $key: ${R[$key]} (req/s p50_us p99_us cpu_us/req errors requests)"
-}
-
-# Whether BENCH_SCENARIOS names this group of lines.
-wants() {
-    [[ " $scenarios " == *" $1 "* ]]
 }
 
 # profile NAME PID WRK-ARGS...: with BENCH_PERF=1, a second wrk run (as the measured one)
