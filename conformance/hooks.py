@@ -5,6 +5,7 @@ scripts/schemathesis.sh sets ACCESSD_FAMILY (v3, beta, v1) to the family whose s
 is under test, and loads this file with SCHEMATHESIS_HOOKS.
 """
 
+import functools
 import json
 import os
 import pathlib
@@ -79,10 +80,16 @@ def response_schema_with_deviations(ctx, response, case):
         raise
 
 
+@functools.cache
+def _spec_paths():
+    """The paths of the family's spec file, read once."""
+    spec = pathlib.Path(__file__).resolve().parent.parent / "spec" / f"{FAMILY}.json"
+    return json.loads(spec.read_text())["paths"]
+
+
 def _not_served(path, methods):
     """Whether every one of these methods of this path is an operation listed in notServed."""
-    spec = json.loads((pathlib.Path(__file__).resolve().parent.parent / "spec" / f"{FAMILY}.json").read_text())
-    entry = spec["paths"].get(path, {})
+    entry = _spec_paths().get(path, {})
     listed = {n["operation"] for n in DEVIATIONS["notServed"] if n["family"] == FAMILY}
     return all(entry.get(m.lower(), {}).get("operationId") in listed for m in methods)
 

@@ -53,23 +53,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             ApiError::bad_request(format!("The request body is not valid: {e}"))
         };
         // serde_json keeps the last of a repeated key (inside a `Value`, a flattened
-        // map or a JSON Patch operation) where a client meant one of them: refused,
-        // at any depth, in one pass that builds nothing.
-        serde_json::from_slice::<UniqueKeys>(&bytes).map_err(invalid)?;
-        // In JSON, U+0000 can only arrive escaped, and the read-only timestamps only
-        // under their own names; only then is the body walked.
-        let escaped_nul = contains(&bytes, b"\\u0000");
-        if escaped_nul
-            || READ_ONLY_TIMESTAMPS
-                .iter()
-                .any(|k| contains(&bytes, k.as_bytes()))
+        // map or a JSON Patch operation) where a client meant one of them, and U+0000
+        // can be no stored text: both refused, at any depth, in one pass that builds
+        // nothing.
+        serde_json::from_slice::<CheckedText>(&bytes).map_err(invalid)?;
+        // The read-only timestamps only arrive under their own names; only then is the
+        // body walked.
+        if READ_ONLY_TIMESTAMPS
+            .iter()
+            .any(|k| contains(&bytes, k.as_bytes()))
         {
             let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
-            if escaped_nul && holds_nul(&value) {
-                return Err(ApiError::bad_request(
-                    "The request body must not contain the character U+0000.",
-                ));
-            }
             check_read_only_timestamps(&value)?;
             return serde_json::from_value(value).map(Json).map_err(invalid);
         }
@@ -78,67 +72,79 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 }
 
 /// Any JSON value, read only to refuse an object holding a key twice (RFC 8259 leaves
-/// such objects' meaning to the reader). Keys are compared as decoded, so `"a"` and
-/// `"\u0061"` are the same key.
-struct UniqueKeys;
+/// such objects' meaning to the reader) and a string or key holding U+0000 (no stored
+/// text may hold it). Keys are compared as decoded, so `"a"` and `"\u0061"` are the
+/// same key.
+struct CheckedText;
 
-impl<'de> Deserialize<'de> for UniqueKeys {
+impl<'de> Deserialize<'de> for CheckedText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeys)
+        deserializer.deserialize_any(CheckedText)
     }
 }
 
-impl<'de> Visitor<'de> for UniqueKeys {
-    type Value = UniqueKeys;
+impl<'de> Visitor<'de> for CheckedText {
+    type Value = CheckedText;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(UniqueKeys)
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self, E> {
+        refuse_nul(text)?;
+        Ok(CheckedText)
     }
 
     fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self, A::Error> {
-        while items.next_element::<UniqueKeys>()?.is_some() {}
-        Ok(UniqueKeys)
+        while items.next_element::<CheckedText>()?.is_some() {}
+        Ok(CheckedText)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self, A::Error> {
         // A hash set: a body of many keys costs linear time, not quadratic.
         let mut seen = std::collections::HashSet::new();
         while let Some(key) = entries.next_key::<String>()? {
+            refuse_nul(&key)?;
             if seen.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "duplicate key `{}`",
                     crate::query::snippet(&key)
                 )));
             }
-            entries.next_value::<UniqueKeys>()?;
+            entries.next_value::<CheckedText>()?;
             seen.insert(key);
         }
-        Ok(UniqueKeys)
+        Ok(CheckedText)
     }
+}
+
+fn refuse_nul<E: serde::de::Error>(text: &str) -> Result<(), E> {
+    if text.contains('\0') {
+        return Err(E::custom(
+            "the request body must not contain the character U+0000",
+        ));
+    }
+    Ok(())
 }
 
 /// A request body the operation's spec makes optional (`requestBody` without
@@ -196,16 +202,6 @@ fn check_read_only_timestamps(value: &serde_json::Value) -> Result<(), ApiError>
         }
     }
     Ok(())
-}
-
-/// Whether any string (or key) in `v` holds U+0000, which no stored text may hold.
-fn holds_nul(v: &serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(holds_nul),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
-    }
 }
 
 /// The decoded query string (`+` and `%20` both decode to a space).
@@ -346,10 +342,10 @@ pub fn list_response<'a, T, D: serde::Serialize>(
 
 #[cfg(test)]
 mod tests {
-    use super::UniqueKeys;
+    use super::CheckedText;
 
     fn check(json: &str) -> Result<(), String> {
-        serde_json::from_str::<UniqueKeys>(json)
+        serde_json::from_str::<CheckedText>(json)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
