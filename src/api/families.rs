@@ -3,7 +3,7 @@
 //! plus one row of [`Edge`]: what its answers do differently over the same store and
 //! the same handlers. Adding a family is data: its spec file in `spec/`, a `Family`
 //! variant with its row in `auth::rights` (name, prefix, document), a line in
-//! [`families!`] below and its [`Edge`] row.
+//! `families!` below and its [`Edge`] row.
 
 use crate::auth::Family;
 use crate::query::{specs, FilterSpec};
