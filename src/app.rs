@@ -113,7 +113,10 @@ impl App {
                     Some(secret.clone()),
                     "configured administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -134,7 +137,10 @@ impl App {
                     None,
                     "start-up administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -180,6 +186,10 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
+        let control = Arc::new(crate::api::control::Control::new(
+            config.journal_size,
+            clock.clone(),
+        ));
         let state = AppState::new(Shared {
             store,
             keys,
@@ -190,6 +200,7 @@ impl App {
             wakeup,
             rate_limits,
             auth_failures,
+            control,
         });
         let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
