@@ -3,6 +3,9 @@
 # tenant (SQLite; with SDK_SMOKE_BACKEND=postgres a fresh schema in TEST_DATABASE_URL), and a second one with a small rate limit (5 requests per 10 s) for
 # the rate-limit suites, runs the official-SDK smoke tests (sdk-tests/run.sh) against
 # them, and stops them. Exits non-zero if a server does not start or any SDK test fails.
+# The suites' results (what each SDK exercised, and whether the test passed) go to
+# ${SDK_RESULTS_DIR:-sdk-tests/results}/<backend>/, emptied first; scripts/compat-table.py
+# renders them into the README.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -14,6 +17,9 @@ client_id="sdk-smoke-admin"
 client_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 
 backend="${SDK_SMOKE_BACKEND:-sqlite}"
+results="${SDK_RESULTS_DIR:-$root/sdk-tests/results}/$backend"
+rm -rf "$results"
+mkdir -p "$results"
 pids=()
 schemas=()
 cleanup() {
@@ -76,7 +82,7 @@ limited_base=$base
 
 status=0
 ACCESSD_BASE_URL="$main_base" ACCESSD_LIMITED_BASE_URL="$limited_base" \
-ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" \
+ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" SDK_RESULTS_DIR="$results" \
   bash "$root/sdk-tests/run.sh" || status=$?
 if [ "$status" -ne 0 ]; then
   for name in main limited; do

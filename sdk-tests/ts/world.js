@@ -1,12 +1,64 @@
 // Shared set-up of the TypeScript SDK suites: the SDK configuration for the accessd under
 // test (ACCESSD_BASE_URL, ACCESSD_CLIENT_ID, ACCESSD_CLIENT_SECRET, as for the Python suites
 // in ..), the "world" a profile is built in (an owner and a source with entitlements, read
-// through the SDK), and small assertion helpers.
+// through the SDK), small assertion helpers, and `test`, node:test's test that also notes
+// for the README's compatibility table what the SDK sent.
 "use strict";
 
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const nodeTest = require("node:test");
+// The SDK sends every request through this (the global) axios instance: its API classes
+// default to it, and so does its token request.
+const axios = require("axios");
 const sdk = require("sailpoint-api-client");
+
+// ---- evidence for the README's compatibility table (scripts/compat-table.py) ----------
+// Every exchange of the SDK that got an answer is noted as (method, path). With
+// SDK_RESULTS_DIR set (scripts/sdk-smoke.sh sets it per backend), each test appends one
+// JSON line to SDK_RESULTS_DIR/<sdk>.jsonl: the SDK and its version, the test, whether it
+// passed, and the pairs it sent, including those of `before` hooks that ran just before
+// it. The script maps paths to (family, operationId) through the spec files.
+const SDK_NAME = `sailpoint-api-client ${require("sailpoint-api-client/package.json").version}`;
+let exchanges = [];
+
+function note(config) {
+  if (config && config.url) exchanges.push([String(config.method).toUpperCase(), new URL(config.url).pathname]);
+}
+axios.interceptors.response.use(
+  (response) => {
+    note(response.config);
+    return response;
+  },
+  (error) => {
+    if (error.response) note(error.config);
+    return Promise.reject(error);
+  },
+);
+
+function record(name, outcome) {
+  const results = process.env.SDK_RESULTS_DIR;
+  const calls = [...new Set(exchanges.map((c) => JSON.stringify(c)))].sort().map((c) => JSON.parse(c));
+  exchanges = [];
+  if (!results) return;
+  const line = { sdk: SDK_NAME, test: `${path.basename((require.main && require.main.filename) || "")}::${name}`, outcome, calls };
+  fs.appendFileSync(path.join(results, `${SDK_NAME.replace(/ /g, "-")}.jsonl`), `${JSON.stringify(line)}\n`);
+}
+
+// node:test's `test(name, fn)`, recording the outcome and the SDK's exchanges.
+function test(name, fn) {
+  return nodeTest.test(name, async (t) => {
+    let outcome = "failed";
+    try {
+      await fn(t);
+      outcome = "passed";
+    } finally {
+      record(name, outcome);
+    }
+  });
+}
 
 function env(name) {
   const value = process.env[name];
@@ -125,6 +177,7 @@ async function assertGone(get, what) {
 
 module.exports = {
   sdk,
+  test,
   configuration,
   world,
   uniqueName,
