@@ -191,7 +191,7 @@ impl App {
             rate_limits,
             auth_failures,
         });
-        let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
+        let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);
         let server = tokio::spawn(serve(listener, router, connections, rx));
