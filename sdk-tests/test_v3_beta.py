@@ -110,9 +110,11 @@ def assert_profile(profile, sdk, world, name, description, requestable):
     assert profile.modified >= profile.created
 
 
-# The oneOf wrapper JsonPatchOperation.value must be built from: v3 calls it
-# JsonPatchOperationValue, beta 1.4.2's generator named it after another operation.
-PATCH_VALUE = {v3: v3.JsonPatchOperationValue, beta: beta.UpdateMultiHostSourcesRequestInnerValue}
+def patch_value(sdk):
+    """The oneOf wrapper JsonPatchOperation.value must be built from: v3 calls it
+    JsonPatchOperationValue; 1.4.2's generator named it after another operation in beta,
+    v2024 and v2025."""
+    return getattr(sdk, "JsonPatchOperationValue", None) or sdk.UpdateMultiHostSourcesRequestInnerValue
 
 
 def run_flow(sdk, client, world, family):
@@ -129,7 +131,7 @@ def run_flow(sdk, client, world, family):
     assert_profile(got.data, sdk, world, name, "created by the SDK smoke test", requestable=True)
     assert got.data.created == profile.created
 
-    value = PATCH_VALUE[sdk]
+    value = patch_value(sdk)
     patch = [
         sdk.JsonPatchOperation(op="replace", path="/description", value=value("patched by the SDK smoke test")),
         sdk.JsonPatchOperation(op="replace", path="/requestable", value=value(False)),

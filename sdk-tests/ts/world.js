@@ -66,10 +66,10 @@ function env(name) {
   return value;
 }
 
-// One Configuration per suite: its constructor asks /oauth/token for a token with the SDK's
+// One Configuration per suite (`baseVar` names the env var of the server's URL): its constructor asks /oauth/token for a token with the SDK's
 // own multipart/form-data request (client_credentials), as it does against ISC.
-function configuration() {
-  const base = env("ACCESSD_BASE_URL").replace(/\/+$/, "");
+function configuration(baseVar = "ACCESSD_BASE_URL") {
+  const base = env(baseVar).replace(/\/+$/, "");
   return new sdk.Configuration({
     baseurl: base,
     tokenUrl: `${base}/oauth/token`,
@@ -88,19 +88,22 @@ function assertId(value, what) {
   assert.match(String(value), ID, `${what}: expected a 32-hex-digit id, got ${value}`);
 }
 
-// An owner (GET /v3/public-identities) and a source (GET /v3/sources) with entitlements
-// (GET /beta/entitlements?filters=source.id eq "…").
-async function world(config) {
-  const identities = await new sdk.PublicIdentitiesApi(config).getPublicIdentities({ limit: 10 });
+// An owner (GET /public-identities) and a source (GET /sources) with entitlements
+// (GET /entitlements?filters=source.id eq "…"), by default through v3 and beta (v3 has no
+// entitlement list); `apis` names the SDK classes of another family.
+const V3_WORLD = { identities: "PublicIdentitiesApi", sources: "SourcesApi", entitlements: "EntitlementsBetaApi" };
+
+async function world(config, apis = V3_WORLD) {
+  const identities = await new sdk[apis.identities](config).getPublicIdentities({ limit: 10 });
   assert.equal(identities.status, 200);
-  assert.ok(identities.data.length > 0, "GET /v3/public-identities returned no identity");
+  assert.ok(identities.data.length > 0, "GET /public-identities returned no identity");
   const owner = identities.data[0];
   assertId(owner.id, "public identity id");
 
-  const sources = await new sdk.SourcesApi(config).listSources({ limit: 50 });
+  const sources = await new sdk[apis.sources](config).listSources({ limit: 50 });
   assert.equal(sources.status, 200);
   for (const source of sources.data) {
-    const entitlements = await new sdk.EntitlementsBetaApi(config).listEntitlements({
+    const entitlements = await new sdk[apis.entitlements](config).listEntitlements({
       filters: `source.id eq "${source.id}"`,
     });
     assert.equal(entitlements.status, 200);
@@ -156,10 +159,9 @@ function assertIscError(response, status, detailCode) {
   assert.ok(Array.isArray(response.data.messages) && response.data.messages.length > 0);
 }
 
-// Polls beta getTaskStatus until the task leaves PENDING/RUNNING (v3 has no task API; the
-// SDK docs of the v3 bulk deletes point to beta's).
-async function waitForTask(config, id, what) {
-  const tasks = new sdk.TaskManagementBetaApi(config);
+// Polls getTaskStatus until the task leaves PENDING/RUNNING; by default beta's (v3 has no
+// task API; the SDK docs of the v3 bulk deletes point to beta's).
+async function waitForTask(config, id, what, tasks = new sdk.TaskManagementBetaApi(config)) {
   for (let i = 0; i < 200; i++) {
     const status = await tasks.getTaskStatus({ id });
     assert.equal(status.status, 200);
