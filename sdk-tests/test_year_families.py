@@ -24,7 +24,7 @@ from conftest import (EXPERIMENTAL_HEADER_ERROR, assert_id, assert_in_use_error,
                       assert_source_app, assert_used_by_role, assert_utc_datetime, header, log_wire,
                       require_token, unique_name, wait_for_task)
 # The access-profile flow and builders of the v3/beta smoke test take the SDK module.
-from test_v3_beta import new_profile, patch_value, run_flow
+from test_v3_beta import new_profile, patch_value, run_flow, run_segments
 
 FAMILIES = {"v2024": v2024, "v2025": v2025}
 ROLE_DESCRIPTION = "role created by the SDK smoke test"
@@ -131,6 +131,28 @@ def test_access_profile_crud_list_and_single_delete(fam):
     with pytest.raises(fam.sdk.ApiException) as again:
         api.delete_access_profile(first.id)
     assert_isc_error(again.value, 404)
+
+
+def test_segments_narrow_the_access_profile_list(fam):
+    run_segments(fam.sdk, fam.client, fam.world, fam.name)
+
+
+def test_entitlements_and_identities_are_read(fam):
+    entitlements = fam.sdk.EntitlementsApi(fam.client)
+    for entitlement_id in fam.world.entitlement_ids:
+        got = entitlements.get_entitlement_with_http_info(entitlement_id)
+        assert got.status_code == 200
+        assert got.data.id == entitlement_id and got.data.source.id == fam.world.source_id, f"{got.data!r}"
+    identities = fam.sdk.IdentitiesApi(fam.client)
+    listed = identities.list_identities_with_http_info(limit=50, count=True)
+    assert listed.status_code == 200 and listed.data, "GET /identities returned no identity"
+    assert int(header(listed.headers, "X-Total-Count")) >= len(listed.data)
+    assert fam.world.owner_id in [i.id for i in listed.data], "the public identity that owns profiles is an identity"
+    owner = identities.get_identity(fam.world.owner_id)
+    assert owner.id == fam.world.owner_id and owner.name, f"{owner!r}"
+    with pytest.raises(fam.sdk.ApiException) as unknown:
+        identities.get_identity("0" * 32)
+    assert_isc_error(unknown.value, 404)
 
 
 # ---- roles and deletion -----------------------------------------------------------------------
