@@ -155,6 +155,59 @@ def test_entitlements_and_identities_are_read(fam):
     assert_isc_error(unknown.value, 404)
 
 
+def test_governance_groups_and_their_members(fam):
+    groups = fam.sdk.GovernanceGroupsApi(fam.client)
+    members = [i.id for i in fam.sdk.IdentitiesApi(fam.client).list_identities(limit=50)
+               if i.id != fam.world.owner_id][:2]
+    assert len(members) == 2, "the demo tenant has more than two identities"
+    identity = fam.sdk.IdentityPreviewResponseIdentity
+    name = unique_name(f"{fam.name}-group")
+
+    def new_group(group_name):
+        created = groups.create_workgroup_with_http_info(fam.sdk.WorkgroupDto(
+            name=group_name, description="governance group created by the SDK smoke test",
+            owner=fam.sdk.WorkgroupDtoOwner(type="IDENTITY", id=fam.world.owner_id)))
+        assert created.status_code == 200, f"create workgroup: expected 200, got {created.status_code}"
+        assert_id(created.data.id, "workgroup id")
+        assert (created.data.name, created.data.owner.id, created.data.member_count) == (group_name, fam.world.owner_id, 0), \
+            f"{created.data!r}"
+        return created.data
+
+    group = new_group(name)
+    assert groups.get_workgroup(group.id) == group
+    listed = groups.list_workgroups_with_http_info(filters=f'name eq "{name}"', count=True)
+    assert [g.id for g in listed.data] == [group.id] and header(listed.headers, "X-Total-Count") == "1"
+
+    added = groups.update_workgroup_members_with_http_info(group.id, [identity(type="IDENTITY", id=m) for m in members])
+    assert added.status_code == 207, f"bulk-add members: expected 207, got {added.status_code}"
+    assert sorted((x.id, x.status) for x in added.data) == sorted((m, 201) for m in members), f"{added.data!r}"
+    again = groups.update_workgroup_members(group.id, [identity(type="IDENTITY", id=members[0])])
+    assert [(x.id, x.status) for x in again] == [(members[0], 409)], f"adding a member twice: {again!r}"
+    listed_members = groups.list_workgroup_members_with_http_info(group.id, count=True)
+    assert sorted(m.id for m in listed_members.data) == sorted(members)
+    assert header(listed_members.headers, "X-Total-Count") == "2"
+    assert groups.get_workgroup(group.id).member_count == 2
+
+    removed = groups.delete_workgroup_members_with_http_info(group.id, [identity(type="IDENTITY", id=members[0])])
+    assert removed.status_code == 207 and [(x.id, x.status) for x in removed.data] == [(members[0], 204)], \
+        f"bulk-delete members: {removed.status_code} {removed.data!r}"
+    assert [m.id for m in groups.list_workgroup_members(group.id)] == [members[1]]
+
+    patched = groups.patch_workgroup(group.id, [fam.sdk.JsonPatchOperation(
+        op="replace", path="/description", value=value(fam.sdk, "patched"))])
+    assert patched.description == "patched" and groups.get_workgroup(group.id).description == "patched"
+
+    assert_deleted_204(groups.delete_workgroup_with_http_info(group.id), "delete workgroup")
+    assert_gone(fam, groups.get_workgroup, group.id, "deleted workgroup")
+    doomed = [new_group(f"{name}-bulk-{i}") for i in (1, 2)]
+    bulk = groups.delete_workgroups_in_bulk_with_http_info(
+        fam.sdk.WorkgroupBulkDeleteRequest(ids=[g.id for g in doomed]))
+    assert bulk.status_code == 207, f"bulk delete workgroups: expected 207, got {bulk.status_code}"
+    assert sorted((x.id, x.status) for x in bulk.data) == sorted((g.id, 204) for g in doomed), f"{bulk.data!r}"
+    for g in doomed:
+        assert_gone(fam, groups.get_workgroup, g.id, "bulk-deleted workgroup")
+
+
 # ---- roles and deletion -----------------------------------------------------------------------
 
 def new_role(fam, name, profiles):
