@@ -84,6 +84,8 @@ impl EntitlementShape {
 pub struct Edge {
     pub access_profile_delete: SingleDelete,
     pub entitlement: EntitlementShape,
+    /// `listEntitlements` takes `searchAfter` (v2026): keyset paging by the sorters.
+    pub entitlement_search_after: bool,
     /// `getTaskStatusList`: which tasks it lists ("statuses for completed tasks" in
     /// beta and v2024; "all tasks" in v1 and from v2025) and by which filters.
     pub task_list: TaskStatusView,
@@ -106,6 +108,7 @@ pub fn edge(family: Family) -> &'static Edge {
 static V3_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::NoContent,
     entitlement: EntitlementShape::Privileged,
+    entitlement_search_after: false,
     task_list: TaskStatusView::All,
     task_filters: &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
 };
@@ -113,6 +116,7 @@ static V3_EDGE: Edge = Edge {
 static BETA_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::FinishedTask,
     entitlement: EntitlementShape::Privileged,
+    entitlement_search_after: false,
     task_list: TaskStatusView::Completed,
     task_filters: &specs::GET_TASK_STATUS_LIST_FILTERS,
 };
@@ -120,6 +124,7 @@ static BETA_EDGE: Edge = Edge {
 static V1_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::NoContent,
     entitlement: EntitlementShape::PrivilegeLevel,
+    entitlement_search_after: false,
     task_list: TaskStatusView::All,
     task_filters: &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
 };
@@ -127,6 +132,7 @@ static V1_EDGE: Edge = Edge {
 static V2024_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::NoContent,
     entitlement: EntitlementShape::Privileged,
+    entitlement_search_after: false,
     task_list: TaskStatusView::Completed,
     task_filters: &specs::GET_TASK_STATUS_LIST_FILTERS,
 };
@@ -134,6 +140,7 @@ static V2024_EDGE: Edge = Edge {
 static V2025_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::NoContent,
     entitlement: EntitlementShape::Privileged,
+    entitlement_search_after: false,
     task_list: TaskStatusView::All,
     task_filters: &specs::GET_TASK_STATUS_LIST_V2025_FILTERS,
 };
@@ -141,6 +148,7 @@ static V2025_EDGE: Edge = Edge {
 static V2026_EDGE: Edge = Edge {
     access_profile_delete: SingleDelete::NoContent,
     entitlement: EntitlementShape::PrivilegeLevel,
+    entitlement_search_after: true,
     task_list: TaskStatusView::All,
     task_filters: &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
 };

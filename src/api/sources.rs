@@ -21,7 +21,7 @@ use crate::domain::patch;
 use crate::domain::scope::{is_subadmin, SOURCE_SUBADMIN};
 use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
 use crate::domain::text::{Description, Name};
-use crate::query::specs;
+use crate::query::{search_after, specs, Filter};
 
 /// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
 /// must say so with `for-subadmin=me` (or its own id), else 403, as the spec says.
@@ -321,7 +321,14 @@ async fn list_entitlements<F: Fam>(
     // `include-unsegmented`: entitlements are in no segment here, so every one is
     // unsegmented and listed either way; the value is checked all the same.
     params.flag("include-unsegmented")?;
-    let q = params.list_query(filters, &specs::LIST_ENTITLEMENTS_SORTERS, 250)?;
+    let mut q = params.list_query(filters, &specs::LIST_ENTITLEMENTS_SORTERS, 250)?;
+    if F::edge().entitlement_search_after {
+        let after = search_after(params.get("searchAfter"), &q.sort, filters)?;
+        q.filter = match (q.filter.take(), after) {
+            (Some(f), Some(a)) => Some(Filter::And(vec![f, a])),
+            (f, a) => f.or(a),
+        };
+    }
     let page = state.store.list_entitlements(&q).await?;
     Ok(list_response(&page.items, page.total, |e| {
         docs::entitlement(e, F::edge().entitlement)

@@ -1383,19 +1383,51 @@ fn every_operation_of_every_spec_file_is_served_and_tested_or_listed_as_not_serv
     );
 }
 
+// One test per family, each in a world of its own: they run side by side, and each
+// snapshot holds only what its family's operations wrote.
 #[tokio::test]
-async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
+async fn v3_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("v3").await;
+}
+
+#[tokio::test]
+async fn beta_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("beta").await;
+}
+
+#[tokio::test]
+async fn v1_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("v1").await;
+}
+
+#[tokio::test]
+async fn v2024_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("v2024").await;
+}
+
+#[tokio::test]
+async fn v2025_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("v2025").await;
+}
+
+#[tokio::test]
+async fn v2026_operations_answer_each_kind_of_caller_as_their_spec_entries_say() {
+    matrix_of("v2026").await;
+}
+
+/// The matrix of one family's operations.
+async fn matrix_of(family: &str) {
     let started = std::time::Instant::now();
-    let spec = load_spec();
+    let spec: Vec<SpecOp> = load_spec()
+        .into_iter()
+        .filter(|o| o.family == family)
+        .collect();
     let outside_served = spec.iter().filter(|o| !served(o)).count();
     let implemented: Vec<&SpecOp> = spec
         .iter()
         .filter(|o| is_implemented(o.family, &o.id))
         .collect();
-    assert!(
-        implemented.len() >= IMPLEMENTED.len(),
-        "every implemented operation is in the spec (see the coverage test)"
-    );
+    assert!(!implemented.is_empty(), "{family} serves operations");
     let mut w = World::build().await;
     let db = w.app.store.clone();
     let mut tally: BTreeMap<Case, Tally> = BTreeMap::new();
@@ -1522,7 +1554,7 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
 
     // Operations not implemented must still be unrouted (no 401 from a handler).
     let mut probed = 0;
-    for (family, id) in not_implemented() {
+    for (_, id) in not_implemented().filter(|(f, _)| *f == family) {
         let op = spec
             .iter()
             .find(|o| o.family == family && o.id == id)
@@ -1555,7 +1587,10 @@ async fn every_operation_answers_each_kind_of_caller_as_its_spec_entry_says() {
         }
     }
 
-    println!("\nauthorization matrix ({} operations):", implemented.len());
+    println!(
+        "\nauthorization matrix of {family} ({} operations):",
+        implemented.len()
+    );
     for line in &lines {
         println!("{line}");
     }
