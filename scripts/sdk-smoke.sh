@@ -53,6 +53,7 @@ database_url() {
 start() {
   local name=$1; shift
   local log="$work/$name.log"
+  : >"$log"  # exists before the poll below reads it, however late the process starts
   local url
   database_url "$name"
   env ACCESSD_ADDR=127.0.0.1:0 \
