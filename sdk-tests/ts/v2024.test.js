@@ -1,6 +1,7 @@
 // The v2024 family through the official TypeScript SDK (sailpoint-api-client: the *V2024Api
 // classes, paths /v2024/…): access profiles (single delete 204, bulk delete through a task),
-// roles, source apps with bulk remove, and task management (CONTRACT §3, §4).
+// roles, source apps with bulk remove, task management and lifecycle states (CONTRACT §3,
+// §4).
 //
 // The SDK's v2024 source-app and task operations send `X-SailPoint-Experimental: true` by
 // default (required by accessd on the ten /source-apps operations of this family), and
@@ -265,4 +266,48 @@ test("v2024 task management: a pending task is listed, completed by PATCH, and n
   assert.ok(!(await tasks.getPendingTasks({})).data.some((t) => t.id === id), "a completed task is not pending");
   assert.equal((await profiles.getAccessProfile({ id: created.data.id })).status, 200, "the terminated task deleted nothing");
   assert.equal((await profiles.deleteAccessProfile({ id: created.data.id })).status, 204);
+});
+
+test("v2024 lifecycle states: list, create holding a profile (in use), get, patch, delete 202", async () => {
+  const identityProfileId = process.env.ACCESSD_IDENTITY_PROFILE_ID;
+  assert.ok(identityProfileId, "set ACCESSD_IDENTITY_PROFILE_ID (scripts/sdk-smoke.sh reads it from `accessd export`)");
+  const states = new sdk.LifecycleStatesV2024Api(config);
+  const profiles = new sdk.AccessProfilesV2024Api(config);
+  const profile = await createProfile("lifecycle");
+
+  const demo = await states.getLifecycleStates({ identityProfileId, count: true });
+  assert.equal(demo.status, 200);
+  assert.equal(demo.headers["x-total-count"], String(demo.data.length));
+  const name = h.uniqueName("v2024 state");
+  const technicalName = name.replace(/[^A-Za-z0-9]/g, "_");
+  const created = await states.createLifecycleState({
+    identityProfileId,
+    lifecycleStateV2024: { name, technicalName, enabled: true, accessProfileIds: [profile.id] },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.data));
+  const id = created.data.id;
+  h.assertId(id, "lifecycle state id");
+  assert.deepEqual([created.data.name, created.data.technicalName, created.data.accessProfileIds], [name, technicalName, [profile.id]]);
+  assert.deepEqual((await states.getLifecycleState({ identityProfileId, lifecycleStateId: id })).data, created.data);
+  assert.equal((await states.getLifecycleStates({ identityProfileId })).data.length, demo.data.length + 1);
+
+  const refused = await h.rejection(profiles.deleteAccessProfile({ id: profile.id }));
+  h.assertIscError(refused, 400, "400.2.1.0 Object in use by another");
+
+  const patched = await states.updateLifecycleStates({
+    identityProfileId,
+    lifecycleStateId: id,
+    jsonPatchOperationV2024: [
+      { op: "replace", path: "/description", value: "patched by the TypeScript SDK suite" },
+      { op: "replace", path: "/accessProfileIds", value: [] },
+    ],
+  });
+  assert.equal(patched.status, 200, JSON.stringify(patched.data));
+  const after = (await states.getLifecycleState({ identityProfileId, lifecycleStateId: id })).data;
+  assert.deepEqual([after.description, after.accessProfileIds], ["patched by the TypeScript SDK suite", []]);
+
+  const deleted = await states.deleteLifecycleState({ identityProfileId, lifecycleStateId: id });
+  assert.equal(deleted.status, 202, JSON.stringify(deleted.data));
+  await h.assertGone(() => states.getLifecycleState({ identityProfileId, lifecycleStateId: id }), "deleted state");
+  assert.equal((await profiles.deleteAccessProfile({ id: profile.id })).status, 204, "the released profile is deleted");
 });
