@@ -93,13 +93,7 @@ pub fn router(state: AppState) -> Router {
         request_timeout: (state.config.gateway.request_timeout_secs > 0)
             .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
     };
-    let families = Routes::default()
-        .merge(family::<V3>())
-        .merge(family::<Beta>())
-        .merge(family::<V1>())
-        .merge(family::<V2024>())
-        .merge(family::<V2025>())
-        .merge(family::<V2026>());
+    let families = families::every_family();
     let routes = families
         .router
         .route("/oauth/token", post(token::post_token))
