@@ -79,11 +79,17 @@ def load_families():
             families.append(Family(path.stem, spec))
     order = {name: i for i, name in enumerate(FAMILY_ORDER)}
     families.sort(key=lambda f: (order.get(f.name, len(order)), f.name))
-    # Longest prefix first: /v3/... must not be taken for a v1 path (prefix "").
     return families
 
 
+def not_served():
+    """(family, row) of the operations spec/deviations.json lists as not served."""
+    deviations = json.loads((ROOT / "spec" / "deviations.json").read_text(encoding="utf-8"))
+    return {(n["family"], row_name(n["operation"])) for n in deviations.get("notServed", [])}
+
+
 def classify(families, method, path):
+    # Longest prefix first: /v3/... must not be taken for a v1 path (prefix "").
     for family in sorted(families, key=lambda f: -len(f.prefix)):
         if path.startswith(family.prefix + "/"):
             row = family.match(method, path)
@@ -92,7 +98,8 @@ def classify(families, method, path):
 
 
 def read_results(results_dir, families):
-    """{backend: (passed, failed)} with each a set of (sdk, family, row)."""
+    """{backend: (passed, failed)}: the (sdk, family, row) triples exercised by tests that
+    passed, and by tests that did not (failed, errored or skipped)."""
     out = {}
     for backend in BACKENDS:
         directory = results_dir / backend
@@ -128,6 +135,8 @@ def render(families, results):
         for row, method, template, _, _, tag in family.operations:
             rows.setdefault(row, (tag, method, template.replace("/v1", "", 1) if family.name == "v1" else template))
     in_family = {(f.name, row) for f in families for row, *_ in f.operations}
+    unserved = not_served()
+    served_ops = in_family - unserved
 
     header = ["operation", "call"] + [f"{f.name} {short(sdk)}" for f, sdk in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -137,13 +146,15 @@ def render(families, results):
         for i, (family, sdk) in enumerate(columns):
             if (family.name, row) not in in_family:
                 cells.append("")
+            elif (family.name, row) in unserved:
+                cells.append("not served")
             elif (sdk, family.name, row) in counted:
                 cells.append("✓")
                 totals[i] += 1
             else:
                 cells.append("—")
         lines.append(f"| `{row}` | {method} `{template}` | " + " | ".join(cells) + " |")
-    served = [sum((f.name, r) in in_family for r in rows) for f, _ in columns]
+    served = [sum((f.name, r) in served_ops for r in rows) for f, _ in columns]
     lines.append("| **exercised** | | " + " | ".join(f"{t}/{s}" for t, s in zip(totals, served)) + " |")
     return "\n".join(lines) + "\n"
 
@@ -173,7 +184,7 @@ def main():
         sys.exit(f"compat-table: README.md's compatibility table differs from the SDK results; "
                  f"regenerate it with:\n  {REGENERATE}")
     args.readme.write_text(readme[:start + len(BEGIN)] + "\n" + table + readme[end:], encoding="utf-8")
-    print(f"compat-table: wrote {len(table.splitlines()) - 3} operations x {table.count('|', 0, table.find(chr(10))) - 3} columns into {args.readme}")
+    print(f"compat-table: wrote the table into {args.readme}")
 
 
 if __name__ == "__main__":

@@ -113,12 +113,12 @@ def log_wire(api_client):
 # here are not the SDK and are not noted) is kept with the test it belongs to. With
 # SDK_RESULTS_DIR set (scripts/sdk-smoke.sh sets it per backend), each test appends one
 # JSON line to SDK_RESULTS_DIR/<sdk>.jsonl: the SDK and its version, the test, its outcome
-# (every phase: set-up, call, tear-down) and the (method, path) pairs it sent. Calls made
+# over every phase (set-up, call, tear-down) and the (method, path) pairs it sent. Calls made
 # while a fixture is set up or torn down belong to the test that caused it. The script
 # maps paths to (family, operationId) through the spec files.
 
 EXCHANGES = []
-_FAILED = pytest.StashKey()
+_OUTCOME = pytest.StashKey()
 
 
 def sdk_name():
@@ -129,7 +129,7 @@ def sdk_name():
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     EXCHANGES.clear()
-    item.stash[_FAILED] = False
+    item.stash[_OUTCOME] = "passed"
     yield
     results = os.environ.get("SDK_RESULTS_DIR")
     if not results:
@@ -138,7 +138,7 @@ def pytest_runtest_protocol(item, nextitem):
     line = {
         "sdk": sdk,
         "test": item.nodeid,
-        "outcome": "failed" if item.stash[_FAILED] else "passed",
+        "outcome": item.stash[_OUTCOME],
         "calls": sorted(set(EXCHANGES)),
     }
     with open(os.path.join(results, sdk.replace(" ", "-") + ".jsonl"), "a", encoding="utf-8") as f:
@@ -148,9 +148,9 @@ def pytest_runtest_protocol(item, nextitem):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     report = (yield).get_result()
-    # A skipped test exercised nothing it could vouch for: it counts as not passed.
-    if report.failed or report.skipped:
-        item.stash[_FAILED] = True
+    # The first phase that did not pass decides; only "passed" counts in the table.
+    if item.stash[_OUTCOME] == "passed" and not report.passed:
+        item.stash[_OUTCOME] = report.outcome
 
 
 def record_attempts(api_client):
