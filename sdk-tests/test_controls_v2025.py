@@ -93,6 +93,9 @@ def test_an_injected_task_outcome_is_what_the_sdk_reads_through_task_management(
     status = wait_for_completion(tasks.get_task_status, task_id, f"bulk delete with taskOutcome {outcome}", outcome)
     assert isinstance(status, v2025.TaskStatus), f"{status!r}"
     assert_utc_datetime(status.completed, "task completed")
+    said = [(m.type, m.key) for m in status.messages]
+    assert ("WARN" if outcome == "WARNING" else "ERROR", "injected_outcome") in said, \
+        f"the task's messages should say a fault rule decided its outcome: {status.messages!r}"
     # The task deleted nothing.
     for id in ids:
         kept = api.get_access_profile(id)
