@@ -36,6 +36,10 @@ static DIALECT: Dialect = Dialect {
          AND name NOT LIKE 'sqlite_%' ORDER BY name",
     columns: "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
     greatest: "MAX",
+    // An aggregate's own ORDER BY: SQLite 3.44 and later.
+    json_agg: "json_group_array",
+    json_text: "",
+    json_array: "json_array",
     // SQLite has a single writer and the claim runs in a `BEGIN IMMEDIATE`
     // transaction, so nothing else can claim at the same time.
     skip_locked: "",
