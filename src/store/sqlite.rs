@@ -367,18 +367,21 @@ fn error(e: rusqlite::Error) -> StoreError {
 /// n itself. Both mean the n-th value wherever and however often they appear. The
 /// store's SQL binds every value, so a `$` followed by a digit is always a placeholder.
 fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = sql.as_bytes();
-    let placeholder =
-        |i: usize| bytes[i] == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-    if !(0..bytes.len()).any(placeholder) {
-        return sql.into();
-    }
-    let mut out = String::with_capacity(sql.len());
+    let mut out = String::new();
     let mut start = 0;
-    for i in (0..bytes.len()).filter(|&i| placeholder(i)) {
+    for (i, _) in sql.match_indices('$') {
+        if !sql.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        if out.is_empty() {
+            out.reserve(sql.len());
+        }
         out.push_str(&sql[start..i]);
         out.push('?');
         start = i + 1;
+    }
+    if out.is_empty() {
+        return sql.into();
     }
     out.push_str(&sql[start..]);
     out.into()
