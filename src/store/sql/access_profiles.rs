@@ -319,23 +319,24 @@ async fn access_profile_count(ex: &mut dyn Executor) -> StoreResult<i64> {
     row.map_or(Ok(0), |r| r.get(0))
 }
 
-/// Removes a profile's entitlement and segment links, before they are written again.
-async fn clear_links(ex: &mut dyn Executor, id: &str) -> StoreResult<()> {
-    ex.execute(
-        "DELETE FROM access_profile_entitlements WHERE access_profile_id = $1",
-        params![id],
-    )
-    .await?;
-    ex.execute(
-        "DELETE FROM access_profile_segments WHERE access_profile_id = $1",
-        params![id],
-    )
-    .await?;
-    Ok(())
+/// A profile's (`$1`) entitlement ids, in its order.
+const ENTITLEMENT_LINKS: &str = "SELECT entitlement_id FROM access_profile_entitlements \
+     WHERE access_profile_id = $1 ORDER BY position";
+/// A profile's (`$1`) segment ids, in its order.
+const SEGMENT_LINKS: &str =
+    "SELECT segment_id FROM access_profile_segments WHERE access_profile_id = $1 ORDER BY position";
+
+/// The ids `select` ([`ENTITLEMENT_LINKS`] or [`SEGMENT_LINKS`]) finds for profile `id`.
+async fn link_ids(ex: &mut dyn Executor, select: &str, id: &str) -> StoreResult<Vec<String>> {
+    ex.fetch_all(select, params![id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Writes a profile's entitlement links, in the draft's order (a new profile's, or
-/// after [`clear_links`]).
+/// after its links were deleted).
 async fn write_entitlements(
     ex: &mut dyn Executor,
     id: &str,
@@ -482,31 +483,81 @@ impl AccessProfileStore for SqlStore {
         if !holders.is_empty() {
             return Err(StoreError::HeldBySourceApps(holders));
         }
-        let done = tx
-            .execute(
-                "UPDATE access_profiles SET name = $1, description = $2, owner_id = $3, \
-                 source_id = $4, enabled = $5, requestable = $6, doc = $7, modified = $8 \
-                 WHERE id = $9",
-                params![
-                    d.name,
-                    d.description,
-                    d.owner_id,
-                    d.source_id,
-                    d.enabled,
-                    d.requestable,
-                    Value::Object(d.doc.clone()).to_string(),
-                    format_timestamp(&now),
-                    id,
-                ],
+        // Only what the draft changes is written: an unchanged column would still have
+        // each of its indexes' entries deleted and inserted again (a page written per
+        // index), and unchanged links deleted and inserted again.
+        let Some(current) = tx
+            .fetch_optional(
+                "SELECT name, description, owner_id, source_id, enabled, requestable, doc \
+                 FROM access_profiles WHERE id = $1",
+                params![id],
             )
+            .await?
+        else {
+            return Err(not_found("access profile", id));
+        };
+        let doc = Value::Object(d.doc.clone()).to_string();
+        let mut sql = Sql::new("UPDATE access_profiles SET modified = ");
+        sql.bind(format_timestamp(&now));
+        let changes = [
+            (
+                "name",
+                current.get::<String>(0)? != d.name.as_str(),
+                d.name.to_param(),
+            ),
+            (
+                "description",
+                current.get::<Option<String>>(1)?.as_deref()
+                    != d.description.as_ref().map(|s| s.as_str()),
+                d.description.to_param(),
+            ),
+            (
+                "owner_id",
+                current.get::<String>(2)? != d.owner_id,
+                d.owner_id.to_param(),
+            ),
+            (
+                "source_id",
+                current.get::<String>(3)? != d.source_id,
+                d.source_id.to_param(),
+            ),
+            (
+                "enabled",
+                current.get::<bool>(4)? != d.enabled,
+                d.enabled.to_param(),
+            ),
+            (
+                "requestable",
+                current.get::<bool>(5)? != d.requestable,
+                d.requestable.to_param(),
+            ),
+            ("doc", current.get::<String>(6)? != doc, doc.to_param()),
+        ];
+        for (column, changed, value) in changes {
+            if changed {
+                sql.push(", ").push(column).push(" = ").bind(value);
+            }
+        }
+        sql.push(" WHERE id = ").bind(id);
+        tx.execute(&sql.text, sql.params)
             .await
             .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
-        if done == 0 {
-            return Err(not_found("access profile", id));
+        if link_ids(&mut *tx, ENTITLEMENT_LINKS, id).await? != d.entitlement_ids {
+            tx.execute(
+                "DELETE FROM access_profile_entitlements WHERE access_profile_id = $1",
+                params![id],
+            )
+            .await?;
+            write_entitlements(&mut *tx, id, d).await?;
         }
-        clear_links(&mut *tx, id).await?;
-        write_entitlements(&mut *tx, id, d).await?;
-        write_access_profile_segments(&mut *tx, id, d).await?;
+        if link_ids(&mut *tx, SEGMENT_LINKS, id).await? != d.segment_ids {
+            tx.execute(
+                "DELETE FROM access_profile_segments WHERE access_profile_id = $1",
+                params![id],
+            )
+            .await?;
+            write_access_profile_segments(&mut *tx, id, d).await?;
+        }
         tx.commit().await?;
         self.get_access_profile(scope, id).await
     }
