@@ -113,7 +113,10 @@ impl App {
                     Some(secret.clone()),
                     "configured administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -134,7 +137,10 @@ impl App {
                     None,
                     "start-up administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -180,6 +186,10 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
+        let control = Arc::new(crate::api::control::Control::new(
+            config.journal_size,
+            clock.clone(),
+        ));
         let state = AppState::new(Shared {
             store,
             keys,
@@ -190,8 +200,9 @@ impl App {
             wakeup,
             rate_limits,
             auth_failures,
+            control,
         });
-        let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
+        let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let connections = connection_builder(&state.config.gateway);
         let server = tokio::spawn(serve(listener, router, connections, rx));

@@ -8,21 +8,110 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-/// The route families of CONTRACT §1.
+/// The route families: v3, beta and the per-service v1 paths of CONTRACT §1, and the
+/// year-versioned families, each served over the same store under its own prefix. A
+/// family is its spec file (which operations, at which paths, with which rights) plus
+/// its row in the API's edge table (`api::families`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     V3,
     Beta,
     V1,
+    V2024,
+    V2025,
+    V2026,
 }
 
+/// What names a family and where its document is: one row per [`Family`], in the
+/// order of its variants.
+struct FamilyRow {
+    name: &'static str,
+    /// `None` for v1, whose paths carry their version after the service
+    /// (`/access-profiles/v1`).
+    prefix: Option<&'static str>,
+    spec: &'static str,
+    /// The suffix of the document's operationIds (`V1` in v1's).
+    operation_suffix: &'static str,
+}
+
+const FAMILY_ROWS: [FamilyRow; 6] = [
+    FamilyRow {
+        name: "v3",
+        prefix: Some("/v3"),
+        spec: include_str!("../../spec/v3.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "beta",
+        prefix: Some("/beta"),
+        spec: include_str!("../../spec/beta.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v1",
+        prefix: None,
+        spec: include_str!("../../spec/v1.json"),
+        operation_suffix: "V1",
+    },
+    FamilyRow {
+        name: "v2024",
+        prefix: Some("/v2024"),
+        spec: include_str!("../../spec/v2024.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v2025",
+        prefix: Some("/v2025"),
+        spec: include_str!("../../spec/v2025.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v2026",
+        prefix: Some("/v2026"),
+        spec: include_str!("../../spec/v2026.json"),
+        operation_suffix: "",
+    },
+];
+
 impl Family {
+    pub const ALL: [Family; 6] = [
+        Family::V3,
+        Family::Beta,
+        Family::V1,
+        Family::V2024,
+        Family::V2025,
+        Family::V2026,
+    ];
+
+    fn row(self) -> &'static FamilyRow {
+        &FAMILY_ROWS[self as usize]
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Family::V3 => "v3",
-            Family::Beta => "beta",
-            Family::V1 => "v1",
-        }
+        self.row().name
+    }
+
+    /// The path prefix the family's routes are nested under; `None` for v1, whose
+    /// paths carry their version after the service (`/access-profiles/v1`).
+    pub fn prefix(self) -> Option<&'static str> {
+        self.row().prefix
+    }
+
+    /// The family whose prefix is the first path segment `segment` (`"v2025"`).
+    pub fn of_prefix(segment: &str) -> Option<Family> {
+        Family::ALL
+            .into_iter()
+            .find(|f| f.prefix().is_some_and(|p| &p[1..] == segment))
+    }
+
+    /// The family's OpenAPI document, as served (`spec/`).
+    pub fn spec(self) -> &'static str {
+        self.row().spec
+    }
+
+    /// The suffix of the family's operationIds (`V1` in the v1 document; none elsewhere).
+    pub fn operation_suffix(self) -> &'static str {
+        self.row().operation_suffix
     }
 }
 
@@ -153,12 +242,8 @@ pub const EXPERIMENTAL_HEADER: &str = "X-SailPoint-Experimental";
 /// allocation: it runs on every request).
 static SPECS: LazyLock<HashMap<Family, HashMap<String, Requirement>>> = LazyLock::new(|| {
     let mut table: HashMap<Family, HashMap<String, Requirement>> = HashMap::new();
-    for (family, text) in [
-        (Family::V3, include_str!("../../spec/v3.json")),
-        (Family::Beta, include_str!("../../spec/beta.json")),
-        (Family::V1, include_str!("../../spec/v1.json")),
-    ] {
-        let Ok(doc) = serde_json::from_str::<Value>(text) else {
+    for family in Family::ALL {
+        let Ok(doc) = serde_json::from_str::<Value>(family.spec()) else {
             continue;
         };
         let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
@@ -169,10 +254,7 @@ static SPECS: LazyLock<HashMap<Family, HashMap<String, Requirement>>> = LazyLock
                 let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                     continue;
                 };
-                let id = match family {
-                    Family::V1 => id.strip_suffix("V1").unwrap_or(id),
-                    _ => id,
-                };
+                let id = id.strip_suffix(family.operation_suffix()).unwrap_or(id);
                 table
                     .entry(family)
                     .or_default()
@@ -292,6 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn each_family_is_its_own_row() {
+        for (i, family) in Family::ALL.into_iter().enumerate() {
+            assert_eq!(family as usize, i);
+            assert_eq!(family.row().name, format!("{family:?}").to_lowercase());
+            assert!(family.spec().contains(&format!("/{}", family.as_str())));
+        }
+        assert_eq!(Family::of_prefix("v2025"), Some(Family::V2025));
+        assert_eq!(Family::of_prefix("v1"), None);
+    }
+
+    #[test]
     fn the_table_knows_the_operations_of_every_family() {
         for (family, id) in [
             (Family::V3, OperationId::ListAccessProfiles),
@@ -333,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_v1_source_app_operations_are_experimental() {
+    fn source_app_operations_are_experimental_outside_beta() {
         for id in [
             OperationId::ListAvailableSourceApps,
             OperationId::CreateSourceApp,
@@ -358,8 +451,18 @@ mod tests {
             .flat_map(|(f, ops)| ops.iter().map(move |(id, r)| (f, id, r)))
             .filter(|(_, _, r)| r.experimental)
             .collect();
-        assert_eq!(experimental.len(), 10, "{experimental:?}");
-        assert!(experimental.iter().all(|(f, _, _)| **f == Family::V1));
+        // The ten /source-apps operations, in v1 and in every year-versioned family.
+        for family in Family::ALL {
+            let count = experimental
+                .iter()
+                .filter(|(f, _, _)| **f == family)
+                .count();
+            let expected = match family {
+                Family::V3 | Family::Beta => 0,
+                _ => 10,
+            };
+            assert_eq!(count, expected, "{family:?}: {experimental:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod deviations;
 mod helpers;
 
 mod access_profiles;
+mod admin;
 mod auth;
 mod collections;
 mod crash;
@@ -13,6 +14,7 @@ mod deletion;
 mod directory_writes;
 mod disclosure;
 mod errors;
+mod families;
 mod hardening;
 mod jwt;
 mod lifecycle_states;
