@@ -195,10 +195,9 @@ impl IntoResponse for ApiError {
         };
         if let Self::AuthThrottled { retry_after_secs } | Self::Overloaded { retry_after_secs } =
             &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if let Ok(v) = HeaderValue::from_str(&tracking_id) {
             response.headers_mut().insert("SLPT-Request-ID", v);

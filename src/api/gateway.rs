@@ -58,15 +58,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     Some(original) => original.path(),
                     None => req.uri().path(),
                 };
-                if let Some(bucket) = Bucket::of_path(path) {
-                    if let Err(RetryAfter(secs)) =
+                if let Some(bucket) = Bucket::of_path(path)
+                    && let Err(RetryAfter(secs)) =
                         state.rate_limits.check(&claims.client_id, bucket).await
-                    {
-                        return ApiError::RateLimited {
-                            retry_after_secs: secs,
-                        }
-                        .into_response();
+                {
+                    return ApiError::RateLimited {
+                        retry_after_secs: secs,
                     }
+                    .into_response();
                 }
                 TokenCheck::Verified(claims)
             }

@@ -315,10 +315,10 @@ fn requirement_of(op: &serde_json::Map<String, Value>) -> Requirement {
         // clients: only `applicationAuth` and the seeds do (CONTRACT §6).
         req.user_levels = described_levels(description);
     }
-    if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-        if SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1")) {
-            req.api_clients = true;
-        }
+    if let Some(id) = op.get("operationId").and_then(Value::as_str)
+        && SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1"))
+    {
+        req.api_clients = true;
     }
     req
 }
