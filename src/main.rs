@@ -75,16 +75,74 @@ enum ClientCommand {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Logs go to standard error (standard output carries the banner and the commands'
+/// results), coloured only when standard error is a terminal and `NO_COLOR` is unset.
 fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour codes only for a terminal, not in a log file.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     if json {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// The database a URL names, as the banner shows it: a SQLite file by its absolute path
+/// (a relative path depends on the working directory), any other URL without its password.
+fn database_shown(database_url: &str) -> String {
+    let shown = accessd::store::display_url(database_url);
+    let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    else {
+        return shown;
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    match std::fs::canonicalize(path) {
+        Ok(absolute) => format!("{shown} ({})", absolute.display()),
+        Err(_) => shown,
+    }
+}
+
+/// What `serve` tells at start: where it listens, the database and whether it was
+/// created, the administrator's credentials and how to keep them across restarts. As
+/// text on standard output, or as one JSON log event with `--log-json`.
+fn banner(app: &accessd::App, config_db: &str, json: bool) {
+    let base = format!("http://{}", app.addr());
+    let database = database_shown(config_db);
+    let state = if app.fresh { "created" } else { "existing" };
+    let secret = app.admin.client_secret.as_deref();
+    if json {
+        tracing::info!(
+            base_url = %base,
+            token_url = %format!("{base}/oauth/token"),
+            database = %database,
+            database_state = state,
+            client_id = %app.admin.client_id,
+            client_secret = secret.unwrap_or("(as configured)"),
+            "accessd is listening on {base}"
+        );
+        return;
+    }
+    println!("accessd is listening on {base}");
+    println!("  base URL (SDKs):   {base}");
+    println!("  token URL:         {base}/oauth/token");
+    println!("  database:          {database} ({state})");
+    println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
+    match secret {
+        Some(secret) => {
+            println!("                     client_secret={secret}");
+            println!(
+                "  The secret changes at every start; to keep credentials across restarts, set \
+                 ACCESSD_ADMIN_CLIENT_ID and ACCESSD_ADMIN_CLIENT_SECRET (at least 16 characters)."
+            );
+        }
+        None => println!("                     client_secret=(as configured)"),
     }
 }
 
@@ -104,16 +162,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve(config) => {
             init_tracing(config.log_json);
+            let (json, database_url) = (config.log_json, config.db.database_url.clone());
             let app = App::build(config, Clock::system()).await?;
-            let base = format!("http://{}", app.addr());
-            println!("accessd is listening on {base}");
-            println!("  base URL (SDKs):   {base}");
-            println!("  token URL:         {base}/oauth/token");
-            println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
-            match &app.admin.client_secret {
-                Some(secret) => println!("                     client_secret={secret}"),
-                None => println!("                     client_secret=(as configured)"),
-            }
+            banner(&app, &database_url, json);
             app.run_until_signal().await;
         }
         Command::Migrate(db) => {

@@ -25,6 +25,7 @@ mod matrix;
 mod multi_instance;
 mod plans;
 mod process;
+mod product;
 mod rate_limit;
 mod roles;
 mod segments;
