@@ -58,6 +58,18 @@ const IDLE_READERS: usize = 8;
 /// Opens the SQLite store at `url`: holds the migration lock while it checks and (when
 /// `migrate`) migrates the database.
 pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
+    let options = SqliteConnectOptions::from_str(url).map_err(sqlx_error)?;
+    let path = options.get_filename();
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && path != Path::new(":memory:")
+        && !folder.is_dir()
+    {
+        return Err(StoreError::Config(format!(
+            "the folder of the SQLite database {} does not exist: create {} first",
+            path.display(),
+            folder.display()
+        )));
+    }
     let _lock = if migrate {
         migration_lock(url).await?
     } else {

@@ -309,3 +309,45 @@ async fn cors_is_off_by_default_and_answers_the_configured_origin() {
         .unwrap();
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Runs `accessd ARGS` that must fail; returns its standard error.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_accessd"))
+        .args(args)
+        .env_remove("ACCESSD_DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("accessd runs");
+    assert!(
+        !out.status.success(),
+        "`accessd {}` should fail",
+        args.join(" ")
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_sqlite_path_in_a_missing_folder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("no-such-folder");
+    let url = format!("sqlite://{}/accessd.db", folder.display());
+    for command in ["migrate", "export"] {
+        let err = refused(&[command, "--database-url", &url]);
+        assert!(
+            err.contains(&format!("create {} first", folder.display())),
+            "{command}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_postgresql_is_named_by_host_and_port() {
+    // Port 1 on the loopback: nothing listens there, the connection is refused at once.
+    let err = refused(&[
+        "migrate",
+        "--database-url",
+        "postgres://postgres:pw@127.0.0.1:1/db",
+    ]);
+    assert!(err.contains("PostgreSQL at 127.0.0.1:1"), "{err}");
+    assert!(!err.contains("pw@"), "{err}");
+}
