@@ -230,6 +230,10 @@ pub struct Config {
     #[arg(long, env = "ACCESSD_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
+    /// How many of the last requests the admin API's journal keeps (0 = none).
+    #[arg(long, env = "ACCESSD_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: usize,
+
     /// Log as JSON lines (the start-up banner too) instead of human-readable text.
     #[arg(long, env = "ACCESSD_LOG_JSON")]
     pub log_json: bool,
@@ -315,6 +319,7 @@ impl Config {
             org: "demo".into(),
             pod: "local".into(),
             body_limit: 1024 * 1024,
+            journal_size: 1000,
             log_json: false,
             cors_origin: Vec::new(),
         }

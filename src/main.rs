@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Create or migrate the database, then exit.
     Migrate(DbArgs),
     /// Write the whole tenant (every table) as JSON to standard output.
@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(config) => {
             init_tracing(config.log_json);
             let (json, database_url) = (config.log_json, config.db.database_url.clone());
-            let app = App::build(config, Clock::system()).await?;
+            let app = App::build(*config, Clock::system()).await?;
             banner(&app, &database_url, json);
             app.run_until_signal().await;
         }

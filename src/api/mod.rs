@@ -2,6 +2,8 @@
 //! middleware (tracking id, locale, logging, ISC error bodies), and the fallbacks.
 
 pub mod access_profiles;
+pub mod admin;
+pub mod control;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -63,7 +65,10 @@ impl Routes {
             if rights::requirement(op).is_none() {
                 continue;
             }
-            let handler = handler.layer(Extension(op));
+            // The fault layer sees the operation: the extension is the outer layer.
+            let handler: MethodRouter<AppState> = handler
+                .layer::<_, std::convert::Infallible>(middleware::from_fn(control::per_operation))
+                .layer(Extension(op));
             methods = Some(match methods {
                 Some(m) => m.merge(handler),
                 None => handler,
@@ -96,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     let families = families::every_family();
     let routes = families
         .router
+        .merge(admin::routes())
         .route("/oauth/token", post(token::post_token))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -107,7 +113,9 @@ pub fn router(state: AppState) -> Router {
         ))
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
-        .route("/openapi/{document}", get(openapi_document));
+        .route("/openapi/{document}", get(openapi_document))
+        .layer(middleware::from_fn(control::journal))
+        .layer(Extension(state.control.clone()));
     let cors = cors_layer(&state.config.cors_origin);
     with_layers(routes, limits)
         .layer(option_layer(cors))

@@ -64,6 +64,25 @@ impl TenantStore for SqlStore {
         if taken.is_some() {
             return Ok(None);
         }
+        // A tat further ahead than one take can put it (now + tau + t) means the clock
+        // was set back (the admin API's clock): that state belongs to a future that is
+        // gone, so the budget starts afresh.
+        let stale = self
+            .db
+            .execute(
+                "DELETE FROM rate_limits WHERE client_id = $1 AND bucket = $2 AND tat > $3",
+                params![client_id, bucket, now_us + tau_us + t_us],
+            )
+            .await?;
+        if stale > 0 {
+            let taken = self
+                .db
+                .fetch_optional(sql, params![client_id, bucket, now_us, t_us, tau_us])
+                .await?;
+            if taken.is_some() {
+                return Ok(None);
+            }
+        }
         let tat: Option<i64> = self
             .db
             .fetch_optional(
