@@ -8,9 +8,11 @@ use clap::{ArgAction, Args};
 
 #[derive(Args, Clone, Debug)]
 pub struct DbArgs {
-    /// Database URL: `sqlite://PATH` (created if missing) or
-    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist; add
-    /// `?options=-c%20search_path%3DSCHEMA` to use a schema other than `public`).
+    /// Database URL: `sqlite://PATH` (a relative path is relative to the working
+    /// directory) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database
+    /// must exist; add `?options=-c%20search_path%3DSCHEMA` to use a schema other than
+    /// `public`). `serve`, `migrate`, `import`, `client create` and `rotate-key` create
+    /// and migrate it; `export` only reads an existing one.
     #[arg(
         long,
         env = "ACCESSD_DATABASE_URL",

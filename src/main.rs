@@ -13,7 +13,8 @@ use accessd::App;
 #[command(
     name = "accessd",
     version,
-    about = "Self-hosted ISC Access Profiles API server"
+    about = "Self-hosted ISC Access Profiles API server",
+    after_help = "Start here:\n  accessd serve                      # http://127.0.0.1:8080, ./accessd.db, demo tenant\n  accessd serve --help               # every setting, its environment variable and default\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,13 +24,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
+    #[command(
+        after_help = "Example:\n  ACCESSD_ADMIN_CLIENT_ID=ops ACCESSD_ADMIN_CLIENT_SECRET=$(openssl rand -hex 24) \\\n    accessd serve --addr 0.0.0.0:8080 --database-url sqlite:///var/lib/accessd/accessd.db --no-demo"
+    )]
     Serve(Box<Config>),
     /// Create or migrate the database, then exit.
+    #[command(
+        after_help = "Example:\n  accessd migrate --database-url postgres://accessd@db.internal:5432/accessd"
+    )]
     Migrate(DbArgs),
-    /// Write the whole tenant (every table) as JSON to standard output.
+    /// Write the whole tenant (every table) as JSON to standard output. The database
+    /// must exist; it is neither created nor migrated.
+    #[command(
+        after_help = "Example:\n  accessd export --database-url sqlite://accessd.db > tenant.json"
+    )]
     Export(DbArgs),
     /// Read a tenant written by `export` into a new database (migrated first; it must
     /// be empty). SQLite and PostgreSQL read each other's exports.
+    #[command(
+        after_help = "Example:\n  accessd import --database-url postgres://accessd@db.internal/accessd tenant.json"
+    )]
     Import {
         #[command(flatten)]
         db: DbArgs,
@@ -39,9 +53,20 @@ enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Print a shell completion script to standard output.
+    #[command(
+        after_help = "Example:\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd\n  accessd completions zsh > \"${fpath[1]}/_accessd\""
+    )]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
     /// Add a new token-signing key. Running instances sign with it within a minute;
     /// tokens of the older keys keep working until they expire, and those keys are
     /// refused after that.
+    #[command(
+        after_help = "Example:\n  accessd rotate-key --database-url sqlite://accessd.db --retire-old"
+    )]
     RotateKey {
         #[command(flatten)]
         db: DbArgs,
@@ -55,6 +80,9 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Create a client and print its secret (shown once; stored hashed).
+    #[command(
+        after_help = "Example:\n  accessd client create --name ci --scopes 'idn:access-profile:read idn:access-profile:manage'"
+    )]
     Create {
         #[command(flatten)]
         db: DbArgs,
@@ -160,6 +188,10 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "accessd", &mut std::io::stdout());
+        }
         Command::Serve(config) => {
             init_tracing(config.log_json);
             let (json, database_url) = (config.log_json, config.db.database_url.clone());

@@ -351,3 +351,61 @@ fn an_unreachable_postgresql_is_named_by_host_and_port() {
     assert!(err.contains("PostgreSQL at 127.0.0.1:1"), "{err}");
     assert!(!err.contains("pw@"), "{err}");
 }
+
+/// Runs `accessd ARGS` that must succeed; returns its standard output.
+fn succeeds(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_accessd"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("accessd runs");
+    assert!(
+        out.status.success(),
+        "`accessd {}`: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn help_gives_a_starting_point_an_example_per_command_and_the_truth() {
+    let help = succeeds(&["--help"]);
+    assert!(
+        help.contains("Start here:") && help.contains("accessd serve"),
+        "{help}"
+    );
+    for command in [
+        &["serve"][..],
+        &["migrate"],
+        &["export"],
+        &["import"],
+        &["client", "create"],
+        &["rotate-key"],
+        &["completions"],
+    ] {
+        let help = succeeds(&[command, &["--help"]].concat());
+        assert!(help.contains("Example:"), "{command:?}: {help}");
+    }
+    let serve = succeeds(&["serve", "--help"]);
+    assert!(
+        serve.contains("[default: 127.0.0.1:8080]") && serve.contains("--no-demo"),
+        "{serve}"
+    );
+    let export = succeeds(&["export", "--help"]);
+    assert!(!export.contains("created if missing"), "{export}");
+    assert!(export.contains("neither created nor migrated"), "{export}");
+}
+
+#[test]
+fn completion_scripts_are_printed_for_the_common_shells() {
+    let bash = succeeds(&["completions", "bash"]);
+    assert!(
+        bash.contains("complete -F") && bash.contains("rotate-key"),
+        "{bash}"
+    );
+    let zsh = succeeds(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef accessd"), "{zsh}");
+    let fish = succeeds(&["completions", "fish"]);
+    assert!(fish.contains("complete -c accessd"), "{fish}");
+}
