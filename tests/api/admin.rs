@@ -357,3 +357,83 @@ async fn a_fault_decides_the_outcome_of_the_task_a_bulk_delete_starts() {
         assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
     }
 }
+
+#[tokio::test]
+async fn a_reset_empties_the_tenant_or_loads_the_demo_and_the_callers_token_survives() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Before"))
+        .await;
+    let resp = app
+        .post(
+            "/v3/access-profiles/bulk-delete",
+            &json!({"accessProfileIds": [ap["id"]]}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    app.drain_tasks().await;
+    let (org_admin, _) = app.token_for(&["ORG_ADMIN"], &["sp:scopes:all"]).await;
+
+    // Refused without the scope: nothing changes.
+    let refused = app
+        .http
+        .post(app.url("/_accessd/reset"))
+        .bearer_auth(&org_admin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        app.get_json("/v3/sources").await.as_array().unwrap().len(),
+        2
+    );
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"to": "empty"}));
+    for path in [
+        "/v3/access-profiles",
+        "/v3/sources",
+        "/v3/roles",
+        "/beta/task-status",
+        "/beta/workgroups",
+        "/v3/segments",
+    ] {
+        assert_eq!(app.get_json(path).await, json!([]), "{path}");
+    }
+    // The caller's client and identity stay; other identities go.
+    let identities = app.get_json("/beta/identities").await;
+    let aliases: Vec<&str> = identities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["alias"].as_str())
+        .collect();
+    assert_eq!(aliases, vec!["accessd.admin"]);
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"to": "demo"})).await;
+    assert_eq!(resp.status(), 200);
+    let profiles = app.get_json("/v3/access-profiles?limit=250").await;
+    assert_eq!(profiles.as_array().unwrap().len(), 12);
+    assert_eq!(app.get_json("/v3/roles").await.as_array().unwrap().len(), 2);
+    // A second demo reset gives the same tenant again (not twice the demo).
+    admin_post(&app, "/_accessd/reset", &json!({"to": "demo"})).await;
+    let again = app.get_json("/v3/access-profiles?limit=250").await;
+    assert_eq!(again.as_array().unwrap().len(), 12);
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"to": "yesterday"})).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"fixture": {}})).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert_eq!(
+        app.get_json("/v3/access-profiles?limit=250")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        12,
+        "a refused reset changes nothing"
+    );
+}

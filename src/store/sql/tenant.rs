@@ -283,6 +283,37 @@ impl TenantStore for SqlStore {
         Ok(imported)
     }
 
+    async fn reset_tenant(&self, keep_scope: &str) -> StoreResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        // Children before parents (TABLES lists parents first); clients, identities,
+        // keys and metadata are handled below.
+        for &table in TABLES.iter().rev() {
+            if matches!(
+                table,
+                "meta" | "signing_keys" | "identities" | "api_clients"
+            ) {
+                continue;
+            }
+            tx.execute(&format!("DELETE FROM {}", quote(table)), vec![])
+                .await?;
+        }
+        tx.execute(
+            "DELETE FROM api_clients WHERE (' ' || scopes || ' ') NOT LIKE $1",
+            params![format!("% {keep_scope} %")],
+        )
+        .await?;
+        tx.execute("UPDATE identities SET manager_id = NULL", vec![])
+            .await?;
+        tx.execute(
+            "DELETE FROM identities WHERE id NOT IN \
+             (SELECT identity_id FROM api_clients WHERE identity_id IS NOT NULL)",
+            vec![],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String> {
         let mut tx = self.db.begin_write().await?;
         tx.execute(
