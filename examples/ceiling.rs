@@ -7,6 +7,9 @@
 //! cargo run --release --example ceiling -- ADDR BODY_FILE
 //! ```
 
+// Tests, benchmarks and tools may panic (the `[lints]` table denies it for the server).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
+
 use axum::body::Bytes;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;

@@ -52,6 +52,8 @@ pub struct App {
     addr: SocketAddr,
     state: AppState,
     pub admin: AdminCredentials,
+    /// Whether the database held no tenant before this start (a new database).
+    pub fresh: bool,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     runner: Runner,
@@ -97,7 +99,7 @@ impl App {
         let keys = KeySet::load_or_create(store.as_ref(), &clock).await?;
         let fresh = store.count_identities().await? == 0;
         let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
-        if fresh && config.demo {
+        if fresh && config.demo && !config.no_demo {
             // Instances starting together on a new database: the one whose id is
             // stored first loads the demo tenant; the others serve it as it arrives.
             let me = crate::domain::new_id();
@@ -210,6 +212,7 @@ impl App {
             addr,
             state,
             admin,
+            fresh,
             shutdown: Some(tx),
             server,
             runner,

@@ -3,13 +3,16 @@
 
 use std::net::SocketAddr;
 
+use axum::http::HeaderValue;
 use clap::{ArgAction, Args};
 
 #[derive(Args, Clone, Debug)]
 pub struct DbArgs {
-    /// Database URL: `sqlite://PATH` (created if missing) or
-    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist; add
-    /// `?options=-c%20search_path%3DSCHEMA` to use a schema other than `public`).
+    /// Database URL: `sqlite://PATH` (a relative path is relative to the working
+    /// directory) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database
+    /// must exist; add `?options=-c%20search_path%3DSCHEMA` to use a schema other than
+    /// `public`). `serve`, `migrate`, `import`, `client create` and `rotate-key` create
+    /// and migrate it; `export` only reads an existing one.
     #[arg(
         long,
         env = "ACCESSD_DATABASE_URL",
@@ -186,9 +189,15 @@ pub struct Config {
     #[command(flatten)]
     pub gateway: GatewayArgs,
 
-    /// Load the demo tenant into an empty database.
-    #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set)]
+    /// Load the demo tenant into an empty database (`ACCESSD_DEMO=false` or `--no-demo`
+    /// to start empty).
+    #[arg(long, env = "ACCESSD_DEMO", default_value_t = true, action = ArgAction::Set,
+          hide = true)]
     pub demo: bool,
+
+    /// Start with an empty tenant instead of the demo one (when the database is new).
+    #[arg(long)]
+    pub no_demo: bool,
 
     /// Client id of an ORG_ADMIN client to create or re-key at start (with the secret).
     #[arg(
@@ -227,9 +236,28 @@ pub struct Config {
     #[arg(long, env = "ACCESSD_JOURNAL_SIZE", default_value_t = 1000)]
     pub journal_size: usize,
 
-    /// Log as JSON lines instead of human-readable text.
-    #[arg(long, env = "ACCESSD_LOG_JSON", default_value_t = false, action = ArgAction::Set)]
+    /// Log as JSON lines (the start-up banner too) instead of human-readable text.
+    #[arg(long, env = "ACCESSD_LOG_JSON")]
     pub log_json: bool,
+
+    /// Answer cross-origin requests from this browser origin (CORS), e.g.
+    /// `http://localhost:3000`; repeat the flag or separate origins with commas. Off
+    /// when none is given.
+    #[arg(long, env = "ACCESSD_CORS_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origin: Vec<HeaderValue>,
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn parse_origin(text: &str) -> Result<HeaderValue, String> {
+    let text = text.trim();
+    let url = url::Url::parse(text).map_err(|e| format!("{text} is not an origin: {e}"))?;
+    let origin = url.origin().ascii_serialization();
+    if origin != text.trim_end_matches('/') {
+        return Err(format!(
+            "{text} is not an origin (scheme://host[:port], without a path); {origin}?"
+        ));
+    }
+    HeaderValue::from_str(&origin).map_err(|e| format!("{text}: {e}"))
 }
 
 /// The weakest configured client secret accepted: this many characters…
@@ -286,6 +314,7 @@ impl Config {
             tasks: TaskArgs::default(),
             gateway: GatewayArgs::default(),
             demo: false,
+            no_demo: false,
             admin_client_id: None,
             admin_client_secret: None,
             token_ttl_secs: 749,
@@ -294,6 +323,7 @@ impl Config {
             body_limit: 1024 * 1024,
             journal_size: 1000,
             log_json: false,
+            cors_origin: Vec::new(),
         }
     }
 }

@@ -13,7 +13,8 @@ use accessd::App;
 #[command(
     name = "accessd",
     version,
-    about = "Self-hosted ISC Access Profiles API server"
+    about = "Self-hosted ISC Access Profiles API server",
+    after_help = "Start here:\n  accessd serve                      # http://127.0.0.1:8080, ./accessd.db, demo tenant\n  accessd serve --help               # every setting, its environment variable and default\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,13 +24,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(Config),
+    #[command(
+        after_help = "Example:\n  ACCESSD_ADMIN_CLIENT_ID=ops ACCESSD_ADMIN_CLIENT_SECRET=$(openssl rand -hex 24) \\\n    accessd serve --addr 0.0.0.0:8080 --database-url sqlite:///var/lib/accessd/accessd.db --no-demo"
+    )]
+    Serve(Box<Config>),
     /// Create or migrate the database, then exit.
+    #[command(
+        after_help = "Example:\n  accessd migrate --database-url postgres://accessd@db.internal:5432/accessd"
+    )]
     Migrate(DbArgs),
-    /// Write the whole tenant (every table) as JSON to standard output.
+    /// Write the whole tenant (every table) as JSON to standard output. The database
+    /// must exist; it is neither created nor migrated.
+    #[command(
+        after_help = "Example:\n  accessd export --database-url sqlite://accessd.db > tenant.json"
+    )]
     Export(DbArgs),
     /// Read a tenant written by `export` into a new database (migrated first; it must
     /// be empty). SQLite and PostgreSQL read each other's exports.
+    #[command(
+        after_help = "Example:\n  accessd import --database-url postgres://accessd@db.internal/accessd tenant.json"
+    )]
     Import {
         #[command(flatten)]
         db: DbArgs,
@@ -39,9 +53,20 @@ enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Print a shell completion script to standard output.
+    #[command(
+        after_help = "Example:\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd\n  accessd completions zsh > \"${fpath[1]}/_accessd\""
+    )]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
     /// Add a new token-signing key. Running instances sign with it within a minute;
     /// tokens of the older keys keep working until they expire, and those keys are
     /// refused after that.
+    #[command(
+        after_help = "Example:\n  accessd rotate-key --database-url sqlite://accessd.db --retire-old"
+    )]
     RotateKey {
         #[command(flatten)]
         db: DbArgs,
@@ -55,6 +80,9 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Create a client and print its secret (shown once; stored hashed).
+    #[command(
+        after_help = "Example:\n  accessd client create --name ci --scopes 'idn:access-profile:read idn:access-profile:manage'"
+    )]
     Create {
         #[command(flatten)]
         db: DbArgs,
@@ -75,16 +103,74 @@ enum ClientCommand {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Logs go to standard error (standard output carries the banner and the commands'
+/// results), coloured only when standard error is a terminal and `NO_COLOR` is unset.
 fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour codes only for a terminal, not in a log file.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     if json {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// The database a URL names, as the banner shows it: a SQLite file by its absolute path
+/// (a relative path depends on the working directory), any other URL without its password.
+fn database_shown(database_url: &str) -> String {
+    let shown = accessd::store::display_url(database_url);
+    let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    else {
+        return shown;
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    match std::fs::canonicalize(path) {
+        Ok(absolute) => format!("{shown} ({})", absolute.display()),
+        Err(_) => shown,
+    }
+}
+
+/// What `serve` tells at start: where it listens, the database and whether it was
+/// created, the administrator's credentials and how to keep them across restarts. As
+/// text on standard output, or as one JSON log event with `--log-json`.
+fn banner(app: &accessd::App, config_db: &str, json: bool) {
+    let base = format!("http://{}", app.addr());
+    let database = database_shown(config_db);
+    let state = if app.fresh { "created" } else { "existing" };
+    let secret = app.admin.client_secret.as_deref();
+    if json {
+        tracing::info!(
+            base_url = %base,
+            token_url = %format!("{base}/oauth/token"),
+            database = %database,
+            database_state = state,
+            client_id = %app.admin.client_id,
+            client_secret = secret.unwrap_or("(as configured)"),
+            "accessd is listening on {base}"
+        );
+        return;
+    }
+    println!("accessd is listening on {base}");
+    println!("  base URL (SDKs):   {base}");
+    println!("  token URL:         {base}/oauth/token");
+    println!("  database:          {database} ({state})");
+    println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
+    match secret {
+        Some(secret) => {
+            println!("                     client_secret={secret}");
+            println!(
+                "  The secret changes at every start; to keep credentials across restarts, set \
+                 ACCESSD_ADMIN_CLIENT_ID and ACCESSD_ADMIN_CLIENT_SECRET (at least 16 characters)."
+            );
+        }
+        None => println!("                     client_secret=(as configured)"),
     }
 }
 
@@ -102,18 +188,15 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "accessd", &mut std::io::stdout());
+        }
         Command::Serve(config) => {
             init_tracing(config.log_json);
-            let app = App::build(config, Clock::system()).await?;
-            let base = format!("http://{}", app.addr());
-            println!("accessd is listening on {base}");
-            println!("  base URL (SDKs):   {base}");
-            println!("  token URL:         {base}/oauth/token");
-            println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
-            match &app.admin.client_secret {
-                Some(secret) => println!("                     client_secret={secret}"),
-                None => println!("                     client_secret=(as configured)"),
-            }
+            let (json, database_url) = (config.log_json, config.db.database_url.clone());
+            let app = App::build(*config, Clock::system()).await?;
+            banner(&app, &database_url, json);
             app.run_until_signal().await;
         }
         Command::Migrate(db) => {

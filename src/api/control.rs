@@ -118,10 +118,10 @@ impl FaultSpec {
     /// Every problem of the rule, in one list (empty: valid).
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Some(status) = self.status {
-            if !FAULT_STATUSES.contains(&status) {
-                problems.push(format!("status {status} is not one of {FAULT_STATUSES:?}"));
-            }
+        if let Some(status) = self.status
+            && !FAULT_STATUSES.contains(&status)
+        {
+            problems.push(format!("status {status} is not one of {FAULT_STATUSES:?}"));
         }
         if self.retry_after.is_some() && !matches!(self.status, Some(429 | 503)) {
             problems.push("retryAfter needs status 429 or 503".into());
@@ -163,15 +163,15 @@ impl FaultSpec {
         if self.times == Some(0) {
             problems.push("times is at least 1".into());
         }
-        if let Some(p) = self.probability {
-            if !(0.0..=1.0).contains(&p) || p.is_nan() {
-                problems.push("probability is between 0 and 1".into());
-            }
+        if let Some(p) = self.probability
+            && (!(0.0..=1.0).contains(&p) || p.is_nan())
+        {
+            problems.push("probability is between 0 and 1".into());
         }
-        if let Some(m) = &self.method {
-            if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
-                problems.push(format!("method '{m}' is not an HTTP method"));
-            }
+        if let Some(m) = &self.method
+            && (m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            problems.push(format!("method '{m}' is not an HTTP method"));
         }
         problems
     }

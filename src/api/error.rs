@@ -217,10 +217,10 @@ impl IntoResponse for ApiError {
             } => *retry_after_secs,
             _ => None,
         };
-        if let Some(secs) = retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if let Ok(v) = HeaderValue::from_str(&tracking_id) {
             response.headers_mut().insert("SLPT-Request-ID", v);

@@ -332,10 +332,10 @@ pub fn list_response<'a, T, D: serde::Serialize>(
 ) -> Response {
     let body: Vec<D> = items.iter().map(render).collect();
     let mut response = json_response(&body);
-    if let Some(total) = total {
-        if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
-            response.headers_mut().insert("X-Total-Count", v);
-        }
+    if let Some(total) = total
+        && let Ok(v) = HeaderValue::from_str(&total.to_string())
+    {
+        response.headers_mut().insert("X-Total-Count", v);
     }
     response
 }

@@ -58,15 +58,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     Some(original) => original.path(),
                     None => req.uri().path(),
                 };
-                if let Some(bucket) = Bucket::of_path(path) {
-                    if let Err(RetryAfter(secs)) =
+                if let Some(bucket) = Bucket::of_path(path)
+                    && let Err(RetryAfter(secs)) =
                         state.rate_limits.check(&claims.client_id, bucket).await
-                    {
-                        return ApiError::RateLimited {
-                            retry_after_secs: secs,
-                        }
-                        .into_response();
+                {
+                    return ApiError::RateLimited {
+                        retry_after_secs: secs,
                     }
+                    .into_response();
                 }
                 TokenCheck::Verified(claims)
             }
@@ -181,10 +180,16 @@ impl FromRequestParts<AppState> for Caller {
         if req.experimental && !experimental(parts) {
             return Err(ApiError::ExperimentalHeaderMissing);
         }
-        if !rights::allows(req, &claims.scope, &claims.authorities) {
-            return Err(ApiError::Forbidden(
-                "The caller does not have the rights this operation requires.".into(),
-            ));
+        let span = tracing::Span::current();
+        span.record("client_id", claims.client_id.as_str());
+        span.record(
+            "operation_id",
+            format!("{}{}", op.id.as_str(), op.family.operation_suffix()).as_str(),
+        );
+        if let Some(why) = rights::refusal(req, &claims.scope, &claims.authorities) {
+            return Err(ApiError::Forbidden(format!(
+                "The caller does not have the rights this operation requires: {why}."
+            )));
         }
         let scope = match claims.identity_id.as_deref() {
             Some(id) if is_confined(&claims.authorities, req.user_levels.as_deref()) => {

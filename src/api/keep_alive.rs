@@ -96,12 +96,11 @@ impl http_body::Body for Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            if !http_body::Body::is_end_stream(&inner) {
-                if let Ok(mut slot) = self.left.lock() {
-                    *slot = Some(inner);
-                }
-            }
+        if let Some(inner) = self.inner.take()
+            && !http_body::Body::is_end_stream(&inner)
+            && let Ok(mut slot) = self.left.lock()
+        {
+            *slot = Some(inner);
         }
     }
 }

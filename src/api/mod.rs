@@ -113,9 +113,52 @@ pub fn router(state: AppState) -> Router {
         ))
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
+        .route("/openapi/{document}", get(openapi_document))
         .layer(middleware::from_fn(control::journal))
         .layer(Extension(state.control.clone()));
-    with_layers(routes, limits).with_state(state)
+    let cors = cors_layer(&state.config.cors_origin);
+    with_layers(routes, limits)
+        .layer(option_layer(cors))
+        .with_state(state)
+}
+
+/// CORS for browser-based API tools, only for the configured origins (`--cors-origin`):
+/// without any, no CORS header is sent and browsers keep other origins out. A preflight
+/// is answered here, before authentication.
+fn cors_layer(origins: &[HeaderValue]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods(Any)
+            .allow_headers(Any)
+            .expose_headers(Any)
+    })
+}
+
+/// `GET /openapi/{family}.json`: the OpenAPI document of a family as served (`spec/`),
+/// e.g. `/openapi/v2025.json`.
+async fn openapi_document(
+    axum::extract::Path(document): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let family = document
+        .strip_suffix(".json")
+        .and_then(|name| rights::Family::ALL.into_iter().find(|f| f.as_str() == name))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No OpenAPI document {document}; the documents served are {}.",
+                rights::Family::ALL
+                    .iter()
+                    .map(|f| format!("/openapi/{}.json", f.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        family.spec(),
+    )
+        .into_response())
 }
 
 /// At most `max` requests served at once; the excess is refused at once (tower's
@@ -230,7 +273,30 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     Ok(Json(serde_json::json!({"status": "UP"})))
 }
 
-async fn not_found() -> ApiError {
+/// 404 for an unrouted path; a path under a version prefix accessd does not serve
+/// (`/v2023/...`) is told the families it does serve.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    let first = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let versioned = first == "beta"
+        || first
+            .strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if versioned && rights::Family::of_prefix(first).is_none() {
+        let served: Vec<&str> = rights::Family::ALL
+            .iter()
+            .filter_map(|f| f.prefix())
+            .collect();
+        return ApiError::NotFound(format!(
+            "The API family /{first} is not served. The families served are {} (and the \
+             v1 paths, such as /source-apps/v1, without a prefix).",
+            served.join(", ")
+        ));
+    }
     ApiError::NotFound("The requested resource was not found.".into())
 }
 
@@ -263,6 +329,8 @@ async fn request_context(req: Request, next: Next) -> Response {
         tracking_id = %ctx.tracking_id,
         method = %req.method(),
         path = %req.uri().path(),
+        client_id = tracing::field::Empty,
+        operation_id = tracing::field::Empty,
     );
     let started = Instant::now();
     let tracking_id = ctx.tracking_id.clone();

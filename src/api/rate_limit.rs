@@ -269,7 +269,10 @@ impl AuthFailures {
         }
     }
 
-    fn keys(client_id: Option<&str>, peer: Option<IpAddr>) -> impl Iterator<Item = FailureKey> {
+    fn keys(
+        client_id: Option<&str>,
+        peer: Option<IpAddr>,
+    ) -> impl Iterator<Item = FailureKey> + use<> {
         client_id
             .map(|c| FailureKey::Client(c.to_string()))
             .into_iter()

@@ -15,8 +15,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-use p256::ecdsa::SigningKey;
-use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
 use crate::domain::Clock;
 use crate::store::{SigningKeyRow, Store, StoreError, StoreResult};
@@ -74,20 +74,36 @@ fn load(row: &SigningKeyRow) -> StoreResult<LoadedKey> {
     })
 }
 
+/// The DER prefix of a P-256 public key's SubjectPublicKeyInfo (RFC 5480 §2: algorithm
+/// id-ecPublicKey with the secp256r1 curve, then the BIT STRING header); the 65-byte
+/// uncompressed point follows it.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// A new ES256 key: the PKCS#8 private key and the SubjectPublicKeyInfo public key, as
+/// PEM (the forms `jsonwebtoken` reads back in `load`).
 pub fn generate(clock: &Clock) -> StoreResult<SigningKeyRow> {
-    let key = SigningKey::random(&mut rand::rngs::OsRng);
-    let private_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| StoreError::Corrupt(format!("encoding a new key: {e}")))?
-        .to_string();
-    let public_pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| StoreError::Corrupt(format!("encoding a new key: {e}")))?;
+    let bad =
+        |e: ring::error::Unspecified| StoreError::Corrupt(format!("generating a new key: {e}"));
+    let rng = SystemRandom::new();
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(bad)?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|e| StoreError::Corrupt(format!("reading a new key: {e}")))?;
+    let mut spki = P256_SPKI_PREFIX.to_vec();
+    spki.extend_from_slice(pair.public_key().as_ref());
+    let encode = |tag: &str, der: Vec<u8>| {
+        pem::encode_config(
+            &pem::Pem::new(tag, der),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
+    };
     Ok(SigningKeyRow {
         kid: crate::domain::new_id(),
-        private_pem,
-        public_pem,
+        private_pem: encode("PRIVATE KEY", pkcs8.as_ref().to_vec()),
+        public_pem: encode("PUBLIC KEY", spki),
         created: clock.now(),
     })
 }
@@ -123,7 +139,7 @@ impl KeySet {
     }
 
     /// Whether a token with an unknown key id may make this instance re-read the keys
-    /// now: at most once per [`FORCED_RELOAD_EVERY`]. Claims the slot when it may.
+    /// now: at most once per `FORCED_RELOAD_EVERY`. Claims the slot when it may.
     pub fn claim_forced_reload(&self) -> bool {
         let Ok(mut last) = self.last_forced.lock() else {
             return false;
@@ -250,6 +266,28 @@ pub async fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_generated_key_signs_tokens_its_public_key_verifies() {
+        let row = generate(&Clock::system()).unwrap();
+        assert!(row.private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(row.public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let key = load(&row).unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_102_444_800u64});
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key.encoding).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        let decoded =
+            jsonwebtoken::decode::<serde_json::Value>(&token, &key.decoding, &validation).unwrap();
+        assert_eq!(decoded.claims["sub"], "x");
+        // Another key's public half refuses the token.
+        let other = load(&generate(&Clock::system()).unwrap()).unwrap();
+        assert!(
+            jsonwebtoken::decode::<serde_json::Value>(&token, &other.decoding, &validation)
+                .is_err()
+        );
+    }
 
     #[test]
     fn unknown_key_ids_force_at_most_one_reload_a_second() {

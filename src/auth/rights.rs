@@ -315,10 +315,10 @@ fn requirement_of(op: &serde_json::Map<String, Value>) -> Requirement {
         // clients: only `applicationAuth` and the seeds do (CONTRACT §6).
         req.user_levels = described_levels(description);
     }
-    if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-        if SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1")) {
-            req.api_clients = true;
-        }
+    if let Some(id) = op.get("operationId").and_then(Value::as_str)
+        && SEED_API_OPERATIONS.contains(&id.trim_end_matches("V1"))
+    {
+        req.api_clients = true;
     }
     req
 }
@@ -345,6 +345,12 @@ pub fn requirement(op: Operation) -> Option<&'static Requirement> {
 
 /// Whether a token with `scopes` and `authorities` may call `op`.
 pub fn allows(req: &Requirement, scopes: &[String], authorities: &[String]) -> bool {
+    refusal(req, scopes, authorities).is_none()
+}
+
+/// What a token with `scopes` and `authorities` lacks to call `op`, in words for the
+/// 403 message (CONTRACT §6); `None` when it may call it.
+pub fn refusal(req: &Requirement, scopes: &[String], authorities: &[String]) -> Option<String> {
     let has_scope = |s: &String| scopes.iter().any(|t| t == s || t == "sp:scopes:all");
     let scopes_ok = req.scopes.is_empty()
         || if req.all_scopes {
@@ -353,15 +359,33 @@ pub fn allows(req: &Requirement, scopes: &[String], authorities: &[String]) -> b
             req.scopes.iter().any(has_scope)
         };
     if !scopes_ok {
-        return false;
+        let missing: Vec<&str> = req
+            .scopes
+            .iter()
+            .filter(|s| !has_scope(s))
+            .map(String::as_str)
+            .collect();
+        return Some(if req.all_scopes {
+            format!("the token lacks the scopes {}", missing.join(", "))
+        } else {
+            format!("the token needs one of the scopes {}", missing.join(", "))
+        });
     }
     if authorities.iter().any(|a| a == "API") {
-        return req.api_clients;
+        return (!req.api_clients).then(|| {
+            "the operation needs a user's token (a personal access token); an API client \
+             (authority API) may not call it"
+                .to_string()
+        });
     }
     match &req.user_levels {
-        None => true,
-        Some(levels) if levels.iter().any(|l| l == "Any") => true,
-        Some(levels) => levels.iter().any(|l| authorities.contains(l)),
+        None => None,
+        Some(levels) if levels.iter().any(|l| l == "Any") => None,
+        Some(levels) if levels.iter().any(|l| authorities.contains(l)) => None,
+        Some(levels) => Some(format!(
+            "the operation needs one of the user levels {}",
+            levels.join(", ")
+        )),
     }
 }
 

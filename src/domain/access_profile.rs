@@ -73,12 +73,12 @@ pub struct AccessProfileDraft {
 }
 
 fn check_ref(r: &RefInput, field: &str, expected_type: &str) -> DomainResult<String> {
-    if let Some(t) = &r.ref_type {
-        if t != expected_type {
-            return invalid(format!(
-                "{field}.type must be '{expected_type}', not '{t}'."
-            ));
-        }
+    if let Some(t) = &r.ref_type
+        && t != expected_type
+    {
+        return invalid(format!(
+            "{field}.type must be '{expected_type}', not '{t}'."
+        ));
     }
     match &r.id {
         Some(id) if !id.trim().is_empty() => Ok(id.clone()),
@@ -194,10 +194,10 @@ fn check_request_config(v: &Value, field: &str) -> DomainResult<()> {
         "reauthorizationRequired",
         "requireEndDate",
     ] {
-        if let Some(x) = obj.get(flag) {
-            if !(x.is_boolean() || x.is_null()) {
-                return invalid(format!("{field}.{flag} must be a boolean."));
-            }
+        if let Some(x) = obj.get(flag)
+            && !(x.is_boolean() || x.is_null())
+        {
+            return invalid(format!("{field}.{flag} must be a boolean."));
         }
     }
     if let Some(schemes) = obj.get("approvalSchemes") {
@@ -244,24 +244,24 @@ pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<
             draft.owner_id
         ));
     };
-    if let Some(n) = &draft.owner_name {
-        if n != &owner.name {
-            return invalid(format!(
-                "owner.name '{n}' does not match the display name of identity '{}'.",
-                owner.id
-            ));
-        }
+    if let Some(n) = &draft.owner_name
+        && n != &owner.name
+    {
+        return invalid(format!(
+            "owner.name '{n}' does not match the display name of identity '{}'.",
+            owner.id
+        ));
     }
     let Some(source) = &facts.source else {
         return invalid(format!("source '{}' does not exist.", draft.source_id));
     };
-    if let Some(n) = &draft.source_name {
-        if n != &source.name {
-            return invalid(format!(
-                "source.name '{n}' does not match the name of source '{}'.",
-                source.id
-            ));
-        }
+    if let Some(n) = &draft.source_name
+        && n != &source.name
+    {
+        return invalid(format!(
+            "source.name '{n}' does not match the name of source '{}'.",
+            source.id
+        ));
     }
     for id in &draft.entitlement_ids {
         match facts.entitlements.iter().find(|(e, _)| e == id) {
@@ -386,10 +386,10 @@ pub fn apply_patch(current: &AccessProfile, ops: &[Value]) -> DomainResult<Acces
         ("owner", &current.owner.name),
         ("source", &current.source.name),
     ] {
-        if let Some(obj) = doc.get_mut(field).and_then(Value::as_object_mut) {
-            if obj.get("name").and_then(Value::as_str) == Some(current_name.as_str()) {
-                obj.remove("name");
-            }
+        if let Some(obj) = doc.get_mut(field).and_then(Value::as_object_mut)
+            && obj.get("name").and_then(Value::as_str) == Some(current_name.as_str())
+        {
+            obj.remove("name");
         }
     }
     serde_json::from_value(doc)

@@ -159,13 +159,13 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
         let technical_name = required(input.technical_name, "technicalName")?;
         let access_profile_ids = input.access_profile_ids.unwrap_or_default();
         unique_ids(&access_profile_ids, "accessProfileIds")?;
-        if let Some(s) = &input.identity_state {
-            if !IDENTITY_STATES.contains(&s.as_str()) {
-                return invalid(format!(
-                    "identityState '{s}' is not one of {}.",
-                    IDENTITY_STATES.join(", ")
-                ));
-            }
+        if let Some(s) = &input.identity_state
+            && !IDENTITY_STATES.contains(&s.as_str())
+        {
+            return invalid(format!(
+                "identityState '{s}' is not one of {}.",
+                IDENTITY_STATES.join(", ")
+            ));
         }
         let mut doc = Map::new();
         if let Some(e) = input.email_notification_option {

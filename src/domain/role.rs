@@ -89,12 +89,12 @@ impl RoleInput {
 }
 
 fn ref_id(r: &RefInput, field: &str, expected_type: &str) -> DomainResult<String> {
-    if let Some(t) = &r.ref_type {
-        if t != expected_type {
-            return invalid(format!(
-                "{field}.type must be '{expected_type}', not '{t}'."
-            ));
-        }
+    if let Some(t) = &r.ref_type
+        && t != expected_type
+    {
+        return invalid(format!(
+            "{field}.type must be '{expected_type}', not '{t}'."
+        ));
     }
     match &r.id {
         Some(id) if !id.trim().is_empty() => Ok(id.clone()),
@@ -238,10 +238,10 @@ fn check_membership(v: &Value) -> DomainResult<()> {
         ("criteria", Value::is_object as fn(&Value) -> bool),
         ("identities", Value::is_array),
     ] {
-        if let Some(x) = obj.get(key) {
-            if !(x.is_null() || check(x)) {
-                return invalid(format!("membership.{key} has the wrong type."));
-            }
+        if let Some(x) = obj.get(key)
+            && !(x.is_null() || check(x))
+        {
+            return invalid(format!("membership.{key} has the wrong type."));
         }
     }
     Ok(())
@@ -257,10 +257,10 @@ fn check_request_config(v: &Value, field: &str) -> DomainResult<()> {
         "reauthorizationRequired",
         "requireEndDate",
     ] {
-        if let Some(x) = obj.get(flag) {
-            if !(x.is_boolean() || x.is_null()) {
-                return invalid(format!("{field}.{flag} must be a boolean."));
-            }
+        if let Some(x) = obj.get(flag)
+            && !(x.is_boolean() || x.is_null())
+        {
+            return invalid(format!("{field}.{flag} must be a boolean."));
         }
     }
     match obj.get("approvalSchemes") {
@@ -425,10 +425,10 @@ pub fn apply_role_patch(current: &Role, ops: &[Value]) -> DomainResult<RoleInput
         obj.remove("id");
         // An owner name still equal to the current one was rendered by us, not sent by
         // the client: drop it so that replacing only `/owner/id` is not a name mismatch.
-        if let Some(owner) = obj.get_mut("owner").and_then(Value::as_object_mut) {
-            if owner.get("name").and_then(Value::as_str) == Some(current.owner.name.as_str()) {
-                owner.remove("name");
-            }
+        if let Some(owner) = obj.get_mut("owner").and_then(Value::as_object_mut)
+            && owner.get("name").and_then(Value::as_str) == Some(current.owner.name.as_str())
+        {
+            owner.remove("name");
         }
     }
     serde_json::from_value(doc)

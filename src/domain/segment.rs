@@ -247,10 +247,9 @@ pub fn apply_segment_patch(current: &Segment, ops: &[Value]) -> DomainResult<Seg
     if let (Some(owner), Some(current)) = (
         doc.get_mut("owner").and_then(Value::as_object_mut),
         &current.owner,
-    ) {
-        if owner.get("name").and_then(Value::as_str) == Some(current.name.as_str()) {
-            owner.remove("name");
-        }
+    ) && owner.get("name").and_then(Value::as_str) == Some(current.name.as_str())
+    {
+        owner.remove("name");
     }
     serde_json::from_value(doc)
         .map_err(|e| DomainError::Invalid(format!("The patched segment is invalid: {e}")))

@@ -61,10 +61,10 @@ fn checked_ref(r: Option<&RefInput>, field: &str, expected: &str) -> DomainResul
     let Some(r) = r else {
         return invalid(format!("{field} is required."));
     };
-    if let Some(t) = &r.ref_type {
-        if t != expected {
-            return invalid(format!("{field}.type must be '{expected}', not '{t}'."));
-        }
+    if let Some(t) = &r.ref_type
+        && t != expected
+    {
+        return invalid(format!("{field}.type must be '{expected}', not '{t}'."));
     }
     match &r.id {
         Some(id) if !id.trim().is_empty() => Ok(id.clone()),

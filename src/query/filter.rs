@@ -417,10 +417,10 @@ fn parse_number(w: &str) -> Option<Number> {
     if !all_digits(int_part) || !frac_part.is_none_or(all_digits) {
         return None;
     }
-    if frac_part.is_none() {
-        if let Ok(i) = w.parse::<i64>() {
-            return Some(Number::Int(i));
-        }
+    if frac_part.is_none()
+        && let Ok(i) = w.parse::<i64>()
+    {
+        return Some(Number::Int(i));
     }
     match w.parse::<f64>() {
         Ok(x) if x.is_finite() => Some(Number::Float(x)),
@@ -597,10 +597,11 @@ impl Parser {
                     self.toks.get(self.i + 1).map(|t| &t.tok),
                     Some(Tok::Word(n)) if RESERVED.contains(&n.to_ascii_lowercase().as_str())
                 );
-                if !next_is_operator && matches!(w.to_ascii_lowercase().as_str(), "not" | "pr") {
-                    if let Some(msg) = miscased_keyword(&w) {
-                        return Err(syntax(pos, msg));
-                    }
+                if !next_is_operator
+                    && matches!(w.to_ascii_lowercase().as_str(), "not" | "pr")
+                    && let Some(msg) = miscased_keyword(&w)
+                {
+                    return Err(syntax(pos, msg));
                 }
                 if !is_identifier(&w) {
                     return Err(syntax(

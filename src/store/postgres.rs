@@ -70,6 +70,9 @@ pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
     SqlStore::open(Arc::new(db), migrate).await
 }
 
+/// How long the first connection at start may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A pool of PostgreSQL connections.
 pub struct PgDb {
     pool: PgPool,
@@ -78,6 +81,11 @@ pub struct PgDb {
 impl PgDb {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url).map_err(error)?;
+        let at = format!(
+            "PostgreSQL at {}:{}",
+            options.get_host(),
+            options.get_port()
+        );
         // No liveness ping when a connection is handed out (sqlx's default costs a
         // round trip per acquire, i.e. per request): a connection that died is
         // reported by the query that uses it, and the pool drops it.
@@ -85,9 +93,18 @@ impl PgDb {
             .max_connections(16)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options);
+        // The first connection is opened here: an unreachable server is named within
+        // seconds instead of after the pool's acquire timeout.
+        let pool = tokio::time::timeout(CONNECT_TIMEOUT, pool)
             .await
-            .map_err(error)?;
+            .map_err(|_| {
+                StoreError::Config(format!(
+                    "{at} did not answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| StoreError::Config(format!("cannot connect to {at}: {e}")))?;
         Ok(Self { pool })
     }
 }

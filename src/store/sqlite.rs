@@ -4,7 +4,7 @@
 //! Queries run through rusqlite, synchronously, on the thread of the request that asks:
 //! a read is a call into the in-process library on a pooled connection with a cached
 //! prepared statement, with no hand-off to another thread. Writes go through the one
-//! write connection, one at a time, and commit in groups (see [`Writer`]): write
+//! write connection, one at a time, and commit in groups (see `Writer`): write
 //! transactions that queue up behind each other run inside one `BEGIN IMMEDIATE` (which
 //! takes the database's write lock up front, so other processes queue on the busy
 //! timeout), each in a savepoint of its own, and share one `COMMIT` — one fsync — before
@@ -62,6 +62,18 @@ const IDLE_READERS: usize = 8;
 /// Opens the SQLite store at `url`: holds the migration lock while it checks and (when
 /// `migrate`) migrates the database.
 pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
+    let options = SqliteConnectOptions::from_str(url).map_err(sqlx_error)?;
+    let path = options.get_filename();
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && path != Path::new(":memory:")
+        && !folder.is_dir()
+    {
+        return Err(StoreError::Config(format!(
+            "the folder of the SQLite database {} does not exist: create {} first",
+            path.display(),
+            folder.display()
+        )));
+    }
     let _lock = if migrate {
         migration_lock(url).await?
     } else {
@@ -509,10 +521,10 @@ impl Drop for Reader {
         if !conn.is_autocommit() {
             return;
         }
-        if let Ok(mut idle) = self.pool.lock() {
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.pool.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
         }
     }
 }
@@ -529,10 +541,10 @@ impl RunsSql for Snapshot {
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        if let Ok(conn) = self.0.conn() {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+        if let Ok(conn) = self.0.conn()
+            && !conn.is_autocommit()
+        {
+            let _ = conn.execute_batch("ROLLBACK");
         }
     }
 }

@@ -196,10 +196,10 @@ pub fn operation_for(
             if op.method != method {
                 continue;
             }
-            if let Some(score) = op.matches(&segments) {
-                if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
-                    best = Some((score, file, op));
-                }
+            if let Some(score) = op.matches(&segments)
+                && best.as_ref().is_none_or(|(b, _, _)| score > *b)
+            {
+                best = Some((score, file, op));
             }
         }
     }

@@ -1504,20 +1504,18 @@ async fn matrix_of(family: &str) {
                     failures.push(format!("{what}, unknown ids: {e}"));
                 }
             }
-            if refused {
-                if let Some(b) = &before {
-                    if req.drain {
-                        w.app.drain_tasks().await;
-                    }
-                    let after = dump(&db).await;
-                    if &after != b {
-                        failures.push(format!(
-                            "{what}: a refused write changed the database:{}",
-                            diff(b, &after)
-                        ));
-                        // Go on with fresh objects, so one failure does not cascade.
-                        (req, before) = start(&mut w, &db, op).await;
-                    }
+            if refused && let Some(b) = &before {
+                if req.drain {
+                    w.app.drain_tasks().await;
+                }
+                let after = dump(&db).await;
+                if &after != b {
+                    failures.push(format!(
+                        "{what}: a refused write changed the database:{}",
+                        diff(b, &after)
+                    ));
+                    // Go on with fresh objects, so one failure does not cascade.
+                    (req, before) = start(&mut w, &db, op).await;
                 }
             }
         }

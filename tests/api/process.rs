@@ -156,13 +156,24 @@ impl Server {
             .env("RUST_LOG", filter.unwrap_or("warn"))
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("accessd starts");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let keep = filter.is_some().then(|| log.clone());
         let (tx, rx) = std::sync::mpsc::channel();
+        // The logs (standard error), kept when asked for; drained so the server never
+        // blocks on a pipe.
+        let logs = keep.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(log) = &logs {
+                    log.lock().expect("log lock").push(line);
+                }
+            }
+        });
         // Reads the banner, then keeps draining so the server never blocks on a pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {

@@ -1209,20 +1209,18 @@ mod tests {
     proptest! {
         #[test]
         fn filter_like_text_never_panics(input in FILTER_ALPHABET) {
-            if let Ok(expr) = parse_filter(&input) {
-                if let Ok(filter) = check_filter(&expr, &specs::LIST_SOURCES_FILTERS) {
+            if let Ok(expr) = parse_filter(&input)
+                && let Ok(filter) = check_filter(&expr, &specs::LIST_SOURCES_FILTERS) {
                     prop_assert!(filter_pieces(&filter, &SOURCE_COLUMNS).is_ok());
                 }
-            }
         }
 
         #[test]
         fn parsed_input_never_inlines_values(input in prop_oneof![token_soup(), FILTER_ALPHABET.boxed()]) {
-            if let Ok(expr) = parse_filter(&input) {
-                if let Ok(filter) = check_filter(&expr, &TEST_SPEC) {
+            if let Ok(expr) = parse_filter(&input)
+                && let Ok(filter) = check_filter(&expr, &TEST_SPEC) {
                     assert_no_inline_values(&filter_pieces(&filter, &TEST_COLUMNS).unwrap())?;
                 }
-            }
         }
 
         #[test]
