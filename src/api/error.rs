@@ -72,6 +72,17 @@ pub enum ApiError {
     /// at its bound of requests in flight.
     #[error("The server is busy: retry after {retry_after_secs} seconds.")]
     Overloaded { retry_after_secs: u64 },
+    /// 503 `503 Service Unavailable` from the readiness check (`GET /health/ready`): the
+    /// named `check` failed for `reason`.
+    #[error("Not ready: the {check} check failed: {reason}.")]
+    NotReady {
+        check: &'static str,
+        reason: &'static str,
+    },
+    /// 507 `507 Insufficient Storage` with the ISC body: the database's storage is full,
+    /// so the write was not saved (reads go on; the cause is logged).
+    #[error("The server's storage is full: the change was not saved. Retry once space is freed.")]
+    InsufficientStorage(String),
     /// 500 `500.0 Internal Fault`: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -103,7 +114,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded { .. } | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,7 +133,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "413 Payload Too Large",
             Self::UnsupportedMediaType(_) => "415 Unsupported Media Type",
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => "429 Too Many Requests",
-            Self::Overloaded { .. } => "503 Service Unavailable",
+            Self::Overloaded { .. } | Self::NotReady { .. } => "503 Service Unavailable",
+            Self::InsufficientStorage(_) => "507 Insufficient Storage",
             Self::Internal(_) => "500.0 Internal Fault",
         }
     }
@@ -177,6 +190,14 @@ impl IntoResponse for ApiError {
                     Self::Internal(cause) => {
                         tracing::error!(tracking_id = %tracking_id, cause = %cause, "internal error");
                         "An internal fault occurred.".to_string()
+                    }
+                    Self::InsufficientStorage(cause) => {
+                        tracing::error!(
+                            tracking_id = %tracking_id,
+                            cause = %cause,
+                            "a write failed: the database's storage is full"
+                        );
+                        self.to_string()
                     }
                     other => other.to_string(),
                 };
@@ -269,6 +290,7 @@ impl From<StoreError> for ApiError {
                 ids.join(", ")
             )),
             StoreError::Refused(msg) => Self::BadRequest(msg),
+            StoreError::StorageFull(e) => Self::InsufficientStorage(e.to_string()),
             StoreError::Database(e) => Self::Internal(e.to_string()),
             StoreError::Corrupt(msg) | StoreError::Config(msg) => Self::Internal(msg),
         }

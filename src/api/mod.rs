@@ -6,6 +6,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+mod health;
 pub mod identities;
 mod keep_alive;
 pub mod lifecycle_states;
@@ -123,7 +124,8 @@ pub fn router(state: AppState) -> Result<Router, String> {
                 .then(|| shed_over(state.config.gateway.max_requests_in_flight)),
         ))
         // Added after the bound: a liveness probe is answered however busy the server is.
-        .route("/health", get(health));
+        .route("/health", get(health))
+        .route("/health/ready", get(health::ready));
     Ok(with_layers(routes, limits).with_state(state))
 }
 

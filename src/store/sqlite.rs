@@ -340,10 +340,15 @@ fn sqlx_error(e: sqlx::Error) -> StoreError {
     StoreError::database(None, e)
 }
 
-/// A rusqlite error as a [`StoreError`], with unique and foreign-key violations
-/// classified.
+/// A rusqlite error as a [`StoreError`], with a full disk (`SQLITE_FULL`: a write
+/// that found no space, in the database file, its WAL or its shared-memory index) and
+/// unique and foreign-key violations classified.
 fn error(e: rusqlite::Error) -> StoreError {
     use rusqlite::ffi;
+    if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull)
+    {
+        return StoreError::StorageFull(Box::new(e));
+    }
     let violation = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {

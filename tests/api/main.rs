@@ -13,6 +13,7 @@ mod deletion;
 mod directory_writes;
 mod disclosure;
 mod errors;
+mod full_disk;
 mod hardening;
 mod jwt;
 mod lifecycle_states;
