@@ -8,6 +8,7 @@ mod helpers;
 mod access_profiles;
 mod auth;
 mod collections;
+mod connections;
 mod crash;
 mod deletion;
 mod directory_writes;
