@@ -193,7 +193,7 @@ impl App {
             rate_limits,
             auth_failures,
         });
-        let router = wrap(crate::api::router(state.clone()).map_err(StartError::Config)?);
+        let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let builder = connection_builder(&state.config.gateway);
         let gateway = &state.config.gateway;

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::extract::{list_response, Json, Params};
+use super::families::SingleDelete;
 use super::gateway::Caller;
 use super::scope::for_subadmin;
 use super::{docs, AppState, Fam, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::access_profile::{
     apply_patch, check_refs, AccessProfileDocument, AccessProfileDraft, AccessProfileInput,
 };
@@ -57,10 +58,6 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
                 get(get_access_profile_entitlements::<F>),
             )],
         );
-    if F::FAMILY == Family::V3 {
-        return routes;
-    }
-    // Only the beta and v1 documents have the bulk update of `requestable`.
     routes.at::<F>(
         &format!("{base}/bulk-update-requestable"),
         [(
@@ -177,7 +174,7 @@ async fn get_access_profile_entitlements<F: Fam>(
         .list_access_profile_entitlements(&caller.scope, &id, &q)
         .await?;
     Ok(list_response(&page.items, page.total, |e| {
-        docs::entitlement(e, F::FAMILY)
+        docs::entitlement(e, F::edge().entitlement)
     }))
 }
 
@@ -189,7 +186,7 @@ async fn delete_access_profile<F: Fam>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = (F::FAMILY == Family::Beta).then(|| {
+    let record = (F::edge().access_profile_delete == SingleDelete::FinishedTask).then(|| {
         TaskRecord::finished(
             TaskKind::AccessProfileDelete,
             &caller.launcher(),

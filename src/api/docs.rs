@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::auth::Family;
+use super::families::EntitlementShape;
 use crate::domain::model::*;
 use crate::query::format_timestamp;
 
@@ -91,8 +91,9 @@ pub fn source(s: &Source) -> Value {
     doc
 }
 
-/// beta `Entitlement` and v1 `entitlementv2`, which differ in how privilege is told
-/// (`privileged` and `additionalOwners` on beta; `privilegeLevel` and `tags` on v1).
+/// beta `Entitlement` and v1 `entitlementv2` (v2026 `EntitlementV2`), which differ in
+/// how privilege is told (`privileged` and `additionalOwners`; `privilegeLevel` and
+/// `tags`).
 /// `owner` is left out when absent: beta's schema does not make it nullable.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,8 +124,8 @@ pub struct EntitlementBody<'a> {
     tags: Option<[(); 0]>,
 }
 
-pub fn entitlement(e: &Entitlement, family: Family) -> EntitlementBody<'_> {
-    let v1 = family == Family::V1;
+pub fn entitlement(e: &Entitlement, shape: EntitlementShape) -> EntitlementBody<'_> {
+    let v1 = shape == EntitlementShape::PrivilegeLevel;
     EntitlementBody {
         id: &e.id,
         name: &e.name,

@@ -9,16 +9,16 @@ use serde_json::Value;
 
 use super::extract::{list_response, Params};
 use super::gateway::Caller;
-use super::{docs, Fam, V3};
+use super::{docs, Fam};
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::query::specs;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/identities{suffix}");
     Routes::default()
-        .at::<F>(&base, [(Op::ListIdentities, get(list_identities::<F>))])
+        .at::<F>(&base, [(Op::ListIdentities, get(list_identities))])
         .at::<F>(
             &format!("{base}/{{id}}"),
             [
@@ -28,30 +28,24 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         )
 }
 
-/// `/v3/public-identities`.
-pub fn public_routes() -> Routes {
-    Routes::default().at::<V3>(
+/// `/public-identities` (v3 and the year-versioned families).
+pub fn public_routes<F: Fam>() -> Routes {
+    Routes::default().at::<F>(
         "/public-identities",
         [(Op::GetPublicIdentities, get(get_public_identities))],
     )
 }
 
 /// `listIdentities` (beta, v1)
-async fn list_identities<F: Fam>(
+async fn list_identities(
     State(state): State<AppState>,
     _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let (filters, sorters) = match F::FAMILY {
-        Family::V1 => (
-            &specs::LIST_IDENTITIES_V1_FILTERS,
-            &specs::LIST_IDENTITIES_V1_SORTERS,
-        ),
-        _ => (
-            &specs::LIST_IDENTITIES_FILTERS,
-            &specs::LIST_IDENTITIES_SORTERS,
-        ),
-    };
+    let (filters, sorters) = (
+        &specs::LIST_IDENTITIES_FILTERS,
+        &specs::LIST_IDENTITIES_SORTERS,
+    );
     // `defaultFilter`: every identity here is correlated, so CORRELATED_ONLY and NONE
     // list the same ones; the value is checked all the same.
     params.one_of("defaultFilter", &["CORRELATED_ONLY", "NONE"])?;

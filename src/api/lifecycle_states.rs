@@ -15,7 +15,7 @@ use super::gateway::Caller;
 use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::lifecycle_state::{
     apply_patch, check_access_profiles, deleted_document, LifecycleStateInput,
 };
@@ -78,14 +78,10 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let routes = Routes::default().at::<F>(
         &base,
         [
-            (Op::GetLifecycleStates, get(get_lifecycle_states::<F>)),
+            (Op::GetLifecycleStates, get(get_lifecycle_states)),
             (Op::CreateLifecycleState, post(create_lifecycle_state)),
         ],
     );
-    if F::FAMILY == Family::V1 {
-        // The v1 document has no get, patch or delete of a single state.
-        return routes;
-    }
     routes.at::<F>(
         &format!("{base}/{{lifecycle_state_id}}"),
         [
@@ -111,17 +107,14 @@ async fn checked_draft(
 }
 
 /// `getLifecycleStates`: sorters and paging, no filters (CONTRACT §5).
-async fn get_lifecycle_states<F: Fam>(
+async fn get_lifecycle_states(
     State(state): State<AppState>,
     _caller: Caller,
     Path(profile_id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let sorters = match F::FAMILY {
-        Family::V1 => &specs::GET_LIFECYCLE_STATES_V1_SORTERS,
-        _ => &specs::GET_LIFECYCLE_STATES_SORTERS,
-    };
-    let q = params.list_query_unfiltered(sorters, specs::LIST_MAX_LIMIT)?;
+    let q = params
+        .list_query_unfiltered(&specs::GET_LIFECYCLE_STATES_SORTERS, specs::LIST_MAX_LIMIT)?;
     let page = state.store.list_lifecycle_states(&profile_id, &q).await?;
     Ok(list_response(
         &page.items,

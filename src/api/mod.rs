@@ -5,6 +5,7 @@ pub mod access_profiles;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod families;
 pub mod gateway;
 mod health;
 pub mod identities;
@@ -21,6 +22,7 @@ pub mod task_status;
 pub mod token;
 pub mod workgroups;
 
+pub use families::{Beta, Fam, V1, V2024, V2025, V2026, V3};
 pub use state::AppState;
 
 use std::time::{Duration, Instant};
@@ -38,80 +40,67 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::auth::{rights, Family, Operation, OperationId};
+use crate::auth::{rights, Operation, OperationId};
 use error::{ApiError, Rendered, RequestContext, REQUEST_CONTEXT};
 
-/// A route family as a type, so one generic handler serves `/v3`, `/beta` and v1.
-pub trait Fam: Send + Sync + 'static {
-    const FAMILY: Family;
-}
-pub struct V3;
-pub struct Beta;
-pub struct V1;
-impl Fam for V3 {
-    const FAMILY: Family = Family::V3;
-}
-impl Fam for Beta {
-    const FAMILY: Family = Family::Beta;
-}
-impl Fam for V1 {
-    const FAMILY: Family = Family::V1;
-}
-
 /// Routes of one family, each handler bound to the operation it implements (the
-/// [`gateway::Caller`] of a request reads it). The operations are collected so that
-/// [`router`] refuses to start with one that has no rights entry.
+/// [`gateway::Caller`] of a request reads it).
 #[derive(Default)]
 pub struct Routes {
     router: Router<AppState>,
-    ops: Vec<Operation>,
 }
 
 impl Routes {
-    /// `path`, answered by each handler for its method, as its operation of family `F`.
+    /// `path`, answered by each handler for its method, as its operation of family `F`
+    /// — for the operations `F`'s spec file declares; the others are not routed there.
     pub fn at<F: Fam>(
         mut self,
         path: &str,
         handlers: impl IntoIterator<Item = (OperationId, MethodRouter<AppState>)>,
     ) -> Self {
-        let mut methods = MethodRouter::new();
+        let mut methods: Option<MethodRouter<AppState>> = None;
         for (id, handler) in handlers {
             let op = Operation::new(F::FAMILY, id);
-            self.ops.push(op);
-            methods = methods.merge(handler.layer(Extension(op)));
+            if rights::requirement(op).is_none() {
+                continue;
+            }
+            let handler = handler.layer(Extension(op));
+            methods = Some(match methods {
+                Some(m) => m.merge(handler),
+                None => handler,
+            });
         }
-        self.router = self.router.route(path, methods);
+        if let Some(methods) = methods {
+            self.router = self.router.route(path, methods);
+        }
         self
     }
 
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
-        self.ops.extend(other.ops);
         self
     }
 
     fn nest(mut self, prefix: &str, other: Routes) -> Self {
         self.router = self.router.nest(prefix, other.router);
-        self.ops.extend(other.ops);
         self
     }
 }
 
-/// The whole HTTP surface. Refuses an operation without a rights entry in the spec.
-pub fn router(state: AppState) -> Result<Router, String> {
+/// The whole HTTP surface: every family over the same handlers.
+pub fn router(state: AppState) -> Router {
     let limits = Limits {
         body: state.config.body_limit,
         request_timeout: (state.config.gateway.request_timeout_secs > 0)
             .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
     };
     let families = Routes::default()
-        .nest("/v3", access_profiles::routes::<V3>("").merge(v3_only()))
-        .nest(
-            "/beta",
-            access_profiles::routes::<Beta>("").merge(beta_only()),
-        )
-        .merge(access_profiles::routes::<V1>("/v1").merge(v1_only()));
-    check_rights(&families.ops)?;
+        .merge(family::<V3>())
+        .merge(family::<Beta>())
+        .merge(family::<V1>())
+        .merge(family::<V2024>())
+        .merge(family::<V2025>())
+        .merge(family::<V2026>());
     let routes = families
         .router
         .route("/oauth/token", post(token::post_token))
@@ -126,7 +115,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
         .route("/health/ready", get(health::ready));
-    Ok(with_layers(routes, limits).with_state(state))
+    with_layers(routes, limits).with_state(state)
 }
 
 /// At most `max` requests served at once; the excess is refused at once (tower's
@@ -158,18 +147,6 @@ fn shed_over(
         ))
         .layer(tower::load_shed::LoadShedLayer::new())
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max))
-}
-
-/// Every served operation has a rights entry (so none can turn into a 500 later).
-fn check_rights(ops: &[Operation]) -> Result<(), String> {
-    match ops.iter().find(|op| rights::requirement(**op).is_none()) {
-        Some(op) => Err(format!(
-            "the route of {} {} has no rights entry in the spec",
-            op.family.as_str(),
-            op.id.as_str()
-        )),
-        None => Ok(()),
-    }
 }
 
 /// What a single request may cost.
@@ -222,31 +199,29 @@ fn has_encoded_nul(s: &str) -> bool {
     s.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
-fn v3_only() -> Routes {
-    sources::routes()
-        .merge(identities::public_routes())
-        .merge(roles::routes::<V3>(""))
-        .merge(lifecycle_states::routes::<V3>(""))
-        .merge(segments::routes::<V3>(""))
-}
-
-fn beta_only() -> Routes {
-    sources::entitlement_routes::<Beta>("")
-        .merge(identities::routes::<Beta>(""))
-        .merge(workgroups::routes::<Beta>(""))
-        .merge(roles::routes::<Beta>(""))
-        .merge(source_apps::routes::<Beta>(""))
-        .merge(task_status::routes::<Beta>(""))
-}
-
-fn v1_only() -> Routes {
-    sources::entitlement_routes::<V1>("/v1")
-        .merge(identities::routes::<V1>("/v1"))
-        .merge(workgroups::routes::<V1>("/v1"))
-        .merge(roles::routes::<V1>("/v1"))
-        .merge(lifecycle_states::routes::<V1>("/v1"))
-        .merge(source_apps::routes::<V1>("/v1"))
-        .merge(task_status::routes::<V1>("/v1"))
+/// Every resource's routes for family `F`, under its prefix (v1 paths carry their
+/// `/v1` after the service instead). [`Routes::at`] keeps the operations `F`'s spec
+/// file declares, so the family's document alone decides what it serves.
+fn family<F: Fam>() -> Routes {
+    let suffix = match F::FAMILY.prefix() {
+        Some(_) => "",
+        None => "/v1",
+    };
+    let routes = access_profiles::routes::<F>(suffix)
+        .merge(sources::routes::<F>())
+        .merge(sources::entitlement_routes::<F>(suffix))
+        .merge(identities::public_routes::<F>())
+        .merge(identities::routes::<F>(suffix))
+        .merge(workgroups::routes::<F>(suffix))
+        .merge(roles::routes::<F>(suffix))
+        .merge(lifecycle_states::routes::<F>(suffix))
+        .merge(segments::routes::<F>(suffix))
+        .merge(source_apps::routes::<F>(suffix))
+        .merge(task_status::routes::<F>(suffix));
+    match F::FAMILY.prefix() {
+        Some(prefix) => Routes::default().nest(prefix, routes),
+        None => routes,
+    }
 }
 
 /// `GET /health`: 200 when the database answers.

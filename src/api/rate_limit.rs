@@ -39,7 +39,8 @@ use crate::store::{Backend, Store};
 pub enum Bucket {
     /// `POST /oauth/token`.
     Token,
-    /// One route family: `/v3/...`, `/beta/...`, or the per-service `/{service}/v1...`.
+    /// One route family: `/v3/...`, `/beta/...`, `/v2025/...` (each year its own), or
+    /// the per-service `/{service}/v1...`.
     Family(Family),
 }
 
@@ -49,10 +50,9 @@ impl Bucket {
     pub fn of_path(path: &str) -> Option<Bucket> {
         let mut segments = path.trim_start_matches('/').split('/');
         let first = segments.next().unwrap_or("");
-        let family = match (first, segments.next()) {
-            ("v3", _) => Family::V3,
-            ("beta", _) => Family::Beta,
-            (service, Some("v1")) if !service.is_empty() => Family::V1,
+        let family = match (Family::of_prefix(first), segments.next()) {
+            (Some(family), _) => family,
+            (None, Some("v1")) if !first.is_empty() => Family::V1,
             _ => return None,
         };
         Some(Bucket::Family(family))
@@ -62,9 +62,7 @@ impl Bucket {
     pub fn as_str(self) -> &'static str {
         match self {
             Bucket::Token => "token",
-            Bucket::Family(Family::V3) => "v3",
-            Bucket::Family(Family::Beta) => "beta",
-            Bucket::Family(Family::V1) => "v1",
+            Bucket::Family(family) => family.as_str(),
         }
     }
 }
@@ -490,6 +488,8 @@ mod tests {
         let cases = [
             ("/v3/access-profiles", Some(V3)),
             ("/beta/task-status/x", Some(Bucket::Family(Family::Beta))),
+            ("/v2025/roles", Some(Bucket::Family(Family::V2025))),
+            ("/v2026/task-status", Some(Bucket::Family(Family::V2026))),
             ("/access-profiles/v1", Some(Bucket::Family(Family::V1))),
             (
                 "/identity-profiles/v1/x/lifecycle-states",

@@ -15,7 +15,7 @@ use super::scope::for_subadmin;
 use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::model::{Role, RoleDraft};
 use crate::domain::role::{
     apply_role_patch, check_bulk_delete, check_bulk_delete_known, check_owner_name,
@@ -24,7 +24,7 @@ use crate::domain::role::{
 use crate::domain::scope::ROLE_SUBADMIN;
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{TaskKind, TaskRecord};
-use crate::query::{specs, FilterSpec, SortSpec};
+use crate::query::specs;
 use crate::tasks::enqueue;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
@@ -33,7 +33,7 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         .at::<F>(
             &base,
             [
-                (Op::ListRoles, get(list_roles::<F>)),
+                (Op::ListRoles, get(list_roles)),
                 (Op::CreateRole, post(create_role)),
             ],
         )
@@ -51,19 +51,11 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         )
 }
 
-/// The allow-lists of `listRoles` for the family (v1 documents its own, identical).
-fn list_specs<F: Fam>() -> (&'static FilterSpec, &'static SortSpec) {
-    match F::FAMILY {
-        Family::V1 => (&specs::LIST_ROLES_V1_FILTERS, &specs::LIST_ROLES_V1_SORTERS),
-        Family::V3 | Family::Beta => (&specs::LIST_ROLES_FILTERS, &specs::LIST_ROLES_SORTERS),
-    }
-}
-
 /// `listRoles` (CONTRACT §5): at most 50 per page on every family, as the spec says. A
 /// ROLE_SUBADMIN sees the roles whose access profiles all come from its sources;
 /// `for-subadmin` shows another's view; `for-segment-ids` and `include-unsegmented`
 /// narrow it to segments, as for access profiles.
-async fn list_roles<F: Fam>(
+async fn list_roles(
     State(state): State<AppState>,
     caller: Caller,
     params: Params,
@@ -83,8 +75,11 @@ async fn list_roles<F: Fam>(
         params.get("for-segment-ids"),
         params.get("include-unsegmented"),
     )?;
-    let (filters, sorters) = list_specs::<F>();
-    let q = params.list_query(filters, sorters, specs::LIST_ROLES_MAX_LIMIT)?;
+    let q = params.list_query(
+        &specs::LIST_ROLES_FILTERS,
+        &specs::LIST_ROLES_SORTERS,
+        specs::LIST_ROLES_MAX_LIMIT,
+    )?;
     let page = state
         .store
         .list_roles(&scope, segments.as_ref(), &q)

@@ -11,17 +11,17 @@ use serde_json::{json, Map, Value};
 use super::extract::{list_response, Json, OptionalJson, Params};
 use super::gateway::Caller;
 use super::scope::for_subadmin;
-use super::{docs, Fam, V3};
+use super::{docs, Fam};
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::{EntitlementChange, NewSource, Source};
 use crate::domain::patch;
 use crate::domain::scope::{is_subadmin, SOURCE_SUBADMIN};
 use crate::domain::task::{CompletionStatus, TaskKind, TaskRecord};
 use crate::domain::text::{Description, Name};
-use crate::query::specs;
+use crate::query::{search_after, specs, Filter};
 
 /// `listSources` (v3). A sub-admin sees the sources it administers; a SOURCE_SUBADMIN
 /// must say so with `for-subadmin=me` (or its own id), else 403, as the spec says.
@@ -290,17 +290,17 @@ pub fn entitlement_routes<F: Fam>(suffix: &str) -> Routes {
         )
 }
 
-/// `/v3/sources`.
-pub fn routes() -> Routes {
+/// `/sources` (v3 and the year-versioned families).
+pub fn routes<F: Fam>() -> Routes {
     Routes::default()
-        .at::<V3>(
+        .at::<F>(
             "/sources",
             [
                 (Op::ListSources, get(list_sources)),
                 (Op::CreateSource, post(create_source)),
             ],
         )
-        .at::<V3>(
+        .at::<F>(
             "/sources/{id}",
             [
                 (Op::GetSource, get(get_source)),
@@ -317,23 +317,21 @@ async fn list_entitlements<F: Fam>(
     _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let (filters, sorters) = match F::FAMILY {
-        Family::V1 => (
-            &specs::LIST_ENTITLEMENTS_V1_FILTERS,
-            &specs::LIST_ENTITLEMENTS_V1_SORTERS,
-        ),
-        _ => (
-            &specs::LIST_ENTITLEMENTS_FILTERS,
-            &specs::LIST_ENTITLEMENTS_SORTERS,
-        ),
-    };
+    let filters = F::edge().entitlement.filters();
     // `include-unsegmented`: entitlements are in no segment here, so every one is
     // unsegmented and listed either way; the value is checked all the same.
     params.flag("include-unsegmented")?;
-    let q = params.list_query(filters, sorters, 250)?;
+    let mut q = params.list_query(filters, &specs::LIST_ENTITLEMENTS_SORTERS, 250)?;
+    if F::edge().entitlement_search_after {
+        let after = search_after(params.get("searchAfter"), &q.sort, filters)?;
+        q.filter = match (q.filter.take(), after) {
+            (Some(f), Some(a)) => Some(Filter::And(vec![f, a])),
+            (f, a) => f.or(a),
+        };
+    }
     let page = state.store.list_entitlements(&q).await?;
     Ok(list_response(&page.items, page.total, |e| {
-        docs::entitlement(e, F::FAMILY)
+        docs::entitlement(e, F::edge().entitlement)
     }))
 }
 
@@ -344,7 +342,7 @@ async fn get_entitlement<F: Fam>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let e = state.store.get_entitlement(&id).await?;
-    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)).into_response())
+    Ok(axum::Json(docs::entitlement(&e, F::edge().entitlement)).into_response())
 }
 
 /// An entitlement after a patch: the fields `patchEntitlement` writes.
@@ -372,12 +370,9 @@ async fn patch_entitlement<F: Fam>(
     // The body is optional in the spec: none is a patch of no operations, which
     // changes nothing and answers the entitlement as it is.
     let Some(ops) = ops else {
-        return Ok(axum::Json(docs::entitlement(&current, F::FAMILY)).into_response());
+        return Ok(axum::Json(docs::entitlement(&current, F::edge().entitlement)).into_response());
     };
-    let patchable: &[&str] = match F::FAMILY {
-        Family::V1 => &["name", "description", "requestable", "owner"],
-        _ => &["name", "description", "requestable", "owner", "privileged"],
-    };
+    let patchable = F::edge().entitlement.patchable();
     let mut doc = json!({
         "name": current.name,
         "description": current.description,
@@ -421,5 +416,5 @@ async fn patch_entitlement<F: Fam>(
         .store
         .update_entitlement(&id, &change, state.clock.now())
         .await?;
-    Ok(axum::Json(docs::entitlement(&e, F::FAMILY)).into_response())
+    Ok(axum::Json(docs::entitlement(&e, F::edge().entitlement)).into_response())
 }

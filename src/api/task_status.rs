@@ -15,7 +15,7 @@ use super::gateway::Caller;
 use super::Fam;
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::format_timestamp;
 use crate::domain::task::{CompletionStatus, TaskRecord};
 use crate::query::specs;
@@ -85,9 +85,6 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
                 (Op::UpdateTaskStatus, patch(update_task_status)),
             ],
         );
-    if F::FAMILY != Family::Beta {
-        return routes;
-    }
     // One handler, two operations: HEAD (getPendingTaskHeaders) answers the same
     // headers as GET (getPendingTasks), without the body.
     routes.at::<F>(
@@ -129,28 +126,23 @@ async fn get_task_status(
     Ok(axum::Json(TaskStatusBody::of(&task)).into_response())
 }
 
-/// `getTaskStatusList`: beta lists finished tasks ("statuses for completed tasks"),
-/// v1 lists every task.
+/// `getTaskStatusList`: finished tasks or every task, by the family's filters
+/// ([`super::families::Edge::task_list`]).
 async fn get_task_status_list<F: Fam>(
     State(state): State<AppState>,
     _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let (filters, sorters, only) = if F::FAMILY == Family::Beta {
-        (
-            &specs::GET_TASK_STATUS_LIST_FILTERS,
-            &specs::GET_TASK_STATUS_LIST_SORTERS,
-            TaskStatusView::Completed,
-        )
-    } else {
-        (
-            &specs::GET_TASK_STATUS_LIST_V1_FILTERS,
-            &specs::GET_TASK_STATUS_LIST_V1_SORTERS,
-            TaskStatusView::All,
-        )
-    };
-    let q = params.list_query(filters, sorters, specs::LIST_MAX_LIMIT)?;
-    let page = state.store.list_tasks(&visible(&state, only), &q).await?;
+    let edge = F::edge();
+    let q = params.list_query(
+        edge.task_filters,
+        &specs::GET_TASK_STATUS_LIST_SORTERS,
+        specs::LIST_MAX_LIMIT,
+    )?;
+    let page = state
+        .store
+        .list_tasks(&visible(&state, edge.task_list), &q)
+        .await?;
     Ok(list_response(&page.items, page.total, TaskStatusBody::of))
 }
 

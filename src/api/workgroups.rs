@@ -13,7 +13,7 @@ use super::gateway::Caller;
 use super::{docs, Fam};
 use super::{AppState, Routes};
 use crate::api::error::ApiError;
-use crate::auth::{Family, OperationId as Op};
+use crate::auth::OperationId as Op;
 use crate::domain::access_profile::RefInput;
 use crate::domain::model::NewGovernanceGroup;
 use crate::domain::patch;
@@ -27,7 +27,7 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         .at::<F>(
             &base,
             [
-                (Op::ListWorkgroups, get(list_workgroups::<F>)),
+                (Op::ListWorkgroups, get(list_workgroups)),
                 (Op::CreateWorkgroup, post(create_workgroup)),
             ],
         )
@@ -45,12 +45,8 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
         )
         .at::<F>(
             &format!("{base}/{{id}}/members"),
-            [(Op::ListWorkgroupMembers, get(list_workgroup_members::<F>))],
+            [(Op::ListWorkgroupMembers, get(list_workgroup_members))],
         );
-    if F::FAMILY != Family::Beta {
-        return routes;
-    }
-    // Only the beta document has the bulk add and remove of members.
     routes
         .at::<F>(
             &format!("{base}/{{id}}/members/bulk-add"),
@@ -63,22 +59,16 @@ pub fn routes<F: Fam>(suffix: &str) -> Routes {
 }
 
 /// `listWorkgroups`
-async fn list_workgroups<F: Fam>(
+async fn list_workgroups(
     State(state): State<AppState>,
     _caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let (filters, sorters) = match F::FAMILY {
-        Family::V1 => (
-            &specs::LIST_WORKGROUPS_V1_FILTERS,
-            &specs::LIST_WORKGROUPS_V1_SORTERS,
-        ),
-        _ => (
-            &specs::LIST_WORKGROUPS_FILTERS,
-            &specs::LIST_WORKGROUPS_SORTERS,
-        ),
-    };
-    let q = params.list_query(filters, sorters, 250)?;
+    let q = params.list_query(
+        &specs::LIST_WORKGROUPS_FILTERS,
+        &specs::LIST_WORKGROUPS_SORTERS,
+        250,
+    )?;
     let page = state.store.list_governance_groups(&q).await?;
     Ok(list_response(&page.items, page.total, docs::workgroup))
 }
@@ -310,17 +300,13 @@ fn owner_identity(owner: RefInput) -> Result<String, ApiError> {
 }
 
 /// `listWorkgroupMembers` (limit at most 50, per the spec's `limit50`).
-async fn list_workgroup_members<F: Fam>(
+async fn list_workgroup_members(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let sorters = match F::FAMILY {
-        Family::V1 => &specs::LIST_WORKGROUP_MEMBERS_V1_SORTERS,
-        _ => &specs::LIST_WORKGROUP_MEMBERS_SORTERS,
-    };
-    let q = params.list_query_unfiltered(sorters, 50)?;
+    let q = params.list_query_unfiltered(&specs::LIST_WORKGROUP_MEMBERS_SORTERS, 50)?;
     state.store.get_governance_group(&id).await?;
     let page = state.store.list_group_members(&id, &q).await?;
     Ok(list_response(

@@ -8,20 +8,78 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-/// The route families of CONTRACT §1.
+/// The route families: v3, beta and the per-service v1 paths of CONTRACT §1, and the
+/// year-versioned families, each served over the same store under its own prefix. A
+/// family is its spec file (which operations, at which paths, with which rights) plus
+/// its row in the API's edge table (`api::families`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     V3,
     Beta,
     V1,
+    V2024,
+    V2025,
+    V2026,
 }
 
 impl Family {
+    pub const ALL: [Family; 6] = [
+        Family::V3,
+        Family::Beta,
+        Family::V1,
+        Family::V2024,
+        Family::V2025,
+        Family::V2026,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Family::V3 => "v3",
             Family::Beta => "beta",
             Family::V1 => "v1",
+            Family::V2024 => "v2024",
+            Family::V2025 => "v2025",
+            Family::V2026 => "v2026",
+        }
+    }
+
+    /// The path prefix the family's routes are nested under; `None` for v1, whose
+    /// paths carry their version after the service (`/access-profiles/v1`).
+    pub fn prefix(self) -> Option<&'static str> {
+        match self {
+            Family::V3 => Some("/v3"),
+            Family::Beta => Some("/beta"),
+            Family::V1 => None,
+            Family::V2024 => Some("/v2024"),
+            Family::V2025 => Some("/v2025"),
+            Family::V2026 => Some("/v2026"),
+        }
+    }
+
+    /// The family whose prefix is the first path segment `segment` (`"v2025"`).
+    pub fn of_prefix(segment: &str) -> Option<Family> {
+        Family::ALL
+            .into_iter()
+            .find(|f| f.prefix().is_some_and(|p| &p[1..] == segment))
+    }
+
+    /// The family's OpenAPI document, as served (`spec/`).
+    pub fn spec(self) -> &'static str {
+        match self {
+            Family::V3 => include_str!("../../spec/v3.json"),
+            Family::Beta => include_str!("../../spec/beta.json"),
+            Family::V1 => include_str!("../../spec/v1.json"),
+            Family::V2024 => include_str!("../../spec/v2024.json"),
+            Family::V2025 => include_str!("../../spec/v2025.json"),
+            Family::V2026 => include_str!("../../spec/v2026.json"),
+        }
+    }
+
+    /// The suffix of the family's operationIds (`V1` in the v1 document; none elsewhere).
+    pub fn operation_suffix(self) -> &'static str {
+        match self {
+            Family::V1 => "V1",
+            _ => "",
         }
     }
 }
@@ -153,12 +211,8 @@ pub const EXPERIMENTAL_HEADER: &str = "X-SailPoint-Experimental";
 /// allocation: it runs on every request).
 static SPECS: LazyLock<HashMap<Family, HashMap<String, Requirement>>> = LazyLock::new(|| {
     let mut table: HashMap<Family, HashMap<String, Requirement>> = HashMap::new();
-    for (family, text) in [
-        (Family::V3, include_str!("../../spec/v3.json")),
-        (Family::Beta, include_str!("../../spec/beta.json")),
-        (Family::V1, include_str!("../../spec/v1.json")),
-    ] {
-        let Ok(doc) = serde_json::from_str::<Value>(text) else {
+    for family in Family::ALL {
+        let Ok(doc) = serde_json::from_str::<Value>(family.spec()) else {
             continue;
         };
         let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
@@ -169,10 +223,7 @@ static SPECS: LazyLock<HashMap<Family, HashMap<String, Requirement>>> = LazyLock
                 let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                     continue;
                 };
-                let id = match family {
-                    Family::V1 => id.strip_suffix("V1").unwrap_or(id),
-                    _ => id,
-                };
+                let id = id.strip_suffix(family.operation_suffix()).unwrap_or(id);
                 table
                     .entry(family)
                     .or_default()
@@ -333,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_v1_source_app_operations_are_experimental() {
+    fn source_app_operations_are_experimental_outside_beta() {
         for id in [
             OperationId::ListAvailableSourceApps,
             OperationId::CreateSourceApp,
@@ -358,8 +409,18 @@ mod tests {
             .flat_map(|(f, ops)| ops.iter().map(move |(id, r)| (f, id, r)))
             .filter(|(_, _, r)| r.experimental)
             .collect();
-        assert_eq!(experimental.len(), 10, "{experimental:?}");
-        assert!(experimental.iter().all(|(f, _, _)| **f == Family::V1));
+        // The ten /source-apps operations, in v1 and in every year-versioned family.
+        for family in Family::ALL {
+            let count = experimental
+                .iter()
+                .filter(|(f, _, _)| **f == family)
+                .count();
+            let expected = match family {
+                Family::V3 | Family::Beta => 0,
+                _ => 10,
+            };
+            assert_eq!(count, expected, "{family:?}: {experimental:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Datelike, FixedOffset, TimeDelta, Timelike, Utc};
 
 use super::filter::{parse_filter, Expr, Number, Op, Value, MAX_IN_VALUES};
+use super::sort::Sort;
 use super::{snippet, QueryError};
 
 /// The type of a filterable field; decides which literal values are accepted.
@@ -194,6 +195,68 @@ pub fn compile_filter(
         }
         _ => Ok(None),
     }
+}
+
+/// `searchAfter` (v2026 `listEntitlements`): "the last values of the sorted fields in
+/// the current record set", comma-separated, one per sorter, as the filter that keeps
+/// the rows after them in that order: `s1 > v1 or (s1 = v1 and s2 > v2) or …` (`<`
+/// for a descending sorter). Each value has its field's filter type.
+pub fn search_after(
+    input: Option<&str>,
+    sort: &[Sort],
+    spec: &FilterSpec,
+) -> Result<Option<Filter>, QueryError> {
+    let Some(text) = input.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let values: Vec<&str> = text.split(',').map(str::trim).collect();
+    if sort.is_empty() || values.len() != sort.len() {
+        return Err(QueryError::SearchAfter(format!(
+            "it needs one value per sorter ({} sorters, {} values)",
+            sort.len(),
+            values.len()
+        )));
+    }
+    let mut keys = Vec::with_capacity(sort.len());
+    for (s, raw) in sort.iter().zip(&values) {
+        let fs = spec.field(s.field).ok_or_else(|| {
+            QueryError::SearchAfter(format!("sorter '{}' cannot be searched after", s.field))
+        })?;
+        let value = match fs.ty {
+            FieldType::Bool => match *raw {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::Str((*raw).to_string()),
+            },
+            _ => Value::Str((*raw).to_string()),
+        };
+        let scalar = convert(fs, Op::Eq, &value).map_err(|_| {
+            QueryError::SearchAfter(format!(
+                "'{}' is not a value of sorter '{}'",
+                snippet(raw),
+                s.field
+            ))
+        })?;
+        keys.push((fs.name, s.desc, scalar));
+    }
+    let after = (0..keys.len())
+        .map(|i| {
+            let mut terms: Vec<Filter> = keys[..i]
+                .iter()
+                .map(|(field, _, v)| Filter::Field {
+                    field,
+                    test: Test::Cmp(Compare::Eq, v.clone()),
+                })
+                .collect();
+            let (field, desc, v) = &keys[i];
+            terms.push(Filter::Field {
+                field,
+                test: Test::Cmp(if *desc { Compare::Lt } else { Compare::Gt }, v.clone()),
+            });
+            Filter::And(terms)
+        })
+        .collect();
+    Ok(Some(Filter::Or(after)))
 }
 
 fn check_list(items: &[Expr], spec: &FilterSpec) -> Result<Vec<Filter>, QueryError> {

@@ -26,7 +26,8 @@ pub mod specs;
 pub(crate) mod testing;
 
 pub use check::{
-    check_filter, compile_filter, Compare, FieldSpec, FieldType, Filter, FilterSpec, Scalar, Test,
+    check_filter, compile_filter, search_after, Compare, FieldSpec, FieldType, Filter, FilterSpec,
+    Scalar, Test,
 };
 pub use filter::{parse_filter, render_filter, Expr, Number, Op, Value, MAX_DEPTH, MAX_IN_VALUES};
 pub use paging::{parse_paging, Paging, DEFAULT_MAX_LIMIT, MAX_OFFSET};
@@ -73,6 +74,10 @@ pub enum QueryError {
     #[error("the 'not' operator is not supported by this endpoint; supported composite operators: and, or")]
     NotNotSupported,
 
+    /// `searchAfter` does not name one value of the right type per sorter.
+    #[error("Invalid searchAfter: {0}")]
+    SearchAfter(String),
+
     #[error("Invalid sorters: {message}")]
     SorterSyntax { message: String },
 
@@ -100,7 +105,7 @@ pub enum QueryError {
 
 impl QueryError {
     /// The query parameter the error is about: `filters`, `sorters`, `limit`,
-    /// `offset` or `count`.
+    /// `offset`, `count` or `searchAfter`.
     pub fn parameter(&self) -> &'static str {
         match self {
             QueryError::FilterSyntax { .. }
@@ -115,6 +120,7 @@ impl QueryError {
             | QueryError::SorterFieldNotImplemented { .. }
             | QueryError::DuplicateSorter { .. } => "sorters",
             QueryError::InvalidPaging { param, .. } => param,
+            QueryError::SearchAfter(_) => "searchAfter",
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Per-endpoint allow-lists for `filters` and `sorters`, transcribed from the
-//! `filters` / `sorters` parameter descriptions in `spec/{v3,beta,v1}.json`.
+//! `filters` / `sorters` parameter descriptions in `spec/*.json` (v3, beta, v1 and
+//! the year-versioned v2024, v2025, v2026, which document the v3 and beta lists
+//! except where noted).
 //! Statics are named after the operationId in SCREAMING_SNAKE_CASE (v1
 //! operationIds end in `V1`; beta and v3 share operationIds).
 //!
@@ -33,6 +35,11 @@
 //! * getAccessProfileEntitlements: v3, beta and v1 identical; one spec. Its
 //!   default order (no sorters) is the profile's own entitlement order
 //!   (the pseudo-field `position`).
+//!
+//! * getTaskStatusList: beta and v2024 list finished tasks by `id`, `sourceId`,
+//!   `completionStatus` (eq, in) and `type`; v2025 adds `completionStatus isnull`;
+//!   v1 and v2026 add `launcher` (eq, in) too.
+//! * listEntitlements: v2024 and v2025 document beta's fields, v2026 v1's.
 //!
 //! No endpoint documents `not`, so `allow_not` is false everywhere.
 
@@ -91,10 +98,6 @@ const ACCESS_PROFILE_SORTERS: SortSpec = SortSpec {
 pub static LIST_ACCESS_PROFILES_FILTERS: FilterSpec = ACCESS_PROFILE_FILTERS;
 /// `GET /v3/access-profiles` and `GET /beta/access-profiles`.
 pub static LIST_ACCESS_PROFILES_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
-/// `GET /access-profiles/v1` (same as v3).
-pub static LIST_ACCESS_PROFILES_V1_FILTERS: FilterSpec = ACCESS_PROFILE_FILTERS;
-/// `GET /access-profiles/v1` (same as v3).
-pub static LIST_ACCESS_PROFILES_V1_SORTERS: SortSpec = ACCESS_PROFILE_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Roles, v3, beta and v1
@@ -129,10 +132,6 @@ const ROLE_SORTERS: SortSpec = SortSpec {
 pub static LIST_ROLES_FILTERS: FilterSpec = ROLE_FILTERS;
 /// `GET /v3/roles` and `GET /beta/roles`.
 pub static LIST_ROLES_SORTERS: SortSpec = ROLE_SORTERS;
-/// `GET /roles/v1` (same as v3).
-pub static LIST_ROLES_V1_FILTERS: FilterSpec = ROLE_FILTERS;
-/// `GET /roles/v1` (same as v3).
-pub static LIST_ROLES_V1_SORTERS: SortSpec = ROLE_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Sources, v3 only
@@ -284,8 +283,6 @@ pub static LIST_ENTITLEMENTS_V1_FILTERS: FilterSpec = FilterSpec {
     unsupported: &["tags", "privilegeLevel.direct"],
     allow_not: false,
 };
-/// `GET /entitlements/v1` (same as beta).
-pub static LIST_ENTITLEMENTS_V1_SORTERS: SortSpec = ENTITLEMENT_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Identities
@@ -320,10 +317,6 @@ const IDENTITY_SORTERS: SortSpec = SortSpec {
 pub static LIST_IDENTITIES_FILTERS: FilterSpec = IDENTITY_FILTERS;
 /// `GET /beta/identities`.
 pub static LIST_IDENTITIES_SORTERS: SortSpec = IDENTITY_SORTERS;
-/// `GET /identities/v1` (same as beta).
-pub static LIST_IDENTITIES_V1_FILTERS: FilterSpec = IDENTITY_FILTERS;
-/// `GET /identities/v1` (same as beta).
-pub static LIST_IDENTITIES_V1_SORTERS: SortSpec = IDENTITY_SORTERS;
 
 /// `GET /v3/public-identities`.
 pub static GET_PUBLIC_IDENTITIES_FILTERS: FilterSpec = FilterSpec {
@@ -371,10 +364,6 @@ const WORKGROUP_SORTERS: SortSpec = SortSpec {
 pub static LIST_WORKGROUPS_FILTERS: FilterSpec = WORKGROUP_FILTERS;
 /// `GET /beta/workgroups`.
 pub static LIST_WORKGROUPS_SORTERS: SortSpec = WORKGROUP_SORTERS;
-/// `GET /workgroups/v1` (same as beta).
-pub static LIST_WORKGROUPS_V1_FILTERS: FilterSpec = WORKGROUP_FILTERS;
-/// `GET /workgroups/v1` (same as beta).
-pub static LIST_WORKGROUPS_V1_SORTERS: SortSpec = WORKGROUP_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Workgroup members
@@ -388,8 +377,6 @@ const WORKGROUP_MEMBER_SORTERS: SortSpec = SortSpec {
 /// `GET /beta/workgroups/{workgroupId}/members` (no `filters` parameter; max
 /// `limit` is [`LIST_WORKGROUP_MEMBERS_MAX_LIMIT`]).
 pub static LIST_WORKGROUP_MEMBERS_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
-/// `GET /workgroups/v1/{workgroupId}/members` (same as beta).
-pub static LIST_WORKGROUP_MEMBERS_V1_SORTERS: SortSpec = WORKGROUP_MEMBER_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Task status, beta and v1. Every accessd task is of `type` QUARTZ.
@@ -414,7 +401,8 @@ pub static GET_TASK_STATUS_LIST_FILTERS: FilterSpec = FilterSpec {
 };
 /// `GET /beta/task-status`.
 pub static GET_TASK_STATUS_LIST_SORTERS: SortSpec = TASK_SORTERS;
-/// `GET /task-status/v1` (every task; adds `isnull` and `launcher`).
+/// `GET /task-status/v1` and `GET /v2026/task-status` (every task; adds `isnull` and
+/// `launcher`).
 pub static GET_TASK_STATUS_LIST_V1_FILTERS: FilterSpec = FilterSpec {
     fields: &[
         field("id", FieldType::Str, EQ_IN),
@@ -430,8 +418,21 @@ pub static GET_TASK_STATUS_LIST_V1_FILTERS: FilterSpec = FilterSpec {
     unsupported: &[],
     allow_not: false,
 };
-/// `GET /task-status/v1`.
-pub static GET_TASK_STATUS_LIST_V1_SORTERS: SortSpec = TASK_SORTERS;
+/// `GET /v2025/task-status` (every task; adds `isnull`, not yet `launcher`).
+pub static GET_TASK_STATUS_LIST_V2025_FILTERS: FilterSpec = FilterSpec {
+    fields: &[
+        field("id", FieldType::Str, EQ_IN),
+        field("sourceId", FieldType::Str, EQ_IN),
+        field(
+            "completionStatus",
+            FieldType::Str,
+            &[Op::Eq, Op::In, Op::IsNull],
+        ),
+        field("type", FieldType::Str, EQ_IN),
+    ],
+    unsupported: &[],
+    allow_not: false,
+};
 /// `GET /beta/task-status/pending-tasks` (no filters; sorted like the list).
 pub static GET_PENDING_TASKS_SORTERS: SortSpec = TASK_SORTERS;
 
@@ -473,8 +474,6 @@ const LIFECYCLE_STATE_SORTERS: SortSpec = SortSpec {
 
 /// `GET /v3/identity-profiles/{identity-profile-id}/lifecycle-states` (no `filters`).
 pub static GET_LIFECYCLE_STATES_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
-/// `GET /identity-profiles/v1/{identity-profile-id}/lifecycle-states` (same as v3).
-pub static GET_LIFECYCLE_STATES_V1_SORTERS: SortSpec = LIFECYCLE_STATE_SORTERS;
 
 // ---------------------------------------------------------------------------
 // Segments, v3. listSegments documents only limit, offset and count.
@@ -898,7 +897,7 @@ mod tests {
             "value for filter field 'id' must be a string in double quotes",
         ),
         (
-            &LIST_ACCESS_PROFILES_V1_FILTERS,
+            &LIST_ACCESS_PROFILES_FILTERS,
             r#"not name eq "x""#,
             "the 'not' operator is not supported by this endpoint; supported composite operators: and, or",
         ),
@@ -918,7 +917,7 @@ mod tests {
             "operator 'gt' is not supported for field 'modified'; supported: lt, ge, le",
         ),
         (
-            &LIST_ROLES_V1_FILTERS,
+            &LIST_ROLES_FILTERS,
             r#"description eq "x""#,
             "filter field 'description' is not supported; supported fields: id, name, created, modified, owner.id, requestable, dimensional",
         ),
@@ -958,7 +957,7 @@ mod tests {
             "operator 'sw' is not supported for field 'cloudStatus'; supported: eq",
         ),
         (
-            &LIST_IDENTITIES_V1_FILTERS,
+            &LIST_IDENTITIES_FILTERS,
             "correlated eq 1",
             "value for filter field 'correlated' must be true or false",
         ),
@@ -973,7 +972,7 @@ mod tests {
             "operator 'sw' is not supported for field 'memberships.identityId'; supported: eq, in",
         ),
         (
-            &LIST_WORKGROUPS_V1_FILTERS,
+            &LIST_WORKGROUPS_FILTERS,
             r#"description eq "x""#,
             "filter field 'description' is not supported; supported fields: id, name, memberships.identityId",
         ),
@@ -1037,11 +1036,7 @@ mod tests {
     fn lifecycle_state_sorters_match_the_api_documentation() {
         for (version, operation_id, spec) in [
             ("v3", "getLifecycleStates", &GET_LIFECYCLE_STATES_SORTERS),
-            (
-                "v1",
-                "getLifecycleStatesV1",
-                &GET_LIFECYCLE_STATES_V1_SORTERS,
-            ),
+            ("v1", "getLifecycleStatesV1", &GET_LIFECYCLE_STATES_SORTERS),
         ] {
             let ctx = format!("{version} {operation_id}");
             let doc = load(version);

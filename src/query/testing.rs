@@ -247,7 +247,7 @@ pub(crate) fn cases() -> Vec<Case> {
         sorters,
         max_limit,
     };
-    vec![
+    let mut cases = vec![
         case(
             "v3",
             "listAccessProfiles",
@@ -265,8 +265,8 @@ pub(crate) fn cases() -> Vec<Case> {
         case(
             "v1",
             "listAccessProfilesV1",
-            Some(&LIST_ACCESS_PROFILES_V1_FILTERS),
-            &LIST_ACCESS_PROFILES_V1_SORTERS,
+            Some(&LIST_ACCESS_PROFILES_FILTERS),
+            &LIST_ACCESS_PROFILES_SORTERS,
             LIST_MAX_LIMIT,
         ),
         case(
@@ -286,8 +286,8 @@ pub(crate) fn cases() -> Vec<Case> {
         case(
             "v1",
             "listRolesV1",
-            Some(&LIST_ROLES_V1_FILTERS),
-            &LIST_ROLES_V1_SORTERS,
+            Some(&LIST_ROLES_FILTERS),
+            &LIST_ROLES_SORTERS,
             LIST_ROLES_MAX_LIMIT,
         ),
         case(
@@ -308,7 +308,7 @@ pub(crate) fn cases() -> Vec<Case> {
             "v1",
             "listEntitlementsV1",
             Some(&LIST_ENTITLEMENTS_V1_FILTERS),
-            &LIST_ENTITLEMENTS_V1_SORTERS,
+            &LIST_ENTITLEMENTS_SORTERS,
             LIST_MAX_LIMIT,
         ),
         case(
@@ -321,8 +321,8 @@ pub(crate) fn cases() -> Vec<Case> {
         case(
             "v1",
             "listIdentitiesV1",
-            Some(&LIST_IDENTITIES_V1_FILTERS),
-            &LIST_IDENTITIES_V1_SORTERS,
+            Some(&LIST_IDENTITIES_FILTERS),
+            &LIST_IDENTITIES_SORTERS,
             LIST_MAX_LIMIT,
         ),
         case(
@@ -342,8 +342,8 @@ pub(crate) fn cases() -> Vec<Case> {
         case(
             "v1",
             "listWorkgroupsV1",
-            Some(&LIST_WORKGROUPS_V1_FILTERS),
-            &LIST_WORKGROUPS_V1_SORTERS,
+            Some(&LIST_WORKGROUPS_FILTERS),
+            &LIST_WORKGROUPS_SORTERS,
             LIST_MAX_LIMIT,
         ),
         case(
@@ -378,7 +378,7 @@ pub(crate) fn cases() -> Vec<Case> {
             "v1",
             "getTaskStatusListV1",
             Some(&GET_TASK_STATUS_LIST_V1_FILTERS),
-            &GET_TASK_STATUS_LIST_V1_SORTERS,
+            &GET_TASK_STATUS_LIST_SORTERS,
             LIST_MAX_LIMIT,
         ),
         case(
@@ -448,10 +448,56 @@ pub(crate) fn cases() -> Vec<Case> {
             "v1",
             "listWorkgroupMembersV1",
             None,
-            &LIST_WORKGROUP_MEMBERS_V1_SORTERS,
+            &LIST_WORKGROUP_MEMBERS_SORTERS,
             LIST_WORKGROUP_MEMBERS_MAX_LIMIT,
         ),
-    ]
+    ];
+    // The year-versioned families document the lists of v3 (or beta, for what v3
+    // lacks), except the task list and the entitlements, which differ by year.
+    let year_specific = [
+        ("v2024", "getTaskStatusList", &GET_TASK_STATUS_LIST_FILTERS),
+        (
+            "v2025",
+            "getTaskStatusList",
+            &GET_TASK_STATUS_LIST_V2025_FILTERS,
+        ),
+        (
+            "v2026",
+            "getTaskStatusList",
+            &GET_TASK_STATUS_LIST_V1_FILTERS,
+        ),
+        ("v2024", "listEntitlements", &LIST_ENTITLEMENTS_FILTERS),
+        ("v2025", "listEntitlements", &LIST_ENTITLEMENTS_FILTERS),
+        ("v2026", "listEntitlements", &LIST_ENTITLEMENTS_V1_FILTERS),
+    ];
+    let mut year = Vec::new();
+    for version in ["v2024", "v2025", "v2026"] {
+        for c in cases
+            .iter()
+            .filter(|c| c.version == "v3" || c.version == "beta")
+        {
+            let in_v3 = cases
+                .iter()
+                .any(|o| o.version == "v3" && o.operation_id == c.operation_id);
+            if c.version == "beta" && in_v3 {
+                continue;
+            }
+            let filters = year_specific
+                .iter()
+                .find(|(v, id, _)| *v == version && *id == c.operation_id)
+                .map(|(_, _, spec)| *spec)
+                .or(c.filters);
+            year.push(case(
+                version,
+                c.operation_id,
+                filters,
+                c.sorters,
+                c.max_limit,
+            ));
+        }
+    }
+    cases.extend(year);
+    cases
 }
 
 /// The sort specs of endpoints without `filters`, besides those in [`cases`]:
@@ -459,10 +505,7 @@ pub(crate) fn cases() -> Vec<Case> {
 pub(crate) fn sorter_only_specs() -> Vec<(&'static str, &'static SortSpec)> {
     vec![
         ("getLifecycleStates", &specs::GET_LIFECYCLE_STATES_SORTERS),
-        (
-            "getLifecycleStatesV1",
-            &specs::GET_LIFECYCLE_STATES_V1_SORTERS,
-        ),
+        ("getLifecycleStatesV1", &specs::GET_LIFECYCLE_STATES_SORTERS),
         ("listSegments", &specs::LIST_SEGMENTS_ORDER),
         ("getPendingTasks", &specs::GET_PENDING_TASKS_SORTERS),
     ]

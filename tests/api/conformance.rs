@@ -1,6 +1,6 @@
 //! Every response of the harness's server checked against the spec files: a layer
 //! around the served router matches each request's method and path to its operation
-//! in `spec/{v3,beta,v1}.json` (family from the path prefix, CONTRACT §1), and checks
+//! in `spec/*.json` (family from the path prefix, CONTRACT §1), and checks
 //! that the status is one the operation declares and that the body is valid against
 //! that status's schema (the `jsonschema` crate, Draft 4 — the dialect of OpenAPI
 //! 3.0 schemas — over the whole document, so its local `$ref`s resolve). What it finds
@@ -23,7 +23,14 @@ use crate::deviations::{self, ErrorBody};
 
 /// The spec documents and the prefix their paths are served under (CONTRACT §1; the v1
 /// document's paths already carry their `/v1`).
-pub const SPEC_FILES: [(&str, &str); 3] = [("v3", "/v3"), ("beta", "/beta"), ("v1", "")];
+pub const SPEC_FILES: [(&str, &str); 6] = [
+    ("v3", "/v3"),
+    ("beta", "/beta"),
+    ("v1", ""),
+    ("v2024", "/v2024"),
+    ("v2025", "/v2025"),
+    ("v2026", "/v2026"),
+];
 
 /// One operation of one spec document.
 pub struct SpecOperation {

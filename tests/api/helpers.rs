@@ -480,13 +480,24 @@ pub async fn assert_isc_error(resp: reqwest::Response, status: u16, detail_code:
         .to_string()
 }
 
-pub const FAMILIES: [&str; 3] = [
+/// Access profiles in every family: each test over them runs the same rules everywhere.
+pub const FAMILIES: [&str; 6] = [
     "/v3/access-profiles",
     "/beta/access-profiles",
     "/access-profiles/v1",
+    "/v2024/access-profiles",
+    "/v2025/access-profiles",
+    "/v2026/access-profiles",
 ];
 
-pub const ROLE_FAMILIES: [&str; 3] = ["/v3/roles", "/beta/roles", "/roles/v1"];
+pub const ROLE_FAMILIES: [&str; 6] = [
+    "/v3/roles",
+    "/beta/roles",
+    "/roles/v1",
+    "/v2024/roles",
+    "/v2025/roles",
+    "/v2026/roles",
+];
 
 /// A valid role body: an owner and access profiles, in this order.
 pub fn role_body(name: &str, owner_id: &str, ap_ids: &[&str]) -> Value {

@@ -14,6 +14,7 @@ mod deletion;
 mod directory_writes;
 mod disclosure;
 mod errors;
+mod families;
 mod full_disk;
 mod hardening;
 mod jwt;

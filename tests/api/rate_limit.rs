@@ -119,6 +119,9 @@ async fn another_client_and_another_family_keep_their_own_budget() {
     spend(&app, &app.token, "/beta/access-profiles", 1).await;
     spend(&app, &app.token, "/access-profiles/v1", 1).await;
     spend(&app, &app.token, "/roles/v1", 1).await;
+    for year in ["/v2024", "/v2025", "/v2026"] {
+        spend(&app, &app.token, &format!("{year}/access-profiles"), 1).await;
+    }
     // Another client on the same family.
     let (id, secret) = client_secret(&app).await;
     let other = app.fetch_token(&id, &secret).await;

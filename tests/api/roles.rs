@@ -222,7 +222,8 @@ async fn roles_are_listed_with_filters_sorters_paging_and_count_on_every_family(
         let owner = if i == 3 { &other_owner.id } else { &f.owner.id };
         let mut body = role_body(name, owner, &[&aps[i % 2]]);
         body["requestable"] = json!(i % 2 == 0);
-        app.create_role(ROLE_FAMILIES[i % 3], &body).await;
+        app.create_role(ROLE_FAMILIES[i % FAMILIES.len()], &body)
+            .await;
     }
     for family in ROLE_FAMILIES {
         let resp = app

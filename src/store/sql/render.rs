@@ -1145,7 +1145,7 @@ mod tests {
     fn lifecycle_states_and_segments_order_by() {
         for spec in [
             &specs::GET_LIFECYCLE_STATES_SORTERS,
-            &specs::GET_LIFECYCLE_STATES_V1_SORTERS,
+            &specs::GET_LIFECYCLE_STATES_SORTERS,
         ] {
             let columns = &LIFECYCLE_STATE_COLUMNS;
             assert_eq!(
