@@ -183,7 +183,9 @@ fn every_deviation_cites_the_contract_or_a_seed() {
     }
     for o in &d.outside_spec {
         assert!(
-            o.reason.contains("CONTRACT §") || o.reason.contains("liveness"),
+            o.reason.contains("CONTRACT §")
+                || o.reason.contains("liveness")
+                || o.reason.contains("readiness"),
             "{} {}: {}",
             o.method,
             o.path,
