@@ -768,6 +768,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_full_disk_is_its_own_error_and_other_failures_stay_database_errors() {
+        use rusqlite::ffi;
+        let full = rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        assert!(matches!(error(full), StoreError::StorageFull(_)));
+        let io = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_IOERR), None);
+        assert!(matches!(error(io), StoreError::Database(_)));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_writes_commit_together_and_a_failing_one_loses_only_its_own() {
         let (_dir, db) = database().await;
