@@ -1,7 +1,7 @@
 """schemathesis hooks: the spec's status-code and response-schema checks, letting through
 exactly the deliberate differences listed in spec/deviations.json (each with its reason).
 
-scripts/schemathesis.sh sets ACCESSD_FAMILY (v3, beta, v1) to the family whose spec file
+scripts/schemathesis.sh sets ACCESSD_FAMILY (v3, beta, v1, v2024, ...) to the family whose spec file
 is under test, and loads this file with SCHEMATHESIS_HOOKS.
 """
 

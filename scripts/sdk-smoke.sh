@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Starts a real accessd (debug build) on a free port with a fresh database and the demo
 # tenant (SQLite; with SDK_SMOKE_BACKEND=postgres a fresh schema in TEST_DATABASE_URL), and a second one with a small rate limit (5 requests per 10 s) for
-# the rate-limit suites, runs the official-SDK smoke tests (sdk-tests/run.sh) against
-# them, and stops them. Exits non-zero if a server does not start or any SDK test fails.
+# the rate-limit suites, and a third one without a task runner (its tasks stay pending,
+# for the task-management suites), runs the official-SDK smoke tests (sdk-tests/run.sh)
+# against them, and stops them. Exits non-zero if a server does not start or any SDK
+# test fails.
+# The suites' results (what each SDK exercised, and whether the test passed) go to
+# ${SDK_RESULTS_DIR:-sdk-tests/results}/<backend>/, emptied first; scripts/compat-table.py
+# renders them into the README.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -14,6 +19,9 @@ client_id="sdk-smoke-admin"
 client_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 
 backend="${SDK_SMOKE_BACKEND:-sqlite}"
+results="${SDK_RESULTS_DIR:-$root/sdk-tests/results}/$backend"
+rm -rf "$results"
+mkdir -p "$results"
 pids=()
 schemas=()
 cleanup() {
@@ -45,6 +53,7 @@ database_url() {
 start() {
   local name=$1; shift
   local log="$work/$name.log"
+  : >"$log"  # exists before the poll below reads it, however late the process starts
   local url
   database_url "$name"
   env ACCESSD_ADDR=127.0.0.1:0 \
@@ -64,6 +73,7 @@ start() {
   done
   [ -n "$base" ] || { echo "accessd ($name) did not start:"; cat "$log"; exit 1; }
   echo "sdk-smoke: accessd ($name, $backend) at $base"
+  database=$url
 }
 
 # The functional suites send well over 100 requests per 10 s per family (the v1 header
@@ -71,15 +81,24 @@ start() {
 # server's budget is raised; the limited server below checks the default behaviour.
 start main ACCESSD_RATE_LIMIT_REQUESTS=100000
 main_base=$base
+# No operation of the spec cut lists identity profiles; the lifecycle-state suites take the
+# demo tenant's one from the export.
+identity_profile_id=$("$bin" export --database-url "$database" | python3 -c '
+import json, sys
+tables = {t["name"]: t for t in json.load(sys.stdin)["tables"]}
+print(tables["identity_profiles"]["rows"][0][0])')
 start limited ACCESSD_RATE_LIMIT_REQUESTS=5 ACCESSD_RATE_LIMIT_WINDOW_SECS=10
 limited_base=$base
+start held ACCESSD_RATE_LIMIT_REQUESTS=100000 ACCESSD_TASK_RUNNER=false
+held_base=$base
 
 status=0
-ACCESSD_BASE_URL="$main_base" ACCESSD_LIMITED_BASE_URL="$limited_base" \
-ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" \
+ACCESSD_BASE_URL="$main_base" ACCESSD_LIMITED_BASE_URL="$limited_base" ACCESSD_HELD_BASE_URL="$held_base" \
+ACCESSD_IDENTITY_PROFILE_ID="$identity_profile_id" \
+ACCESSD_CLIENT_ID="$client_id" ACCESSD_CLIENT_SECRET="$client_secret" SDK_RESULTS_DIR="$results" \
   bash "$root/sdk-tests/run.sh" || status=$?
 if [ "$status" -ne 0 ]; then
-  for name in main limited; do
+  for name in main limited held; do
     echo "---- accessd ($name) log (last 60 lines) ----"
     tail -n 60 "$work/$name.log"
   done

@@ -2,7 +2,8 @@
 # The test command: the Rust unit and integration tests (real HTTP, real database),
 # then the official Python and TypeScript SDKs, then schemathesis, against a running
 # accessd. Installs what it needs
-# (the SDK virtualenvs) through the project's own scripts.
+# (the SDK virtualenvs) through the project's own scripts. The README's compatibility table
+# must be the one the SDK results of both backends give (scripts/compat-table.py --check).
 #
 # The integration suite runs on SQLite always, and a second time on PostgreSQL when
 # TEST_DATABASE_URL is set (each test in a fresh schema of that database); tests that
@@ -27,10 +28,16 @@ else
 fi
 
 echo "== official SDKs (SQLite)"
-bash scripts/sdk-smoke.sh
+sdk_results=$(mktemp -d)
+trap 'rm -rf "$sdk_results"' EXIT
+SDK_RESULTS_DIR="$sdk_results" bash scripts/sdk-smoke.sh
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "== official SDKs (PostgreSQL)"
-    SDK_SMOKE_BACKEND=postgres bash scripts/sdk-smoke.sh
+    SDK_RESULTS_DIR="$sdk_results" SDK_SMOKE_BACKEND=postgres bash scripts/sdk-smoke.sh
+    echo "== README compatibility table (generated from the SDK results of both backends)"
+    python3 scripts/compat-table.py --check --results "$sdk_results"
+else
+    echo "*** README compatibility table check NOT RUN: it needs the SDK results of both backends ***"
 fi
 
 echo "== schemathesis (SQLite)"

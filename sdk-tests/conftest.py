@@ -77,7 +77,8 @@ def require_token(configuration, target):
 
 
 def log_wire(api_client):
-    """Wrap the SDK's REST client so each exchange is logged (token redacted).
+    """Wrap the SDK's REST client so each exchange is logged (token redacted) and noted
+    for the compatibility table (`EXCHANGES`).
 
     Both SDK generations route every call through `api_client.rest_client.request(...)`
     and return a RESTResponse whose read() caches the body, so reading it here does not
@@ -95,6 +96,7 @@ def log_wire(api_client):
         WIRE.info(">>> %s %s\n    headers: %s\n    body: %s", method, url, shown, sent[:BODY_LIMIT])
         response = original(method, url, headers=headers, body=body, post_params=post_params,
                             _request_timeout=_request_timeout)
+        EXCHANGES.append((method.upper(), urllib.parse.urlsplit(url).path))
         data = response.read() or b""
         WIRE.info("<<< %s %s\n    headers: %s\n    body: %s", response.status, response.reason,
                   dict(response.getheaders()), data[:BODY_LIMIT].decode("utf-8", "replace"))
@@ -103,6 +105,52 @@ def log_wire(api_client):
     rest.request = request
     rest._wire_logged = True
     return api_client
+
+
+# ---- evidence for the README's compatibility table (scripts/compat-table.py) -------------
+#
+# Every exchange the SDK itself puts on the wire (through log_wire; the raw urllib helpers
+# here are not the SDK and are not noted) is kept with the test it belongs to. With
+# SDK_RESULTS_DIR set (scripts/sdk-smoke.sh sets it per backend), each test appends one
+# JSON line to SDK_RESULTS_DIR/<sdk>.jsonl: the SDK and its version, the test, its outcome
+# over every phase (set-up, call, tear-down) and the (method, path) pairs it sent. Calls made
+# while a fixture is set up or torn down belong to the test that caused it. The script
+# maps paths to (family, operationId) through the spec files.
+
+EXCHANGES = []
+_OUTCOME = pytest.StashKey()
+
+
+def sdk_name():
+    from importlib.metadata import version
+    return f"sailpoint {version('sailpoint')}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    EXCHANGES.clear()
+    item.stash[_OUTCOME] = "passed"
+    yield
+    results = os.environ.get("SDK_RESULTS_DIR")
+    if not results:
+        return
+    sdk = sdk_name()
+    line = {
+        "sdk": sdk,
+        "test": item.nodeid,
+        "outcome": item.stash[_OUTCOME],
+        "calls": sorted(set(EXCHANGES)),
+    }
+    with open(os.path.join(results, sdk.replace(" ", "-") + ".jsonl"), "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    # The first phase that did not pass decides; only "passed" counts in the table.
+    if item.stash[_OUTCOME] == "passed" and not report.passed:
+        item.stash[_OUTCOME] = report.outcome
 
 
 def record_attempts(api_client):

@@ -110,9 +110,11 @@ def assert_profile(profile, sdk, world, name, description, requestable):
     assert profile.modified >= profile.created
 
 
-# The oneOf wrapper JsonPatchOperation.value must be built from: v3 calls it
-# JsonPatchOperationValue, beta 1.4.2's generator named it after another operation.
-PATCH_VALUE = {v3: v3.JsonPatchOperationValue, beta: beta.UpdateMultiHostSourcesRequestInnerValue}
+def patch_value(sdk):
+    """The oneOf wrapper JsonPatchOperation.value must be built from: v3 calls it
+    JsonPatchOperationValue; 1.4.2's generator named it after another operation in beta,
+    v2024 and v2025."""
+    return getattr(sdk, "JsonPatchOperationValue", None) or sdk.UpdateMultiHostSourcesRequestInnerValue
 
 
 def run_flow(sdk, client, world, family):
@@ -129,7 +131,7 @@ def run_flow(sdk, client, world, family):
     assert_profile(got.data, sdk, world, name, "created by the SDK smoke test", requestable=True)
     assert got.data.created == profile.created
 
-    value = PATCH_VALUE[sdk]
+    value = patch_value(sdk)
     patch = [
         sdk.JsonPatchOperation(op="replace", path="/description", value=value("patched by the SDK smoke test")),
         sdk.JsonPatchOperation(op="replace", path="/requestable", value=value(False)),
@@ -190,26 +192,28 @@ def test_beta_duplicate_name_is_rejected_with_400(beta_client, beta_world):
     run_duplicate(beta, beta_client, beta_world, "beta")
 
 
-def test_v3_segments_narrow_the_access_profile_list(v3_client, beta_client, v3_world):
-    """v3 SegmentsApi: create a segment, put a new profile in it, list profiles with
-    for_segment_ids (v3 and beta), delete the segment: the profile leaves it."""
-    segments = v3.SegmentsApi(v3_client)
-    profiles = v3.AccessProfilesApi(v3_client)
-    name = unique_name("segment")
-    created = segments.create_segment_with_http_info(v3.Segment(
+def run_segments(sdk, client, world, family, also=None):
+    """SegmentsApi (v3 and the year-versioned families have the same names): create a
+    segment, put a new profile in it, list profiles with for_segment_ids, delete the
+    segment: the profile leaves it. `also(segment, inside)` runs more checks while the
+    segment exists."""
+    segments = sdk.SegmentsApi(client)
+    profiles = sdk.AccessProfilesApi(client)
+    name = unique_name(f"{family}-segment")
+    created = segments.create_segment_with_http_info(sdk.Segment(
         name=name,
         description="created by the SDK smoke test",
-        owner=v3.OwnerReferenceSegments(type="IDENTITY", id=v3_world.owner_id),
-        visibility_criteria=v3.SegmentVisibilityCriteria(expression=v3.Expression(
-            operator="EQUALS", attribute="location", value=v3.Value(type="STRING", value="Austin"))),
+        owner=sdk.OwnerReferenceSegments(type="IDENTITY", id=world.owner_id),
+        visibility_criteria=sdk.SegmentVisibilityCriteria(expression=sdk.Expression(
+            operator="EQUALS", attribute="location", value=sdk.Value(type="STRING", value="Austin"))),
         active=True,
     ))
     assert created.status_code == 201
     segment = created.data
-    assert isinstance(segment, v3.Segment), f"expected Segment, got {segment!r}"
+    assert isinstance(segment, sdk.Segment), f"expected Segment, got {segment!r}"
     assert_id(segment.id, "segment id")
     assert (segment.name, segment.active) == (name, True)
-    assert segment.owner.id == v3_world.owner_id and segment.owner.type == "IDENTITY"
+    assert segment.owner.id == world.owner_id and segment.owner.type == "IDENTITY"
     assert segment.visibility_criteria.expression.value.value == "Austin"
     assert_utc_datetime(segment.created, "segment created")
     assert segments.get_segment(segment.id) == segment
@@ -222,12 +226,12 @@ def test_v3_segments_narrow_the_access_profile_list(v3_client, beta_client, v3_w
     patched = segments.patch_segment(segment.id, [{"op": "replace", "path": "/active", "value": False}])
     assert patched.active is False and patched.name == name
 
-    prefix = unique_name("segmented")
-    inside = new_profile(v3, v3_world, f"{prefix}-in")
+    prefix = unique_name(f"{family}-segmented")
+    inside = new_profile(sdk, world, f"{prefix}-in")
     inside.segments = [segment.id]
     inside = profiles.create_access_profile(inside)
     assert inside.segments == [segment.id]
-    outside = profiles.create_access_profile(new_profile(v3, v3_world, f"{prefix}-out"))
+    outside = profiles.create_access_profile(new_profile(sdk, world, f"{prefix}-out"))
     assert outside.segments == []
 
     only_in = profiles.list_access_profiles(for_segment_ids=segment.id, include_unsegmented=False)
@@ -235,10 +239,9 @@ def test_v3_segments_narrow_the_access_profile_list(v3_client, beta_client, v3_w
     with_unsegmented = profiles.list_access_profiles(
         for_segment_ids=segment.id, filters=f'name sw "{prefix}"', sorters="name", count=True)
     assert [p.id for p in with_unsegmented] == [inside.id, outside.id]
-    beta_in = beta.AccessProfilesApi(beta_client).list_access_profiles(
-        for_segment_ids=segment.id, include_unsegmented=False)
-    assert [p.id for p in beta_in] == [inside.id]
-    with pytest.raises(v3.ApiException) as refused:
+    if also:
+        also(segment, inside)
+    with pytest.raises(sdk.ApiException) as refused:
         profiles.list_access_profiles(include_unsegmented=False)
     assert_isc_error(refused.value, 400)
 
@@ -246,6 +249,15 @@ def test_v3_segments_narrow_the_access_profile_list(v3_client, beta_client, v3_w
     assert deleted.status_code == 204
     assert profiles.get_access_profile(inside.id).segments == []
     assert profiles.list_access_profiles(for_segment_ids=segment.id, include_unsegmented=False) == []
-    with pytest.raises(v3.ApiException) as gone:
+    with pytest.raises(sdk.ApiException) as gone:
         segments.get_segment(segment.id)
     assert_isc_error(gone.value, 404)
+
+
+def test_v3_segments_narrow_the_access_profile_list(v3_client, beta_client, v3_world):
+    """v3 segments; beta lists the v3 segment's profiles the same way."""
+    def beta_lists(segment, inside):
+        beta_in = beta.AccessProfilesApi(beta_client).list_access_profiles(
+            for_segment_ids=segment.id, include_unsegmented=False)
+        assert [p.id for p in beta_in] == [inside.id]
+    run_segments(v3, v3_client, v3_world, "v3", also=beta_lists)

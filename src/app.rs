@@ -115,7 +115,10 @@ impl App {
                     Some(secret.clone()),
                     "configured administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -136,7 +139,10 @@ impl App {
                     None,
                     "start-up administrator",
                     Some(admin_identity.id.clone()),
-                    vec!["sp:scopes:all".into()],
+                    vec![
+                        "sp:scopes:all".into(),
+                        crate::api::gateway::ADMIN_SCOPE.into(),
+                    ],
                     clock.now(),
                 )
                 .await?;
@@ -182,6 +188,10 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
+        let control = Arc::new(crate::api::control::Control::new(
+            config.journal_size,
+            clock.clone(),
+        ));
         let state = AppState::new(Shared {
             store,
             keys,
@@ -192,6 +202,7 @@ impl App {
             wakeup,
             rate_limits,
             auth_failures,
+            control,
         });
         let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();

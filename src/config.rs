@@ -232,6 +232,10 @@ pub struct Config {
     #[arg(long, env = "ACCESSD_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
+    /// How many of the last requests the admin API's journal keeps (0 = none).
+    #[arg(long, env = "ACCESSD_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: usize,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "ACCESSD_LOG_JSON", default_value_t = false, action = ArgAction::Set)]
     pub log_json: bool,
@@ -297,6 +301,7 @@ impl Config {
             org: "demo".into(),
             pod: "local".into(),
             body_limit: 1024 * 1024,
+            journal_size: 1000,
             log_json: false,
         }
     }

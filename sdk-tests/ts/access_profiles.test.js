@@ -3,10 +3,10 @@
 // TaskManagementBetaApi): CONTRACT §3 and §4, the seeds' single and bulk delete.
 "use strict";
 
-const { test, before } = require("node:test");
+const { before } = require("node:test");
 const assert = require("node:assert/strict");
 const h = require("./world");
-const { sdk } = h;
+const { sdk, test } = h;
 
 let config;
 let w;

@@ -4,10 +4,10 @@
 // X-SailPoint-Experimental, and the SDK does not send it.
 "use strict";
 
-const { test, before } = require("node:test");
+const { before } = require("node:test");
 const assert = require("node:assert/strict");
 const h = require("./world");
-const { sdk } = h;
+const { sdk, test } = h;
 
 let config;
 let w;

@@ -3,10 +3,9 @@
 // call then sends the token it got as a bearer token.
 "use strict";
 
-const { test } = require("node:test");
 const assert = require("node:assert/strict");
 const h = require("./world");
-const { sdk } = h;
+const { sdk, test } = h;
 
 test("the SDK's multipart token request yields a token the APIs accept", async () => {
   const config = h.configuration();

@@ -1,12 +1,64 @@
 // Shared set-up of the TypeScript SDK suites: the SDK configuration for the accessd under
 // test (ACCESSD_BASE_URL, ACCESSD_CLIENT_ID, ACCESSD_CLIENT_SECRET, as for the Python suites
 // in ..), the "world" a profile is built in (an owner and a source with entitlements, read
-// through the SDK), and small assertion helpers.
+// through the SDK), small assertion helpers, and `test`, node:test's test that also notes
+// for the README's compatibility table what the SDK sent.
 "use strict";
 
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const nodeTest = require("node:test");
+// The SDK sends every request through this (the global) axios instance: its API classes
+// default to it, and so does its token request.
+const axios = require("axios");
 const sdk = require("sailpoint-api-client");
+
+// ---- evidence for the README's compatibility table (scripts/compat-table.py) ----------
+// Every exchange of the SDK that got an answer is noted as (method, path). With
+// SDK_RESULTS_DIR set (scripts/sdk-smoke.sh sets it per backend), each test appends one
+// JSON line to SDK_RESULTS_DIR/<sdk>.jsonl: the SDK and its version, the test, whether it
+// passed, and the pairs it sent, including those of `before` hooks that ran just before
+// it. The script maps paths to (family, operationId) through the spec files.
+const SDK_NAME = `sailpoint-api-client ${require("sailpoint-api-client/package.json").version}`;
+let exchanges = [];
+
+function note(config) {
+  if (config && config.url) exchanges.push([String(config.method).toUpperCase(), new URL(config.url).pathname]);
+}
+axios.interceptors.response.use(
+  (response) => {
+    note(response.config);
+    return response;
+  },
+  (error) => {
+    if (error.response) note(error.config);
+    return Promise.reject(error);
+  },
+);
+
+function record(name, outcome) {
+  const results = process.env.SDK_RESULTS_DIR;
+  const calls = [...new Set(exchanges.map((c) => JSON.stringify(c)))].sort().map((c) => JSON.parse(c));
+  exchanges = [];
+  if (!results) return;
+  const line = { sdk: SDK_NAME, test: `${path.basename((require.main && require.main.filename) || "")}::${name}`, outcome, calls };
+  fs.appendFileSync(path.join(results, `${SDK_NAME.replace(/ /g, "-")}.jsonl`), `${JSON.stringify(line)}\n`);
+}
+
+// node:test's `test(name, fn)`, recording the outcome and the SDK's exchanges.
+function test(name, fn) {
+  return nodeTest.test(name, async (t) => {
+    let outcome = "failed";
+    try {
+      await fn(t);
+      outcome = "passed";
+    } finally {
+      record(name, outcome);
+    }
+  });
+}
 
 function env(name) {
   const value = process.env[name];
@@ -14,10 +66,10 @@ function env(name) {
   return value;
 }
 
-// One Configuration per suite: its constructor asks /oauth/token for a token with the SDK's
+// One Configuration per suite (`baseVar` names the env var of the server's URL): its constructor asks /oauth/token for a token with the SDK's
 // own multipart/form-data request (client_credentials), as it does against ISC.
-function configuration() {
-  const base = env("ACCESSD_BASE_URL").replace(/\/+$/, "");
+function configuration(baseVar = "ACCESSD_BASE_URL") {
+  const base = env(baseVar).replace(/\/+$/, "");
   return new sdk.Configuration({
     baseurl: base,
     tokenUrl: `${base}/oauth/token`,
@@ -36,19 +88,22 @@ function assertId(value, what) {
   assert.match(String(value), ID, `${what}: expected a 32-hex-digit id, got ${value}`);
 }
 
-// An owner (GET /v3/public-identities) and a source (GET /v3/sources) with entitlements
-// (GET /beta/entitlements?filters=source.id eq "…").
-async function world(config) {
-  const identities = await new sdk.PublicIdentitiesApi(config).getPublicIdentities({ limit: 10 });
+// An owner (GET /public-identities) and a source (GET /sources) with entitlements
+// (GET /entitlements?filters=source.id eq "…"), by default through v3 and beta (v3 has no
+// entitlement list); `apis` names the SDK classes of another family.
+const V3_WORLD = { identities: "PublicIdentitiesApi", sources: "SourcesApi", entitlements: "EntitlementsBetaApi" };
+
+async function world(config, apis = V3_WORLD) {
+  const identities = await new sdk[apis.identities](config).getPublicIdentities({ limit: 10 });
   assert.equal(identities.status, 200);
-  assert.ok(identities.data.length > 0, "GET /v3/public-identities returned no identity");
+  assert.ok(identities.data.length > 0, "GET /public-identities returned no identity");
   const owner = identities.data[0];
   assertId(owner.id, "public identity id");
 
-  const sources = await new sdk.SourcesApi(config).listSources({ limit: 50 });
+  const sources = await new sdk[apis.sources](config).listSources({ limit: 50 });
   assert.equal(sources.status, 200);
   for (const source of sources.data) {
-    const entitlements = await new sdk.EntitlementsBetaApi(config).listEntitlements({
+    const entitlements = await new sdk[apis.entitlements](config).listEntitlements({
       filters: `source.id eq "${source.id}"`,
     });
     assert.equal(entitlements.status, 200);
@@ -104,10 +159,9 @@ function assertIscError(response, status, detailCode) {
   assert.ok(Array.isArray(response.data.messages) && response.data.messages.length > 0);
 }
 
-// Polls beta getTaskStatus until the task leaves PENDING/RUNNING (v3 has no task API; the
-// SDK docs of the v3 bulk deletes point to beta's).
-async function waitForTask(config, id, what) {
-  const tasks = new sdk.TaskManagementBetaApi(config);
+// Polls getTaskStatus until the task leaves PENDING/RUNNING; by default beta's (v3 has no
+// task API; the SDK docs of the v3 bulk deletes point to beta's).
+async function waitForTask(config, id, what, tasks = new sdk.TaskManagementBetaApi(config)) {
   for (let i = 0; i < 200; i++) {
     const status = await tasks.getTaskStatus({ id });
     assert.equal(status.status, 200);
@@ -125,6 +179,7 @@ async function assertGone(get, what) {
 
 module.exports = {
   sdk,
+  test,
   configuration,
   world,
   uniqueName,

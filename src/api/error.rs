@@ -72,6 +72,13 @@ pub enum ApiError {
     /// at its bound of requests in flight.
     #[error("The server is busy: retry after {retry_after_secs} seconds.")]
     Overloaded { retry_after_secs: u64 },
+    /// A fault injected through the admin API: this status with the ISC body (and
+    /// `Retry-After` when given).
+    #[error("This answer was injected by a fault rule of the admin API.")]
+    Injected {
+        status: StatusCode,
+        retry_after_secs: Option<u64>,
+    },
     /// 503 `503 Service Unavailable` from the readiness check (`GET /health/ready`): the
     /// named `check` failed for `reason`.
     #[error("Not ready: the {check} check failed: {reason}.")]
@@ -116,6 +123,7 @@ impl ApiError {
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Injected { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,6 +143,13 @@ impl ApiError {
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => "429 Too Many Requests",
             Self::Overloaded { .. } | Self::NotReady { .. } => "503 Service Unavailable",
             Self::InsufficientStorage(_) => "507 Insufficient Storage",
+            Self::Injected { status, .. } => match status.as_u16() {
+                408 => "408 Request Timeout",
+                429 => "429 Too Many Requests",
+                502 => "502 Bad Gateway",
+                503 => "503 Service Unavailable",
+                _ => "500.0 Internal Fault",
+            },
             Self::Internal(_) => "500.0 Internal Fault",
         }
     }
@@ -214,10 +229,17 @@ impl IntoResponse for ApiError {
                 (status, axum::Json(body)).into_response()
             }
         };
-        if let Self::AuthThrottled { retry_after_secs } | Self::Overloaded { retry_after_secs } =
-            &self
-        {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        let retry_after = match &self {
+            Self::AuthThrottled { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            Self::Injected {
+                retry_after_secs, ..
+            } => *retry_after_secs,
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }

@@ -1,8 +1,9 @@
 //! The route families at the HTTP edge. A family is its spec file — which operations
 //! it has, at which paths, with which rights and headers (read by `auth::rights`) —
 //! plus one row of [`Edge`]: what its answers do differently over the same store and
-//! the same handlers. Adding a family is a spec file in `spec/`, a `Family` variant,
-//! a marker type here and its row.
+//! the same handlers. Adding a family is data: its spec file in `spec/`, a `Family`
+//! variant with its row in `auth::rights` (name, prefix, document), a line in
+//! `families!` below and its [`Edge`] row.
 
 use crate::auth::Family;
 use crate::query::{specs, FilterSpec};
@@ -18,6 +19,7 @@ pub trait Fam: Send + Sync + 'static {
     }
 }
 
+/// The marker type of each family, and the routes of them all.
 macro_rules! families {
     ($($marker:ident => $family:ident,)*) => {
         $(
@@ -26,6 +28,11 @@ macro_rules! families {
                 const FAMILY: Family = Family::$family;
             }
         )*
+
+        /// Every family's routes ([`super::family`] of each).
+        pub(super) fn every_family() -> super::Routes {
+            super::Routes::default()$(.merge(super::family::<$marker>()))*
+        }
     };
 }
 

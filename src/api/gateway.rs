@@ -78,6 +78,45 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
+/// The client id of the request's verified token, if it has one.
+pub fn verified_client_id(req: &Request) -> Option<String> {
+    match req.extensions().get::<TokenCheck>() {
+        Some(TokenCheck::Verified(claims)) => Some(claims.client_id.clone()),
+        _ => None,
+    }
+}
+
+/// The scope that opens the admin API (`/_accessd/`); `sp:scopes:all` does not include
+/// it.
+pub const ADMIN_SCOPE: &str = "accessd:admin";
+
+/// A caller of the admin API: a verified token whose client holds [`ADMIN_SCOPE`].
+#[derive(Clone, Debug)]
+pub struct AdminCaller {
+    pub claims: Arc<Claims>,
+}
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        match parts.extensions.get::<TokenCheck>() {
+            Some(TokenCheck::Verified(claims)) if claims.scope.iter().any(|s| s == ADMIN_SCOPE) => {
+                Ok(AdminCaller {
+                    claims: claims.clone(),
+                })
+            }
+            Some(TokenCheck::Verified(_)) => Err(ApiError::Forbidden(format!(
+                "The admin API needs a token whose client holds the scope {ADMIN_SCOPE}."
+            ))),
+            Some(TokenCheck::Refused(message)) => Err(ApiError::Unauthorized(message.clone())),
+            None => Err(ApiError::internal(
+                "the authentication middleware did not run for this route",
+            )),
+        }
+    }
+}
+
 /// The verified caller of one operation: its claims, its right to the operation
 /// (checked), and what it is confined to for it.
 #[derive(Clone, Debug)]

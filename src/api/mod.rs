@@ -2,6 +2,8 @@
 //! middleware (tracking id, locale, logging, ISC error bodies), and the fallbacks.
 
 pub mod access_profiles;
+pub mod admin;
+pub mod control;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -64,7 +66,10 @@ impl Routes {
             if rights::requirement(op).is_none() {
                 continue;
             }
-            let handler = handler.layer(Extension(op));
+            // The fault layer sees the operation: the extension is the outer layer.
+            let handler: MethodRouter<AppState> = handler
+                .layer::<_, std::convert::Infallible>(middleware::from_fn(control::per_operation))
+                .layer(Extension(op));
             methods = Some(match methods {
                 Some(m) => m.merge(handler),
                 None => handler,
@@ -94,15 +99,10 @@ pub fn router(state: AppState) -> Router {
         request_timeout: (state.config.gateway.request_timeout_secs > 0)
             .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
     };
-    let families = Routes::default()
-        .merge(family::<V3>())
-        .merge(family::<Beta>())
-        .merge(family::<V1>())
-        .merge(family::<V2024>())
-        .merge(family::<V2025>())
-        .merge(family::<V2026>());
+    let families = families::every_family();
     let routes = families
         .router
+        .merge(admin::routes())
         .route("/oauth/token", post(token::post_token))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -114,7 +114,9 @@ pub fn router(state: AppState) -> Router {
         ))
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
-        .route("/health/ready", get(health::ready));
+        .route("/health/ready", get(health::ready))
+        .layer(middleware::from_fn(control::journal))
+        .layer(Extension(state.control.clone()));
     with_layers(routes, limits).with_state(state)
 }
 

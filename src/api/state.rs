@@ -44,4 +44,6 @@ pub struct Shared {
     pub rate_limits: Arc<RateLimits>,
     /// Failed authentications per client id and peer address (CONTRACT §6).
     pub auth_failures: Arc<AuthFailures>,
+    /// The admin API's faults and request journal.
+    pub control: Arc<super::control::Control>,
 }

@@ -22,6 +22,57 @@ pub enum Family {
     V2026,
 }
 
+/// What names a family and where its document is: one row per [`Family`], in the
+/// order of its variants.
+struct FamilyRow {
+    name: &'static str,
+    /// `None` for v1, whose paths carry their version after the service
+    /// (`/access-profiles/v1`).
+    prefix: Option<&'static str>,
+    spec: &'static str,
+    /// The suffix of the document's operationIds (`V1` in v1's).
+    operation_suffix: &'static str,
+}
+
+const FAMILY_ROWS: [FamilyRow; 6] = [
+    FamilyRow {
+        name: "v3",
+        prefix: Some("/v3"),
+        spec: include_str!("../../spec/v3.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "beta",
+        prefix: Some("/beta"),
+        spec: include_str!("../../spec/beta.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v1",
+        prefix: None,
+        spec: include_str!("../../spec/v1.json"),
+        operation_suffix: "V1",
+    },
+    FamilyRow {
+        name: "v2024",
+        prefix: Some("/v2024"),
+        spec: include_str!("../../spec/v2024.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v2025",
+        prefix: Some("/v2025"),
+        spec: include_str!("../../spec/v2025.json"),
+        operation_suffix: "",
+    },
+    FamilyRow {
+        name: "v2026",
+        prefix: Some("/v2026"),
+        spec: include_str!("../../spec/v2026.json"),
+        operation_suffix: "",
+    },
+];
+
 impl Family {
     pub const ALL: [Family; 6] = [
         Family::V3,
@@ -32,28 +83,18 @@ impl Family {
         Family::V2026,
     ];
 
+    fn row(self) -> &'static FamilyRow {
+        &FAMILY_ROWS[self as usize]
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Family::V3 => "v3",
-            Family::Beta => "beta",
-            Family::V1 => "v1",
-            Family::V2024 => "v2024",
-            Family::V2025 => "v2025",
-            Family::V2026 => "v2026",
-        }
+        self.row().name
     }
 
     /// The path prefix the family's routes are nested under; `None` for v1, whose
     /// paths carry their version after the service (`/access-profiles/v1`).
     pub fn prefix(self) -> Option<&'static str> {
-        match self {
-            Family::V3 => Some("/v3"),
-            Family::Beta => Some("/beta"),
-            Family::V1 => None,
-            Family::V2024 => Some("/v2024"),
-            Family::V2025 => Some("/v2025"),
-            Family::V2026 => Some("/v2026"),
-        }
+        self.row().prefix
     }
 
     /// The family whose prefix is the first path segment `segment` (`"v2025"`).
@@ -65,22 +106,12 @@ impl Family {
 
     /// The family's OpenAPI document, as served (`spec/`).
     pub fn spec(self) -> &'static str {
-        match self {
-            Family::V3 => include_str!("../../spec/v3.json"),
-            Family::Beta => include_str!("../../spec/beta.json"),
-            Family::V1 => include_str!("../../spec/v1.json"),
-            Family::V2024 => include_str!("../../spec/v2024.json"),
-            Family::V2025 => include_str!("../../spec/v2025.json"),
-            Family::V2026 => include_str!("../../spec/v2026.json"),
-        }
+        self.row().spec
     }
 
     /// The suffix of the family's operationIds (`V1` in the v1 document; none elsewhere).
     pub fn operation_suffix(self) -> &'static str {
-        match self {
-            Family::V1 => "V1",
-            _ => "",
-        }
+        self.row().operation_suffix
     }
 }
 
@@ -340,6 +371,17 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn each_family_is_its_own_row() {
+        for (i, family) in Family::ALL.into_iter().enumerate() {
+            assert_eq!(family as usize, i);
+            assert_eq!(family.row().name, format!("{family:?}").to_lowercase());
+            assert!(family.spec().contains(&format!("/{}", family.as_str())));
+        }
+        assert_eq!(Family::of_prefix("v2025"), Some(Family::V2025));
+        assert_eq!(Family::of_prefix("v1"), None);
     }
 
     #[test]

@@ -13,8 +13,7 @@ pub mod task;
 pub mod text;
 pub mod usage;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -57,14 +56,33 @@ pub fn is_object_id(s: &str) -> bool {
 
 /// The source of "now". Tests move it with [`Clock::advance`] instead of sleeping, and
 /// stop it with [`Clock::frozen`] where real time passing during a test would change the
-/// outcome (rate limits, CONTRACT §8).
+/// outcome (rate limits, CONTRACT §8). Every clone shares one state, so the admin API's
+/// clock controls (set, freeze, advance, real time) reach every reader.
 #[derive(Clone, Debug)]
 pub struct Clock {
-    offset_ms: Arc<AtomicI64>,
-    /// `None` for the system clock; a frozen clock stands at this time (plus its offset).
-    frozen_at: Option<DateTime<Utc>>,
+    state: Arc<RwLock<ClockState>>,
     /// Start of the monotonic reading, [`Clock::elapsed`].
     origin: Instant,
+}
+
+#[derive(Debug, Default)]
+struct ClockState {
+    /// Added to the wall-clock reading (or to the frozen instant).
+    wall_offset_ms: i64,
+    /// Added to the monotonic reading: advances only ever move it forward, so intervals
+    /// (rate-limit windows) never run backwards.
+    mono_offset_ms: i64,
+    /// A frozen clock: the wall time and the monotonic reading it stands at.
+    frozen: Option<(DateTime<Utc>, Duration)>,
+}
+
+/// What a [`Clock`] reads and whether it stands still.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockReading {
+    pub now: DateTime<Utc>,
+    pub frozen: bool,
+    /// Milliseconds between this clock and the system's.
+    pub offset_ms: i64,
 }
 
 impl Default for Clock {
@@ -76,24 +94,31 @@ impl Default for Clock {
 impl Clock {
     pub fn system() -> Self {
         Self {
-            offset_ms: Arc::default(),
-            frozen_at: None,
+            state: Arc::default(),
             origin: Instant::now(),
         }
     }
 
     /// A clock that stands still at the current time until advanced.
     pub fn frozen() -> Self {
-        Self {
-            frozen_at: Some(Self::system().now()),
-            ..Self::system()
-        }
+        let clock = Self::system();
+        clock.freeze();
+        clock
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ClockState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, ClockState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Current time, truncated to milliseconds (the precision accessd stores).
     pub fn now(&self) -> DateTime<Utc> {
-        let base = self.frozen_at.unwrap_or_else(Utc::now);
-        let now = base + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
+        let state = self.read();
+        let base = state.frozen.map_or_else(Utc::now, |(at, _)| at);
+        let now = base + chrono::Duration::milliseconds(state.wall_offset_ms);
         DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
     }
 
@@ -101,11 +126,11 @@ impl Clock {
     /// source, so a step of the wall clock does not move it: what intervals such as
     /// rate-limit windows are measured with.
     pub fn elapsed(&self) -> Duration {
-        let real = match self.frozen_at {
-            Some(_) => Duration::ZERO,
-            None => self.origin.elapsed(),
-        };
-        let offset = self.offset_ms.load(Ordering::Relaxed);
+        let state = self.read();
+        let real = state
+            .frozen
+            .map_or_else(|| self.origin.elapsed(), |(_, at)| at);
+        let offset = state.mono_offset_ms;
         let moved = Duration::from_millis(offset.unsigned_abs());
         if offset >= 0 {
             real + moved
@@ -116,7 +141,64 @@ impl Clock {
 
     /// Moves this clock (and every clone of it) forward by `secs`.
     pub fn advance(&self, secs: i64) {
-        self.offset_ms.fetch_add(secs * 1000, Ordering::Relaxed);
+        self.advance_ms(secs.saturating_mul(1000));
+    }
+
+    /// Moves the clock by `ms` (forward when positive; the monotonic reading only ever
+    /// moves forward).
+    pub fn advance_ms(&self, ms: i64) {
+        let mut state = self.write();
+        state.wall_offset_ms = state.wall_offset_ms.saturating_add(ms);
+        state.mono_offset_ms = state.mono_offset_ms.saturating_add(ms.max(0));
+    }
+
+    /// Sets the wall time to `at` (frozen or running as it is). A step forward moves
+    /// the monotonic reading too; a step back does not.
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut state = self.write();
+        let base = state.frozen.map_or_else(Utc::now, |(at, _)| at);
+        let current = base + chrono::Duration::milliseconds(state.wall_offset_ms);
+        let step = (at - current).num_milliseconds();
+        state.mono_offset_ms = state.mono_offset_ms.saturating_add(step.max(0));
+        match &mut state.frozen {
+            Some((frozen_at, _)) => {
+                *frozen_at = at;
+                state.wall_offset_ms = 0;
+            }
+            None => state.wall_offset_ms = (at - Utc::now()).num_milliseconds(),
+        }
+    }
+
+    /// Stops the clock where it stands.
+    pub fn freeze(&self) {
+        let mut state = self.write();
+        if state.frozen.is_none() {
+            state.frozen = Some((Utc::now(), self.origin.elapsed()));
+        }
+    }
+
+    /// Back to the system's time, running. The monotonic reading goes on from where
+    /// it stands.
+    pub fn real(&self) {
+        let mut state = self.write();
+        let mono_now = match state.frozen {
+            Some((_, at)) => at,
+            None => self.origin.elapsed(),
+        };
+        let standing = mono_now.as_millis() as i64 + state.mono_offset_ms;
+        state.frozen = None;
+        state.wall_offset_ms = 0;
+        state.mono_offset_ms = standing - self.origin.elapsed().as_millis() as i64;
+    }
+
+    pub fn reading(&self) -> ClockReading {
+        let frozen = self.read().frozen.is_some();
+        let now = self.now();
+        ClockReading {
+            now,
+            frozen,
+            offset_ms: (now - Utc::now()).num_milliseconds(),
+        }
     }
 }
 
@@ -133,6 +215,30 @@ mod clock_tests {
         clock.clone().advance(3);
         assert_eq!(clock.now(), at + chrono::Duration::seconds(3));
         assert_eq!(clock.elapsed(), elapsed + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn set_freeze_and_real_move_every_clone_and_never_run_the_monotonic_reading_back() {
+        let clock = Clock::system();
+        let other = clock.clone();
+        let at = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        other.freeze();
+        other.set(at);
+        assert_eq!(clock.now(), at);
+        assert!(clock.reading().frozen);
+        let before = clock.elapsed();
+        other.set(at - chrono::Duration::days(1));
+        assert_eq!(clock.now(), at - chrono::Duration::days(1));
+        assert!(
+            clock.elapsed() >= before,
+            "a step back does not run intervals back"
+        );
+        other.real();
+        assert!(!clock.reading().frozen);
+        assert!((clock.now() - Utc::now()).num_seconds().abs() < 5);
+        assert!(clock.elapsed() >= before);
     }
 
     #[test]

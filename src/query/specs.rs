@@ -569,7 +569,7 @@ pub static LIST_ACCESS_PROFILES_FOR_SOURCE_APP_SORTERS: SortSpec = SortSpec {
 
 #[cfg(test)]
 mod tests {
-    //! The allow-lists against the API documentation in `spec/{v3,beta,v1}.json`,
+    //! The allow-lists against the API documentation in `spec/*.json`,
     //! plus accept / reject case tables for every field and operator.
 
     use serde_json::Value as Json;

@@ -418,6 +418,15 @@ pub fn observe(recorder: Arc<Recorder>) -> impl FnOnce(Router) -> Router {
                 let path = req.uri().path().to_string();
                 let response = next.run(req).await;
                 let (parts, body) = response.into_parts();
+                if parts
+                    .extensions
+                    .get::<accessd::api::control::DroppedByFault>()
+                    .is_some()
+                {
+                    // A fault rule drops it: no answer to check, and its failing body
+                    // must reach the client.
+                    return Response::from_parts(parts, body);
+                }
                 let bytes = match axum::body::to_bytes(body, usize::MAX).await {
                     Ok(bytes) => bytes,
                     Err(e) => {

@@ -6,6 +6,7 @@ mod deviations;
 mod helpers;
 
 mod access_profiles;
+mod admin;
 mod auth;
 mod collections;
 mod connections;

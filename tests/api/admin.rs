@@ -1,0 +1,278 @@
+//! The admin API for testers (`/_accessd/`): who may call it, the clock, injected
+//! faults and the request journal — each through real HTTP, the refusals included.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn admin_post(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.post(path, body).await
+}
+
+#[tokio::test]
+async fn only_a_client_with_the_admin_scope_may_call_it_and_a_refusal_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (org_admin, _) = app.token_for(&["ORG_ADMIN"], &["sp:scopes:all"]).await;
+    let rule = json!({"status": 500});
+    for path in [
+        "/_accessd/clock",
+        "/_accessd/faults",
+        "/_accessd/requests",
+        "/_accessd/openapi.json",
+    ] {
+        let none = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(none.status(), 401, "{path}");
+        let refused = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(&org_admin)
+            .send()
+            .await
+            .unwrap();
+        let text = assert_isc_error(refused, 403, "403 Forbidden").await;
+        assert!(text.contains("accessd:admin"), "{text}");
+    }
+    let refused = app
+        .http
+        .post(app.url("/_accessd/faults"))
+        .bearer_auth(&org_admin)
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]));
+    // The start-up admin client holds the scope; its document is served.
+    let doc = app.get_json("/_accessd/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/_accessd/faults"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_clock_moves_stamps_and_token_expiry_and_returns_to_real_time() {
+    let mut app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/clock",
+        &json!({"freeze": true, "to": "2031-05-01T10:00:00Z"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let clock: Value = resp.json().await.unwrap();
+    assert_eq!(clock["now"], "2031-05-01T10:00:00.000Z");
+    assert_eq!(clock["frozen"], true);
+    // The harness's token was issued before the clock jumped ahead: it expired.
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 401);
+    app.renew_token().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Stamped"))
+        .await;
+    assert_eq!(ap["created"], "2031-05-01T10:00:00.000Z");
+    // A token lives 749 s of this clock.
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"advanceSeconds": 748})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"advanceSeconds": 2})).await;
+    assert_eq!(resp.status(), 200, "checked before the clock moved");
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 401);
+    app.renew_token().await;
+    let clock = app.get_json("/_accessd/clock").await;
+    assert_eq!(clock["now"], "2031-05-01T10:12:30.000Z");
+    // Back to real time.
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"real": true})).await;
+    let clock: Value = resp.json().await.unwrap();
+    assert_eq!(clock["frozen"], false);
+    assert!(clock["offsetMs"].as_i64().unwrap().abs() < 5_000, "{clock}");
+    app.renew_token().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Now"))
+        .await;
+    assert!(ap["created"].as_str().unwrap() < "2031");
+    // Bad changes are refused and change nothing.
+    for bad in [
+        json!({}),
+        json!({"to": "tomorrow"}),
+        json!({"real": true, "freeze": true}),
+        json!({"advance": "1h"}),
+    ] {
+        let resp = admin_post(&app, "/_accessd/clock", &bad).await;
+        assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    }
+    assert_eq!(app.get_json("/_accessd/clock").await["frozen"], false);
+}
+
+#[tokio::test]
+async fn a_fault_answers_in_place_of_its_operation_as_often_as_asked() {
+    let app = TestApp::spawn().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "listAccessProfiles", "family": "v3", "status": 429,
+                "retryAfter": 2, "times": 2}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let rule: Value = resp.json().await.unwrap();
+    let rule_id = rule["id"].as_str().unwrap().to_string();
+    // Another family and another operation are not matched.
+    assert_eq!(app.get("/beta/access-profiles").await.status(), 200);
+    assert_eq!(app.get("/v3/roles").await.status(), 200);
+    for _ in 0..2 {
+        let resp = app.get("/v3/access-profiles").await;
+        assert_eq!(resp.headers()["Retry-After"], "2");
+        assert_isc_error(resp, 429, "429 Too Many Requests").await;
+    }
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]), "used up");
+
+    // A path pattern, a status for every method, removed by id.
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"path": "/v2025/roles*", "status": 503}),
+    )
+    .await;
+    let rule: Value = resp.json().await.unwrap();
+    assert_isc_error(
+        app.get("/v2025/roles").await,
+        503,
+        "503 Service Unavailable",
+    )
+    .await;
+    let resp = app
+        .delete(&format!(
+            "/_accessd/faults/{}",
+            rule["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(app.get("/v2025/roles").await.status(), 200);
+    let gone = app.delete(&format!("/_accessd/faults/{rule_id}")).await;
+    assert_isc_error(gone, 404, "404 Not found").await;
+
+    // A dropped connection: the client gets no complete answer; a delay alone lets
+    // the operation answer.
+    admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "getRole", "drop": true, "times": 1}),
+    )
+    .await;
+    let dropped = app
+        .request(
+            reqwest::Method::GET,
+            "/v3/roles/0123456789abcdef0123456789abcdef",
+        )
+        .send()
+        .await;
+    assert!(dropped.is_err(), "{dropped:?}");
+    assert_eq!(
+        app.get("/v3/roles/0123456789abcdef0123456789abcdef")
+            .await
+            .status(),
+        404,
+        "fired once"
+    );
+    admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"method": "get", "path": "/v3/sources", "delayMs": 50}),
+    )
+    .await;
+    assert_eq!(app.get("/v3/sources").await.status(), 200);
+    let cleared = app
+        .request(reqwest::Method::DELETE, "/_accessd/faults")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]));
+}
+
+#[tokio::test]
+async fn an_invalid_rule_is_refused_with_every_problem_and_nothing_is_added() {
+    let app = TestApp::spawn().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"status": 418, "retryAfter": 1, "times": 0, "probability": 2.0}),
+    )
+    .await;
+    let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    for part in ["418", "retryAfter", "times", "probability"] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    let resp = admin_post(&app, "/_accessd/faults", &json!({"stauts": 500})).await;
+    let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert!(text.contains("stauts"), "{text}");
+    let resp = admin_post(&app, "/_accessd/faults", &json!({"operationId": "getRole"})).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]));
+}
+
+#[tokio::test]
+async fn the_journal_records_each_request_with_its_operation_client_and_fault() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app.admin_client();
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "listRoles", "status": 500, "times": 1}),
+    )
+    .await;
+    let rule: Value = resp.json().await.unwrap();
+    assert_eq!(app.get("/beta/roles").await.status(), 500);
+    assert_eq!(app.get("/v3/access-profiles?limit=1").await.status(), 200);
+    assert_eq!(
+        app.http
+            .get(app.url("/v3/roles"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let all = app.get_json("/_accessd/requests").await;
+    let entries = all.as_array().unwrap();
+    let roles = entries
+        .iter()
+        .find(|e| e["path"] == "/beta/roles")
+        .expect("the faulted request");
+    assert_eq!(roles["status"], 500);
+    assert_eq!(roles["family"], "beta");
+    assert_eq!(roles["operationId"], "listRoles");
+    assert_eq!(roles["clientId"], client.as_str());
+    assert_eq!(roles["fault"], rule["id"]);
+    assert_eq!(roles["trackingId"].as_str().unwrap().len(), 32);
+    let list = entries
+        .iter()
+        .find(|e| e["path"] == "/v3/access-profiles")
+        .unwrap();
+    assert_eq!(list["query"], "limit=1");
+    assert!(list["fault"].is_null());
+
+    let by_op = app
+        .get_json("/_accessd/requests?operationId=listAccessProfiles")
+        .await;
+    assert_eq!(by_op.as_array().unwrap().len(), 1);
+    let refused = app.get_json("/_accessd/requests?status=401").await;
+    assert_eq!(refused.as_array().unwrap().len(), 1);
+    assert!(refused[0]["clientId"].is_null());
+    let future = app
+        .get_json("/_accessd/requests?since=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(future, json!([]));
+    let bad = app.get("/_accessd/requests?status=abc").await;
+    assert_isc_error(bad, 400, "400.1 Bad Request Content").await;
+
+    let cleared = app
+        .request(reqwest::Method::DELETE, "/_accessd/requests")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    // The admin API's own calls are not journaled.
+    assert_eq!(app.get_json("/_accessd/requests").await, json!([]));
+}
