@@ -63,7 +63,7 @@ pub struct App {
 }
 
 /// Alias of the built-in administrator identity the start-up client acts as.
-pub const ADMIN_ALIAS: &str = "accessd.admin";
+pub use crate::demo::ADMIN_ALIAS;
 
 impl App {
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartError> {

@@ -69,6 +69,9 @@ const PROFILES: [(&str, usize, &[usize], usize, bool); 12] = [
     ("Salesforce Service", 2, &[2], 3, true),
 ];
 
+/// The alias of the built-in ORG_ADMIN identity the start-up admin client belongs to.
+pub const ADMIN_ALIAS: &str = "accessd.admin";
+
 pub async fn load(store: &dyn Store, clock: &Clock, admin: &Identity) -> StoreResult<()> {
     let now = clock.now();
     let mut people = Vec::new();

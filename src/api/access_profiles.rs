@@ -6,9 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::control::{start_task, ForcedOutcome};
 use super::extract::{list_response, Json, Params};
 use super::families::SingleDelete;
 use super::gateway::Caller;
@@ -24,7 +26,6 @@ use crate::domain::segment::segment_scope;
 use crate::domain::task::{CompletionStatus, ItemResult, TaskKind, TaskRecord};
 use crate::domain::usage::{in_use_message, plan_bulk_delete, BulkDeleteInput, BulkDeleteRequest};
 use crate::query::specs;
-use crate::tasks::enqueue;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/access-profiles{suffix}");
@@ -218,6 +219,7 @@ async fn delete_access_profile<F: Fam>(
 async fn delete_access_profiles_in_bulk(
     State(state): State<AppState>,
     caller: Caller,
+    forced: Option<Extension<ForcedOutcome>>,
     Json(input): Json<BulkDeleteInput>,
 ) -> Result<Response, ApiError> {
     let req = BulkDeleteRequest::try_from(input)?;
@@ -238,7 +240,7 @@ async fn delete_access_profiles_in_bulk(
         state.clock.now(),
     );
     task.messages = crate::domain::task::skipped_unknown_messages(&plan.unknown);
-    let task_id = enqueue(state.store.as_ref(), &state.wakeup, &task).await?;
+    let task_id = start_task(&state, forced.map(|Extension(f)| f), task).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({"taskId": task_id, "pending": plan.pending, "inUse": in_use})),

@@ -6,15 +6,15 @@
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::control::{FaultSpec, JournalEntry};
 use super::error::ApiError;
-use super::extract::{Json, Params};
-use super::gateway::AdminCaller;
+use super::extract::{Json, OptionalJson, Params};
+use super::gateway::{AdminCaller, ADMIN_SCOPE};
 use super::AppState;
 use crate::domain::format_timestamp;
 
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/_accessd/openapi.json", get(openapi))
         .route("/_accessd/clock", get(get_clock).post(set_clock))
+        .route("/_accessd/reset", post(reset))
         .route(
             "/_accessd/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -116,6 +117,48 @@ async fn set_clock(
         state.clock.advance(secs);
     }
     Ok(axum::Json(clock_body(&state)))
+}
+
+/// What `POST /_accessd/reset` leaves: an empty tenant (the default) or the demo.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetTo {
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResetBody {
+    to: &'static str,
+}
+
+/// `POST /_accessd/reset`: empties the tenant — every object and task — keeping the
+/// signing keys and the clients that hold `accessd:admin` (so the caller's token goes
+/// on working), then loads the demo tenant if asked. The database is shared, so every
+/// instance on it sees the result.
+async fn reset(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    OptionalJson(body): OptionalJson<ResetTo>,
+) -> Result<axum::Json<ResetBody>, ApiError> {
+    let to = match body.and_then(|b| b.to).as_deref() {
+        None | Some("empty") => "empty",
+        Some("demo") => "demo",
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "to '{other}' is not one of empty, demo."
+            )))
+        }
+    };
+    state.store.reset_tenant(ADMIN_SCOPE).await?;
+    if to == "demo" {
+        let admin = state
+            .store
+            .find_identity_by_alias(crate::demo::ADMIN_ALIAS)
+            .await?
+            .ok_or_else(|| ApiError::internal("the admin identity did not survive the reset"))?;
+        crate::demo::load(state.store.as_ref(), &state.clock, &admin).await?;
+    }
+    Ok(axum::Json(ResetBody { to }))
 }
 
 /// `GET /_accessd/faults`

@@ -17,7 +17,58 @@ use std::sync::Arc;
 
 use super::error::{ApiError, REQUEST_CONTEXT};
 use crate::auth::Operation;
+use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord};
 use crate::domain::Clock;
+
+/// The outcomes `taskOutcome` may force.
+const TASK_OUTCOMES: [&str; 4] = ["ERROR", "TEMPERROR", "WARNING", "TERMINATED"];
+
+/// The operations that start a task a fault can decide the outcome of.
+const BULK_DELETES: [&str; 2] = ["deleteAccessProfilesInBulk", "deleteBulkRoles"];
+
+/// The outcome a fault rule forces on the task the request starts (a request
+/// extension the bulk-delete handlers read).
+#[derive(Clone, Copy, Debug)]
+pub struct ForcedOutcome(pub CompletionStatus);
+
+/// Records the task a bulk delete starts: pending, for the runner — or, when a fault
+/// rule forced its outcome, finished at once with it, nothing deleted.
+pub async fn start_task(
+    state: &super::AppState,
+    forced: Option<ForcedOutcome>,
+    task: TaskRecord,
+) -> Result<String, ApiError> {
+    let Some(ForcedOutcome(status)) = forced else {
+        return Ok(crate::tasks::enqueue(state.store.as_ref(), &state.wakeup, &task).await?);
+    };
+    let mut messages = task.messages.clone();
+    messages.push(message(
+        if status == CompletionStatus::Warning {
+            MessageType::Warn
+        } else {
+            MessageType::Error
+        },
+        "injected_outcome",
+        format!(
+            "The task ended {} as a fault rule of the admin API asked; nothing was deleted.",
+            status.as_str()
+        ),
+        Vec::new(),
+    ));
+    let finished = TaskRecord {
+        id: task.id.clone(),
+        ..TaskRecord::finished(
+            task.kind,
+            &task.launcher,
+            task.payload,
+            status,
+            messages,
+            state.clock.now(),
+        )
+    };
+    state.store.insert_task(&finished).await?;
+    Ok(finished.id)
+}
 
 /// The statuses a fault may answer with.
 pub const FAULT_STATUSES: [u16; 5] = [408, 429, 500, 502, 503];
@@ -47,6 +98,11 @@ pub struct FaultSpec {
     /// Wait this long first (then answer `status`, or the operation's own answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
+    /// For a bulk delete (of access profiles or roles): the task it starts ends at
+    /// once with this completion status (`ERROR`, `TEMPERROR`, `WARNING`, `TERMINATED`)
+    /// and deletes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_outcome: Option<String>,
     /// Close the connection without an answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drop: bool,
@@ -70,8 +126,33 @@ impl FaultSpec {
         if self.retry_after.is_some() && !matches!(self.status, Some(429 | 503)) {
             problems.push("retryAfter needs status 429 or 503".into());
         }
-        if self.status.is_none() && self.delay_ms.is_none() && !self.drop {
-            problems.push("a fault needs an effect: status, delayMs or drop".into());
+        if self.status.is_none()
+            && self.delay_ms.is_none()
+            && !self.drop
+            && self.task_outcome.is_none()
+        {
+            problems.push("a fault needs an effect: status, delayMs, drop or taskOutcome".into());
+        }
+        if let Some(outcome) = &self.task_outcome {
+            if self.outcome().is_none() {
+                problems.push(format!(
+                    "taskOutcome '{outcome}' is not one of {}",
+                    TASK_OUTCOMES.join(", ")
+                ));
+            }
+            if self.status.is_some() || self.drop {
+                problems.push("taskOutcome lets the request through: no status or drop".into());
+            }
+            if self
+                .operation_id
+                .as_deref()
+                .is_some_and(|op| !BULK_DELETES.contains(&op))
+            {
+                problems.push(format!(
+                    "taskOutcome applies to {} only",
+                    BULK_DELETES.join(" and ")
+                ));
+            }
         }
         if self.drop && self.status.is_some() {
             problems.push("drop and status exclude each other".into());
@@ -95,7 +176,22 @@ impl FaultSpec {
         problems
     }
 
+    /// The completion status `taskOutcome` names.
+    pub fn outcome(&self) -> Option<CompletionStatus> {
+        let wanted = self.task_outcome.as_deref()?;
+        CompletionStatus::parse(wanted)
+            .ok()
+            .filter(|s| TASK_OUTCOMES.contains(&s.as_str()))
+    }
+
     fn matches(&self, req: &RequestFacts<'_>) -> bool {
+        if self.task_outcome.is_some()
+            && !req
+                .operation
+                .is_some_and(|o| BULK_DELETES.contains(&o.id.as_str()))
+        {
+            return false;
+        }
         let op = req.operation;
         self.operation_id
             .as_deref()
@@ -297,7 +393,11 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
             if let Some(ms) = fault.spec.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            if fault.spec.drop {
+            if let Some(status) = fault.spec.outcome() {
+                let mut req = req;
+                req.extensions_mut().insert(ForcedOutcome(status));
+                next.run(req).await
+            } else if fault.spec.drop {
                 dropped()
             } else if let Some(status) = fault.spec.status {
                 ApiError::Injected {

@@ -5,9 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::control::{start_task, ForcedOutcome};
 use super::docs::Reference;
 use super::extract::{list_response, Json, Params};
 use super::gateway::Caller;
@@ -25,7 +27,6 @@ use crate::domain::scope::ROLE_SUBADMIN;
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{TaskKind, TaskRecord};
 use crate::query::specs;
-use crate::tasks::enqueue;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
     let base = format!("/roles{suffix}");
@@ -225,6 +226,7 @@ struct RoleBulkDeleteRequest {
 async fn delete_bulk_roles(
     State(state): State<AppState>,
     caller: Caller,
+    forced: Option<Extension<ForcedOutcome>>,
     Json(body): Json<RoleBulkDeleteRequest>,
 ) -> Result<Response, ApiError> {
     let Some(role_ids) = body.role_ids else {
@@ -244,7 +246,7 @@ async fn delete_bulk_roles(
         json!({ "ids": role_ids }),
         state.clock.now(),
     );
-    let task_id = enqueue(state.store.as_ref(), &state.wakeup, &task).await?;
+    let task_id = start_task(&state, forced.map(|Extension(f)| f), task).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({"type": "TASK_RESULT", "id": task_id, "name": null})),

@@ -415,6 +415,11 @@ pub trait TenantStore: Send + Sync {
     /// Drops rows whose budget is full again at `now_us`; returns how many.
     async fn rate_limit_purge(&self, now_us: i64) -> StoreResult<u64>;
 
+    /// Empties the tenant in one transaction: every object and task goes; the signing
+    /// keys, the metadata, the API clients holding `keep_scope` and their identities
+    /// stay (the admin API's reset, which the caller's token survives).
+    async fn reset_tenant(&self, keep_scope: &str) -> StoreResult<()>;
+
     /// Every table's rows, from one consistent snapshot (`accessd export`).
     async fn export_tenant(&self) -> StoreResult<TenantExport>;
     /// Writes an export into this empty, migrated database in one transaction; returns

@@ -276,3 +276,164 @@ async fn the_journal_records_each_request_with_its_operation_client_and_fault() 
     // The admin API's own calls are not journaled.
     assert_eq!(app.get_json("/_accessd/requests").await, json!([]));
 }
+
+#[tokio::test]
+async fn a_fault_decides_the_outcome_of_the_task_a_bulk_delete_starts() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Kept"))
+        .await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "deleteAccessProfilesInBulk", "taskOutcome": "ERROR", "times": 1}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let resp = app
+        .post(
+            "/v2025/access-profiles/bulk-delete",
+            &json!({"accessProfileIds": [ap["id"]]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let task_id = resp.json::<Value>().await.unwrap()["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.drain_tasks().await;
+    let task = app.get_json(&format!("/v2025/task-status/{task_id}")).await;
+    assert_eq!(task["completionStatus"], "ERROR", "{task}");
+    assert!(task["completed"].is_string());
+    let still = app
+        .get(&format!(
+            "/v3/access-profiles/{}",
+            ap["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(still.status(), 200, "nothing deleted");
+
+    // Used up: the next bulk delete runs for real. Roles: TERMINATED.
+    admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "deleteBulkRoles", "taskOutcome": "terminated"}),
+    )
+    .await;
+    let role = app
+        .create_role(
+            "/v3/roles",
+            &role_body("Kept role", &f.owner.id, &[ap["id"].as_str().unwrap()]),
+        )
+        .await;
+    let resp = app
+        .post("/v3/roles/bulk-delete", &json!({"roleIds": [role["id"]]}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    let task_id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.drain_tasks().await;
+    let task = app.get_json(&format!("/beta/task-status/{task_id}")).await;
+    assert_eq!(task["completionStatus"], "TERMINATED");
+    let role_still = app
+        .get(&format!("/v3/roles/{}", role["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(role_still.status(), 200);
+    // The access-profile rule fired its one time and is gone; the role rule stays.
+    let rules = app.get_json("/_accessd/faults").await;
+    assert_eq!(rules.as_array().unwrap().len(), 1, "{rules}");
+    assert_eq!(rules[0]["operationId"], "deleteBulkRoles");
+
+    // Only bulk deletes, only the four outcomes.
+    for bad in [
+        json!({"operationId": "getRole", "taskOutcome": "ERROR"}),
+        json!({"taskOutcome": "SUCCESS"}),
+        json!({"taskOutcome": "ERROR", "status": 500}),
+    ] {
+        let resp = admin_post(&app, "/_accessd/faults", &bad).await;
+        assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    }
+}
+
+#[tokio::test]
+async fn a_reset_empties_the_tenant_or_loads_the_demo_and_the_callers_token_survives() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Before"))
+        .await;
+    let resp = app
+        .post(
+            "/v3/access-profiles/bulk-delete",
+            &json!({"accessProfileIds": [ap["id"]]}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    app.drain_tasks().await;
+    let (org_admin, _) = app.token_for(&["ORG_ADMIN"], &["sp:scopes:all"]).await;
+
+    // Refused without the scope: nothing changes.
+    let refused = app
+        .http
+        .post(app.url("/_accessd/reset"))
+        .bearer_auth(&org_admin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        app.get_json("/v3/sources").await.as_array().unwrap().len(),
+        2
+    );
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"to": "empty"}));
+    for path in [
+        "/v3/access-profiles",
+        "/v3/sources",
+        "/v3/roles",
+        "/beta/task-status",
+        "/beta/workgroups",
+        "/v3/segments",
+    ] {
+        assert_eq!(app.get_json(path).await, json!([]), "{path}");
+    }
+    // The caller's client and identity stay; other identities go.
+    let identities = app.get_json("/beta/identities").await;
+    let aliases: Vec<&str> = identities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["alias"].as_str())
+        .collect();
+    assert_eq!(aliases, vec!["accessd.admin"]);
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"to": "demo"})).await;
+    assert_eq!(resp.status(), 200);
+    let profiles = app.get_json("/v3/access-profiles?limit=250").await;
+    assert_eq!(profiles.as_array().unwrap().len(), 12);
+    assert_eq!(app.get_json("/v3/roles").await.as_array().unwrap().len(), 2);
+    // A second demo reset gives the same tenant again (not twice the demo).
+    admin_post(&app, "/_accessd/reset", &json!({"to": "demo"})).await;
+    let again = app.get_json("/v3/access-profiles?limit=250").await;
+    assert_eq!(again.as_array().unwrap().len(), 12);
+
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"to": "yesterday"})).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    let resp = admin_post(&app, "/_accessd/reset", &json!({"fixture": {}})).await;
+    assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert_eq!(
+        app.get_json("/v3/access-profiles?limit=250")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        12,
+        "a refused reset changes nothing"
+    );
+}

@@ -75,6 +75,25 @@ impl TenantStore for SqlStore {
         if taken.is_some() {
             return Ok(None);
         }
+        // A tat further ahead than one take can put it (now + tau + t) means the clock
+        // was set back (the admin API's clock): that state belongs to a future that is
+        // gone, so the budget starts afresh.
+        let stale = self
+            .db
+            .execute(
+                "DELETE FROM rate_limits WHERE client_id = $1 AND bucket = $2 AND tat > $3",
+                params![client_id, bucket, now_us + tau_us + t_us],
+            )
+            .await?;
+        if stale > 0 {
+            let taken = self
+                .db
+                .fetch_optional(sql, params![client_id, bucket, now_us, t_us, tau_us])
+                .await?;
+            if taken.is_some() {
+                return Ok(None);
+            }
+        }
         let tat: Option<i64> = self
             .db
             .fetch_optional(
@@ -273,6 +292,37 @@ impl TenantStore for SqlStore {
             self.db.execute(sql, vec![]).await?;
         }
         Ok(imported)
+    }
+
+    async fn reset_tenant(&self, keep_scope: &str) -> StoreResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        // Children before parents (TABLES lists parents first); clients, identities,
+        // keys and metadata are handled below.
+        for &table in TABLES.iter().rev() {
+            if matches!(
+                table,
+                "meta" | "signing_keys" | "identities" | "api_clients"
+            ) {
+                continue;
+            }
+            tx.execute(&format!("DELETE FROM {}", quote(table)), vec![])
+                .await?;
+        }
+        tx.execute(
+            "DELETE FROM api_clients WHERE (' ' || scopes || ' ') NOT LIKE $1",
+            params![format!("% {keep_scope} %")],
+        )
+        .await?;
+        tx.execute("UPDATE identities SET manager_id = NULL", vec![])
+            .await?;
+        tx.execute(
+            "DELETE FROM identities WHERE id NOT IN \
+             (SELECT identity_id FROM api_clients WHERE identity_id IS NOT NULL)",
+            vec![],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn meta_get_or_put(&self, key: &str, value: &str) -> StoreResult<String> {
