@@ -32,6 +32,9 @@ END = "<!-- compat-table:end -->"
 # Column order; a family not listed here comes after these, by name.
 FAMILY_ORDER = ("v3", "beta", "v1", "v2024", "v2025", "v2026")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# accessd's own admin API (spec/accessd-admin.json): no ISC family, no row of the table, and
+# a call under it (a test setting faults or the clock) is no operation of any family.
+ADMIN_PREFIX = "/_accessd/"
 REGENERATE = ("bash scripts/sdk-smoke.sh && "
               "SDK_SMOKE_BACKEND=postgres TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres "
               "bash scripts/sdk-smoke.sh && python3 scripts/compat-table.py")
@@ -75,11 +78,16 @@ def load_families():
     families = []
     for path in sorted((ROOT / "spec").glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
-        if "paths" in spec and "servers" in spec:
+        if "paths" in spec and "servers" in spec and not is_admin(spec):
             families.append(Family(path.stem, spec))
     order = {name: i for i, name in enumerate(FAMILY_ORDER)}
     families.sort(key=lambda f: (order.get(f.name, len(order)), f.name))
     return families
+
+
+def is_admin(spec):
+    """Whether a spec file describes the admin API: all its paths are under ADMIN_PREFIX."""
+    return bool(spec["paths"]) and all(p.startswith(ADMIN_PREFIX) for p in spec["paths"])
 
 
 def not_served():
@@ -89,6 +97,8 @@ def not_served():
 
 
 def classify(families, method, path):
+    if path.startswith(ADMIN_PREFIX):
+        return None
     # Longest prefix first: /v3/... must not be taken for a v1 path (prefix "").
     for family in sorted(families, key=lambda f: -len(f.prefix)):
         if path.startswith(family.prefix + "/"):

@@ -76,6 +76,114 @@ def require_token(configuration, target):
                 f"the same request by hand answers {detail}", pytrace=False)
 
 
+# ---- the admin API (`/_accessd/`, spec/accessd-admin.json) ---------------------------------
+#
+# Faults, the clock and the journal belong to the server, not to a test: whatever one test
+# sets, every request any client sends meets. So the tests that use them take the `controls`
+# fixture, which starts them from no faults, the real clock and an empty journal, and puts
+# the first two back after the test however it ended; and the suites run one test at a time
+# (sdk-tests/run.sh runs these tests in a pytest run of their own, after the others).
+
+
+class AdminError(AssertionError):
+    """The admin API answered something other than what the call expects."""
+
+
+class Admin:
+    """The admin API through plain urllib, with a token of the start-up admin client (it
+    holds the scope `accessd:admin`). Not the SDK: these calls are neither in the wire log
+    nor in the compatibility table. A token the moved clock expired is replaced once."""
+
+    def __init__(self, target):
+        self.target = target
+        self._token = None
+
+    def issue_token(self):
+        """A token answer of POST /oauth/token for the admin client (CONTRACT §6), parsed."""
+        form = urllib.parse.urlencode({
+            "grant_type": "client_credentials",
+            "client_id": self.target.client_id,
+            "client_secret": self.target.client_secret,
+        }).encode()
+        request = urllib.request.Request(f"{self.target.base_url}/oauth/token", data=form, method="POST")
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def call(self, method, path, body=None, expect=200):
+        """`method path` with `body` as JSON; the parsed answer (None when empty). Any status
+        but `expect` fails with the answer."""
+        for attempt in (1, 2):
+            if self._token is None:
+                self._token = self.issue_token()["access_token"]
+            request = urllib.request.Request(
+                f"{self.target.base_url}{path}", method=method,
+                data=None if body is None else json.dumps(body).encode())
+            request.add_header("Authorization", f"Bearer {self._token}")
+            if body is not None:
+                request.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    status, data = response.status, response.read()
+            except urllib.error.HTTPError as e:
+                status, data = e.code, e.read()
+            if status == 401 and attempt == 1:
+                self._token = None  # issued before the clock moved past its expiry
+                continue
+            break
+        if status != expect:
+            raise AdminError(f"{method} {path} {json.dumps(body) if body is not None else ''}: "
+                             f"expected {expect}, got {status} {data[:BODY_LIMIT]!r}")
+        return json.loads(data) if data else None
+
+    def add_fault(self, **rule):
+        """POST /_accessd/faults: the rule as stored (with its `id`)."""
+        return self.call("POST", "/_accessd/faults", rule, expect=201)
+
+    def faults(self):
+        return self.call("GET", "/_accessd/faults")
+
+    def clear_faults(self):
+        self.call("DELETE", "/_accessd/faults", expect=204)
+
+    def clock(self, **change):
+        """POST /_accessd/clock with `change` (real, freeze, to, advanceSeconds); the clock after."""
+        return self.call("POST", "/_accessd/clock", change)
+
+    def requests(self, **filters):
+        """GET /_accessd/requests: the journal, oldest first, narrowed by `filters`
+        (operationId, status, clientId, since)."""
+        query = urllib.parse.urlencode(filters)
+        return self.call("GET", "/_accessd/requests" + (f"?{query}" if query else ""))
+
+    def clear_requests(self):
+        self.call("DELETE", "/_accessd/requests", expect=204)
+
+    def restore(self):
+        """No faults, the real clock. Both are tried even if the first fails."""
+        try:
+            self.clear_faults()
+        finally:
+            clock = self.clock(real=True)
+            assert clock["frozen"] is False, f"the clock is still frozen after real: {clock}"
+
+
+@pytest.fixture
+def controls(target):
+    """The admin API for one test: no faults, the real clock and an empty journal when it
+    starts; no faults and the real clock again when it ends, whatever the test did."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("faults and the clock are global to the server: run these tests alone, "
+                    "not in parallel with others", pytrace=False)
+    admin = Admin(target)
+    admin.restore()
+    admin.clear_requests()
+    try:
+        yield admin
+    finally:
+        admin.restore()
+
+
 def log_wire(api_client):
     """Wrap the SDK's REST client so each exchange is logged (token redacted) and noted
     for the compatibility table (`EXCHANGES`).
@@ -273,6 +381,12 @@ def assert_used_by_role(in_use, profile_id, role_id, role_name):
 def wait_for_task(fetch, task_id, what, timeout=10.0, interval=0.1):
     """Poll `fetch(task_id)` (an SDK get-task-status call) until the task has a
     completionStatus, then require SUCCESS (§4). Fails with the last status seen."""
+    return wait_for_completion(fetch, task_id, what, "SUCCESS", timeout, interval)
+
+
+def wait_for_completion(fetch, task_id, what, expected, timeout=10.0, interval=0.1):
+    """Poll `fetch(task_id)` until the task has a completionStatus, then require `expected`
+    and a UTC `completed` no earlier than `created` (§4). Fails with the last status seen."""
     deadline = time.monotonic() + timeout
     polls = 0
     while True:
@@ -287,8 +401,8 @@ def wait_for_task(fetch, task_id, what, timeout=10.0, interval=0.1):
                         f"in {timeout}s; last status: {status!r}")
         time.sleep(interval)
     assert status.id == task_id, f"asked for task {task_id}, got {status.id}"
-    assert status.completion_status == "SUCCESS", \
-        f"task {task_id} ({what}) ended {status.completion_status}, expected SUCCESS; " \
+    assert status.completion_status == expected, \
+        f"task {task_id} ({what}) ended {status.completion_status}, expected {expected}; " \
         f"messages: {status.messages!r}; status: {status!r}"
     # §4: completed and completionStatus are written together.
     assert_utc_datetime(status.completed, f"task {task_id} completed")

@@ -8,10 +8,6 @@ use super::families::EntitlementShape;
 use crate::domain::model::*;
 use crate::query::format_timestamp;
 
-fn identity_ref(r: &NamedRef) -> Value {
-    json!({"type": "IDENTITY", "id": r.id, "name": r.name})
-}
-
 /// `{"type", "id", "name"}` of a referenced object, as every family renders it.
 #[derive(Serialize)]
 pub struct Reference<'a> {
@@ -149,43 +145,91 @@ pub fn entitlement(e: &Entitlement, shape: EntitlementShape) -> EntitlementBody<
     }
 }
 
-/// beta/v1 `Identity`.
-pub fn identity(i: &Identity) -> Value {
-    json!({
-        "id": i.id,
-        "name": i.name,
-        "alias": i.alias,
-        "emailAddress": i.email,
-        "processingState": i.processing_state,
-        "identityStatus": i.cloud_status,
-        "managerRef": i.manager.as_ref().map(identity_ref),
-        "isManager": i.is_manager,
-        "lastRefresh": format_timestamp(&i.modified),
-        "attributes": {
-            "firstname": i.first_name,
-            "lastname": i.last_name,
-            "email": i.email,
-            "uid": i.alias,
-            "displayName": i.name,
-            "cloudStatus": i.cloud_status,
-        },
-        "created": format_timestamp(&i.created),
-        "modified": format_timestamp(&i.modified),
-    })
+/// beta/v1 `Identity` (`IdentityDto`): `emailAddress`, `processingState` and
+/// `managerRef` are nullable; the attributes are the ones every identity has here.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    alias: &'a str,
+    email_address: Option<&'a str>,
+    processing_state: Option<&'a str>,
+    identity_status: &'a str,
+    manager_ref: Option<Reference<'a>>,
+    is_manager: bool,
+    last_refresh: String,
+    attributes: IdentityAttributes<'a>,
+    created: String,
+    modified: String,
 }
 
-/// v3 `PublicIdentity`.
-pub fn public_identity(i: &Identity) -> Value {
-    json!({
-        "id": i.id,
-        "name": i.name,
-        "alias": i.alias,
-        "email": i.email,
-        "status": if i.cloud_status == "ACTIVE" { "Active" } else { "Inactive" },
-        "identityState": if i.cloud_status == "ACTIVE" { "ACTIVE" } else { "INACTIVE_LONG_TERM" },
-        "manager": i.manager.as_ref().map(identity_ref),
-        "attributes": [],
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityAttributes<'a> {
+    firstname: Option<&'a str>,
+    lastname: Option<&'a str>,
+    email: Option<&'a str>,
+    uid: &'a str,
+    display_name: &'a str,
+    cloud_status: &'a str,
+}
+
+pub fn identity(i: &Identity) -> IdentityBody<'_> {
+    IdentityBody {
+        id: &i.id,
+        name: &i.name,
+        alias: &i.alias,
+        email_address: i.email.as_deref(),
+        processing_state: i.processing_state.as_deref(),
+        identity_status: &i.cloud_status,
+        manager_ref: i.manager.as_ref().map(|m| Reference::to("IDENTITY", m)),
+        is_manager: i.is_manager,
+        last_refresh: format_timestamp(&i.modified),
+        attributes: IdentityAttributes {
+            firstname: i.first_name.as_deref(),
+            lastname: i.last_name.as_deref(),
+            email: i.email.as_deref(),
+            uid: &i.alias,
+            display_name: &i.name,
+            cloud_status: &i.cloud_status,
+        },
+        created: format_timestamp(&i.created),
+        modified: format_timestamp(&i.modified),
+    }
+}
+
+/// v3 `PublicIdentity`: `email`, `status`, `identityState` and `manager` are nullable;
+/// no public attributes are configured.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIdentityBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    alias: &'a str,
+    email: Option<&'a str>,
+    status: &'static str,
+    identity_state: &'static str,
+    manager: Option<Reference<'a>>,
+    attributes: [(); 0],
+}
+
+pub fn public_identity(i: &Identity) -> PublicIdentityBody<'_> {
+    let active = i.cloud_status == "ACTIVE";
+    PublicIdentityBody {
+        id: &i.id,
+        name: &i.name,
+        alias: &i.alias,
+        email: i.email.as_deref(),
+        status: if active { "Active" } else { "Inactive" },
+        identity_state: if active {
+            "ACTIVE"
+        } else {
+            "INACTIVE_LONG_TERM"
+        },
+        manager: i.manager.as_ref().map(|m| Reference::to("IDENTITY", m)),
+        attributes: [],
+    }
 }
 
 /// beta `WorkgroupDto` and v1 `workgroupdto` (the same): `owner` and `description`

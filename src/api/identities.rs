@@ -3,9 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{delete, get};
-use serde_json::Value;
 
 use super::extract::{list_response, Params};
 use super::gateway::Caller;
@@ -59,10 +59,9 @@ async fn get_identity(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(docs::identity(
-        &state.store.get_identity(&id).await?,
-    )))
+) -> Result<Response, ApiError> {
+    let identity = state.store.get_identity(&id).await?;
+    Ok(axum::Json(docs::identity(&identity)).into_response())
 }
 
 /// `deleteIdentity` (beta, v1): 204. Identities are the owners and managers of
