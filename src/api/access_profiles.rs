@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::control::{start_task, ForcedOutcome};
-use super::extract::{list_response, Json, Params};
+use super::extract::{json_response, list_response, Json, Params};
 use super::families::SingleDelete;
 use super::gateway::Caller;
 use super::scope::for_subadmin;
@@ -137,7 +137,7 @@ async fn get_access_profile(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let ap = state.store.get_access_profile(&caller.scope, &id).await?;
-    Ok(axum::Json(AccessProfileDocument::of(&ap)).into_response())
+    Ok(json_response(&AccessProfileDocument::of(&ap)))
 }
 
 /// `patchAccessProfile`: RFC 6902 on the patchable fields; `source` only together

@@ -331,13 +331,29 @@ pub fn list_response<'a, T, D: serde::Serialize>(
     render: impl Fn(&'a T) -> D,
 ) -> Response {
     let body: Vec<D> = items.iter().map(render).collect();
-    let mut response = axum::Json(body).into_response();
+    let mut response = json_response(&body);
     if let Some(total) = total {
         if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
             response.headers_mut().insert("X-Total-Count", v);
         }
     }
     response
+}
+
+/// A 200 answer with `body` as JSON: written into one buffer (`axum::Json` writes
+/// each piece of the document through `io::Write` into a growing `BytesMut`).
+pub fn json_response<T: serde::Serialize>(body: &T) -> Response {
+    let mut bytes = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            ApiError::internal(format!("a response could not be serialized: {e}")).into_response()
+        }
+    }
 }
 
 #[cfg(test)]

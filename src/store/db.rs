@@ -364,6 +364,14 @@ pub struct Dialect {
     pub columns: &'static str,
     /// The two-argument maximum function.
     pub greatest: &'static str,
+    /// The aggregate of a subquery's values into one JSON array, in the order of its
+    /// `ORDER BY`: `{json_agg}(value ORDER BY …){json_text}`, JSON text (NULL or `[]`
+    /// for no rows).
+    pub json_agg: &'static str,
+    /// Appended to [`json_agg`](Self::json_agg)'s call: its value as text.
+    pub json_text: &'static str,
+    /// The function building a JSON array of its arguments.
+    pub json_array: &'static str,
     /// Appended to the task-claim query, whose task table has the alias `t`.
     pub skip_locked: &'static str,
     /// Run after an import, outside its transaction.

@@ -45,6 +45,9 @@ static DIALECT: Dialect = Dialect {
          FROM information_schema.columns WHERE table_schema = current_schema() \
          AND table_name = $1 ORDER BY ordinal_position",
     greatest: "GREATEST",
+    json_agg: "json_agg",
+    json_text: "::text",
+    json_array: "json_build_array",
     // A row another instance is claiming right now is skipped, not waited for, and
     // never claimed twice.
     skip_locked: " FOR UPDATE OF t SKIP LOCKED",

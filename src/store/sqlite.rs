@@ -36,6 +36,10 @@ static DIALECT: Dialect = Dialect {
          AND name NOT LIKE 'sqlite_%' ORDER BY name",
     columns: "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
     greatest: "MAX",
+    // An aggregate's own ORDER BY: SQLite 3.44 and later.
+    json_agg: "json_group_array",
+    json_text: "",
+    json_array: "json_array",
     // SQLite has a single writer and the claim runs in a `BEGIN IMMEDIATE`
     // transaction, so nothing else can claim at the same time.
     skip_locked: "",
@@ -368,18 +372,21 @@ fn error(e: rusqlite::Error) -> StoreError {
 /// n itself. Both mean the n-th value wherever and however often they appear. The
 /// store's SQL binds every value, so a `$` followed by a digit is always a placeholder.
 fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = sql.as_bytes();
-    let placeholder =
-        |i: usize| bytes[i] == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-    if !(0..bytes.len()).any(placeholder) {
-        return sql.into();
-    }
-    let mut out = String::with_capacity(sql.len());
+    let mut out = String::new();
     let mut start = 0;
-    for i in (0..bytes.len()).filter(|&i| placeholder(i)) {
+    for (i, _) in sql.match_indices('$') {
+        if !sql.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        if out.is_empty() {
+            out.reserve(sql.len());
+        }
         out.push_str(&sql[start..i]);
         out.push('?');
         start = i + 1;
+    }
+    if out.is_empty() {
+        return sql.into();
     }
     out.push_str(&sql[start..]);
     out.into()

@@ -277,12 +277,15 @@ impl TestApp {
 
     pub async fn seed_identity(&self, levels: &[&str]) -> Identity {
         let now = self.clock.now();
-        let tag = new_id(); // unique display name and alias per test identity
+        // A unique display name and alias per test identity: an id's random end (its
+        // start is the time it was made).
+        let id = new_id();
+        let tag = &id[id.len() - 12..];
         let identity = Identity::new_active(
             "Person",
-            &tag[..6],
-            &format!("person.{}", &tag[..12]),
-            Some(format!("{}@example.com", &tag[..12])),
+            &tag[6..],
+            &format!("person.{tag}"),
+            Some(format!("{tag}@example.com")),
             levels,
             now,
         );
@@ -317,7 +320,7 @@ impl TestApp {
             .store
             .insert_governance_group(
                 &NewGovernanceGroup {
-                    name: format!("Admins of {name} {}", &new_id()[..6]),
+                    name: format!("Admins of {name} {}", &new_id()[26..]),
                     description: None,
                     owner_id: Some(owner.id.clone()),
                 },

@@ -2,8 +2,6 @@
 //! segment links (`segments.rs` writes them), and what uses a profile — roles,
 //! lifecycle states, source apps — for the usage check that guards every delete.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -11,7 +9,7 @@ use serde_json::{Map, Value};
 use super::directory::{
     entitlement_row, ENTITLEMENTS, ENTITLEMENT_COLS, ENTITLEMENT_COLUMNS, ENTITLEMENT_FROM,
 };
-use super::segments::{profile_segment_links, segment_view_filter, write_access_profile_segments};
+use super::segments::{segment_view_filter, write_access_profile_segments};
 use super::tasks::insert_task_in;
 use super::*;
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
@@ -20,14 +18,40 @@ use crate::domain::scope::Scope;
 use crate::domain::task::{decide_step, ItemResult, TaskRecord};
 use crate::domain::usage::{Usage, UsageKind};
 use crate::query::format_timestamp;
-use crate::store::db::FromParam;
+use crate::store::db::{Dialect, FromParam};
 use crate::store::{AccessProfileStore, ProfileView};
 
-pub(super) const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, \
+const AP_COLS: &str = "SELECT ap.id, ap.name, ap.description, ap.owner_id, \
      o.name AS owner_name, ap.source_id, s.name AS source_name, ap.enabled, ap.requestable, \
      ap.doc, ap.created, ap.modified";
+
+/// The columns of an access profile row in `dialect`: [`AP_COLS`], then the profile's
+/// entitlements (`[[position, id, name], …]`) and segments (`[[position, id], …]`),
+/// each a JSON array aggregated by a correlated subquery. A profile, or a page of
+/// them, is thus one statement: one read transaction, one round trip. The links are
+/// put in order by their positions when the row is read, so that the aggregate needs
+/// no sort of its own.
+pub(super) fn profile_cols(dialect: &Dialect) -> String {
+    let Dialect {
+        json_agg,
+        json_text,
+        json_array,
+        ..
+    } = dialect;
+    format!(
+        "{AP_COLS}, \
+         (SELECT {json_agg}({json_array}(ape.position, e.id, e.name)){json_text} \
+         FROM access_profile_entitlements ape JOIN entitlements e ON e.id = ape.entitlement_id \
+         WHERE ape.access_profile_id = ap.id) AS entitlement_refs, \
+         (SELECT {json_agg}({json_array}(aps.position, aps.segment_id)){json_text} \
+         FROM access_profile_segments aps WHERE aps.access_profile_id = ap.id) AS segment_ids"
+    )
+}
+
 pub(super) const AP_FROM: &str = " FROM access_profiles ap \
      JOIN identities o ON o.id = ap.owner_id JOIN sources s ON s.id = ap.source_id";
+/// The list of access profiles; the columns of its rows, links included, are those
+/// of [`SqlStore::access_profiles`], in the database's dialect.
 pub(super) const ACCESS_PROFILES: Listing = Listing {
     cols: AP_COLS,
     from: AP_FROM,
@@ -81,8 +105,8 @@ const USAGE_QUERIES: [(UsageKind, &str); 3] = [
     ),
 ];
 
-/// A profile from a row whose first columns are [`AP_COLS`], in that order; the row's
-/// text moves into the profile instead of being copied.
+/// A profile from a row whose first columns are [`profile_cols`], in that order; the
+/// row's text moves into the profile instead of being copied.
 fn access_profile_row(r: Row) -> StoreResult<AccessProfile> {
     let mut cols = r.into_values().into_iter();
     let mut next = |name: &'static str| {
@@ -90,7 +114,7 @@ fn access_profile_row(r: Row) -> StoreResult<AccessProfile> {
             .map(|value| (name, value))
             .ok_or_else(|| StoreError::Corrupt(format!("no column {name} in the result")))
     };
-    Ok(AccessProfile {
+    let mut ap = AccessProfile {
         id: text(next("id")?)?,
         name: text(next("name")?)?,
         description: opt_text(next("description")?)?,
@@ -119,7 +143,47 @@ fn access_profile_row(r: Row) -> StoreResult<AccessProfile> {
             let (name, value) = next("modified")?;
             parse_ts(name, &text((name, value))?)?
         },
-    })
+    };
+    ap.entitlements = links::<(i64, String, String)>(next("entitlement_refs")?)?
+        .into_iter()
+        .map(|(_, id, name)| NamedRef { id, name })
+        .collect();
+    ap.segments = links::<(i64, String)>(next("segment_ids")?)?
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    Ok(ap)
+}
+
+/// A link column of [`profile_cols`]: JSON arrays whose first item is the link's
+/// position, sorted by it. NULL (PostgreSQL's aggregate of no rows) is no link.
+fn links<T: serde::de::DeserializeOwned + LinkPosition>(
+    (name, value): (&str, Param),
+) -> StoreResult<Vec<T>> {
+    let mut links: Vec<T> = match value {
+        Param::Null => return Ok(Vec::new()),
+        other => serde_json::from_str(&text((name, other))?)
+            .map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))?,
+    };
+    links.sort_unstable_by_key(LinkPosition::position);
+    Ok(links)
+}
+
+/// The position of a link read by [`links`].
+trait LinkPosition {
+    fn position(&self) -> i64;
+}
+
+impl LinkPosition for (i64, String, String) {
+    fn position(&self) -> i64 {
+        self.0
+    }
+}
+
+impl LinkPosition for (i64, String) {
+    fn position(&self) -> i64 {
+        self.0
+    }
 }
 
 fn corrupt(name: &str, expected: &str, value: &Param) -> StoreError {
@@ -255,17 +319,29 @@ async fn access_profile_count(ex: &mut dyn Executor) -> StoreResult<i64> {
     row.map_or(Ok(0), |r| r.get(0))
 }
 
-/// Replaces a profile's entitlement links with the draft's, keeping its order.
+/// A profile's (`$1`) entitlement ids, in its order.
+const ENTITLEMENT_LINKS: &str = "SELECT entitlement_id FROM access_profile_entitlements \
+     WHERE access_profile_id = $1 ORDER BY position";
+/// A profile's (`$1`) segment ids, in its order.
+const SEGMENT_LINKS: &str =
+    "SELECT segment_id FROM access_profile_segments WHERE access_profile_id = $1 ORDER BY position";
+
+/// The ids `select` ([`ENTITLEMENT_LINKS`] or [`SEGMENT_LINKS`]) finds for profile `id`.
+async fn link_ids(ex: &mut dyn Executor, select: &str, id: &str) -> StoreResult<Vec<String>> {
+    ex.fetch_all(select, params![id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Writes a profile's entitlement links, in the draft's order (a new profile's, or
+/// after its links were deleted).
 async fn write_entitlements(
     ex: &mut dyn Executor,
     id: &str,
     draft: &AccessProfileDraft,
 ) -> StoreResult<()> {
-    ex.execute(
-        "DELETE FROM access_profile_entitlements WHERE access_profile_id = $1",
-        params![id],
-    )
-    .await?;
     for (pos, ent) in draft.entitlement_ids.iter().enumerate() {
         ex.execute(
             "INSERT INTO access_profile_entitlements (access_profile_id, entitlement_id, \
@@ -279,44 +355,46 @@ async fn write_entitlements(
 }
 
 impl SqlStore {
-    /// Profile rows with their entitlements and segments attached (two queries per
-    /// page, whatever its size), read on `ex`: the connection that read the rows, so a
-    /// page costs one connection, not one per statement.
-    pub(super) async fn access_profiles_from_rows(
-        &self,
-        ex: &mut dyn Executor,
-        rows: Vec<Row>,
-    ) -> StoreResult<Vec<AccessProfile>> {
-        let mut aps = rows
-            .into_iter()
-            .map(access_profile_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let ids: Vec<String> = aps.iter().map(|a| a.id.clone()).collect();
-        let index: HashMap<&str, usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        let entitlements = link_refs(
-            &mut *ex,
-            "SELECT ape.access_profile_id, e.id, e.name FROM access_profile_entitlements ape \
-             JOIN entitlements e ON e.id = ape.entitlement_id WHERE ape.access_profile_id IN (",
-            &ids,
-            " ORDER BY ape.access_profile_id, ape.position",
-        )
-        .await?;
-        for (ap_id, ent) in entitlements {
-            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
-                ap.entitlements.push(ent);
-            }
+    /// The list of access profiles, its rows with their links ([`profile_cols`]).
+    pub(super) fn access_profiles(&self) -> Listing<'_> {
+        Listing {
+            cols: &self.ap_cols,
+            ..ACCESS_PROFILES
         }
-        for (ap_id, segment) in profile_segment_links(ex, &ids).await? {
-            if let Some(ap) = index.get(ap_id.as_str()).and_then(|&i| aps.get_mut(i)) {
-                ap.segments.push(segment);
-            }
-        }
-        Ok(aps)
     }
+}
+
+/// Profiles from rows of [`profile_cols`], in the rows' order.
+pub(super) fn access_profiles_from_rows(rows: Vec<Row>) -> StoreResult<Vec<AccessProfile>> {
+    rows.into_iter().map(access_profile_row).collect()
+}
+
+/// A page of profiles in one statement: its keys chosen first, over `access_profiles`
+/// alone (the sort's index, or the filter's, and the table: no joins for rows the
+/// page does not keep), then the rows of those keys with their names and links. The
+/// total, when asked for, is a second statement.
+async fn profile_page_on(
+    ex: &mut dyn Executor,
+    listing: &Listing<'_>,
+    fixed: &[SqlPiece],
+    q: &ListQuery,
+) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let filter = listing.filter(q)?;
+    let order = order_by(&q.sort, listing.columns)?;
+    let mut sql = Sql::new(listing.cols);
+    sql.push(listing.from);
+    sql.push(" WHERE ").push(listing.columns.key).push(" IN (");
+    listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
+    sql.push(") ").push(&order);
+    let rows = ex.fetch_all(&sql.text, sql.params).await?;
+    let total = if q.paging.count {
+        let mut sql = Sql::new("");
+        listing.push_count(&mut sql, fixed, &filter);
+        Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
+    } else {
+        None
+    };
+    Ok((rows, total))
 }
 
 #[async_trait]
@@ -405,30 +483,81 @@ impl AccessProfileStore for SqlStore {
         if !holders.is_empty() {
             return Err(StoreError::HeldBySourceApps(holders));
         }
-        let done = tx
-            .execute(
-                "UPDATE access_profiles SET name = $1, description = $2, owner_id = $3, \
-                 source_id = $4, enabled = $5, requestable = $6, doc = $7, modified = $8 \
-                 WHERE id = $9",
-                params![
-                    d.name,
-                    d.description,
-                    d.owner_id,
-                    d.source_id,
-                    d.enabled,
-                    d.requestable,
-                    Value::Object(d.doc.clone()).to_string(),
-                    format_timestamp(&now),
-                    id,
-                ],
+        // Only what the draft changes is written: an unchanged column would still have
+        // each of its indexes' entries deleted and inserted again (a page written per
+        // index), and unchanged links deleted and inserted again.
+        let Some(current) = tx
+            .fetch_optional(
+                "SELECT name, description, owner_id, source_id, enabled, requestable, doc \
+                 FROM access_profiles WHERE id = $1",
+                params![id],
             )
+            .await?
+        else {
+            return Err(not_found("access profile", id));
+        };
+        let doc = Value::Object(d.doc.clone()).to_string();
+        let mut sql = Sql::new("UPDATE access_profiles SET modified = ");
+        sql.bind(format_timestamp(&now));
+        let changes = [
+            (
+                "name",
+                current.get::<String>(0)? != d.name.as_str(),
+                d.name.to_param(),
+            ),
+            (
+                "description",
+                current.get::<Option<String>>(1)?.as_deref()
+                    != d.description.as_ref().map(|s| s.as_str()),
+                d.description.to_param(),
+            ),
+            (
+                "owner_id",
+                current.get::<String>(2)? != d.owner_id,
+                d.owner_id.to_param(),
+            ),
+            (
+                "source_id",
+                current.get::<String>(3)? != d.source_id,
+                d.source_id.to_param(),
+            ),
+            (
+                "enabled",
+                current.get::<bool>(4)? != d.enabled,
+                d.enabled.to_param(),
+            ),
+            (
+                "requestable",
+                current.get::<bool>(5)? != d.requestable,
+                d.requestable.to_param(),
+            ),
+            ("doc", current.get::<String>(6)? != doc, doc.to_param()),
+        ];
+        for (column, changed, value) in changes {
+            if changed {
+                sql.push(", ").push(column).push(" = ").bind(value);
+            }
+        }
+        sql.push(" WHERE id = ").bind(id);
+        tx.execute(&sql.text, sql.params)
             .await
             .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
-        if done == 0 {
-            return Err(not_found("access profile", id));
+        if link_ids(&mut *tx, ENTITLEMENT_LINKS, id).await? != d.entitlement_ids {
+            tx.execute(
+                "DELETE FROM access_profile_entitlements WHERE access_profile_id = $1",
+                params![id],
+            )
+            .await?;
+            write_entitlements(&mut *tx, id, d).await?;
         }
-        write_entitlements(&mut *tx, id, d).await?;
-        write_access_profile_segments(&mut *tx, id, d).await?;
+        if link_ids(&mut *tx, SEGMENT_LINKS, id).await? != d.segment_ids {
+            tx.execute(
+                "DELETE FROM access_profile_segments WHERE access_profile_id = $1",
+                params![id],
+            )
+            .await?;
+            write_access_profile_segments(&mut *tx, id, d).await?;
+        }
         tx.commit().await?;
         self.get_access_profile(scope, id).await
     }
@@ -440,12 +569,9 @@ impl AccessProfileStore for SqlStore {
             fixed.extend(in_filter("ap.source_id", sources));
         }
         let mut conn = self.db.connection().await?;
-        let rows = first_row_on(&mut *conn, &ACCESS_PROFILES, &fixed).await?;
-        match self
-            .access_profiles_from_rows(&mut *conn, rows)
-            .await?
-            .pop()
-        {
+        let rows = first_row_on(&mut *conn, &self.access_profiles(), &fixed).await?;
+        drop(conn);
+        match access_profiles_from_rows(rows)?.pop() {
             Some(ap) => Ok(ap),
             // Not in the caller's scope: 403 if it exists at all, else 404.
             None if *scope != Scope::All
@@ -467,18 +593,19 @@ impl AccessProfileStore for SqlStore {
         q: &ListQuery,
     ) -> StoreResult<Page<AccessProfile>> {
         let mut conn = self.db.connection().await?;
+        let listing = self.access_profiles();
         let filter = profile_view_filter(scope, view);
         // Every profile counted: the kept count, not a scan of the table.
         let (rows, total) = if q.paging.count && filter.is_empty() && q.filter.is_none() {
             let mut uncounted = q.clone();
             uncounted.paging.count = false;
-            let (rows, _) = list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, &uncounted).await?;
+            let (rows, _) = profile_page_on(&mut *conn, &listing, &filter, &uncounted).await?;
             (rows, Some(access_profile_count(&mut *conn).await?))
         } else {
-            list_rows_on(&mut *conn, &ACCESS_PROFILES, &filter, q).await?
+            profile_page_on(&mut *conn, &listing, &filter, q).await?
         };
         Ok(Page {
-            items: self.access_profiles_from_rows(&mut *conn, rows).await?,
+            items: access_profiles_from_rows(rows)?,
             total,
         })
     }

@@ -33,6 +33,9 @@ pub struct SqlStore {
     /// The rate-limit upsert in this database's dialect, built on first use: it runs
     /// on every authenticated request.
     rate_limit_take_sql: OnceLock<String>,
+    /// The columns of an access profile row with its links, in this database's
+    /// dialect ([`access_profiles::profile_cols`]).
+    ap_cols: String,
 }
 
 impl SqlStore {
@@ -59,6 +62,7 @@ impl SqlStore {
             )));
         }
         Ok(Self {
+            ap_cols: access_profiles::profile_cols(db.dialect()),
             db,
             rate_limit_take_sql: OnceLock::new(),
         })

@@ -94,37 +94,14 @@ pub(super) fn segment_view_filter_on(links: SegmentLinks, view: &SegmentView) ->
     pieces
 }
 
-/// `(profile id, segment id)` for every segment of these profiles, in each profile's
-/// order.
-pub(super) async fn profile_segment_links(
-    ex: &mut dyn Executor,
-    ap_ids: &[String],
-) -> StoreResult<Vec<(String, String)>> {
-    if ap_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new(
-        "SELECT access_profile_id, segment_id FROM access_profile_segments \
-         WHERE access_profile_id IN (",
-    );
-    sql.push_ids(ap_ids)
-        .push(" ORDER BY access_profile_id, position");
-    let rows = ex.fetch_all(&sql.text, sql.params).await?;
-    rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
-}
-
-/// Replaces a profile's segment links with the draft's, keeping its order. A segment
-/// deleted since the draft was checked fails the foreign key (400).
+/// Writes a profile's segment links, in the draft's order (a new profile's, or after
+/// its links were cleared). A segment deleted since the draft was checked fails the
+/// foreign key (400).
 pub(super) async fn write_access_profile_segments(
     ex: &mut dyn Executor,
     id: &str,
     draft: &AccessProfileDraft,
 ) -> StoreResult<()> {
-    ex.execute(
-        "DELETE FROM access_profile_segments WHERE access_profile_id = $1",
-        params![id],
-    )
-    .await?;
     for (pos, segment) in draft.segment_ids.iter().enumerate() {
         ex.execute(
             "INSERT INTO access_profile_segments (access_profile_id, segment_id, position) \

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::access_profiles::{ACCESS_PROFILES, AP_COLS, AP_COLUMNS, AP_FROM};
+use super::access_profiles::{access_profiles_from_rows, ACCESS_PROFILES, AP_COLUMNS, AP_FROM};
 use super::*;
 use crate::domain::model::*;
 use crate::query::format_timestamp;
@@ -296,7 +296,7 @@ impl SourceAppStore for SqlStore {
             .pop()
             .ok_or_else(|| not_found("source app", app_id))?;
         let listing = Listing {
-            cols: &format!("{AP_COLS}, s.num_id AS source_num_id"),
+            cols: &format!("{}, s.num_id AS source_num_id", self.ap_cols),
             from: &format!("{AP_FROM}{APP_PROFILE_JOIN}"),
             count_from: &format!("{}{APP_PROFILE_JOIN}", ACCESS_PROFILES.count_from),
             columns: &APP_PROFILE_COLUMNS,
@@ -308,9 +308,7 @@ impl SourceAppStore for SqlStore {
             .iter()
             .map(|r| r.get::<i64>("source_num_id"))
             .collect::<StoreResult<Vec<_>>>()?;
-        let profiles = self
-            .access_profiles_from_rows(&mut Pooled(&*self.db), rows)
-            .await?;
+        let profiles = access_profiles_from_rows(rows)?;
         Ok(Page {
             items: profiles
                 .into_iter()
