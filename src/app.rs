@@ -3,18 +3,19 @@
 //! `App::build` is the seam tests use (port 0, a fresh database).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod connections;
+
+use crate::api::error::ApiError;
 use crate::api::rate_limit::{AuthFailures, RateLimits};
 use crate::api::state::Shared;
 pub use crate::api::AppState;
@@ -26,6 +27,7 @@ use crate::domain::model::Identity;
 use crate::domain::Clock;
 use crate::store::{Store, StoreError};
 use crate::tasks::{Runner, Wakeup};
+use connections::{Connections, Held};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -206,8 +208,17 @@ impl App {
         });
         let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
-        let connections = connection_builder(&state.config.gateway);
-        let server = tokio::spawn(serve(listener, router, connections, rx));
+        let builder = connection_builder(&state.config.gateway);
+        let gateway = &state.config.gateway;
+        let (cap, descriptors) =
+            connections::cap(gateway.max_connections, gateway.max_requests_in_flight);
+        tracing::info!(
+            max_connections = cap,
+            descriptor_limit = descriptors,
+            "open connections are capped"
+        );
+        let connections = Connections::new(cap);
+        let server = tokio::spawn(serve(listener, router, builder, connections, rx));
         Ok(App {
             addr,
             state,
@@ -288,21 +299,24 @@ fn connection_builder(gateway: &GatewayArgs) -> http1::Builder {
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_header_size(usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX))
-        .max_headers(gateway.max_headers);
+        .max_headers(gateway.max_headers)
+        // A client that shuts down its sending side once its request is sent still
+        // gets the answer (without this, hyper closes the connection at the EOF).
+        .half_close(true);
     builder
 }
 
 /// Accepts connections until `shutdown` fires, then stops accepting, lets every open
-/// connection finish its in-flight requests (idle ones are closed), and returns.
+/// connection finish its in-flight requests (idle ones are closed), and returns. At
+/// most `connections`' cap are open at once (see [`connections`]).
 async fn serve(
     mut listener: TcpListener,
     router: axum::Router,
     builder: http1::Builder,
+    connections: Arc<Connections>,
     shutdown: oneshot::Receiver<()>,
 ) {
-    let graceful = GracefulShutdown::new();
-    // Open connections, for the shutdown's log lines.
-    let open = Arc::new(AtomicUsize::new(0));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // axum's accept retries transient errors (e.g. too many open files) itself.
@@ -310,29 +324,60 @@ async fn serve(
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             _ = &mut shutdown => break,
         };
-        // The peer's address, for what is counted per address (failed authentications).
-        let service = TowerToHyperService::new(tower::util::MapRequest::new(
-            router.clone(),
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        let Some(ticket) = connections.admit() else {
+            tokio::spawn(refuse(io, remote, connections.open()));
+            continue;
+        };
+        let ticket = Arc::new(ticket);
+        let service = {
+            let ticket = ticket.clone();
+            let router = router.clone();
+            hyper::service::service_fn(move |mut req: axum::http::Request<Incoming>| {
+                // The peer's address, for what is counted per address (failed
+                // authentications).
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo(remote));
-                req
-            },
-        ));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
-        let open = OpenConnection::count(&open);
+                // Busy until the answer's body is written to the end.
+                let busy = ticket.busy();
+                let answer = tower::ServiceExt::oneshot(router.clone(), req);
+                async move {
+                    let answer = answer.await;
+                    answer.map(|response| response.map(|body| Held::new(body, busy)))
+                }
+            })
+        };
+        let connection = builder.serve_connection(TokioIo::new(io), service);
+        let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            tokio::pin!(connection);
+            let mut closing = false;
+            let ended = loop {
+                tokio::select! {
+                    ended = connection.as_mut() => break ended,
+                    // Idle between requests or still reading a request head (hyper's
+                    // graceful shutdown waits for such a head to complete): closed now.
+                    _ = ticket.evicted() => {
+                        tracing::debug!(%remote, "closed the connection idle longest to make room");
+                        break Ok(());
+                    }
+                    _ = stopped.changed(), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+            };
+            if let Err(e) = ended {
+                log_connection_error(remote, &e);
             }
-            drop(open);
+            drop(ticket);
         });
     }
     drop(listener);
-    let closing = graceful.shutdown();
-    tokio::pin!(closing);
+    let _ = stop.send(true);
+    let closed = connections.closed();
+    tokio::pin!(closed);
     loop {
-        let waiting = open.load(Ordering::Relaxed);
+        let waiting = connections.open();
         if waiting > 0 {
             tracing::info!(
                 connections = waiting,
@@ -340,30 +385,67 @@ async fn serve(
             );
         }
         tokio::select! {
-            _ = &mut closing => return,
+            _ = &mut closed => return,
             _ = tokio::time::sleep(SHUTDOWN_REPORT_EVERY) => {}
         }
     }
 }
 
+/// Answers a connection over the cap, when every open connection is serving a request:
+/// 503 with `Retry-After` and the ISC body, without reading its request, then closes it.
+async fn refuse(mut io: tokio::net::TcpStream, remote: SocketAddr, open: usize) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!(
+        %remote,
+        connections = open,
+        "connection refused: every open connection is serving a request (--max-connections)"
+    );
+    let (parts, body) = axum::response::IntoResponse::into_response(ApiError::Overloaded {
+        retry_after_secs: 1,
+    })
+    .into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return;
+    };
+    let mut head = format!("HTTP/1.1 {}\r\n", parts.status);
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let answer = async {
+        io.write_all(head.as_bytes()).await?;
+        io.write_all(&body).await?;
+        io.shutdown().await
+    };
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, answer).await;
+}
+
+/// How long the answer to a refused connection may take to write.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Logs how a connection ended with an error. A request hyper could not parse (bad
+/// request line, control characters in a header, bad `Content-Length`, head too
+/// large) was answered by hyper itself before any of ours ran — a bare status without
+/// the ISC body (see the README's limitations) — so it is logged here, with the peer.
+fn log_connection_error(remote: SocketAddr, e: &hyper::Error) {
+    if e.is_parse_too_large() {
+        tracing::warn!(%remote, reason = %e, "malformed request: request head too large; answered 431 (or 414) by the HTTP layer");
+    } else if e.is_parse() || e.is_parse_status() {
+        tracing::warn!(%remote, reason = %e, "malformed request: answered 400 by the HTTP layer");
+    } else if e.is_timeout() {
+        tracing::debug!(%remote, "connection closed: no complete request head in time");
+    } else {
+        tracing::debug!(%remote, error = %e, "connection ended with an error");
+    }
+}
+
 /// How often a shutdown that waits for connections says so again.
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(5);
-
-/// One open connection, counted while it lives.
-struct OpenConnection(Arc<AtomicUsize>);
-
-impl OpenConnection {
-    fn count(open: &Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::Relaxed);
-        Self(open.clone())
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// How often idle rate-limit keys are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(60);

@@ -111,6 +111,14 @@ pub struct GatewayArgs {
     #[arg(long, env = "ACCESSD_MAX_REQUESTS_IN_FLIGHT", default_value_t = 128)]
     pub max_requests_in_flight: usize,
 
+    /// Most connections open at once; at the cap, a new connection closes the one idle
+    /// longest (kept alive, or still sending its request head), or is answered 503
+    /// when every open one is serving a request. 0 = from the descriptor limit
+    /// (RLIMIT_NOFILE, whose soft limit is raised to the hard one at start), less room
+    /// for the database's files and connections.
+    #[arg(long, env = "ACCESSD_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
     /// Longest time a request may take, from its headers to its answer (including a
     /// slow body); longer → 408. 0 = no limit.
     #[arg(long, env = "ACCESSD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -141,6 +149,7 @@ impl Default for GatewayArgs {
             auth_failure_limit: 10,
             auth_failure_window_secs: 60,
             max_requests_in_flight: 128,
+            max_connections: 0,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_header_bytes: 64 * 1024,

@@ -79,6 +79,17 @@ pub enum ApiError {
         status: StatusCode,
         retry_after_secs: Option<u64>,
     },
+    /// 503 `503 Service Unavailable` from the readiness check (`GET /health/ready`): the
+    /// named `check` failed for `reason`.
+    #[error("Not ready: the {check} check failed: {reason}.")]
+    NotReady {
+        check: &'static str,
+        reason: &'static str,
+    },
+    /// 507 `507 Insufficient Storage` with the ISC body: the database's storage is full,
+    /// so the write was not saved (reads go on; the cause is logged).
+    #[error("The server's storage is full: the change was not saved. Retry once space is freed.")]
+    InsufficientStorage(String),
     /// 500 `500.0 Internal Fault`: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -110,7 +121,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded { .. } | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Injected { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,7 +141,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "413 Payload Too Large",
             Self::UnsupportedMediaType(_) => "415 Unsupported Media Type",
             Self::RateLimited { .. } | Self::AuthThrottled { .. } => "429 Too Many Requests",
-            Self::Overloaded { .. } => "503 Service Unavailable",
+            Self::Overloaded { .. } | Self::NotReady { .. } => "503 Service Unavailable",
+            Self::InsufficientStorage(_) => "507 Insufficient Storage",
             Self::Injected { status, .. } => match status.as_u16() {
                 408 => "408 Request Timeout",
                 429 => "429 Too Many Requests",
@@ -192,6 +205,14 @@ impl IntoResponse for ApiError {
                     Self::Internal(cause) => {
                         tracing::error!(tracking_id = %tracking_id, cause = %cause, "internal error");
                         "An internal fault occurred.".to_string()
+                    }
+                    Self::InsufficientStorage(cause) => {
+                        tracing::error!(
+                            tracking_id = %tracking_id,
+                            cause = %cause,
+                            "a write failed: the database's storage is full"
+                        );
+                        self.to_string()
                     }
                     other => other.to_string(),
                 };
@@ -291,6 +312,7 @@ impl From<StoreError> for ApiError {
                 ids.join(", ")
             )),
             StoreError::Refused(msg) => Self::BadRequest(msg),
+            StoreError::StorageFull(e) => Self::InsufficientStorage(e.to_string()),
             StoreError::Database(e) => Self::Internal(e.to_string()),
             StoreError::Corrupt(msg) | StoreError::Config(msg) => Self::Internal(msg),
         }

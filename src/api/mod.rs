@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod families;
 pub mod gateway;
+mod health;
 pub mod identities;
 mod keep_alive;
 pub mod lifecycle_states;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
         .route("/openapi/{document}", get(openapi_document))
+        .route("/health/ready", get(health::ready))
         .layer(middleware::from_fn(control::journal))
         .layer(Extension(state.control.clone()));
     let cors = cors_layer(&state.config.cors_origin);

@@ -61,6 +61,11 @@ pub enum StoreError {
     /// other, text holding U+0000 ([`db::refuse_nul`]).
     #[error("{0}")]
     Refused(String),
+    /// The database's storage is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`,
+    /// SQLSTATE 53100): the write was not saved and nothing of it remains. Reads go on,
+    /// and writes succeed again as soon as space is freed.
+    #[error("the database's storage is full: {0}")]
+    StorageFull(Box<dyn std::error::Error + Send + Sync>),
     /// The database failed; a unique or foreign-key violation is a
     /// [`db::ConstraintViolation`] inside.
     #[error("database error: {0}")]

@@ -109,8 +109,15 @@ impl PgDb {
     }
 }
 
-/// A sqlx error as a [`StoreError`], with unique and foreign-key violations classified.
+/// PostgreSQL's SQLSTATE for a full disk (`disk_full`, class 53: insufficient resources).
+const DISK_FULL: &str = "53100";
+
+/// A sqlx error as a [`StoreError`], with a full disk and unique and foreign-key
+/// violations classified.
 fn error(e: sqlx::Error) -> StoreError {
+    if matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some(DISK_FULL)) {
+        return StoreError::StorageFull(Box::new(e));
+    }
     let violation = match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => Some(ViolationKind::Unique),
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {

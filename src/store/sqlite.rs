@@ -356,10 +356,15 @@ fn sqlx_error(e: sqlx::Error) -> StoreError {
     StoreError::database(None, e)
 }
 
-/// A rusqlite error as a [`StoreError`], with unique and foreign-key violations
-/// classified.
+/// A rusqlite error as a [`StoreError`], with a full disk (`SQLITE_FULL`: a write
+/// that found no space, in the database file, its WAL or its shared-memory index) and
+/// unique and foreign-key violations classified.
 fn error(e: rusqlite::Error) -> StoreError {
     use rusqlite::ffi;
+    if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull)
+    {
+        return StoreError::StorageFull(Box::new(e));
+    }
     let violation = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
@@ -780,6 +785,18 @@ mod tests {
         while Arc::strong_count(&db.writer) < 3 + n {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_its_own_error_and_other_failures_stay_database_errors() {
+        use rusqlite::ffi;
+        let full = rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        assert!(matches!(error(full), StoreError::StorageFull(_)));
+        let io = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_IOERR), None);
+        assert!(matches!(error(io), StoreError::Database(_)));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -391,6 +391,11 @@ pub trait DirectoryStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// Checks the database answers (`GET /health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Checks the database can make a write durable (`GET /health/ready`): stores a new
+    /// id under the meta key `write_probe` in a write transaction of its own. The value
+    /// changes at every probe, so the commit writes a page (SQLite skips a row
+    /// rewritten unchanged).
+    async fn write_probe(&self) -> StoreResult<()>;
     /// Leaves the database complete in its own files at a clean shutdown, once nothing
     /// writes any more ([`crate::store::db::Database::close`]).
     async fn close(&self) -> StoreResult<()>;

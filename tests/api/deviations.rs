@@ -191,6 +191,7 @@ fn every_deviation_cites_the_contract_or_a_seed() {
         assert!(
             o.reason.contains("CONTRACT §")
                 || o.reason.contains("liveness")
+                || o.reason.contains("readiness")
                 || o.reason.contains("its own document")
                 || o.reason.contains("CORS preflight"),
             "{} {}: {}",

@@ -134,8 +134,36 @@ impl Server {
         Self::spawn(database_url, extra, Some(filter)).await
     }
 
+    /// Like `start_logging`, with the process's descriptor limit (RLIMIT_NOFILE, soft
+    /// and hard) set to `nofile` (through util-linux's `prlimit`).
+    pub async fn start_with_descriptor_limit(
+        database_url: &str,
+        extra: &[&str],
+        filter: &str,
+        nofile: u64,
+    ) -> Server {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_accessd"));
+        Self::spawn_command(command, database_url, extra, Some(filter)).await
+    }
+
     async fn spawn(database_url: &str, extra: &[&str], filter: Option<&str>) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_accessd"))
+        let command = Command::new(env!("CARGO_BIN_EXE_accessd"));
+        Self::spawn_command(command, database_url, extra, filter).await
+    }
+
+    /// Runs `command` (the binary, or a wrapper that runs it in its own process) with
+    /// `serve` and its flags.
+    async fn spawn_command(
+        mut command: Command,
+        database_url: &str,
+        extra: &[&str],
+        filter: Option<&str>,
+    ) -> Server {
+        let mut child = command
             .args([
                 "serve",
                 "--addr",

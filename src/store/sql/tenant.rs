@@ -39,6 +39,17 @@ impl TenantStore for SqlStore {
         Ok(())
     }
 
+    async fn write_probe(&self) -> StoreResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('write_probe', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![crate::domain::new_id()],
+        )
+        .await?;
+        tx.commit().await
+    }
+
     async fn close(&self) -> StoreResult<()> {
         self.db.close().await
     }
