@@ -3,6 +3,7 @@
 //! requests. Both live in this instance's memory.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::error::{ApiError, REQUEST_CONTEXT};
-use crate::auth::Operation;
+use crate::auth::{Claims, Operation};
 use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord};
 use crate::domain::Clock;
 
@@ -264,6 +265,9 @@ pub struct JournalEntry {
 /// The controls of one instance.
 pub struct Control {
     faults: Mutex<Vec<Fault>>,
+    /// Whether `faults` holds a rule: read without the lock on every request, so an
+    /// instance without faults never takes it.
+    armed: AtomicBool,
     journal: Mutex<VecDeque<JournalEntry>>,
     journal_size: usize,
     clock: Clock,
@@ -281,7 +285,7 @@ struct RequestFacts<'a> {
 #[derive(Clone, Debug)]
 struct Answered {
     operation: Operation,
-    client_id: Option<String>,
+    caller: Option<Arc<Claims>>,
     fault: Option<String>,
 }
 
@@ -289,6 +293,7 @@ impl Control {
     pub fn new(journal_size: usize, clock: Clock) -> Self {
         Self {
             faults: Mutex::default(),
+            armed: AtomicBool::new(false),
             journal: Mutex::default(),
             journal_size,
             clock,
@@ -301,7 +306,9 @@ impl Control {
             spec,
             fired: 0,
         };
-        lock(&self.faults).push(fault.clone());
+        let mut faults = lock(&self.faults);
+        faults.push(fault.clone());
+        self.armed.store(true, Ordering::Release);
         fault
     }
 
@@ -314,16 +321,22 @@ impl Control {
         let mut faults = lock(&self.faults);
         let before = faults.len();
         faults.retain(|f| f.id != id);
+        self.armed.store(!faults.is_empty(), Ordering::Release);
         faults.len() != before
     }
 
     pub fn clear_faults(&self) {
-        lock(&self.faults).clear();
+        let mut faults = lock(&self.faults);
+        faults.clear();
+        self.armed.store(false, Ordering::Release);
     }
 
     /// The first rule matching the request that fires now (its `times` counted down;
     /// a rule used up is removed).
     fn fire(&self, req: &RequestFacts<'_>) -> Option<Fault> {
+        if !self.armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut faults = lock(&self.faults);
         let at = faults.iter().position(|f| {
             f.spec.matches(req) && f.spec.probability.is_none_or(|p| rand::random::<f64>() < p)
@@ -332,6 +345,7 @@ impl Control {
         let fault = faults[at].clone();
         if fault.spec.times.is_some_and(|t| fault.fired >= t) {
             faults.remove(at);
+            self.armed.store(!faults.is_empty(), Ordering::Release);
         }
         Some(fault)
     }
@@ -372,7 +386,7 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     let operation = req.extensions().get::<Operation>().copied();
-    let client_id = super::gateway::verified_client_id(&req);
+    let caller = super::gateway::verified_claims(&req);
     let fault = {
         // The whole path: a nested family router sees it without its prefix.
         let path = match req.extensions().get::<OriginalUri>() {
@@ -383,7 +397,7 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
             method: req.method().as_str(),
             path,
             operation,
-            client_id: client_id.as_deref(),
+            client_id: caller.as_deref().map(|c| c.client_id.as_str()),
         };
         control.fire(&facts)
     };
@@ -414,7 +428,7 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
     if let Some(operation) = operation {
         response.extensions_mut().insert(Answered {
             operation,
-            client_id,
+            caller,
             fault: fault.map(|f| f.id),
         });
     }
@@ -476,7 +490,10 @@ pub async fn journal(
         status: response.status().as_u16(),
         family: answered.as_ref().map(|a| a.operation.family.as_str()),
         operation_id: answered.as_ref().map(|a| a.operation.id.as_str()),
-        client_id: answered.as_ref().and_then(|a| a.client_id.clone()),
+        client_id: answered
+            .as_ref()
+            .and_then(|a| a.caller.as_ref())
+            .map(|c| c.client_id.clone()),
         tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         fault: answered.and_then(|a| a.fault),

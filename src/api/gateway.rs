@@ -77,10 +77,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
-/// The client id of the request's verified token, if it has one.
-pub fn verified_client_id(req: &Request) -> Option<String> {
+/// The claims of the request's verified token, if it has one.
+pub fn verified_claims(req: &Request) -> Option<Arc<Claims>> {
     match req.extensions().get::<TokenCheck>() {
-        Some(TokenCheck::Verified(claims)) => Some(claims.client_id.clone()),
+        Some(TokenCheck::Verified(claims)) => Some(claims.clone()),
         _ => None,
     }
 }

@@ -75,25 +75,6 @@ impl TenantStore for SqlStore {
         if taken.is_some() {
             return Ok(None);
         }
-        // A tat further ahead than one take can put it (now + tau + t) means the clock
-        // was set back (the admin API's clock): that state belongs to a future that is
-        // gone, so the budget starts afresh.
-        let stale = self
-            .db
-            .execute(
-                "DELETE FROM rate_limits WHERE client_id = $1 AND bucket = $2 AND tat > $3",
-                params![client_id, bucket, now_us + tau_us + t_us],
-            )
-            .await?;
-        if stale > 0 {
-            let taken = self
-                .db
-                .fetch_optional(sql, params![client_id, bucket, now_us, t_us, tau_us])
-                .await?;
-            if taken.is_some() {
-                return Ok(None);
-            }
-        }
         let tat: Option<i64> = self
             .db
             .fetch_optional(
@@ -103,6 +84,25 @@ impl TenantStore for SqlStore {
             .await?
             .map(|r| r.get(0))
             .transpose()?;
+        // A tat further ahead than one take can put it (now + tau + t) means the clock
+        // was set back (the admin API's clock): that state belongs to a future that is
+        // gone, so the budget starts afresh.
+        if tat.is_some_and(|tat| tat > now_us + tau_us + t_us) {
+            self.db
+                .execute(
+                    "DELETE FROM rate_limits WHERE client_id = $1 AND bucket = $2 AND tat > $3",
+                    params![client_id, bucket, now_us + tau_us + t_us],
+                )
+                .await?;
+            let taken = self
+                .db
+                .fetch_optional(sql, params![client_id, bucket, now_us, t_us, tau_us])
+                .await?;
+            if taken.is_some() {
+                return Ok(None);
+            }
+            return Ok(Some(t_us.max(1)));
+        }
         Ok(Some(tat.map_or(0, |tat| tat - tau_us - now_us).max(1)))
     }
 
