@@ -163,9 +163,14 @@ impl App {
             wakeup.clone(),
             stop,
         );
-        let runner_task = if config.tasks.task_runner {
+        let runner_task = if config.tasks.runs_tasks() {
             tokio::spawn(runner.clone().run())
         } else {
+            tracing::info!(
+                "this instance runs no tasks (--no-task-runner): bulk deletes submitted \
+                 here stay queued until an instance with a task runner on the same \
+                 database takes them"
+            );
             tokio::spawn(async {})
         };
         let rate_limits = Arc::new(RateLimits::for_store(

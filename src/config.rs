@@ -1,12 +1,23 @@
-//! Configuration: every setting is a flag and an `ACCESSD_*` environment variable
-//! (flags win), with defaults that run the embedded single-machine setup.
+//! Configuration: every setting is a flag, an `ACCESSD_*` environment variable and a
+//! key of the TOML configuration file ([`mod@file`]), with defaults that run the embedded
+//! single-machine setup. Precedence: defaults < file < environment < flags. Secrets
+//! (the admin client secret, the database URL's password) are redacted wherever the
+//! configuration is printed: the `Debug` impls here and `serve --print-config`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use axum::http::HeaderValue;
 use clap::{ArgAction, Args};
 
-#[derive(Args, Clone, Debug)]
+pub mod file;
+
+/// The listen address of `serve` when none is configured.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// The base URL of a server on [`DEFAULT_ADDR`], where `accessd admin` calls by default.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+#[derive(Args, Clone)]
 pub struct DbArgs {
     /// Database URL: `sqlite://PATH` (a relative path is relative to the working
     /// directory) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database
@@ -19,6 +30,22 @@ pub struct DbArgs {
         default_value = "sqlite://accessd.db"
     )]
     pub database_url: String,
+
+    /// A TOML configuration file: its keys are the long flag names of `accessd serve`
+    /// (`database-url = "sqlite://accessd.db"`); the environment and flags override it.
+    #[arg(long, env = "ACCESSD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The database URL with its password redacted (atuin's `DbSettings`): a `Debug` print
+/// of the configuration may reach a log.
+impl std::fmt::Debug for DbArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbArgs")
+            .field("database_url", &file::redact_url(&self.database_url))
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 /// The durable task runner (CONTRACT §4).
@@ -28,6 +55,12 @@ pub struct TaskArgs {
     /// while others (sharing its database) run the tasks.
     #[arg(long, env = "ACCESSD_TASK_RUNNER", default_value_t = true, action = ArgAction::Set)]
     pub task_runner: bool,
+
+    /// Serve the API but run no tasks (the same as `--task-runner false`): for one of
+    /// several instances on a database, where another runs the tasks. A bulk delete
+    /// submitted here waits, queued, until an instance with a runner takes it.
+    #[arg(long)]
+    pub no_task_runner: bool,
 
     /// How long a runner's claim on a task lasts without progress; a task whose runner
     /// died is taken over after this many seconds.
@@ -54,10 +87,18 @@ pub struct TaskArgs {
     pub task_step_delay_ms: u64,
 }
 
+impl TaskArgs {
+    /// Whether this instance runs tasks: `--task-runner` and not `--no-task-runner`.
+    pub fn runs_tasks(&self) -> bool {
+        self.task_runner && !self.no_task_runner
+    }
+}
+
 impl Default for TaskArgs {
     fn default() -> Self {
         Self {
             task_runner: true,
+            no_task_runner: false,
             task_claim_ttl_secs: 30,
             task_retention_days: 90,
             task_poll_ms: 1000,
@@ -183,10 +224,10 @@ impl GatewayArgs {
     }
 }
 
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Clone)]
 pub struct Config {
     /// Listen address, `host:port` (port 0 picks a free port).
-    #[arg(long, env = "ACCESSD_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "ACCESSD_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
     #[command(flatten)]
@@ -209,20 +250,11 @@ pub struct Config {
     pub no_demo: bool,
 
     /// Client id of an ORG_ADMIN client to create or re-key at start (with the secret).
-    #[arg(
-        long,
-        env = "ACCESSD_ADMIN_CLIENT_ID",
-        requires = "admin_client_secret"
-    )]
+    #[arg(long, env = "ACCESSD_ADMIN_CLIENT_ID")]
     pub admin_client_id: Option<String>,
 
     /// Secret of that ORG_ADMIN client.
-    #[arg(
-        long,
-        env = "ACCESSD_ADMIN_CLIENT_SECRET",
-        requires = "admin_client_id",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ACCESSD_ADMIN_CLIENT_SECRET", hide_env_values = true)]
     pub admin_client_secret: Option<String>,
 
     /// Lifetime of access tokens, in seconds (`expires_in`).
@@ -295,11 +327,53 @@ pub fn secret_weakness(secret: &str) -> Option<String> {
     None
 }
 
+/// Every field but the admin client secret, redacted, and the database URL's password.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("db", &self.db)
+            .field("tasks", &self.tasks)
+            .field("gateway", &self.gateway)
+            .field("demo", &self.demo)
+            .field("no_demo", &self.no_demo)
+            .field("admin_client_id", &self.admin_client_id)
+            .field(
+                "admin_client_secret",
+                &self.admin_client_secret.as_ref().map(|_| file::REDACTED),
+            )
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("org", &self.org)
+            .field("pod", &self.pod)
+            .field("body_limit", &self.body_limit)
+            .field("journal_size", &self.journal_size)
+            .field("log_json", &self.log_json)
+            .field("cors_origin", &self.cors_origin)
+            .finish()
+    }
+}
+
 impl Config {
-    /// Refuses a configured admin client secret below the minimum strength, saying
-    /// why and how to make a good one.
+    /// Refuses an admin client id without a secret (or the reverse) and a configured
+    /// admin client secret below the minimum strength, saying why and how to make a
+    /// good one.
     pub fn validate(&self) -> Result<(), String> {
         self.gateway.validate()?;
+        // Checked here rather than by clap, which counts a value from the file as no
+        // value at all.
+        match (&self.admin_client_id, &self.admin_client_secret) {
+            (Some(_), None) => {
+                return Err("ACCESSD_ADMIN_CLIENT_ID (--admin-client-id) needs \
+                     ACCESSD_ADMIN_CLIENT_SECRET (--admin-client-secret) too"
+                    .into())
+            }
+            (None, Some(_)) => {
+                return Err("ACCESSD_ADMIN_CLIENT_SECRET (--admin-client-secret) needs \
+                     ACCESSD_ADMIN_CLIENT_ID (--admin-client-id) too"
+                    .into())
+            }
+            _ => {}
+        }
         if let Some(why) = self
             .admin_client_secret
             .as_deref()
@@ -319,6 +393,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             db: DbArgs {
                 database_url: database_url.to_string(),
+                config: None,
             },
             tasks: TaskArgs::default(),
             gateway: GatewayArgs::default(),
@@ -364,5 +439,27 @@ mod tests {
         assert!(error.contains("too weak: it has 6 characters"), "{error}");
         config.admin_client_secret = Some("a-much-longer-ops-secret-42".into());
         assert_eq!(config.validate(), Ok(()));
+        config.admin_client_id = None;
+        let error = config.validate().unwrap_err();
+        assert!(error.contains("needs ACCESSD_ADMIN_CLIENT_ID"), "{error}");
+    }
+
+    #[test]
+    fn the_admin_client_calls_the_default_address_by_default() {
+        assert_eq!(DEFAULT_URL, format!("http://{DEFAULT_ADDR}"));
+    }
+
+    #[test]
+    fn debug_output_redacts_the_secret_and_the_database_password() {
+        let mut config = Config::for_database("postgres://accessd:db-pass-0451@db/accessd");
+        config.admin_client_id = Some("ops".into());
+        config.admin_client_secret = Some("admin-secret-0451-abcdef".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("admin-secret-0451"), "{shown}");
+        assert!(!shown.contains("db-pass-0451"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("ops"),
+            "{shown}"
+        );
     }
 }

@@ -8,6 +8,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+pub mod admin_cli;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -1,10 +1,14 @@
 //! The `accessd` command line: `serve`, `migrate`, `export`, `import`, `client create`,
-//! `rotate-key`.
+//! `rotate-key`, `admin …`.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use accessd::admin_cli::AdminArgs;
 use accessd::auth::clients::provision_client;
+use accessd::config::file::{self, ConfigFile};
 use accessd::config::{Config, DbArgs};
 use accessd::domain::Clock;
 use accessd::App;
@@ -14,7 +18,7 @@ use accessd::App;
     name = "accessd",
     version,
     about = "Self-hosted ISC Access Profiles API server",
-    after_help = "Start here:\n  accessd serve                      # http://127.0.0.1:8080, ./accessd.db, demo tenant\n  accessd serve --help               # every setting, its environment variable and default\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd"
+    after_help = "Start here:\n  accessd serve                      # http://127.0.0.1:8080, ./accessd.db, demo tenant\n  accessd serve --help               # every setting, its environment variable and default\n  accessd serve --config accessd.toml --print-config   # the settings in effect, and whence\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,9 +29,16 @@ struct Cli {
 enum Command {
     /// Run the server.
     #[command(
-        after_help = "Example:\n  ACCESSD_ADMIN_CLIENT_ID=ops ACCESSD_ADMIN_CLIENT_SECRET=$(openssl rand -hex 24) \\\n    accessd serve --addr 0.0.0.0:8080 --database-url sqlite:///var/lib/accessd/accessd.db --no-demo"
+        after_help = "Example:\n  ACCESSD_ADMIN_CLIENT_ID=ops ACCESSD_ADMIN_CLIENT_SECRET=$(openssl rand -hex 24) \\\n    accessd serve --addr 0.0.0.0:8080 --database-url sqlite:///var/lib/accessd/accessd.db --no-demo\n  accessd serve --config /etc/accessd.toml --print-config"
     )]
-    Serve(Box<Config>),
+    Serve {
+        #[command(flatten)]
+        config: Box<Config>,
+        /// Print the effective configuration as TOML (each value with its origin:
+        /// default, file, env or flag; secrets redacted) and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
     /// Create or migrate the database, then exit.
     #[command(
         after_help = "Example:\n  accessd migrate --database-url postgres://accessd@db.internal:5432/accessd"
@@ -53,6 +64,12 @@ enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Drive a running accessd through its admin API (`/_accessd/`): reset the tenant,
+    /// load or export fixtures, inject faults, move the clock, read the request journal.
+    #[command(
+        after_help = "Example:\n  export ACCESSD_URL=http://127.0.0.1:8080 ACCESSD_ADMIN_CLIENT_ID=ops ACCESSD_ADMIN_CLIENT_SECRET=...\n  accessd admin reset --demo\n  accessd admin faults add --operation-id listAccessProfiles --status 429 --times 1\n  accessd admin clock advance 2h\n  accessd admin requests list --operation-id listAccessProfiles"
+    )]
+    Admin(AdminArgs),
     /// Print a shell completion script to standard output.
     #[command(
         after_help = "Example:\n  accessd completions bash > ~/.local/share/bash-completion/completions/accessd\n  accessd completions zsh > \"${fpath[1]}/_accessd\""
@@ -145,9 +162,11 @@ fn banner(app: &accessd::App, config_db: &str, json: bool) {
     let database = database_shown(config_db);
     let state = if app.fresh { "created" } else { "existing" };
     let secret = app.admin.client_secret.as_deref();
+    let runs_tasks = app.state().config.tasks.runs_tasks();
     if json {
         tracing::info!(
             base_url = %base,
+            task_runner = runs_tasks,
             token_url = %format!("{base}/oauth/token"),
             database = %database,
             database_state = state,
@@ -172,12 +191,113 @@ fn banner(app: &accessd::App, config_db: &str, json: bool) {
         }
         None => println!("                     client_secret=(as configured)"),
     }
+    if !runs_tasks {
+        println!(
+            "  tasks:             not run here (--no-task-runner); an instance with a task \
+             runner on this database runs them"
+        );
+    }
+}
+
+/// The command line as parsed, with the values of the configuration file (`--config`,
+/// `ACCESSD_CONFIG`) as the defaults of the command's settings, under the environment
+/// and the flags.
+struct Parsed {
+    /// The matches of the innermost subcommand (`serve`, `migrate`, `create`, …).
+    leaf: ArgMatches,
+    file: Option<ConfigFile>,
+}
+
+/// The names of the subcommands on the command line, outermost first.
+fn subcommand_path(matches: &ArgMatches) -> (Vec<String>, ArgMatches) {
+    let mut path = Vec::new();
+    let mut leaf = matches.clone();
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name.to_string());
+        let sub = sub.clone();
+        leaf = sub;
+    }
+    (path, leaf)
+}
+
+/// `command` with `apply` done to its subcommand at `path`.
+fn with_subcommand(
+    command: clap::Command,
+    path: &[String],
+    apply: &dyn Fn(clap::Command) -> clap::Command,
+) -> clap::Command {
+    match path.split_first() {
+        None => apply(command),
+        Some((name, rest)) => command.mut_subcommand(name, |sub| with_subcommand(sub, rest, apply)),
+    }
+}
+
+fn parse() -> Result<(Cli, Parsed), Box<dyn std::error::Error>> {
+    let matches = Cli::command().get_matches();
+    let (path, leaf) = subcommand_path(&matches);
+    let config_path = leaf
+        .try_get_one::<PathBuf>("config")
+        .ok()
+        .flatten()
+        .cloned();
+    let Some(config_path) = config_path else {
+        return Ok((
+            Cli::from_arg_matches(&matches)?,
+            Parsed { leaf, file: None },
+        ));
+    };
+    let command = Cli::command();
+    let serve = command
+        .find_subcommand("serve")
+        .ok_or("the serve command is missing")?;
+    let file = ConfigFile::load(&config_path, serve)?;
+    // Parsed again, with the file's values as defaults: clap's environment variables
+    // and flags then override them (defaults < file < env < flags).
+    let matches = with_subcommand(command, &path, &|sub| file.apply(sub)).get_matches();
+    let (_, leaf) = subcommand_path(&matches);
+    Ok((
+        Cli::from_arg_matches(&matches)?,
+        Parsed {
+            leaf,
+            file: Some(file),
+        },
+    ))
+}
+
+/// `serve`'s clap definition (for origins and `--print-config`).
+fn serve_command() -> Result<clap::Command, Box<dyn std::error::Error>> {
+    Ok(Cli::command()
+        .find_subcommand("serve")
+        .ok_or("the serve command is missing")?
+        .clone())
+}
+
+/// `--task-runner` and `--no-task-runner` say opposite things: the one from the
+/// higher-precedence origin wins (a file's `no-task-runner = true` yields to
+/// `--task-runner true` on the command line; the reverse too).
+fn settle_task_runner(
+    config: &mut Config,
+    parsed: &Parsed,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !(config.tasks.task_runner && config.tasks.no_task_runner) {
+        return Ok(());
+    }
+    let serve = serve_command()?;
+    let runner = file::origin(&serve, &parsed.leaf, parsed.file.as_ref(), "task_runner");
+    let no_runner = file::origin(&serve, &parsed.leaf, parsed.file.as_ref(), "no_task_runner");
+    if file::rank(&runner) > file::rank(&no_runner) {
+        config.tasks.no_task_runner = false;
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
+    let result = match parse() {
+        Ok((cli, parsed)) => run(cli, parsed).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("accessd: {e}");
@@ -186,19 +306,35 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(cli: Cli, parsed: Parsed) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "accessd", &mut std::io::stdout());
         }
-        Command::Serve(config) => {
+        Command::Serve {
+            mut config,
+            print_config,
+        } => {
+            settle_task_runner(&mut config, &parsed)?;
+            if print_config {
+                print!(
+                    "{}",
+                    file::render(&serve_command()?, &parsed.leaf, parsed.file.as_ref())
+                );
+                return Ok(());
+            }
             init_tracing(config.log_json);
+            if let Some(file) = &parsed.file {
+                tracing::info!(file = %file.path.display(), "configuration file read");
+            }
+            tracing::debug!(config = ?config, "effective configuration");
             let (json, database_url) = (config.log_json, config.db.database_url.clone());
             let app = App::build(*config, Clock::system()).await?;
             banner(&app, &database_url, json);
             app.run_until_signal().await;
         }
+        Command::Admin(args) => accessd::admin_cli::run(args).await?,
         Command::Migrate(db) => {
             accessd::store::open(&db.database_url).await?;
             println!(

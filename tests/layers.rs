@@ -9,6 +9,7 @@
 //!  │      ├─→ demo (the admin API's reset loads it) ─→ store, domain
 //!  │      └─→ domain, query, store, config
 //!  └─→ demo
+//! admin_cli (`accessd admin`, an HTTP client of the admin API) ─→ config
 //! ```
 //!
 //! `domain` is pure: it uses no other module of ours and none of axum, sqlx or tokio.
@@ -44,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["domain", "query"]),
     ("query", &["domain"]),
     ("config", &[]),
+    ("admin_cli", &["config"]),
     ("domain", &[]),
 ];
 

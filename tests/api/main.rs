@@ -10,8 +10,10 @@ mod helpers;
 
 mod access_profiles;
 mod admin;
+mod admin_cli;
 mod auth;
 mod collections;
+mod config_file;
 mod connections;
 mod crash;
 mod deletion;

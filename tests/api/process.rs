@@ -155,6 +155,18 @@ impl Server {
         Self::spawn_command(command, database_url, extra, filter).await
     }
 
+    /// Like `start_logging`, with these environment variables set for the process.
+    pub async fn start_with_env(
+        database_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        filter: &str,
+    ) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_accessd"));
+        command.envs(env.iter().copied());
+        Self::spawn_command(command, database_url, extra, Some(filter)).await
+    }
+
     /// Runs `command` (the binary, or a wrapper that runs it in its own process) with
     /// `serve` and its flags.
     async fn spawn_command(
