@@ -342,7 +342,7 @@ pub struct JournalEntry {
     /// The id of the fault that answered (or delayed) the request.
     pub fault: Option<String>,
     /// The request's body, with `--journal-bodies` (and when it has one): JSON as
-    /// JSON, anything else as text, secrets replaced ([`recorded_body`]).
+    /// JSON, anything else as text, secrets replaced (see `recorded_body`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// Whether `body` is cut at [`BODY_CAP`] bytes (it is then the start of the text).

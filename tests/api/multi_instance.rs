@@ -787,3 +787,31 @@ async fn the_clock_set_on_one_instance_is_read_on_another_and_its_tokens_expire_
     let (_, clock) = until(&b, "/_accessd/clock", true, |status, _| status == 200).await;
     assert_eq!(clock["now"], "2031-05-01T10:12:30.000Z", "{clock}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: runs in the postgres pass (ACCESSD_TEST_BACKEND=postgres, --include-ignored)"]
+async fn an_instance_whose_listening_connection_is_cut_listens_again_and_catches_up() {
+    let (a, b) = two_instances().await;
+    // Cut every listening connection to the database: B's among them (instances of
+    // other tests running now listen again too, as this test expects of B).
+    let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let mut db = PgConnection::connect(&url).await.expect("test connection");
+    let cut: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN \"accessd_control\"%' AND pg_terminate_backend(pid)",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("terminate the listeners");
+    assert!(cut.len() >= 2, "A's and B's listeners: {cut:?}");
+    // A change made while B may not be listening: B hears it, or reloads when it
+    // listens again.
+    let (status, rule) = a
+        .post(
+            "/_accessd/faults",
+            json!({"operationId": "listSources", "status": 502}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    until(&b, "/v3/sources", false, |status, _| status == 502).await;
+}
