@@ -62,6 +62,8 @@ pub struct App {
     stop_runner: tokio::sync::watch::Sender<bool>,
     runner_task: JoinHandle<()>,
     maintenance: JoinHandle<()>,
+    /// Applies the fault rules and clock changes other instances announce.
+    follower: JoinHandle<()>,
 }
 
 /// Alias of the built-in administrator identity the start-up client acts as.
@@ -156,6 +158,21 @@ impl App {
         };
         let wakeup = Wakeup::default();
         let (stop_runner, stop) = tokio::sync::watch::channel(false);
+        let control = Arc::new(crate::api::control::Control::new(
+            store.clone(),
+            config.journal_size,
+            config.journal_bodies,
+            clock.clone(),
+            wakeup.clone(),
+        ));
+        // The stored fault rules and clock, before any request or task step: listening
+        // before loading, so a change made between the two is heard, not lost.
+        let changes = store.control_changes().await?;
+        control.reload().await?;
+        let follower = match changes {
+            Some(feed) => tokio::spawn(control.clone().follow(feed, stop_runner.subscribe())),
+            None => tokio::spawn(async {}),
+        };
         let runner = Runner::new(
             store.clone(),
             clock.clone(),
@@ -195,10 +212,6 @@ impl App {
             store.clone(),
             stop_runner.subscribe(),
         ));
-        let control = Arc::new(crate::api::control::Control::new(
-            config.journal_size,
-            clock.clone(),
-        ));
         let state = AppState::new(Shared {
             store,
             keys,
@@ -235,6 +248,7 @@ impl App {
             stop_runner,
             runner_task,
             maintenance,
+            follower,
         })
     }
 
@@ -265,6 +279,7 @@ impl App {
         let _ = self.stop_runner.send(true);
         let _ = self.runner_task.await;
         let _ = self.maintenance.await;
+        let _ = self.follower.await;
         match self.state.store.close().await {
             Ok(()) => tracing::info!("database closed; shut down cleanly"),
             Err(e) => tracing::warn!(error = %e, "the database could not be closed cleanly"),

@@ -277,6 +277,12 @@ pub struct Config {
     #[arg(long, env = "ACCESSD_JOURNAL_SIZE", default_value_t = 1000)]
     pub journal_size: usize,
 
+    /// Record each request's body in the admin API's journal (JSON as JSON, anything
+    /// else as text; at most 64 KiB each; secrets such as `client_secret` and
+    /// password-like fields replaced). Off: bodies are not read by the journal at all.
+    #[arg(long, env = "ACCESSD_JOURNAL_BODIES")]
+    pub journal_bodies: bool,
+
     /// Log as JSON lines (the start-up banner too) instead of human-readable text.
     #[arg(long, env = "ACCESSD_LOG_JSON")]
     pub log_json: bool,
@@ -406,6 +412,7 @@ impl Config {
             pod: "local".into(),
             body_limit: 1024 * 1024,
             journal_size: 1000,
+            journal_bodies: false,
             log_json: false,
             cors_origin: Vec::new(),
         }

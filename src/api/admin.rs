@@ -1,5 +1,6 @@
 //! The admin API under `/_accessd/`, off the ISC families, for test suites: the clock,
-//! injected faults and the request journal. Described by its own OpenAPI document
+//! injected faults and the request journal. The clock and the faults are shared by every
+//! instance on the database (`control.rs`); the journal is this instance's. Described by its own OpenAPI document
 //! (`GET /_accessd/openapi.json`, `spec/accessd-admin.json`); every operation needs a
 //! token whose client holds the scope `accessd:admin` (not implied by `sp:scopes:all`).
 
@@ -76,8 +77,9 @@ struct ClockChange {
     advance_seconds: Option<i64>,
 }
 
-/// `POST /_accessd/clock`: token expiry, task retention, rate-limit windows and the
-/// `created`/`modified` stamps all follow it.
+/// `POST /_accessd/clock`: token expiry, task retention, rate-limit windows, tasks held
+/// running by a fault and the `created`/`modified` stamps all follow it, on every
+/// instance on the database.
 async fn set_clock(
     State(state): State<AppState>,
     _: AdminCaller,
@@ -104,18 +106,23 @@ async fn set_clock(
             "Name a change: real, freeze, to or advanceSeconds.",
         ));
     }
-    if change.real {
-        state.clock.real();
-    }
-    if change.freeze {
-        state.clock.freeze();
-    }
-    if let Some(to) = to {
-        state.clock.set(to);
-    }
-    if let Some(secs) = change.advance_seconds {
-        state.clock.advance(secs);
-    }
+    state
+        .control
+        .change_clock(|clock| {
+            if change.real {
+                clock.real();
+            }
+            if change.freeze {
+                clock.freeze();
+            }
+            if let Some(to) = to {
+                clock.set(to);
+            }
+            if let Some(secs) = change.advance_seconds {
+                clock.advance(secs);
+            }
+        })
+        .await?;
     Ok(axum::Json(clock_body(&state)))
 }
 
@@ -162,8 +169,8 @@ async fn reset(
 }
 
 /// `GET /_accessd/faults`
-async fn list_faults(State(state): State<AppState>, _: AdminCaller) -> Response {
-    axum::Json(state.control.faults()).into_response()
+async fn list_faults(State(state): State<AppState>, _: AdminCaller) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.control.faults().await?).into_response())
 }
 
 /// `POST /_accessd/faults`: 201 with the rule and its id; every problem of an invalid
@@ -180,14 +187,17 @@ async fn add_fault(
             problems.join("; ")
         )));
     }
-    let fault = state.control.add_fault(spec);
+    let fault = state.control.add_fault(spec).await?;
     Ok((StatusCode::CREATED, axum::Json(fault)).into_response())
 }
 
 /// `DELETE /_accessd/faults`
-async fn clear_faults(State(state): State<AppState>, _: AdminCaller) -> StatusCode {
-    state.control.clear_faults();
-    StatusCode::NO_CONTENT
+async fn clear_faults(
+    State(state): State<AppState>,
+    _: AdminCaller,
+) -> Result<StatusCode, ApiError> {
+    state.control.clear_faults().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /_accessd/faults/{id}`
@@ -196,7 +206,7 @@ async fn remove_fault(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.control.remove_fault(&id) {
+    if state.control.remove_fault(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("fault rule", &id))

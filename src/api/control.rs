@@ -1,46 +1,98 @@
 //! Controls for testers (the admin API of `admin.rs` sets them): injected faults, which
-//! answer matching requests in place of their operation, and the journal of the last
-//! requests. Both live in this instance's memory.
+//! answer matching requests in place of their operation, the clock, and the journal of
+//! the last requests.
+//!
+//! Fault rules and the clock live in the database, shared by every instance on it: each
+//! instance matches requests against a copy in its memory (a request that matches no
+//! rule costs no database round trip), loaded at start and, on PostgreSQL, reloaded
+//! when any instance announces a change ([`Control::follow`]). A rule that matches is
+//! counted in the database, atomically, so `times` holds across instances. The journal
+//! is this instance's own, in memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Request};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::sync::Arc;
 
 use super::error::{ApiError, REQUEST_CONTEXT};
 use crate::auth::{Claims, Operation};
-use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord};
+use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord, TaskState};
 use crate::domain::Clock;
+use crate::store::db::ChangeFeed;
+use crate::store::{FaultRuleRow, Store, StoreError, StoreResult};
+use crate::tasks::Wakeup;
 
-/// The outcomes `taskOutcome` may force.
+/// The completion statuses `taskOutcome` may force.
 const TASK_OUTCOMES: [&str; 4] = ["ERROR", "TEMPERROR", "WARNING", "TERMINATED"];
+
+/// The `taskOutcome` that holds the task running (for `runningMs`).
+const RUNNING: &str = "RUNNING";
+
+/// The longest `runningMs`: 30 days (the clock can be moved past it at once).
+const MAX_RUNNING_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// The runner a task held running by a fault rule is claimed by: no runner has this
+/// name, so the task stays untouched until its claim expires on the server's clock,
+/// and is then taken over and run like a task whose runner died (CONTRACT §4).
+pub const HELD_BY_FAULT: &str = "fault-rule";
 
 /// The operations that start a task a fault can decide the outcome of.
 const BULK_DELETES: [&str; 2] = ["deleteAccessProfilesInBulk", "deleteBulkRoles"];
 
-/// The outcome a fault rule forces on the task the request starts (a request
-/// extension the bulk-delete handlers read).
+/// What a fault rule does to the task the request starts (a request extension the
+/// bulk-delete handlers read).
 #[derive(Clone, Copy, Debug)]
-pub struct ForcedOutcome(pub CompletionStatus);
+pub enum ForcedOutcome {
+    /// The task ends at once with this completion status.
+    Finished(CompletionStatus),
+    /// The task reads as running for this many milliseconds of the server's clock,
+    /// then runs as usual.
+    Running { for_ms: u64 },
+}
 
 /// Records the task a bulk delete starts: pending, for the runner — or, when a fault
-/// rule forced its outcome, finished at once with it, nothing deleted.
+/// rule forced its outcome, finished at once with it, nothing deleted — or held
+/// running: claimed by [`HELD_BY_FAULT`] until the server's clock passes the hold, so
+/// no runner touches it (nothing is deleted) until then.
 pub async fn start_task(
     state: &super::AppState,
     forced: Option<ForcedOutcome>,
     task: TaskRecord,
 ) -> Result<String, ApiError> {
-    let Some(ForcedOutcome(status)) = forced else {
-        return Ok(crate::tasks::enqueue(state.store.as_ref(), &state.wakeup, &task).await?);
+    let status = match forced {
+        None => {
+            return Ok(crate::tasks::enqueue(state.store.as_ref(), &state.wakeup, &task).await?);
+        }
+        Some(ForcedOutcome::Running { for_ms }) => {
+            let now = state.clock.now();
+            let held = TaskRecord {
+                state: TaskState::Running,
+                progress: Some("Started".into()),
+                claimed_by: Some(HELD_BY_FAULT.into()),
+                // At most MAX_RUNNING_MS (the rule was checked): no overflow.
+                claim_expires: Some(
+                    now + chrono::Duration::milliseconds(
+                        i64::try_from(for_ms.min(MAX_RUNNING_MS)).unwrap_or(0),
+                    ),
+                ),
+                launched: Some(now),
+                ..task
+            };
+            state.store.insert_task(&held).await?;
+            return Ok(held.id);
+        }
+        Some(ForcedOutcome::Finished(status)) => status,
     };
     let mut messages = task.messages.clone();
     messages.push(message(
@@ -101,9 +153,13 @@ pub struct FaultSpec {
     pub delay_ms: Option<u64>,
     /// For a bulk delete (of access profiles or roles): the task it starts ends at
     /// once with this completion status (`ERROR`, `TEMPERROR`, `WARNING`, `TERMINATED`)
-    /// and deletes nothing.
+    /// and deletes nothing — or, `RUNNING`, reads as running for `runningMs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_outcome: Option<String>,
+    /// With `taskOutcome` `RUNNING`: how long the task stays running, in milliseconds
+    /// of the server's clock, before it runs as usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_ms: Option<u64>,
     /// Close the connection without an answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drop: bool,
@@ -135,11 +191,15 @@ impl FaultSpec {
             problems.push("a fault needs an effect: status, delayMs, drop or taskOutcome".into());
         }
         if let Some(outcome) = &self.task_outcome {
+            let running = outcome.eq_ignore_ascii_case(RUNNING);
             if self.outcome().is_none() {
                 problems.push(format!(
-                    "taskOutcome '{outcome}' is not one of {}",
+                    "taskOutcome '{outcome}' is not one of {}, {RUNNING}",
                     TASK_OUTCOMES.join(", ")
                 ));
+            }
+            if running && self.running_ms.is_none() {
+                problems.push("taskOutcome RUNNING needs runningMs".into());
             }
             if self.status.is_some() || self.drop {
                 problems.push("taskOutcome lets the request through: no status or drop".into());
@@ -154,6 +214,21 @@ impl FaultSpec {
                     BULK_DELETES.join(" and ")
                 ));
             }
+        }
+        if self.running_ms.is_some()
+            && !self
+                .task_outcome
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(RUNNING))
+        {
+            problems.push("runningMs goes with taskOutcome RUNNING only".into());
+        }
+        if let Some(ms) = self.running_ms
+            && !(1..=MAX_RUNNING_MS).contains(&ms)
+        {
+            problems.push(format!(
+                "runningMs is between 1 and {MAX_RUNNING_MS} (30 days)"
+            ));
         }
         if self.drop && self.status.is_some() {
             problems.push("drop and status exclude each other".into());
@@ -177,12 +252,18 @@ impl FaultSpec {
         problems
     }
 
-    /// The completion status `taskOutcome` names.
-    pub fn outcome(&self) -> Option<CompletionStatus> {
+    /// What `taskOutcome` (and `runningMs`) do to the task.
+    pub fn outcome(&self) -> Option<ForcedOutcome> {
         let wanted = self.task_outcome.as_deref()?;
+        if wanted.eq_ignore_ascii_case(RUNNING) {
+            return Some(ForcedOutcome::Running {
+                for_ms: self.running_ms.unwrap_or(0),
+            });
+        }
         CompletionStatus::parse(wanted)
             .ok()
             .filter(|s| TASK_OUTCOMES.contains(&s.as_str()))
+            .map(ForcedOutcome::Finished)
     }
 
     fn matches(&self, req: &RequestFacts<'_>) -> bool {
@@ -260,18 +341,40 @@ pub struct JournalEntry {
     pub latency_ms: f64,
     /// The id of the fault that answered (or delayed) the request.
     pub fault: Option<String>,
+    /// The request's body, with `--journal-bodies` (and when it has one): JSON as
+    /// JSON, anything else as text, secrets replaced (see `recorded_body`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Whether `body` is cut at [`BODY_CAP`] bytes (it is then the start of the text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_truncated: Option<bool>,
 }
 
 /// The controls of one instance.
 pub struct Control {
+    store: Arc<dyn Store>,
+    /// This instance's copy of the fault rules, in the order they are matched.
     faults: Mutex<Vec<Fault>>,
     /// Whether `faults` holds a rule: read without the lock on every request, so an
     /// instance without faults never takes it.
     armed: AtomicBool,
     journal: Mutex<VecDeque<JournalEntry>>,
     journal_size: usize,
+    /// Whether the journal records request bodies (`--journal-bodies`).
+    journal_bodies: bool,
     clock: Clock,
+    /// The version of the stored clock setting `clock` follows (0: none).
+    clock_version: Mutex<i64>,
+    /// The task runner, woken when the clock moves (a task held running may be due).
+    wakeup: Wakeup,
 }
+
+/// How often a clock change is tried again when another instance changed the clock
+/// between its read and its write.
+const CLOCK_ATTEMPTS: usize = 8;
+
+/// How long the follower waits before listening again after its connection failed.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 /// What a fault is matched on.
 struct RequestFacts<'a> {
@@ -289,65 +392,230 @@ struct Answered {
     fault: Option<String>,
 }
 
+/// A stored rule as this instance matches it.
+fn fault_of(row: FaultRuleRow) -> StoreResult<Fault> {
+    let spec: FaultSpec = serde_json::from_str(&row.spec)
+        .map_err(|e| StoreError::Corrupt(format!("fault rule {}: {e}", row.id)))?;
+    Ok(Fault {
+        id: row.id,
+        spec,
+        fired: u64::try_from(row.fired).unwrap_or(0),
+    })
+}
+
 impl Control {
-    pub fn new(journal_size: usize, clock: Clock) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        journal_size: usize,
+        journal_bodies: bool,
+        clock: Clock,
+        wakeup: Wakeup,
+    ) -> Self {
         Self {
+            store,
             faults: Mutex::default(),
             armed: AtomicBool::new(false),
             journal: Mutex::default(),
             journal_size,
+            journal_bodies,
             clock,
+            clock_version: Mutex::new(0),
+            wakeup,
         }
     }
 
-    pub fn add_fault(&self, spec: FaultSpec) -> Fault {
-        let fault = Fault {
+    /// Stores a rule; it applies on this instance at once, on the others when they
+    /// hear of it.
+    pub async fn add_fault(&self, spec: FaultSpec) -> StoreResult<Fault> {
+        let row = FaultRuleRow {
             id: crate::domain::new_id(),
+            spec: serde_json::to_string(&spec)
+                .map_err(|e| StoreError::Corrupt(format!("fault rule: {e}")))?,
+            times_left: spec.times.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+            fired: 0,
+        };
+        self.store.insert_fault_rule(&row).await?;
+        let fault = Fault {
+            id: row.id,
             spec,
             fired: 0,
         };
         let mut faults = lock(&self.faults);
-        faults.push(fault.clone());
+        // A reload may have brought it already.
+        if !faults.iter().any(|f| f.id == fault.id) {
+            faults.push(fault.clone());
+            faults.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         self.armed.store(true, Ordering::Release);
-        fault
+        Ok(fault)
     }
 
-    pub fn faults(&self) -> Vec<Fault> {
-        lock(&self.faults).clone()
+    /// The stored rules, each with its firings on every instance.
+    pub async fn faults(&self) -> StoreResult<Vec<Fault>> {
+        self.store
+            .fault_rules()
+            .await?
+            .into_iter()
+            .map(fault_of)
+            .collect()
     }
 
     /// Whether a rule with this id was there.
-    pub fn remove_fault(&self, id: &str) -> bool {
+    pub async fn remove_fault(&self, id: &str) -> StoreResult<bool> {
+        let gone = self.store.delete_fault_rules(Some(id)).await?;
+        self.forget(Some(id));
+        Ok(gone > 0)
+    }
+
+    pub async fn clear_faults(&self) -> StoreResult<()> {
+        self.store.delete_fault_rules(None).await?;
+        self.forget(None);
+        Ok(())
+    }
+
+    /// Drops rule `id` (every rule when `None`) from this instance's copy.
+    fn forget(&self, id: Option<&str>) {
         let mut faults = lock(&self.faults);
-        let before = faults.len();
-        faults.retain(|f| f.id != id);
+        match id {
+            Some(id) => faults.retain(|f| f.id != id),
+            None => faults.clear(),
+        }
         self.armed.store(!faults.is_empty(), Ordering::Release);
-        faults.len() != before
     }
 
-    pub fn clear_faults(&self) {
-        let mut faults = lock(&self.faults);
-        faults.clear();
-        self.armed.store(false, Ordering::Release);
-    }
-
-    /// The first rule matching the request that fires now (its `times` counted down;
-    /// a rule used up is removed).
-    fn fire(&self, req: &RequestFacts<'_>) -> Option<Fault> {
+    /// The first rule matching the request that fires now. Matching is done on this
+    /// instance's copy; a match is counted in the database, which decides whether the
+    /// rule may still fire (another instance may have used up its `times`).
+    async fn fire(&self, req: &RequestFacts<'_>) -> Option<Fault> {
         if !self.armed.load(Ordering::Acquire) {
             return None;
         }
-        let mut faults = lock(&self.faults);
-        let at = faults.iter().position(|f| {
-            f.spec.matches(req) && f.spec.probability.is_none_or(|p| rand::random::<f64>() < p)
-        })?;
-        faults[at].fired += 1;
-        let fault = faults[at].clone();
-        if fault.spec.times.is_some_and(|t| fault.fired >= t) {
-            faults.remove(at);
-            self.armed.store(!faults.is_empty(), Ordering::Release);
+        let candidates: Vec<String> = lock(&self.faults)
+            .iter()
+            .filter(|f| {
+                f.spec.matches(req) && f.spec.probability.is_none_or(|p| rand::random::<f64>() < p)
+            })
+            .map(|f| f.id.clone())
+            .collect();
+        for id in candidates {
+            match self.store.fire_fault_rule(&id).await {
+                Ok(Some(row)) => {
+                    let used_up = row.times_left == Some(0);
+                    match fault_of(row) {
+                        Ok(fault) => {
+                            if used_up {
+                                self.forget(Some(&fault.id));
+                            }
+                            return Some(fault);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "a stored fault rule is unreadable"),
+                    }
+                }
+                // Removed, or used up by another instance.
+                Ok(None) => self.forget(Some(&id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, fault = %id, "could not count a fault rule's firing; it does not fire");
+                }
+            }
         }
-        Some(fault)
+        None
+    }
+
+    /// Reads the fault rules and the clock from the database into this instance (at
+    /// start, and when a change is announced).
+    pub async fn reload(&self) -> StoreResult<()> {
+        let faults: Vec<Fault> = self
+            .store
+            .fault_rules()
+            .await?
+            .into_iter()
+            .filter_map(|row| {
+                fault_of(row)
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "a stored fault rule is unreadable"),
+                    )
+                    .ok()
+            })
+            .collect();
+        {
+            let mut mine = lock(&self.faults);
+            self.armed.store(!faults.is_empty(), Ordering::Release);
+            *mine = faults;
+        }
+        let (setting, version) = self.store.clock_setting().await?;
+        if let Some(setting) = setting {
+            let mut current = lock(&self.clock_version);
+            if version > *current {
+                self.clock.apply(&setting);
+                *current = version;
+                self.wakeup.notify();
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes the clock with `change` and stores its new setting for every instance.
+    /// A change another instance stored since this one last heard comes first; if one
+    /// is stored between this read and this write, the change is made again on it.
+    pub async fn change_clock(&self, change: impl Fn(&Clock)) -> StoreResult<()> {
+        for _ in 0..CLOCK_ATTEMPTS {
+            let (stored, version) = self.store.clock_setting().await?;
+            let setting = {
+                let mut current = lock(&self.clock_version);
+                if let Some(stored) = stored
+                    && version != *current
+                {
+                    self.clock.apply(&stored);
+                    *current = version;
+                }
+                change(&self.clock);
+                self.clock.setting()
+            };
+            if let Some(new) = self.store.replace_clock_setting(version, &setting).await? {
+                let mut current = lock(&self.clock_version);
+                *current = (*current).max(new);
+                self.wakeup.notify();
+                return Ok(());
+            }
+        }
+        Err(StoreError::Refused(
+            "The clock kept changing through other instances; try again.".into(),
+        ))
+    }
+
+    /// Applies the changes other instances announce until `stop`: reloads at each
+    /// announcement, and after its connection was lost (announcements made meanwhile
+    /// are lost) — listening again first when the connection could not be reopened.
+    pub async fn follow(
+        self: Arc<Self>,
+        mut feed: Box<dyn ChangeFeed>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            let heard = tokio::select! {
+                heard = feed.next() => heard,
+                _ = stop.changed() => return,
+            };
+            if let Err(e) = heard {
+                tracing::warn!(error = %e, "lost the announcements of control changes; listening again");
+                feed = loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(RELISTEN_AFTER) => {}
+                        _ = stop.changed() => return,
+                    }
+                    match self.store.control_changes().await {
+                        Ok(Some(feed)) => break feed,
+                        Ok(None) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for control changes yet")
+                        }
+                    }
+                };
+            }
+            if let Err(e) = self.reload().await {
+                tracing::warn!(error = %e, "could not reload the fault rules and the clock");
+            }
+        }
     }
 
     pub fn journal_size(&self) -> usize {
@@ -399,7 +667,7 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
             operation,
             client_id: caller.as_deref().map(|c| c.client_id.as_str()),
         };
-        control.fire(&facts)
+        control.fire(&facts).await
     };
     let mut response = match &fault {
         None => next.run(req).await,
@@ -407,9 +675,9 @@ pub async fn per_operation(req: Request, next: Next) -> Response {
             if let Some(ms) = fault.spec.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            if let Some(status) = fault.spec.outcome() {
+            if let Some(outcome) = fault.spec.outcome() {
                 let mut req = req;
-                req.extensions_mut().insert(ForcedOutcome(status));
+                req.extensions_mut().insert(outcome);
                 next.run(req).await
             } else if fault.spec.drop {
                 dropped()
@@ -465,7 +733,9 @@ impl http_body::Body for Dropped {
 }
 
 /// Records every request but the admin API's own in the journal (outside the router,
-/// inside the request context, so the tracking id is known).
+/// inside the request context, so the tracking id is known). With `--journal-bodies`,
+/// a request's body is read here first (within the body limit, which is outside) and
+/// handed on whole; without, bodies are not touched.
 pub async fn journal(
     Extension(control): Extension<Arc<Control>>,
     req: Request,
@@ -480,8 +750,52 @@ pub async fn journal(
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
+    let (req, recorded) = if control.journal_bodies
+        && super::keep_alive::declares_body(req.headers())
+    {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => {
+                let recorded = recorded_body(&parts.headers, &path, &bytes);
+                (
+                    Request::from_parts(parts, Body::from(bytes)),
+                    Some(recorded),
+                )
+            }
+            Err(e) => {
+                let refused = if over_limit(&e) {
+                    ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
+                } else {
+                    ApiError::bad_request(format!("The request body could not be read: {e}"))
+                };
+                let response = refused.into_response();
+                control.record(JournalEntry {
+                    time,
+                    method,
+                    path,
+                    query,
+                    status: response.status().as_u16(),
+                    family: None,
+                    operation_id: None,
+                    client_id: None,
+                    tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
+                    latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    fault: None,
+                    body: None,
+                    body_truncated: None,
+                });
+                return response;
+            }
+        }
+    } else {
+        (req, None)
+    };
     let response = next.run(req).await;
     let answered = response.extensions().get::<Answered>().cloned();
+    let (body, body_truncated) = match recorded {
+        Some((body, truncated)) => (Some(body), Some(truncated)),
+        None => (None, None),
+    };
     control.record(JournalEntry {
         time,
         method,
@@ -497,8 +811,136 @@ pub async fn journal(
         tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         fault: answered.and_then(|a| a.fault),
+        body,
+        body_truncated,
     });
     response
+}
+
+/// Whether reading a body failed on the body limit (`--body-limit`).
+fn over_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// The most of a body the journal keeps, in bytes of its (redacted) text.
+pub const BODY_CAP: usize = 64 * 1024;
+
+/// What replaces a secret in a recorded body.
+const REDACTED: &str = "[redacted]";
+
+/// A body as the journal records it, and whether it was cut at [`BODY_CAP`]. JSON is
+/// kept as JSON and a form as its text, each with the values of secret-like fields
+/// replaced ([`is_secret`]); the token endpoint's body is read as a form whatever its
+/// type (as the endpoint reads it). A multipart body is not recorded (its parts may
+/// be secrets), only its size; anything else is kept as text.
+fn recorded_body(headers: &HeaderMap, path: &str, bytes: &Bytes) -> (Value, bool) {
+    let media = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"));
+    if media.starts_with("multipart/") {
+        return (
+            Value::String(format!(
+                "[a {media} body of {} bytes, not recorded]",
+                bytes.len()
+            )),
+            false,
+        );
+    }
+    if path == "/oauth/token" || media == "application/x-www-form-urlencoded" {
+        return match serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes) {
+            Ok(mut pairs) => {
+                for (name, value) in &mut pairs {
+                    if is_secret(name) {
+                        *value = REDACTED.into();
+                    }
+                }
+                cut(serde_urlencoded::to_string(&pairs).unwrap_or_default())
+            }
+            // Unreadable as a form: it may still hold a secret.
+            Err(_) => (
+                Value::String(format!(
+                    "[a form body of {} bytes that does not parse, not recorded]",
+                    bytes.len()
+                )),
+                false,
+            ),
+        };
+    }
+    if json && let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
+        redact(&mut value);
+        let text = value.to_string();
+        return if text.len() <= BODY_CAP {
+            (value, false)
+        } else {
+            cut(text)
+        };
+    }
+    cut(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// `text`, as a JSON string, cut at [`BODY_CAP`] bytes (on a character boundary).
+fn cut(mut text: String) -> (Value, bool) {
+    if text.len() <= BODY_CAP {
+        return (Value::String(text), false);
+    }
+    let mut end = BODY_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (Value::String(text), true)
+}
+
+/// Replaces the values of secret-like fields, at any depth.
+fn redact(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            for (name, v) in fields.iter_mut() {
+                if is_secret(name) {
+                    *v = Value::String(REDACTED.into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// Whether a field's name says it holds a secret: `client_secret`, `password`,
+/// `refresh_token`, `apiKey`, `privateKey`…, in any case and spelling.
+fn is_secret(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    [
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "apikey",
+        "privatekey",
+        "credential",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
+        || name.ends_with("token")
+        || name == "assertion"
 }
 
 #[cfg(test)]
@@ -517,6 +959,61 @@ mod tests {
             "/v3/access-profiles/1/entitlements"
         ));
         assert!(!glob("/a*b", "/ab/c"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth_and_big_bodies_are_cut() {
+        let mut body = serde_json::json!({"name": "x", "clientSecret": "s",
+            "nested": [{"Password": "p", "refresh_token": "t", "description": "d"}]});
+        redact(&mut body);
+        assert_eq!(
+            body,
+            serde_json::json!({"name": "x", "clientSecret": REDACTED,
+                "nested": [{"Password": REDACTED, "refresh_token": REDACTED, "description": "d"}]})
+        );
+        let mut headers = HeaderMap::new();
+        let form =
+            Bytes::from_static(b"grant_type=client_credentials&client_id=a&client_secret=hush");
+        let (recorded, cut_off) = recorded_body(&headers, "/oauth/token", &form);
+        assert!(!cut_off);
+        let text = recorded.as_str().unwrap();
+        assert!(
+            !text.contains("hush") && text.contains("client_id=a"),
+            "{text}"
+        );
+        headers.insert(CONTENT_TYPE, "application/json".parse().unwrap());
+        let big = Bytes::from(serde_json::json!({"description": "é".repeat(BODY_CAP)}).to_string());
+        let (recorded, cut_off) = recorded_body(&headers, "/v3/access-profiles", &big);
+        assert!(cut_off);
+        assert!(recorded.as_str().unwrap().len() <= BODY_CAP);
+    }
+
+    #[test]
+    fn running_needs_running_ms_and_running_ms_needs_running() {
+        let problems =
+            |v: serde_json::Value| serde_json::from_value::<FaultSpec>(v).unwrap().problems();
+        assert!(
+            problems(serde_json::json!({"taskOutcome": "RUNNING", "runningMs": 1000})).is_empty()
+        );
+        assert_eq!(
+            problems(serde_json::json!({"taskOutcome": "RUNNING"})).len(),
+            1
+        );
+        assert_eq!(
+            problems(serde_json::json!({"taskOutcome": "ERROR", "runningMs": 5})).len(),
+            1
+        );
+        assert_eq!(
+            problems(serde_json::json!({"taskOutcome": "running", "runningMs": 0})).len(),
+            1
+        );
+        assert_eq!(
+            problems(
+                serde_json::json!({"taskOutcome": "RUNNING", "runningMs": MAX_RUNNING_MS + 1})
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]

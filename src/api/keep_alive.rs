@@ -51,7 +51,7 @@ pub async fn drain_unread_body(limit: usize, req: Request, next: Next) -> Respon
 }
 
 /// A body follows the head: a non-zero `Content-Length` or any `Transfer-Encoding`.
-fn declares_body(headers: &HeaderMap) -> bool {
+pub(crate) fn declares_body(headers: &HeaderMap) -> bool {
     headers.contains_key(TRANSFER_ENCODING)
         || headers
             .get(CONTENT_LENGTH)

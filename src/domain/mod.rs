@@ -89,6 +89,16 @@ pub struct ClockReading {
     pub offset_ms: i64,
 }
 
+/// A clock's standing, independent of the process it runs in (what several instances
+/// share through their database): frozen at an instant, or running at a distance from
+/// the system's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSetting {
+    pub frozen_at: Option<DateTime<Utc>>,
+    /// Milliseconds ahead of the system's time (behind when negative), when running.
+    pub offset_ms: i64,
+}
+
 impl Default for Clock {
     fn default() -> Self {
         Self::system()
@@ -195,6 +205,56 @@ impl Clock {
         state.mono_offset_ms = standing - self.origin.elapsed().as_millis() as i64;
     }
 
+    /// What this clock stands at, in a form another instance can take over
+    /// ([`Clock::apply`]): the instant it is frozen at, or its distance from the
+    /// system's time.
+    pub fn setting(&self) -> ClockSetting {
+        let state = self.read();
+        match state.frozen {
+            Some((at, _)) => ClockSetting {
+                frozen_at: Some(at + chrono::Duration::milliseconds(state.wall_offset_ms)),
+                offset_ms: 0,
+            },
+            None => ClockSetting {
+                frozen_at: None,
+                offset_ms: state.wall_offset_ms,
+            },
+        }
+    }
+
+    /// Makes this clock (and every clone of it) stand as `setting` says. As with
+    /// [`Clock::set`], a step forward moves the monotonic reading too and a step back
+    /// does not.
+    pub fn apply(&self, setting: &ClockSetting) {
+        fn ms(d: Duration) -> i64 {
+            i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+        }
+        let mut state = self.write();
+        let system = Utc::now();
+        let running = self.origin.elapsed();
+        let wall = |s: &ClockState| {
+            s.frozen.map_or(system, |(at, _)| at) + chrono::Duration::milliseconds(s.wall_offset_ms)
+        };
+        let before = wall(&state);
+        let base = |s: &ClockState| s.frozen.map_or(running, |(_, at)| at);
+        let standing = ms(base(&state)).saturating_add(state.mono_offset_ms);
+        match setting.frozen_at {
+            Some(at) => {
+                let held = state.frozen.map_or(running, |(_, m)| m);
+                state.frozen = Some((at, held));
+                state.wall_offset_ms = 0;
+            }
+            None => {
+                state.frozen = None;
+                state.wall_offset_ms = setting.offset_ms;
+            }
+        }
+        let step = (wall(&state) - before).num_milliseconds().max(0);
+        state.mono_offset_ms = standing
+            .saturating_add(step)
+            .saturating_sub(ms(base(&state)));
+    }
+
     pub fn reading(&self) -> ClockReading {
         let frozen = self.read().frozen.is_some();
         let now = self.now();
@@ -243,6 +303,34 @@ mod clock_tests {
         assert!(!clock.reading().frozen);
         assert!((clock.now() - Utc::now()).num_seconds().abs() < 5);
         assert!(clock.elapsed() >= before);
+    }
+
+    #[test]
+    fn a_setting_carries_a_clock_over_to_another_and_never_runs_its_monotonic_reading_back() {
+        let here = Clock::frozen();
+        here.advance(3600);
+        let there = Clock::system();
+        let before = there.elapsed();
+        there.apply(&here.setting());
+        assert_eq!(there.now(), here.now());
+        assert!(there.reading().frozen);
+        assert!(there.elapsed() >= before + Duration::from_secs(3500));
+        let stood = there.elapsed();
+        there.apply(&ClockSetting {
+            frozen_at: None,
+            offset_ms: -60_000,
+        });
+        assert!(!there.reading().frozen);
+        assert!((there.now() - Utc::now()).num_seconds() + 60 <= 1);
+        assert!(
+            there.elapsed() >= stood,
+            "a step back does not run intervals back"
+        );
+        let running = Clock::system();
+        running.advance(10);
+        let setting = running.setting();
+        assert_eq!(setting.frozen_at, None);
+        assert_eq!(setting.offset_ms, 10_000);
     }
 
     #[test]

@@ -376,6 +376,29 @@ pub struct Dialect {
     pub skip_locked: &'static str,
     /// Run after an import, outside its transaction.
     pub after_bulk_load: Option<&'static str>,
+    /// Announces a change on channel `$1` to the other instances on this database, when
+    /// the transaction commits; `None` where there are no others to tell (SQLite: one
+    /// process).
+    pub notify: Option<&'static str>,
+}
+
+/// What a [`ChangeFeed`] heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Another instance (or this one) announced a change.
+    Changed,
+    /// The connection was lost and has been opened again: announcements made meanwhile
+    /// are lost, so whatever they announce must be read again.
+    Missed,
+}
+
+/// Announcements of changes made by the instances on one database (PostgreSQL's
+/// LISTEN), for this instance's schema only.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// Waits for the next announcement. An error means the connection could not be
+    /// opened again; the next call tries again.
+    async fn next(&mut self) -> StoreResult<Heard>;
 }
 
 /// A database accessd's store runs on: a connection pool, its transactions, its
@@ -403,6 +426,11 @@ pub trait Database: Send + Sync + 'static {
     fn migrations(&self) -> Vec<i64>;
     /// Applies this build's migrations that the database lacks.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Listens to the announcements on `channel` (see [`Dialect::notify`]); `None`
+    /// where nothing announces.
+    async fn listen(&self, _channel: &'static str) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
+        Ok(None)
+    }
     /// Called once at a clean shutdown, after the last write: leaves the database whole
     /// in its main file(s). Nothing to do for a server database.
     async fn close(&self) -> StoreResult<()> {

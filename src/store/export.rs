@@ -45,6 +45,11 @@ pub const TABLES: &[&str] = &[
 /// them by inserting the rows they are derived from.
 pub const DERIVED_TABLES: &[&str] = &["row_counts"];
 
+/// Tables of the admin API's controls (fault rules, the clock; README "The admin API,
+/// for test suites"): how a test server is set up, not tenant data. An export leaves
+/// them out, an import leaves them as the migrations made them, and a reset keeps them.
+pub const CONTROL_TABLES: &[&str] = &["fault_rules", "control_clock"];
+
 /// `(table, column, key column)`: columns that reference their own table. An import
 /// writes them after all the table's rows exist.
 pub const SELF_REFERENCES: &[(&str, &str, &str)] = &[("identities", "manager_id", "id")];

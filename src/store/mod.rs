@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use crate::query::{Filter, Paging, Sort};
 
 pub use traits::{
-    AccessProfileStore, DirectoryStore, LifecycleStateStore, RoleStore, SegmentStore,
+    AccessProfileStore, ControlStore, DirectoryStore, LifecycleStateStore, RoleStore, SegmentStore,
     SourceAppStore, TaskStore, TenantStore,
 };
 
@@ -111,6 +111,18 @@ pub struct ApiClient {
     pub created: DateTime<Utc>,
 }
 
+/// A fault rule of the admin API as stored ([`ControlStore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRuleRow {
+    pub id: String,
+    /// The rule as the admin API took it, as JSON text.
+    pub spec: String,
+    /// Firings left of a rule with `times`; `None`: no limit.
+    pub times_left: Option<i64>,
+    /// Firings so far, by every instance.
+    pub fired: i64,
+}
+
 /// The whole store: every concern's trait. What the API, the task runner and the CLI
 /// hold, as `Arc<dyn Store>`; any type implementing all the traits is one.
 pub trait Store:
@@ -122,6 +134,7 @@ pub trait Store:
     + TaskStore
     + DirectoryStore
     + TenantStore
+    + ControlStore
     + 'static
 {
 }
@@ -135,6 +148,7 @@ impl<T> Store for T where
         + TaskStore
         + DirectoryStore
         + TenantStore
+        + ControlStore
         + 'static
 {
 }

@@ -45,6 +45,8 @@ static DIALECT: Dialect = Dialect {
     skip_locked: "",
     // SQLite plans well enough from its indexes alone.
     after_bulk_load: None,
+    // One process: nobody else to tell.
+    notify: None,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::db::ChangeFeed;
 use super::export::TenantExport;
 use super::{
-    ApiClient, DeleteTarget, ListQuery, ProfileView, SigningKeyRow, SourceAppView, StoreResult,
-    TaskView,
+    ApiClient, DeleteTarget, FaultRuleRow, ListQuery, ProfileView, SigningKeyRow, SourceAppView,
+    StoreResult, TaskView,
 };
 use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
@@ -15,6 +16,7 @@ use crate::domain::scope::Scope;
 use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts, SegmentView};
 use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
 use crate::domain::usage::Usage;
+use crate::domain::ClockSetting;
 
 /// Access profiles, who uses them, and deleting one (CONTRACT §2, §3).
 ///
@@ -440,4 +442,31 @@ pub trait TenantStore: Send + Sync {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ApiClient>>;
     /// Creates the client, or replaces its secret, identity and scopes.
     async fn upsert_client(&self, client: &ApiClient) -> StoreResult<()>;
+}
+
+/// The admin API's controls kept in the database (fault rules, the clock): shared by
+/// the instances on it, announced to them when they change, kept over a restart.
+#[async_trait]
+pub trait ControlStore: Send + Sync {
+    /// Every fault rule, in the order they are matched.
+    async fn fault_rules(&self) -> StoreResult<Vec<FaultRuleRow>>;
+    async fn insert_fault_rule(&self, rule: &FaultRuleRow) -> StoreResult<()>;
+    /// Removes rule `id`, or every rule when `None`; returns how many went.
+    async fn delete_fault_rules(&self, id: Option<&str>) -> StoreResult<u64>;
+    /// Counts one firing of rule `id`, atomically, if it may still fire: the rule as it
+    /// is then, or `None` when it is gone (removed, or its `times` used up). A rule
+    /// whose last firing this was is removed.
+    async fn fire_fault_rule(&self, id: &str) -> StoreResult<Option<FaultRuleRow>>;
+    /// The shared clock's setting and its version (0: never set; then `None`).
+    async fn clock_setting(&self) -> StoreResult<(Option<ClockSetting>, i64)>;
+    /// Replaces the clock's setting if it is still at `version`: the new version, or
+    /// `None` when another change came first.
+    async fn replace_clock_setting(
+        &self,
+        version: i64,
+        setting: &ClockSetting,
+    ) -> StoreResult<Option<i64>>;
+    /// Announcements of changes to the controls by any instance (PostgreSQL); `None`
+    /// where this instance is the only one (SQLite).
+    async fn control_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>>;
 }

@@ -437,3 +437,195 @@ async fn a_reset_empties_the_tenant_or_loads_the_demo_and_the_callers_token_surv
         "a refused reset changes nothing"
     );
 }
+
+#[tokio::test]
+async fn a_fault_holds_a_bulk_delete_running_until_the_server_clock_passes_the_hold() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Held"))
+        .await;
+    let ap_id = ap["id"].as_str().unwrap().to_string();
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "deleteAccessProfilesInBulk", "taskOutcome": "RUNNING",
+                "runningMs": 60_000, "times": 1}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let rule: Value = resp.json().await.unwrap();
+    assert_eq!(rule["runningMs"], 60_000);
+    let resp = app
+        .post(
+            "/v2025/access-profiles/bulk-delete",
+            &json!({"accessProfileIds": [ap_id]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let task_id = resp.json::<Value>().await.unwrap()["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Running as ISC shows it: launched, no completion yet, listed as pending.
+    let task = app.get_json(&format!("/v2025/task-status/{task_id}")).await;
+    assert!(task["launched"].is_string(), "{task}");
+    assert!(task["completed"].is_null(), "{task}");
+    assert!(task["completionStatus"].is_null(), "{task}");
+    let pending = app.get_json("/beta/task-status/pending-tasks").await;
+    assert!(
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == task_id.as_str()),
+        "{pending}"
+    );
+    // No runner may take it before the hold ends, even 59 s into it.
+    admin_post(&app, "/_accessd/clock", &json!({"advanceSeconds": 59})).await;
+    let now = app.clock.now();
+    let claimed = app
+        .store
+        .claim_task("test-runner", now, now + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert!(claimed.is_none(), "claimed while held: {claimed:?}");
+    assert_eq!(
+        app.get(&format!("/v3/access-profiles/{ap_id}"))
+            .await
+            .status(),
+        200,
+        "nothing deleted while it runs"
+    );
+    // Past the hold, the task runs as usual.
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"advanceSeconds": 2})).await;
+    assert_eq!(resp.status(), 200);
+    app.drain_tasks().await;
+    let task = app.get_json(&format!("/v2025/task-status/{task_id}")).await;
+    assert_eq!(task["completionStatus"], "SUCCESS", "{task}");
+    assert_eq!(
+        app.get(&format!("/v3/access-profiles/{ap_id}"))
+            .await
+            .status(),
+        404
+    );
+
+    for bad in [
+        json!({"taskOutcome": "RUNNING"}),
+        json!({"taskOutcome": "ERROR", "runningMs": 1000}),
+        json!({"runningMs": 1000}),
+        json!({"taskOutcome": "RUNNING", "runningMs": 0}),
+        json!({"taskOutcome": "RUNNING", "runningMs": 2_592_000_001_u64}),
+    ] {
+        let resp = admin_post(&app, "/_accessd/faults", &bad).await;
+        let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        assert!(text.contains("runningMs"), "{bad}: {text}");
+    }
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]));
+}
+
+#[tokio::test]
+async fn without_journal_bodies_no_entry_carries_a_body() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    app.create_access_profile("/v3/access-profiles", &ap_body(&f, "Plain"))
+        .await;
+    let entries = app.get_json("/_accessd/requests").await;
+    let create = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operationId"] == "createAccessProfile")
+        .expect("the create");
+    assert!(create.get("body").is_none(), "{create}");
+    assert!(create.get("bodyTruncated").is_none(), "{create}");
+}
+
+#[tokio::test]
+async fn with_journal_bodies_entries_carry_the_body_with_secrets_redacted_and_big_ones_cut() {
+    let app = TestApp::spawn_with(|c| c.journal_bodies = true).await;
+    let (client, secret) = app.admin_client();
+    let f = app.fixture().await;
+    let body = ap_body(&f, "Recorded");
+    app.create_access_profile("/v3/access-profiles", &body)
+        .await;
+    // The harness fetched its token at start: that request is in the journal too.
+    let entries = app.get_json("/_accessd/requests").await;
+    let entries = entries.as_array().unwrap();
+    let token = entries
+        .iter()
+        .find(|e| e["path"] == "/oauth/token")
+        .expect("the token request");
+    let text = token["body"].as_str().expect("a form body as text");
+    assert!(text.contains(&format!("client_id={client}")), "{text}");
+    assert!(text.contains("client_secret=%5Bredacted%5D"), "{text}");
+    assert!(!text.contains(&secret), "the secret is recorded: {text}");
+    assert_eq!(token["bodyTruncated"], false);
+    let create = entries
+        .iter()
+        .find(|e| e["operationId"] == "createAccessProfile")
+        .expect("the create");
+    assert_eq!(create["body"], body);
+    assert_eq!(create["bodyTruncated"], false);
+    // A request without a body has none recorded.
+    app.get("/v3/sources").await;
+    let listed = app
+        .get_json("/_accessd/requests?operationId=listSources")
+        .await;
+    assert!(listed[0].get("body").is_none(), "{listed}");
+
+    // A body over 64 KiB: its start, as text, flagged.
+    let mut big = ap_body(&f, "Big");
+    big["description"] = json!("x".repeat(100_000));
+    let resp = app.post("/v3/access-profiles", &big).await;
+    assert_eq!(resp.status(), 400);
+    let entries = app.get_json("/_accessd/requests?status=400").await;
+    let cut = &entries[0];
+    assert_eq!(cut["bodyTruncated"], true, "{cut}");
+    let text = cut["body"].as_str().expect("the start of the body as text");
+    assert_eq!(text.len(), 64 * 1024);
+    assert!(text.starts_with('{'), "{}", &text[..40]);
+}
+
+#[tokio::test]
+async fn fault_rules_and_the_clock_are_kept_over_a_restart() {
+    let app = TestApp::spawn().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/faults",
+        &json!({"operationId": "listRoles", "status": 503, "times": 3}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(app.get("/v3/roles").await.status(), 503);
+    let resp = admin_post(
+        &app,
+        "/_accessd/clock",
+        &json!({"freeze": true, "to": "2031-05-01T10:00:00Z"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    // A new server on the same database, with a clock of its own.
+    let mut app = {
+        let config = test_config(&app.database_url);
+        let dir = app.dir.clone();
+        let mut old = app;
+        old.stop().await;
+        TestApp::start(config, dir, accessd::domain::Clock::system()).await
+    };
+    let clock = app.get_json("/_accessd/clock").await;
+    assert_eq!(clock["now"], "2031-05-01T10:00:00.000Z", "{clock}");
+    assert_eq!(clock["frozen"], true);
+    app.renew_token().await;
+    let rules = app.get_json("/_accessd/faults").await;
+    assert_eq!(rules[0]["fired"], 1, "{rules}");
+    for _ in 0..2 {
+        assert_eq!(app.get("/v3/roles").await.status(), 503);
+    }
+    assert_eq!(
+        app.get("/v3/roles").await.status(),
+        200,
+        "used up: three in all"
+    );
+    assert_eq!(app.get_json("/_accessd/faults").await, json!([]));
+}

@@ -625,3 +625,193 @@ async fn after_rotate_key_retire_old_no_instance_signs_with_the_retired_key() {
         );
     }
 }
+
+/// How long an instance may take to apply a change another instance announced before a
+/// test gives up: far beyond the moments it takes, never a measurement.
+const HEARD_WITHIN: Duration = Duration::from_secs(20);
+
+/// Two instances on one fresh schema: the first migrates it, the second starts on it.
+async fn two_instances() -> (Server, Server) {
+    assert!(
+        backend() == Backend::Postgres,
+        "shared controls need two instances on one PostgreSQL database: set \
+         ACCESSD_TEST_BACKEND=postgres and TEST_DATABASE_URL"
+    );
+    let url = fresh_postgres_schema().await;
+    let a = Server::start(&url, &[]).await;
+    let b = Server::start(&url, &[]).await;
+    (a, b)
+}
+
+/// Calls `path` on `api` (with a token fetched from it when `fresh_token`) until the
+/// answer satisfies `done`, for at most [`HEARD_WITHIN`]; returns that answer.
+async fn until(
+    api: &Api,
+    path: &str,
+    fresh_token: bool,
+    done: impl Fn(u16, &Value) -> bool,
+) -> (u16, Value) {
+    let deadline = Instant::now() + HEARD_WITHIN;
+    loop {
+        let token = if fresh_token {
+            api.fetch_token().await
+        } else {
+            api.token.clone()
+        };
+        let (status, body) = api.call_as(&token, reqwest::Method::GET, path, None).await;
+        if done(status, &body) {
+            return (status, body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never answered {path} as expected; last: {status} {body}",
+            api.base
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: runs in the postgres pass (ACCESSD_TEST_BACKEND=postgres, --include-ignored)"]
+async fn a_fault_rule_added_on_one_instance_fires_on_another_and_times_counts_across_them() {
+    let (a, b) = two_instances().await;
+
+    // Added on A, it fires on B once B has heard of it.
+    let (status, rule) = a
+        .post(
+            "/_accessd/faults",
+            json!({"operationId": "listRoles", "status": 500}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    until(&b, "/v3/roles", false, |status, _| status == 500).await;
+    let (_, rules) = b.get("/_accessd/faults").await;
+    assert_eq!(rules[0]["id"], rule["id"], "B lists A's rule: {rules}");
+
+    // Removed on A, it stops on B at once: B's copy may still hold it, but a match is
+    // counted in the database, where the rule is gone.
+    let (status, _) = a
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/_accessd/faults/{}", rule["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    for _ in 0..3 {
+        assert_eq!(b.get("/v3/roles").await.0, 200);
+    }
+
+    // times=2 fires exactly twice in all: once on A (its own copy has it at once),
+    // once on B (when it has heard of it), and never again on either.
+    let (status, rule) = a
+        .post(
+            "/_accessd/faults",
+            json!({"operationId": "listAccessProfiles", "status": 503, "times": 2}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    assert_eq!(a.get("/v3/access-profiles").await.0, 503);
+    until(&b, "/v3/access-profiles", false, |status, _| status == 503).await;
+    for _ in 0..3 {
+        assert_eq!(
+            a.get("/v3/access-profiles").await.0,
+            200,
+            "A fired a third time"
+        );
+        assert_eq!(
+            b.get("/v3/access-profiles").await.0,
+            200,
+            "B fired a third time"
+        );
+    }
+    for server in [&a, &b] {
+        assert_eq!(server.get("/_accessd/faults").await.1, json!([]));
+        let (_, fired) = server
+            .get("/_accessd/requests?operationId=listAccessProfiles&status=503")
+            .await;
+        let fired = fired.as_array().expect("journal");
+        assert_eq!(fired.len(), 1, "{} journaled {fired:?}", server.base);
+        assert_eq!(fired[0]["fault"], rule["id"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: runs in the postgres pass (ACCESSD_TEST_BACKEND=postgres, --include-ignored)"]
+async fn the_clock_set_on_one_instance_is_read_on_another_and_its_tokens_expire_by_it() {
+    let (a, b) = two_instances().await;
+    let (status, clock) = a
+        .post(
+            "/_accessd/clock",
+            json!({"freeze": true, "to": "2031-05-01T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    // B's tokens from before the jump expired with it: each poll takes a new one.
+    let (_, clock) = until(&b, "/_accessd/clock", true, |status, body| {
+        status == 200 && body["now"] == "2031-05-01T10:00:00.000Z"
+    })
+    .await;
+    assert_eq!(clock["frozen"], true, "{clock}");
+
+    // A token B issues lives 749 s of the shared clock: advanced on A past that, B
+    // refuses it.
+    let token = b.fetch_token().await;
+    let (status, _) = b
+        .call_as(&token, reqwest::Method::GET, "/v3/access-profiles", None)
+        .await;
+    assert_eq!(status, 200);
+    let a_token = a.fetch_token().await;
+    let (status, clock) = a
+        .call_as(
+            &a_token,
+            reqwest::Method::POST,
+            "/_accessd/clock",
+            Some(json!({"advanceSeconds": 750})),
+        )
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["now"], "2031-05-01T10:12:30.000Z");
+    let deadline = Instant::now() + HEARD_WITHIN;
+    loop {
+        let (status, body) = b
+            .call_as(&token, reqwest::Method::GET, "/v3/access-profiles", None)
+            .await;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(Instant::now() < deadline, "B never expired the token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, clock) = until(&b, "/_accessd/clock", true, |status, _| status == 200).await;
+    assert_eq!(clock["now"], "2031-05-01T10:12:30.000Z", "{clock}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: runs in the postgres pass (ACCESSD_TEST_BACKEND=postgres, --include-ignored)"]
+async fn an_instance_whose_listening_connection_is_cut_listens_again_and_catches_up() {
+    let (a, b) = two_instances().await;
+    // Cut every listening connection to the database: B's among them (instances of
+    // other tests running now listen again too, as this test expects of B).
+    let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let mut db = PgConnection::connect(&url).await.expect("test connection");
+    let cut: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN \"accessd_control\"%' AND pg_terminate_backend(pid)",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("terminate the listeners");
+    assert!(cut.len() >= 2, "A's and B's listeners: {cut:?}");
+    // A change made while B may not be listening: B hears it, or reloads when it
+    // listens again.
+    let (status, rule) = a
+        .post(
+            "/_accessd/faults",
+            json!({"operationId": "listSources", "status": 502}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    until(&b, "/v3/sources", false, |status, _| status == 502).await;
+}

@@ -16,6 +16,7 @@ use crate::store::db::{
 use crate::store::{ListQuery, StoreError, StoreResult};
 
 mod access_profiles;
+mod controls;
 mod directory;
 mod lifecycle;
 mod render;

@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::*;
 use crate::query::format_timestamp;
 use crate::store::export::{
-    ColumnKind, TableExport, TenantExport, DERIVED_TABLES, FORMAT, SELF_REFERENCES, TABLES,
+    ColumnKind, TableExport, TenantExport, CONTROL_TABLES, DERIVED_TABLES, FORMAT, SELF_REFERENCES,
+    TABLES,
 };
 use crate::store::{ApiClient, SigningKeyRow, TenantStore};
 
@@ -491,6 +492,7 @@ async fn check_tables(ex: &mut dyn Executor, tables_sql: &str) -> StoreResult<()
             t.as_str() != MIGRATIONS_TABLE
                 && !TABLES.contains(&t.as_str())
                 && !DERIVED_TABLES.contains(&t.as_str())
+                && !CONTROL_TABLES.contains(&t.as_str())
         })
         .collect();
     unknown.sort();
