@@ -5,18 +5,17 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-use super::error::{ApiError, REQUEST_CONTEXT};
+use super::error::ApiError;
 use crate::auth::{Claims, Operation};
 use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord};
 use crate::domain::Clock;
@@ -281,12 +280,20 @@ struct RequestFacts<'a> {
     client_id: Option<&'a str>,
 }
 
-/// What the per-operation layer found, for the journal (a response extension).
+/// What the per-operation layer found, for the journal and the metrics (a response
+/// extension, taken by [`answered`]).
 #[derive(Clone, Debug)]
-struct Answered {
-    operation: Operation,
-    caller: Option<Arc<Claims>>,
-    fault: Option<String>,
+pub(super) struct Answered {
+    pub operation: Operation,
+    pub caller: Option<Arc<Claims>>,
+    pub fault: Option<String>,
+}
+
+/// The operation that answered `response`, and who called it; `None` when no
+/// operation did (an unknown path, a refusal before routing, a route outside the
+/// families).
+pub(super) fn answered(response: &mut Response) -> Option<Answered> {
+    response.extensions_mut().remove::<Answered>()
 }
 
 impl Control {
@@ -354,7 +361,11 @@ impl Control {
         self.journal_size
     }
 
-    fn record(&self, entry: JournalEntry) {
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub(super) fn record(&self, entry: JournalEntry) {
         if self.journal_size == 0 {
             return;
         }
@@ -462,43 +473,6 @@ impl http_body::Body for Dropped {
             "connection dropped by a fault rule",
         ))))
     }
-}
-
-/// Records every request but the admin API's own in the journal (outside the router,
-/// inside the request context, so the tracking id is known).
-pub async fn journal(
-    Extension(control): Extension<Arc<Control>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    // The admin API's own calls are not what a test asserts on: left out.
-    if control.journal_size() == 0 || req.uri().path().starts_with("/_accessd/") {
-        return next.run(req).await;
-    }
-    let started = Instant::now();
-    let time = crate::domain::format_timestamp(&control.clock.now());
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let response = next.run(req).await;
-    let answered = response.extensions().get::<Answered>().cloned();
-    control.record(JournalEntry {
-        time,
-        method,
-        path,
-        query,
-        status: response.status().as_u16(),
-        family: answered.as_ref().map(|a| a.operation.family.as_str()),
-        operation_id: answered.as_ref().map(|a| a.operation.id.as_str()),
-        client_id: answered
-            .as_ref()
-            .and_then(|a| a.caller.as_ref())
-            .map(|c| c.client_id.clone()),
-        tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        fault: answered.and_then(|a| a.fault),
-    });
-    response
 }
 
 #[cfg(test)]
