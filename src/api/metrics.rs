@@ -2,9 +2,11 @@
 //! their latency by family and operation, rate-limit refusals, tasks by state, open
 //! connections and the database's connections.
 //!
-//! Requests are counted by [`observe`], the outermost layer of the routes, from what
-//! the per-operation layer already told the journal (`control::answered`): the family
-//! and the operationId of the route that answered. A request no operation answered (an
+//! Requests are counted by [`observe`], the layer around every route and the fallbacks
+//! (inside the request context: a request cut off by the request timeout, or whose
+//! handler panicked, is not counted), from what the per-operation layer already tells
+//! the journal (`control::answered`): the family and the operationId of the route that
+//! answered. A request no operation answered (an
 //! unknown path, a refusal before routing, the token endpoint, health) is counted under
 //! a fixed operation label, never its path, so the number of series stays bounded by
 //! the spec's operations. Tasks, connections and the pool are read at scrape time.
@@ -94,26 +96,21 @@ impl Metrics {
             .map(PrometheusBuilder::build_recorder)
             // Only an empty bucket list is refused; ours is not.
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
-        let describe =
-            |name: &'static str, unit: Option<Unit>, text: &'static str| (name, unit, text);
-        for (name, unit, text) in [
-            describe(
+        for (name, text) in [
+            (
                 REQUESTS,
-                None,
                 "Requests answered, by route family, operationId and status.",
             ),
-            describe(
+            (
                 RATE_LIMITED,
-                None,
                 "Requests refused with 429 by the per-client rate limit (CONTRACT §8), by bucket.",
             ),
-            describe(
+            (
                 AUTH_THROTTLED,
-                None,
                 "Token requests refused with 429 after too many failed authentications.",
             ),
         ] {
-            recorder.describe_counter(name.into(), unit, text.into());
+            recorder.describe_counter(name.into(), None, text.into());
         }
         recorder.describe_histogram(
             DURATION.into(),

@@ -211,9 +211,11 @@ struct Limits {
     request_timeout: Option<Duration>,
 }
 
-/// The cross-cutting layers every route gets: panics as opaque 500s, the body limit, the request timeout (a bare 408
-/// that `request_context` turns into the ISC body), the request context, and
-/// the rest of a body drained when the answer comes before the body was read.
+/// The cross-cutting layers every route gets: panics as opaque 500s, the body limit,
+/// the request timeout (a bare 408 that `request_context` turns into the ISC body), the
+/// request context, and the rest of a body drained when the answer comes before the
+/// body was read. (The fallbacks for unknown routes and methods are set by [`router`],
+/// inside the layer that counts requests.)
 fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits) -> Router<S> {
     routes
         .layer(CatchPanicLayer::custom(
