@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 mod connections;
 
 use crate::api::error::ApiError;
+use crate::api::metrics::Metrics;
 use crate::api::rate_limit::{AuthFailures, RateLimits};
 use crate::api::state::Shared;
 pub use crate::api::AppState;
@@ -205,11 +206,13 @@ impl App {
             config.token_ttl_secs,
         ));
         let auth_failures = Arc::new(AuthFailures::new(&config.gateway, clock.clone()));
+        let metrics = Arc::new(Metrics::new());
         let maintenance = tokio::spawn(maintain(
             rate_limits.clone(),
             auth_failures.clone(),
             keys.clone(),
             store.clone(),
+            metrics.clone(),
             stop_runner.subscribe(),
         ));
         let state = AppState::new(Shared {
@@ -223,6 +226,7 @@ impl App {
             rate_limits,
             auth_failures,
             control,
+            metrics,
         });
         let router = wrap(crate::api::router(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
@@ -236,6 +240,10 @@ impl App {
             "open connections are capped"
         );
         let connections = Connections::new(cap);
+        state.metrics.count_connections_with({
+            let connections = connections.clone();
+            move || connections.open()
+        });
         let server = tokio::spawn(serve(listener, router, builder, connections, rx));
         Ok(App {
             addr,
@@ -470,15 +478,21 @@ const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(5);
 /// How often idle rate-limit keys are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
+/// How often the latency samples recorded since are folded into their histogram
+/// buckets (a scrape does it too), so they take no memory however rarely the metrics
+/// are scraped.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Housekeeping of this instance until it stops: drops idle rate-limit and
 /// failed-authentication keys, so the limiters' memory follows the clients active in
-/// the last window, and re-reads the
-/// signing keys, so a rotation or retirement reaches this instance.
+/// the last window, re-reads the signing keys, so a rotation or retirement reaches
+/// this instance, and folds the metrics' latency samples into their buckets.
 async fn maintain(
     rate_limits: Arc<RateLimits>,
     auth_failures: Arc<AuthFailures>,
     keys: Arc<KeySet>,
     store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     // The first ticks come one period from now: the keys were loaded at start, and a
@@ -487,7 +501,8 @@ async fn maintain(
     let mut purge = tokio::time::interval_at(start + PURGE_EVERY, PURGE_EVERY);
     let reload_every = crate::auth::keys::RELOAD_EVERY;
     let mut reload = tokio::time::interval_at(start + reload_every, reload_every);
-    for every in [&mut purge, &mut reload] {
+    let mut upkeep = tokio::time::interval_at(start + METRICS_UPKEEP_EVERY, METRICS_UPKEEP_EVERY);
+    for every in [&mut purge, &mut reload, &mut upkeep] {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -501,6 +516,7 @@ async fn maintain(
                     tracing::warn!(error = %e, "could not reload the signing keys");
                 }
             }
+            _ = upkeep.tick() => metrics.upkeep(),
             _ = stop.changed() => return,
         }
     }

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Request};
@@ -20,12 +20,11 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
-use super::error::{ApiError, REQUEST_CONTEXT};
+use super::error::ApiError;
 use crate::auth::{Claims, Operation};
 use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord, TaskState};
 use crate::domain::Clock;
@@ -384,12 +383,20 @@ struct RequestFacts<'a> {
     client_id: Option<&'a str>,
 }
 
-/// What the per-operation layer found, for the journal (a response extension).
+/// What the per-operation layer found, for the journal and the metrics (a response
+/// extension, taken by [`answered`]).
 #[derive(Clone, Debug)]
-struct Answered {
-    operation: Operation,
-    caller: Option<Arc<Claims>>,
-    fault: Option<String>,
+pub(super) struct Answered {
+    pub operation: Operation,
+    pub caller: Option<Arc<Claims>>,
+    pub fault: Option<String>,
+}
+
+/// The operation that answered `response`, and who called it; `None` when no
+/// operation did (an unknown path, a refusal before routing, a route outside the
+/// families).
+pub(super) fn answered(response: &mut Response) -> Option<Answered> {
+    response.extensions_mut().remove::<Answered>()
 }
 
 /// A stored rule as this instance matches it.
@@ -622,7 +629,11 @@ impl Control {
         self.journal_size
     }
 
-    fn record(&self, entry: JournalEntry) {
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub(super) fn record(&self, entry: JournalEntry) {
         if self.journal_size == 0 {
             return;
         }
@@ -732,89 +743,33 @@ impl http_body::Body for Dropped {
     }
 }
 
-/// Records every request but the admin API's own in the journal (outside the router,
-/// inside the request context, so the tracking id is known). With `--journal-bodies`,
-/// a request's body is read here first (within the body limit, which is outside) and
-/// handed on whole; without, bodies are not touched.
-pub async fn journal(
-    Extension(control): Extension<Arc<Control>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    // The admin API's own calls are not what a test asserts on: left out.
-    if control.journal_size() == 0 || req.uri().path().starts_with("/_accessd/") {
-        return next.run(req).await;
-    }
-    let started = Instant::now();
-    let time = crate::domain::format_timestamp(&control.clock.now());
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let (req, recorded) = if control.journal_bodies
-        && super::keep_alive::declares_body(req.headers())
-    {
+impl Control {
+    /// With `--journal-bodies`, reads a request's body for the journal (within the body
+    /// limit, a layer outside) and hands the request on with the body whole, beside
+    /// what the journal keeps of it ([`recorded_body`]); without, or for a request that
+    /// declares no body, the body is not touched. `Err` is the answer to a body that
+    /// could not be read (413 over the limit).
+    pub(super) async fn read_body(
+        &self,
+        req: Request,
+    ) -> Result<(Request, Option<(Value, bool)>), Response> {
+        if !self.journal_bodies || !super::keep_alive::declares_body(req.headers()) {
+            return Ok((req, None));
+        }
         let (parts, body) = req.into_parts();
         match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => {
-                let recorded = recorded_body(&parts.headers, &path, &bytes);
-                (
-                    Request::from_parts(parts, Body::from(bytes)),
-                    Some(recorded),
-                )
+                let recorded = recorded_body(&parts.headers, parts.uri.path(), &bytes);
+                Ok((Request::from_parts(parts, Body::from(bytes)), Some(recorded)))
             }
-            Err(e) => {
-                let refused = if over_limit(&e) {
-                    ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
-                } else {
-                    ApiError::bad_request(format!("The request body could not be read: {e}"))
-                };
-                let response = refused.into_response();
-                control.record(JournalEntry {
-                    time,
-                    method,
-                    path,
-                    query,
-                    status: response.status().as_u16(),
-                    family: None,
-                    operation_id: None,
-                    client_id: None,
-                    tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
-                    latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    fault: None,
-                    body: None,
-                    body_truncated: None,
-                });
-                return response;
+            Err(e) => Err(if over_limit(&e) {
+                ApiError::PayloadTooLarge("The request body is larger than the limit.".into())
+            } else {
+                ApiError::bad_request(format!("The request body could not be read: {e}"))
             }
+            .into_response()),
         }
-    } else {
-        (req, None)
-    };
-    let response = next.run(req).await;
-    let answered = response.extensions().get::<Answered>().cloned();
-    let (body, body_truncated) = match recorded {
-        Some((body, truncated)) => (Some(body), Some(truncated)),
-        None => (None, None),
-    };
-    control.record(JournalEntry {
-        time,
-        method,
-        path,
-        query,
-        status: response.status().as_u16(),
-        family: answered.as_ref().map(|a| a.operation.family.as_str()),
-        operation_id: answered.as_ref().map(|a| a.operation.id.as_str()),
-        client_id: answered
-            .as_ref()
-            .and_then(|a| a.caller.as_ref())
-            .map(|c| c.client_id.clone()),
-        tracking_id: REQUEST_CONTEXT.try_with(|c| c.tracking_id.clone()).ok(),
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        fault: answered.and_then(|a| a.fault),
-        body,
-        body_truncated,
-    });
-    response
+    }
 }
 
 /// Whether reading a body failed on the body limit (`--body-limit`).

@@ -33,6 +33,11 @@ pub enum ApiError {
     /// 400 `400.1 Bad Request Content`: the request is malformed or breaks a rule.
     #[error("{0}")]
     BadRequest(String),
+    /// 400 `400.1 Bad Request Content` for an input with several problems: one
+    /// message each, in the order found (the first is what a single-problem answer
+    /// would have said).
+    #[error("{}", .0.join(" "))]
+    Problems(Vec<String>),
     /// 400 `400.2.1.0 Object in use by another` (CONTRACT §3.1).
     #[error("{0}")]
     InUse(String),
@@ -110,9 +115,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::InUse(_) | Self::ExperimentalHeaderMissing => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadRequest(_)
+            | Self::Problems(_)
+            | Self::InUse(_)
+            | Self::ExperimentalHeaderMissing => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -130,7 +136,7 @@ impl ApiError {
 
     fn detail_code(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) => "400.1 Bad Request Content",
+            Self::BadRequest(_) | Self::Problems(_) => "400.1 Bad Request Content",
             Self::InUse(_) => "400.2.1.0 Object in use by another",
             Self::ExperimentalHeaderMissing => "400.1 Bad Request Content",
             Self::Unauthorized(_) => "401 Unauthorized",
@@ -201,10 +207,11 @@ impl IntoResponse for ApiError {
                 r
             }
             _ => {
-                let text = match &self {
+                let texts = match &self {
+                    Self::Problems(texts) => texts.clone(),
                     Self::Internal(cause) => {
                         tracing::error!(tracking_id = %tracking_id, cause = %cause, "internal error");
-                        "An internal fault occurred.".to_string()
+                        vec!["An internal fault occurred.".to_string()]
                     }
                     Self::InsufficientStorage(cause) => {
                         tracing::error!(
@@ -212,9 +219,9 @@ impl IntoResponse for ApiError {
                             cause = %cause,
                             "a write failed: the database's storage is full"
                         );
-                        self.to_string()
+                        vec![self.to_string()]
                     }
-                    other => other.to_string(),
+                    other => vec![other.to_string()],
                 };
                 let (locale, origin) = match ctx.as_ref().and_then(|c| c.requested_locale.clone()) {
                     Some(l) => (l, "REQUEST"),
@@ -223,7 +230,10 @@ impl IntoResponse for ApiError {
                 let body = json!({
                     "detailCode": self.detail_code(),
                     "trackingId": tracking_id,
-                    "messages": [{"locale": locale, "localeOrigin": origin, "text": text}],
+                    "messages": texts
+                        .iter()
+                        .map(|text| json!({"locale": locale, "localeOrigin": origin, "text": text}))
+                        .collect::<Vec<_>>(),
                     "causes": [],
                 });
                 (status, axum::Json(body)).into_response()
@@ -255,6 +265,7 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Invalid(msg) => Self::BadRequest(msg),
+            DomainError::Problems(texts) => Self::Problems(texts),
             DomainError::InUse(msg) => Self::InUse(msg),
         }
     }

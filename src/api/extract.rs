@@ -49,26 +49,57 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ApiError::bad_request(format!("The request body could not be read: {e}"))
             }
         })?;
-        let invalid = |e: serde_json::Error| {
-            ApiError::bad_request(format!("The request body is not valid: {e}"))
-        };
         // serde_json keeps the last of a repeated key (inside a `Value`, a flattened
         // map or a JSON Patch operation) where a client meant one of them, and U+0000
         // can be no stored text: both refused, at any depth, in one pass that builds
         // nothing.
-        serde_json::from_slice::<CheckedText>(&bytes).map_err(invalid)?;
+        from_slice::<CheckedText>(&bytes)?;
         // The read-only timestamps only arrive under their own names; only then is the
         // body walked.
         if READ_ONLY_TIMESTAMPS
             .iter()
             .any(|k| contains(&bytes, k.as_bytes()))
         {
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+            let value: serde_json::Value = from_slice(&bytes)?;
             check_read_only_timestamps(&value)?;
-            return serde_json::from_value(value).map(Json).map_err(invalid);
+            return serde_path_to_error::deserialize(value)
+                .map(Json)
+                .map_err(|e| invalid_body(&e));
         }
-        serde_json::from_slice(&bytes).map(Json).map_err(invalid)
+        from_slice(&bytes).map(Json)
     }
+}
+
+/// The JSON document `bytes` as a `T`; an error names where in the document it is
+/// (`owner.id: invalid type: integer `5`, expected a string`).
+fn from_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| invalid_body(&e))?;
+    // Nothing but whitespace may follow the document (what `serde_json::from_slice`
+    // checks).
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))?;
+    Ok(value)
+}
+
+/// "The request body is not valid: PATH: PROBLEM". The line and column are kept for a
+/// syntax error, where they say where the text breaks; a wrong value is named by its
+/// path alone.
+fn invalid_body(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    let mut problem = inner.to_string();
+    if !inner.is_syntax() && !inner.is_eof() {
+        let position = format!(" at line {} column {}", inner.line(), inner.column());
+        if let Some(bare) = problem.strip_suffix(&position) {
+            problem.truncate(bare.len());
+        }
+    }
+    let path = e.path().to_string();
+    ApiError::bad_request(if path == "." {
+        format!("The request body is not valid: {problem}")
+    } else {
+        format!("The request body is not valid: {path}: {problem}")
+    })
 }
 
 /// Any JSON value, read only to refuse an object holding a key twice (RFC 8259 leaves

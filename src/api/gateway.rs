@@ -62,6 +62,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     && let Err(RetryAfter(secs)) =
                         state.rate_limits.check(&claims.client_id, bucket).await
                 {
+                    state.metrics.rate_limited(bucket);
                     return ApiError::RateLimited {
                         retry_after_secs: secs,
                     }

@@ -13,6 +13,7 @@ mod health;
 pub mod identities;
 mod keep_alive;
 pub mod lifecycle_states;
+pub mod metrics;
 pub mod rate_limit;
 pub mod roles;
 pub mod scope;
@@ -116,7 +117,14 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/openapi/{document}", get(openapi_document))
         .route("/health/ready", get(health::ready))
-        .layer(middleware::from_fn(control::journal))
+        .route("/metrics", get(metrics::scrape))
+        // Before the observing layer, so unknown paths and methods are counted too.
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .layer(Extension(state.control.clone()));
     let cors = cors_layer(&state.config.cors_origin);
     with_layers(routes, limits)
@@ -203,14 +211,13 @@ struct Limits {
     request_timeout: Option<Duration>,
 }
 
-/// The cross-cutting layers every route gets: ISC errors for unknown routes and
-/// methods, panics as opaque 500s, the body limit, the request timeout (a bare 408
-/// that `request_context` turns into the ISC body), the request context, and
-/// the rest of a body drained when the answer comes before the body was read.
+/// The cross-cutting layers every route gets: panics as opaque 500s, the body limit,
+/// the request timeout (a bare 408 that `request_context` turns into the ISC body), the
+/// request context, and the rest of a body drained when the answer comes before the
+/// body was read. (The fallbacks for unknown routes and methods are set by [`router`],
+/// inside the layer that counts requests.)
 fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits) -> Router<S> {
     routes
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 ApiError::internal("a request handler panicked").into_response()

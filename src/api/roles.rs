@@ -26,6 +26,7 @@ use crate::domain::role::{
 use crate::domain::scope::ROLE_SUBADMIN;
 use crate::domain::segment::segment_scope;
 use crate::domain::task::{TaskKind, TaskRecord};
+use crate::domain::Problems;
 use crate::query::specs;
 
 pub fn routes<F: Fam>(suffix: &str) -> Routes {
@@ -156,8 +157,10 @@ async fn checked_draft(state: &AppState, input: RoleInput) -> Result<RoleDraft, 
     let owner_name = input.owner_name();
     let draft = RoleDraft::try_from(input)?;
     let facts = state.store.resolve_role_refs(&draft).await?;
-    check_role_refs(&draft, &facts)?;
-    check_owner_name(owner_name.as_deref(), &facts)?;
+    let mut problems = Problems::default();
+    problems.check(check_role_refs(&draft, &facts));
+    problems.check(check_owner_name(owner_name.as_deref(), &facts));
+    problems.finish()?;
     Ok(draft)
 }
 

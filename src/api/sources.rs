@@ -240,8 +240,7 @@ async fn update_source(
         }
     }
     patch::apply(&mut doc, &ops, &SOURCE_PATCHABLE, &[])?;
-    let input: SourceInput = serde_json::from_value(doc)
-        .map_err(|e| ApiError::bad_request(format!("The patched source is invalid: {e}")))?;
+    let input: SourceInput = patch::read_patched(doc, "source")?;
     let source = checked_source(&state, input, Some(&current)).await?;
     let source = state
         .store
@@ -381,8 +380,7 @@ async fn patch_entitlement<F: Fam>(
         "owner": current.owner.as_ref().map(|o| json!({"type": "IDENTITY", "id": o.id, "name": o.name})),
     });
     patch::apply(&mut doc, &ops, patchable, &[])?;
-    let patched: PatchedEntitlement = serde_json::from_value(doc)
-        .map_err(|e| ApiError::bad_request(format!("The patched entitlement is invalid: {e}")))?;
+    let patched: PatchedEntitlement = patch::read_patched(doc, "entitlement")?;
     let owner_id = match patched.owner {
         None => None,
         Some(owner) => {

@@ -46,4 +46,6 @@ pub struct Shared {
     pub auth_failures: Arc<AuthFailures>,
     /// The admin API's faults and request journal.
     pub control: Arc<super::control::Control>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<super::metrics::Metrics>,
 }

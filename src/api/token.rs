@@ -103,8 +103,11 @@ pub async fn post_token(
     }
     // A client id or address that failed too often is refused before its credentials
     // are looked at, so a right guess is no different from a wrong one.
-    let throttled = |RetryAfter(secs)| ApiError::AuthThrottled {
-        retry_after_secs: secs,
+    let throttled = |RetryAfter(secs)| {
+        state.metrics.auth_throttled();
+        ApiError::AuthThrottled {
+            retry_after_secs: secs,
+        }
     };
     state
         .auth_failures
@@ -130,6 +133,7 @@ pub async fn post_token(
         .check(&client.client_id, Bucket::Token)
         .await
     {
+        state.metrics.rate_limited(Bucket::Token);
         return Err(ApiError::RateLimited {
             retry_after_secs: secs,
         });

@@ -155,8 +155,7 @@ async fn patch_workgroup(
         }
     }
     patch::apply(&mut doc, &ops, &WORKGROUP_PATCHABLE, &[])?;
-    let input: WorkgroupInput = serde_json::from_value(doc)
-        .map_err(|e| ApiError::bad_request(format!("The patched workgroup is invalid: {e}")))?;
+    let input: WorkgroupInput = patch::read_patched(doc, "workgroup")?;
     let group = checked_workgroup(&state, input).await?;
     let group = state
         .store

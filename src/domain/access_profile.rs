@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::model::{AccessProfile, NamedRef};
 use super::text::{Description, Name};
-use super::{invalid, DomainError, DomainResult};
+use super::{invalid, DomainError, DomainResult, Problems};
 
 /// The fields `patchAccessProfile` lists as patchable. `revokeRequestConfig` is the
 /// spec's name in the list; the document field is `revocationRequestConfig`.
@@ -89,51 +89,65 @@ fn check_ref(r: &RefInput, field: &str, expected_type: &str) -> DomainResult<Str
 impl TryFrom<AccessProfileInput> for AccessProfileDraft {
     type Error = DomainError;
 
+    /// Every problem of the input is reported, in the order of the fields.
     fn try_from(input: AccessProfileInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?;
-        let description = Description::parse_optional(input.description)?;
-        let Some(owner) = input.owner else {
-            return invalid("owner is required.");
-        };
-        let owner_id = check_ref(&owner, "owner", "IDENTITY")?;
-        let Some(source) = input.source else {
-            return invalid("source is required.");
-        };
-        let source_id = check_ref(&source, "source", "SOURCE")?;
-        let mut entitlement_ids = Vec::new();
-        for (i, e) in input.entitlements.unwrap_or_default().iter().enumerate() {
-            let id = check_ref(e, &format!("entitlements[{i}]"), "ENTITLEMENT")?;
-            if entitlement_ids.contains(&id) {
-                return invalid(format!("entitlement '{id}' is listed more than once."));
+        let mut problems = Problems::default();
+        let name = problems.check(Name::parse(input.name, "name"));
+        let description = problems.check(Description::parse_optional(input.description));
+        let owner_id = match &input.owner {
+            None => {
+                problems.push("owner is required.");
+                None
             }
-            entitlement_ids.push(id);
+            Some(owner) => problems.check(check_ref(owner, "owner", "IDENTITY")),
+        };
+        let source_id = match &input.source {
+            None => {
+                problems.push("source is required.");
+                None
+            }
+            Some(source) => problems.check(check_ref(source, "source", "SOURCE")),
+        };
+        let entitlements = input.entitlements.unwrap_or_default();
+        let mut entitlement_ids = Vec::new();
+        for (i, e) in entitlements.iter().enumerate() {
+            let Some(id) =
+                problems.check(check_ref(e, &format!("entitlements[{i}]"), "ENTITLEMENT"))
+            else {
+                continue;
+            };
+            if entitlement_ids.contains(&id) {
+                problems.push(format!("entitlement '{id}' is listed more than once."));
+            } else {
+                entitlement_ids.push(id);
+            }
         }
         let mut segment_ids: Vec<String> = Vec::new();
         for (i, id) in input.segments.unwrap_or_default().into_iter().enumerate() {
             if id.trim().is_empty() {
-                return invalid(format!("segments[{i}] must be a segment id."));
+                problems.push(format!("segments[{i}] must be a segment id."));
+            } else if segment_ids.contains(&id) {
+                problems.push(format!("segment '{id}' is listed more than once."));
+            } else {
+                segment_ids.push(id);
             }
-            if segment_ids.contains(&id) {
-                return invalid(format!("segment '{id}' is listed more than once."));
-            }
-            segment_ids.push(id);
         }
         let enabled = input.enabled.unwrap_or(false);
-        if enabled && entitlement_ids.is_empty() {
-            return invalid("An enabled access profile must include at least one entitlement.");
+        if enabled && entitlements.is_empty() {
+            problems.push("An enabled access profile must include at least one entitlement.");
         }
         let mut doc = Map::new();
         if let Some(v) = input.access_request_config {
-            check_request_config(&v, "accessRequestConfig")?;
+            problems.check(check_request_config(&v, "accessRequestConfig"));
             doc.insert("accessRequestConfig".into(), v);
         }
         if let Some(v) = input.revocation_request_config {
-            check_request_config(&v, "revocationRequestConfig")?;
+            problems.check(check_request_config(&v, "revocationRequestConfig"));
             doc.insert("revocationRequestConfig".into(), v);
         }
         if let Some(v) = input.provisioning_criteria {
             if !v.is_object() {
-                return invalid("provisioningCriteria must be an object.");
+                problems.push("provisioningCriteria must be an object.");
             }
             doc.insert("provisioningCriteria".into(), v);
         }
@@ -142,7 +156,7 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
                 let t = o.get("type").and_then(Value::as_str);
                 let id = o.get("id").and_then(Value::as_str);
                 if !matches!(t, Some("IDENTITY") | Some("GOVERNANCE_GROUP")) || id.is_none() {
-                    return invalid(format!(
+                    problems.push(format!(
                         "additionalOwners[{i}] must have an id and a type of IDENTITY or GOVERNANCE_GROUP."
                     ));
                 }
@@ -152,17 +166,24 @@ impl TryFrom<AccessProfileInput> for AccessProfileDraft {
         if let Some(v) = input.access_model_metadata {
             // AttributeDTOList: an object `{"attributes": [...]}`.
             if !v.is_object() {
-                return invalid("accessModelMetadata must be an object.");
+                problems.push("accessModelMetadata must be an object.");
             }
             doc.insert("accessModelMetadata".into(), v);
         }
+        problems.finish()?;
+        // Each `None` noted its problem above.
+        let (Some(name), Some(description), Some(owner_id), Some(source_id)) =
+            (name, description, owner_id, source_id)
+        else {
+            return invalid("The access profile is invalid.");
+        };
         Ok(Self {
             name,
             description,
             owner_id,
-            owner_name: owner.name,
+            owner_name: input.owner.and_then(|o| o.name),
             source_id,
-            source_name: source.name,
+            source_name: input.source.and_then(|s| s.name),
             entitlement_ids,
             segment_ids,
             enabled,
@@ -236,38 +257,44 @@ pub struct RefFacts {
 
 /// The referential rules: owner is an identity, source exists, every entitlement exists
 /// and belongs to the profile's source, every segment exists (the unknown ones are all
-/// named); a given display name must match.
+/// named); a given display name must match. Every problem is reported.
 pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<()> {
-    let Some(owner) = &facts.owner else {
-        return invalid(format!(
+    let mut problems = Problems::default();
+    match &facts.owner {
+        None => problems.push(format!(
             "owner '{}' is not an existing identity.",
             draft.owner_id
-        ));
-    };
-    if let Some(n) = &draft.owner_name
-        && n != &owner.name
-    {
-        return invalid(format!(
-            "owner.name '{n}' does not match the display name of identity '{}'.",
-            owner.id
-        ));
+        )),
+        Some(owner) => {
+            if let Some(n) = &draft.owner_name
+                && n != &owner.name
+            {
+                problems.push(format!(
+                    "owner.name '{n}' does not match the display name of identity '{}'.",
+                    owner.id
+                ));
+            }
+        }
     }
-    let Some(source) = &facts.source else {
-        return invalid(format!("source '{}' does not exist.", draft.source_id));
-    };
-    if let Some(n) = &draft.source_name
-        && n != &source.name
-    {
-        return invalid(format!(
-            "source.name '{n}' does not match the name of source '{}'.",
-            source.id
-        ));
+    match &facts.source {
+        None => problems.push(format!("source '{}' does not exist.", draft.source_id)),
+        Some(source) => {
+            if let Some(n) = &draft.source_name
+                && n != &source.name
+            {
+                problems.push(format!(
+                    "source.name '{n}' does not match the name of source '{}'.",
+                    source.id
+                ));
+            }
+        }
     }
     for id in &draft.entitlement_ids {
         match facts.entitlements.iter().find(|(e, _)| e == id) {
-            None => return invalid(format!("entitlement '{id}' does not exist.")),
-            Some((_, src)) if src != &draft.source_id => {
-                return invalid(format!(
+            None => problems.push(format!("entitlement '{id}' does not exist.")),
+            // Of a source that exists: of one that does not, every entitlement is.
+            Some((_, src)) if src != &draft.source_id && facts.source.is_some() => {
+                problems.push(format!(
                     "entitlement '{id}' does not belong to source '{}'.",
                     draft.source_id
                 ))
@@ -282,10 +309,11 @@ pub fn check_refs(draft: &AccessProfileDraft, facts: &RefFacts) -> DomainResult<
         .map(|id| format!("'{id}'"))
         .collect();
     match unknown.len() {
-        0 => Ok(()),
-        1 => invalid(format!("segment {} does not exist.", unknown.join(""))),
-        _ => invalid(format!("segments {} do not exist.", unknown.join(", "))),
+        0 => {}
+        1 => problems.push(format!("segment {} does not exist.", unknown.join(""))),
+        _ => problems.push(format!("segments {} do not exist.", unknown.join(", "))),
     }
+    problems.finish()
 }
 
 /// The canonical AccessProfile document (v3 `AccessProfile`; beta and v1 share it),
@@ -392,8 +420,7 @@ pub fn apply_patch(current: &AccessProfile, ops: &[Value]) -> DomainResult<Acces
             obj.remove("name");
         }
     }
-    serde_json::from_value(doc)
-        .map_err(|e| DomainError::Invalid(format!("The patched access profile is invalid: {e}")))
+    super::patch::read_patched(doc, "access profile")
 }
 
 #[cfg(test)]

@@ -153,16 +153,18 @@ fn account_action(i: usize, a: AccountActionInput) -> DomainResult<Value> {
 impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
     type Error = DomainError;
 
+    /// Every problem of the input is reported, in the order of the fields.
     fn try_from(input: LifecycleStateInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?;
-        let description = Description::parse_optional(input.description)?;
-        let technical_name = required(input.technical_name, "technicalName")?;
+        let mut problems = super::Problems::default();
+        let name = problems.check(Name::parse(input.name, "name"));
+        let description = problems.check(Description::parse_optional(input.description));
+        let technical_name = problems.check(required(input.technical_name, "technicalName"));
         let access_profile_ids = input.access_profile_ids.unwrap_or_default();
-        unique_ids(&access_profile_ids, "accessProfileIds")?;
+        problems.check(unique_ids(&access_profile_ids, "accessProfileIds"));
         if let Some(s) = &input.identity_state
             && !IDENTITY_STATES.contains(&s.as_str())
         {
-            return invalid(format!(
+            problems.push(format!(
                 "identityState '{s}' is not one of {}.",
                 IDENTITY_STATES.join(", ")
             ));
@@ -180,11 +182,11 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
             );
         }
         if let Some(actions) = input.account_actions {
-            let actions = actions
+            let actions: Vec<Value> = actions
                 .into_iter()
                 .enumerate()
-                .map(|(i, a)| account_action(i, a))
-                .collect::<DomainResult<Vec<_>>>()?;
+                .filter_map(|(i, a)| problems.check(account_action(i, a)))
+                .collect();
             doc.insert("accountActions".into(), Value::Array(actions));
         }
         if let Some(c) = input.access_action_configuration {
@@ -193,6 +195,13 @@ impl TryFrom<LifecycleStateInput> for LifecycleStateDraft {
                 json!({"removeAllAccessEnabled": c.remove_all_access_enabled.unwrap_or(false)}),
             );
         }
+        problems.finish()?;
+        // Each `None` noted its problem above.
+        let (Some(name), Some(description), Some(technical_name)) =
+            (name, description, technical_name)
+        else {
+            return invalid("The lifecycle state is invalid.");
+        };
         Ok(Self {
             name,
             technical_name,
@@ -269,8 +278,7 @@ pub fn deleted_document(ls: &LifecycleState) -> Value {
 pub fn apply_patch(current: &LifecycleState, ops: &[Value]) -> DomainResult<LifecycleStateInput> {
     let mut doc = lifecycle_state_document(current);
     super::patch::apply(&mut doc, ops, &PATCHABLE, &[])?;
-    serde_json::from_value(doc)
-        .map_err(|e| DomainError::Invalid(format!("The patched lifecycle state is invalid: {e}")))
+    super::patch::read_patched(doc, "lifecycle state")
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ pub enum DomainError {
     /// Input breaks a rule: 400 `400.1 Bad Request Content`.
     #[error("{0}")]
     Invalid(String),
+    /// Input breaks several rules: each problem, in the order found (two or more; one
+    /// is [`DomainError::Invalid`]). Also a 400 `400.1 Bad Request Content`.
+    #[error("{}", .0.join(" "))]
+    Problems(Vec<String>),
     /// The object is used by another (CONTRACT §3.1).
     #[error("{0}")]
     InUse(String),
@@ -33,6 +37,49 @@ pub type DomainResult<T> = Result<T, DomainError>;
 
 pub fn invalid<T>(msg: impl Into<String>) -> DomainResult<T> {
     Err(DomainError::Invalid(msg.into()))
+}
+
+/// The problems of one input, collected as each field is checked so that a client
+/// hears of them all in one answer.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    /// The value of one check, or `None` with its problems noted.
+    pub fn check<T>(&mut self, result: DomainResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.add(e);
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, e: DomainError) {
+        match e {
+            DomainError::Invalid(text) | DomainError::InUse(text) => self.0.push(text),
+            DomainError::Problems(texts) => self.0.extend(texts),
+        }
+    }
+
+    pub fn push(&mut self, text: impl Into<String>) {
+        self.0.push(text.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when no problem was noted; else every problem as one error.
+    pub fn finish(self) -> DomainResult<()> {
+        let mut texts = self.0;
+        match texts.len() {
+            0 => Ok(()),
+            1 => Err(DomainError::Invalid(texts.remove(0))),
+            _ => Err(DomainError::Problems(texts)),
+        }
+    }
 }
 
 /// The one timestamp format used in the database: UTC, millisecond precision,

@@ -63,6 +63,20 @@ pub fn apply(
     Ok(touched)
 }
 
+/// The patched document read as a resource's input; an error names the field that
+/// failed: `The patched role is invalid: owner.id: invalid type: integer `5`, expected
+/// a string`.
+pub fn read_patched<T: serde::de::DeserializeOwned>(doc: Value, kind: &str) -> DomainResult<T> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        DomainError::Invalid(if path == "." {
+            format!("The patched {kind} is invalid: {}", e.inner())
+        } else {
+            format!("The patched {kind} is invalid: {path}: {}", e.inner())
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::access_profile::RefInput;
 use super::model::{Role, RoleDraft, RoleRefFacts};
 use super::text::{Description, Name};
-use super::{invalid, DomainError, DomainResult};
+use super::{invalid, DomainError, DomainResult, Problems};
 
 /// Fields kept in the free-form part of the document (stored as sent, validated for
 /// shape). `legacyMembershipInfo` is "not directly modifiable": rendered, never taken.
@@ -102,56 +102,76 @@ fn ref_id(r: &RefInput, field: &str, expected_type: &str) -> DomainResult<String
     }
 }
 
-/// The ids of a reference list, in order; a repeated id is a 400.
+/// The ids of a reference list, in order; each bad or repeated reference is noted.
 fn ref_ids(
     refs: Option<Vec<RefInput>>,
     field: &str,
     expected_type: &str,
-) -> DomainResult<Vec<String>> {
+    problems: &mut Problems,
+) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for (i, r) in refs.unwrap_or_default().iter().enumerate() {
-        let id = ref_id(r, &format!("{field}[{i}]"), expected_type)?;
+        let Some(id) = problems.check(ref_id(r, &format!("{field}[{i}]"), expected_type)) else {
+            continue;
+        };
         if ids.contains(&id) {
-            return invalid(format!("{field}: '{id}' is listed more than once."));
+            problems.push(format!("{field}: '{id}' is listed more than once."));
+        } else {
+            ids.push(id);
         }
-        ids.push(id);
     }
-    Ok(ids)
+    ids
 }
 
 impl TryFrom<RoleInput> for RoleDraft {
     type Error = DomainError;
 
+    /// Every problem of the input is reported, in the order of the fields.
     fn try_from(input: RoleInput) -> DomainResult<Self> {
+        let mut problems = Problems::default();
         if input.id.is_some() {
             // Role.id: "must be left null when creating an Role, otherwise a 400".
-            return invalid("id must be left null when creating a role.");
+            problems.push("id must be left null when creating a role.");
         }
         let name = match input.name {
-            Some(n) if !n.trim().is_empty() => n,
-            _ => return invalid("name is required and can't be empty."),
+            Some(n) if !n.trim().is_empty() => problems.check(Name::parse(Some(n), "name")),
+            _ => {
+                problems.push("name is required and can't be empty.");
+                None
+            }
         };
-        let name = Name::parse(Some(name), "name")?;
-        let description = Description::parse_optional(input.description)?;
-        let Some(owner) = input.owner else {
-            return invalid("owner is required.");
+        let description = problems.check(Description::parse_optional(input.description));
+        let owner_id = match &input.owner {
+            None => {
+                problems.push("owner is required.");
+                None
+            }
+            Some(owner) => problems.check(ref_id(owner, "owner", "IDENTITY")),
         };
-        let owner_id = ref_id(&owner, "owner", "IDENTITY")?;
-        let access_profile_ids =
-            ref_ids(input.access_profiles, "accessProfiles", "ACCESS_PROFILE")?;
-        let entitlement_ids = ref_ids(input.entitlements, "entitlements", "ENTITLEMENT")?;
+        let access_profile_ids = ref_ids(
+            input.access_profiles,
+            "accessProfiles",
+            "ACCESS_PROFILE",
+            &mut problems,
+        );
+        let entitlement_ids = ref_ids(
+            input.entitlements,
+            "entitlements",
+            "ENTITLEMENT",
+            &mut problems,
+        );
 
         let mut doc = Map::new();
         if let Some(v) = input.membership {
-            check_membership(&v)?;
+            problems.check(check_membership(&v));
             doc.insert("membership".into(), v);
         }
         if let Some(v) = input.access_request_config {
-            check_request_config(&v, "accessRequestConfig")?;
+            problems.check(check_request_config(&v, "accessRequestConfig"));
             doc.insert("accessRequestConfig".into(), v);
         }
         if let Some(v) = input.revocation_request_config {
-            check_request_config(&v, "revocationRequestConfig")?;
+            problems.check(check_request_config(&v, "revocationRequestConfig"));
             doc.insert("revocationRequestConfig".into(), v);
         }
         // Segments are links, as an access profile's: distinct ids, in order, each an
@@ -159,19 +179,19 @@ impl TryFrom<RoleInput> for RoleDraft {
         let mut segment_ids: Vec<String> = Vec::new();
         for (i, id) in input.segments.unwrap_or_default().into_iter().enumerate() {
             if id.trim().is_empty() {
-                return invalid(format!("segments[{i}] must be a segment id."));
+                problems.push(format!("segments[{i}] must be a segment id."));
+            } else if segment_ids.contains(&id) {
+                problems.push(format!("segment '{id}' is listed more than once."));
+            } else {
+                segment_ids.push(id);
             }
-            if segment_ids.contains(&id) {
-                return invalid(format!("segment '{id}' is listed more than once."));
-            }
-            segment_ids.push(id);
         }
         if let Some(owners) = input.additional_owners {
             for (i, o) in owners.iter().enumerate() {
                 let t = o.get("type").and_then(Value::as_str);
                 let id = o.get("id").and_then(Value::as_str);
                 if !matches!(t, Some("IDENTITY") | Some("GOVERNANCE_GROUP")) || id.is_none() {
-                    return invalid(format!(
+                    problems.push(format!(
                         "additionalOwners[{i}] must have an id and a type of IDENTITY or GOVERNANCE_GROUP."
                     ));
                 }
@@ -180,30 +200,25 @@ impl TryFrom<RoleInput> for RoleDraft {
         }
         if let Some(refs) = input.dimension_refs {
             for (i, r) in refs.iter().enumerate() {
-                let Some(obj) = r.as_object() else {
-                    return invalid(format!("dimensionRefs[{i}] must be an object."));
-                };
-                if !matches!(obj.get("type"), None | Some(Value::Null))
-                    && obj.get("type").and_then(Value::as_str) != Some("DIMENSION")
-                {
-                    return invalid(format!("dimensionRefs[{i}].type must be 'DIMENSION'."));
-                }
-                if !obj.get("id").is_some_and(Value::is_string) {
-                    return invalid(format!("dimensionRefs[{i}].id is required."));
-                }
+                problems.check(check_dimension_ref(r, i));
             }
             doc.insert("dimensionRefs".into(), Value::Array(refs));
         }
         if let Some(v) = input.access_model_metadata {
             // AttributeDTOList: an object `{"attributes": [...]}` (the SDKs reject `[]`).
             if !v.is_object() {
-                return invalid("accessModelMetadata must be an object.");
+                problems.push("accessModelMetadata must be an object.");
             }
             doc.insert("accessModelMetadata".into(), v);
         }
         if let Some(p) = input.privilege_level {
             doc.insert("privilegeLevel".into(), json!(p));
         }
+        problems.finish()?;
+        // Each `None` noted its problem above.
+        let (Some(name), Some(description), Some(owner_id)) = (name, description, owner_id) else {
+            return invalid("The role is invalid.");
+        };
         Ok(Self {
             name,
             description,
@@ -218,6 +233,22 @@ impl TryFrom<RoleInput> for RoleDraft {
             doc,
         })
     }
+}
+
+/// `dimensionRefs[i]`: an object with a string `id`, of type `DIMENSION` if given.
+fn check_dimension_ref(r: &Value, i: usize) -> DomainResult<()> {
+    let Some(obj) = r.as_object() else {
+        return invalid(format!("dimensionRefs[{i}] must be an object."));
+    };
+    if !matches!(obj.get("type"), None | Some(Value::Null))
+        && obj.get("type").and_then(Value::as_str) != Some("DIMENSION")
+    {
+        return invalid(format!("dimensionRefs[{i}].type must be 'DIMENSION'."));
+    }
+    if !obj.get("id").is_some_and(Value::is_string) {
+        return invalid(format!("dimensionRefs[{i}].id is required."));
+    }
+    Ok(())
 }
 
 fn check_membership(v: &Value) -> DomainResult<()> {
@@ -282,10 +313,12 @@ fn check_request_config(v: &Value, field: &str) -> DomainResult<()> {
 }
 
 /// The referential rules: the owner is an existing identity, every access profile and
-/// every entitlement exists. Missing ids are all named in one message.
+/// every entitlement exists. Every problem is reported; the missing ids of a kind in one
+/// message.
 pub fn check_role_refs(draft: &RoleDraft, facts: &RoleRefFacts) -> DomainResult<()> {
+    let mut problems = Problems::default();
     if facts.owner.is_none() {
-        return invalid(format!(
+        problems.push(format!(
             "owner '{}' is not an existing identity.",
             draft.owner_id
         ));
@@ -304,7 +337,7 @@ pub fn check_role_refs(draft: &RoleDraft, facts: &RoleRefFacts) -> DomainResult<
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return invalid(format!(
+            problems.push(format!(
                 "These {what} do not exist: {}.",
                 missing.join(", ")
             ));
@@ -317,10 +350,11 @@ pub fn check_role_refs(draft: &RoleDraft, facts: &RoleRefFacts) -> DomainResult<
         .map(|id| format!("'{id}'"))
         .collect();
     match unknown.len() {
-        0 => Ok(()),
-        1 => invalid(format!("segment {} does not exist.", unknown.join(""))),
-        _ => invalid(format!("segments {} do not exist.", unknown.join(", "))),
+        0 => {}
+        1 => problems.push(format!("segment {} does not exist.", unknown.join(""))),
+        _ => problems.push(format!("segments {} do not exist.", unknown.join(", "))),
     }
+    problems.finish()
 }
 
 /// At most this many ids per `deleteBulkRoles` request (as for access profiles).
@@ -431,8 +465,7 @@ pub fn apply_role_patch(current: &Role, ops: &[Value]) -> DomainResult<RoleInput
             owner.remove("name");
         }
     }
-    serde_json::from_value(doc)
-        .map_err(|e| DomainError::Invalid(format!("The patched role is invalid: {e}")))
+    super::patch::read_patched(doc, "role")
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::access_profile::RefInput;
 use super::model::NamedRef;
 use super::text::{Description, Name};
-use super::{invalid, DomainError, DomainResult};
+use super::{invalid, DomainError, DomainResult, Problems};
 
 /// "The following fields are patchable" (`patchSegment` request body).
 const PATCHABLE: [&str; 5] = [
@@ -69,25 +69,35 @@ pub struct SegmentDraft {
 impl TryFrom<SegmentInput> for SegmentDraft {
     type Error = DomainError;
 
+    /// Every problem of the input is reported, in the order of the fields.
     fn try_from(input: SegmentInput) -> DomainResult<Self> {
-        let name = Name::parse(input.name, "name")?;
-        let description = Description::parse_optional(input.description)?;
+        let mut problems = Problems::default();
+        let name = problems.check(Name::parse(input.name, "name"));
+        let description = problems.check(Description::parse_optional(input.description));
         // OwnerReferenceSegments.type: "must be either left null or set to 'IDENTITY'".
         let (owner_id, owner_name) = match input.owner {
             None => (None, None),
             Some(owner) => {
                 if let Some(t) = owner.ref_type.as_deref().filter(|t| *t != "IDENTITY") {
-                    return invalid(format!("owner.type must be 'IDENTITY', not '{t}'."));
+                    problems.push(format!("owner.type must be 'IDENTITY', not '{t}'."));
                 }
                 match owner.id {
                     Some(id) if !id.trim().is_empty() => (Some(id), owner.name),
-                    _ => return invalid("owner.id is required."),
+                    _ => {
+                        problems.push("owner.id is required.");
+                        (None, None)
+                    }
                 }
             }
         };
         let visibility_criteria = match input.visibility_criteria {
             None => None,
-            Some(v) => check_visibility_criteria(&v)?,
+            Some(v) => problems.check(check_visibility_criteria(&v)).flatten(),
+        };
+        problems.finish()?;
+        // Each `None` noted its problem above.
+        let (Some(name), Some(description)) = (name, description) else {
+            return invalid("The segment is invalid.");
         };
         Ok(Self {
             name,
@@ -251,8 +261,7 @@ pub fn apply_segment_patch(current: &Segment, ops: &[Value]) -> DomainResult<Seg
     {
         owner.remove("name");
     }
-    serde_json::from_value(doc)
-        .map_err(|e| DomainError::Invalid(format!("The patched segment is invalid: {e}")))
+    super::patch::read_patched(doc, "segment")
 }
 
 /// The segment ids of `listAccessProfiles`' `for-segment-ids`: comma-separated, blanks

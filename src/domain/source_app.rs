@@ -75,17 +75,29 @@ fn checked_ref(r: Option<&RefInput>, field: &str, expected: &str) -> DomainResul
 impl TryFrom<SourceAppCreateInput> for NewSourceApp {
     type Error = super::DomainError;
 
+    /// Every problem of the input is reported, in the order of the fields.
     fn try_from(input: SourceAppCreateInput) -> DomainResult<Self> {
+        let mut problems = super::Problems::default();
+        let name = problems.check(checked_name(input.name.as_deref()));
+        let description = problems.check(checked_description(input.description.as_deref()));
+        let account_source_id = problems.check(checked_ref(
+            input.account_source.as_ref(),
+            "accountSource",
+            "SOURCE",
+        ));
+        problems.finish()?;
+        // Each `None` noted its problem above.
+        let (Some(name), Some(description), Some(account_source_id)) =
+            (name, description, account_source_id)
+        else {
+            return invalid("The source app is invalid.");
+        };
         Ok(Self {
-            name: checked_name(input.name.as_deref())?,
-            description: checked_description(input.description.as_deref())?,
+            name,
+            description,
             // SourceAppCreateDto.matchAllAccounts: "default": false.
             match_all_accounts: input.match_all_accounts.unwrap_or(false),
-            account_source_id: checked_ref(
-                input.account_source.as_ref(),
-                "accountSource",
-                "SOURCE",
-            )?,
+            account_source_id,
         })
     }
 }
@@ -109,20 +121,16 @@ impl NewSourceApp {
 }
 
 /// The referential rules: the owner is an identity, the account source exists, every
-/// access profile exists and belongs to the account source. All offenders are named.
+/// access profile exists and belongs to the account source. Every problem is reported,
+/// with all its offenders.
 pub fn check_refs(draft: &SourceAppDraft, facts: &SourceAppRefFacts) -> DomainResult<()> {
+    let mut problems = super::Problems::default();
     if facts.owner.is_none() {
-        return invalid(format!(
+        problems.push(format!(
             "owner '{}' is not an existing identity.",
             draft.owner_id
         ));
     }
-    let Some(source) = &facts.account_source else {
-        return invalid(format!(
-            "accountSource '{}' is not an existing source.",
-            draft.account_source_id
-        ));
-    };
     let found = |id: &str| facts.access_profiles.iter().find(|(p, _)| p.id == id);
     let missing: Vec<&str> = draft
         .access_profile_ids
@@ -130,8 +138,21 @@ pub fn check_refs(draft: &SourceAppDraft, facts: &SourceAppRefFacts) -> DomainRe
         .filter(|id| found(id).is_none())
         .map(String::as_str)
         .collect();
+    let Some(source) = &facts.account_source else {
+        problems.push(format!(
+            "accountSource '{}' is not an existing source.",
+            draft.account_source_id
+        ));
+        if !missing.is_empty() {
+            problems.push(format!(
+                "These access profiles do not exist: {}.",
+                missing.join(", ")
+            ));
+        }
+        return problems.finish();
+    };
     if !missing.is_empty() {
-        return invalid(format!(
+        problems.push(format!(
             "These access profiles do not exist: {}.",
             missing.join(", ")
         ));
@@ -144,14 +165,14 @@ pub fn check_refs(draft: &SourceAppDraft, facts: &SourceAppRefFacts) -> DomainRe
         .map(|(p, src)| format!("'{}' ({}, of source {src})", p.name, p.id))
         .collect();
     if !foreign.is_empty() {
-        return invalid(format!(
+        problems.push(format!(
             "A source app can only hold access profiles of its account source '{}' ({}); these belong to another source: {}.",
             source.name,
             source.id,
             foreign.join(", ")
         ));
     }
-    Ok(())
+    problems.finish()
 }
 
 /// The `SourceApp` document (beta; v1 `sourceapp` is the same).

@@ -352,6 +352,17 @@ pub trait Transaction: Executor {
 
 /// The SQL that differs between the databases; everything else in `store::sql` is
 /// portable.
+/// A database's connections at one moment (`GET /metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open: idle and in use.
+    pub open: usize,
+    /// Connections open and waiting to be used.
+    pub idle: usize,
+    /// The most the pool opens, when it has a bound.
+    pub max: Option<usize>,
+}
+
 #[derive(Debug)]
 pub struct Dialect {
     /// The database's name, for messages.
@@ -407,6 +418,8 @@ pub trait ChangeFeed: Send {
 pub trait Database: Send + Sync + 'static {
     /// The SQL fragments of this database.
     fn dialect(&self) -> &'static Dialect;
+    /// The connections open and idle now (`GET /metrics`).
+    fn pool_stats(&self) -> PoolStats;
     /// A connection from the pool, for several reads in a row.
     async fn connection(&self) -> StoreResult<Box<dyn Executor>>;
     /// A write transaction: writers run one at a time, so a check and the write it

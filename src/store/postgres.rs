@@ -25,8 +25,8 @@ use sqlx::postgres::{
 use sqlx::{Column, Postgres, Row as _, TypeInfo};
 
 use super::db::{
-    refuse_nul, ChangeFeed, Database, Dialect, Executor, Heard, Param, Row, Transaction,
-    ViolationKind,
+    refuse_nul, ChangeFeed, Database, Dialect, Executor, Heard, Param, PoolStats, Row,
+    Transaction, ViolationKind,
 };
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
@@ -262,6 +262,14 @@ impl Transaction for Conn<Tx> {
 impl Database for PgDb {
     fn dialect(&self) -> &'static Dialect {
         &DIALECT
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            open: usize::try_from(self.pool.size()).unwrap_or(usize::MAX),
+            idle: self.pool.num_idle(),
+            max: usize::try_from(self.pool.options().get_max_connections()).ok(),
+        }
     }
 
     async fn connection(&self) -> StoreResult<Box<dyn Executor>> {

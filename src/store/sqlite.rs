@@ -25,7 +25,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
-use super::db::{refuse_nul, Database, Dialect, Executor, Param, Row, Transaction, ViolationKind};
+use super::db::{
+    refuse_nul, Database, Dialect, Executor, Param, PoolStats, Row, Transaction, ViolationKind,
+};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
 
@@ -119,8 +121,17 @@ pub struct SqliteDb {
     path: PathBuf,
     /// sqlx's options for the same file, to create it and run the migrations.
     options: SqliteConnectOptions,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Mutex<ReaderPool>>,
     writer: Arc<tokio::sync::Mutex<Writer>>,
+}
+
+/// The read connections: those idle, and how many are open (idle or in use). The
+/// count changes only when a connection is opened or closed, under the lock a reader
+/// takes anyway.
+#[derive(Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 /// The write connection, and the group of write transactions it is committing together.
@@ -175,7 +186,7 @@ impl SqliteDb {
         Ok(Self {
             path,
             options,
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: Arc::new(Mutex::new(ReaderPool::default())),
             writer: Arc::new(tokio::sync::Mutex::new(Writer {
                 conn: writer,
                 open: false,
@@ -186,7 +197,11 @@ impl SqliteDb {
 
     /// A read connection: an idle one, or a new one.
     fn reader(&self) -> StoreResult<Reader> {
-        let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
+        let idle = self
+            .readers
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.idle.pop());
         let conn = match idle {
             Some(conn) => conn,
             None => {
@@ -197,6 +212,9 @@ impl SqliteDb {
                 // connections are ever open, so this bounds the memory it costs.
                 conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
                     .map_err(error)?;
+                if let Ok(mut pool) = self.readers.lock() {
+                    pool.open += 1;
+                }
                 conn
             }
         };
@@ -509,7 +527,7 @@ impl<T: RunsSql + Send> Executor for T {
 /// when the pool is full or the connection is inside a transaction it did not end.
 struct Reader {
     conn: Option<Connection>,
-    pool: Arc<Mutex<Vec<Connection>>>,
+    pool: Arc<Mutex<ReaderPool>>,
 }
 
 impl RunsSql for Reader {
@@ -525,13 +543,14 @@ impl Drop for Reader {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !conn.is_autocommit() {
+        let Ok(mut pool) = self.pool.lock() else {
             return;
-        }
-        if let Ok(mut idle) = self.pool.lock()
-            && idle.len() < IDLE_READERS
-        {
-            idle.push(conn);
+        };
+        if conn.is_autocommit() && pool.idle.len() < IDLE_READERS {
+            pool.idle.push(conn);
+        } else {
+            // Closed when `conn` goes out of scope.
+            pool.open = pool.open.saturating_sub(1);
         }
     }
 }
@@ -654,6 +673,21 @@ impl Transaction for Write {
 impl Database for SqliteDb {
     fn dialect(&self) -> &'static Dialect {
         &DIALECT
+    }
+
+    /// The read connections and the one write connection; readers are opened as
+    /// requests need them (no bound), and at most `IDLE_READERS` are kept idle.
+    fn pool_stats(&self) -> PoolStats {
+        let (open, idle) = self
+            .readers
+            .lock()
+            .map(|pool| (pool.open, pool.idle.len()))
+            .unwrap_or_default();
+        PoolStats {
+            open: open + 1,
+            idle,
+            max: None,
+        }
     }
 
     async fn connection(&self) -> StoreResult<Box<dyn Executor>> {

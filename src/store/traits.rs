@@ -14,7 +14,7 @@ use crate::domain::access_profile::{AccessProfileDraft, RefFacts};
 use crate::domain::model::*;
 use crate::domain::scope::Scope;
 use crate::domain::segment::{Segment, SegmentDraft, SegmentRefFacts, SegmentView};
-use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskUpdate};
+use crate::domain::task::{CompletionStatus, ItemResult, TaskRecord, TaskState, TaskUpdate};
 use crate::domain::usage::Usage;
 use crate::domain::ClockSetting;
 
@@ -292,6 +292,11 @@ pub trait TaskStore: Send + Sync {
     /// Deletes finished tasks completed before `before` (retention).
     async fn purge_tasks(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn count_unfinished_tasks(&self) -> StoreResult<i64>;
+    /// How many tasks are in each state and, once finished, each completion status
+    /// (`GET /metrics`), in one query; combinations without a task are left out.
+    async fn count_tasks_by_state(
+        &self,
+    ) -> StoreResult<Vec<(TaskState, Option<CompletionStatus>, i64)>>;
 }
 
 /// What the tenant is made of outside the access model: identities, governance groups,
@@ -401,6 +406,8 @@ pub trait TenantStore: Send + Sync {
     /// Leaves the database complete in its own files at a clean shutdown, once nothing
     /// writes any more ([`crate::store::db::Database::close`]).
     async fn close(&self) -> StoreResult<()>;
+    /// The database's connections now (`GET /metrics`).
+    fn pool_stats(&self) -> super::db::PoolStats;
 
     // -- rate limits shared through the database
     /// One request of `client_id` against `bucket` at `now_us` (µs since the epoch), by

@@ -192,6 +192,7 @@ fn every_deviation_cites_the_contract_or_a_seed() {
             o.reason.contains("CONTRACT §")
                 || o.reason.contains("liveness")
                 || o.reason.contains("readiness")
+                || o.reason.contains("monitoring")
                 || o.reason.contains("its own document")
                 || o.reason.contains("CORS preflight"),
             "{} {}: {}",

@@ -1,7 +1,7 @@
 //! Errors everywhere use the ISC body (CONTRACT §7), including the framework's own
 //! rejections: malformed JSON, content type, unknown routes, methods, body size.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -91,4 +91,187 @@ async fn health_reports_up() {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "UP");
+}
+
+/// The texts of every message of an ISC 400 `400.1 Bad Request Content` body.
+async fn problem_texts(resp: reqwest::Response) -> Vec<String> {
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("an ISC JSON error body");
+    assert_eq!(body["detailCode"], "400.1 Bad Request Content", "{body}");
+    assert!(body["causes"].is_array(), "{body}");
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            assert_eq!(m["localeOrigin"], "DEFAULT", "{m}");
+            m["text"].as_str().expect("text").to_string()
+        })
+        .collect()
+}
+
+/// How many items `path` lists.
+async fn listed(app: &TestApp, path: &str) -> usize {
+    app.get_json(path).await.as_array().expect("a list").len()
+}
+
+#[tokio::test]
+async fn a_create_with_three_problems_answers_all_three_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let owner = &f.owner.id;
+    let too_long = "d".repeat(2001);
+    let cases = [
+        (
+            "/v3/access-profiles",
+            json!({
+                "name": "",
+                "owner": {"type": "SOURCE", "id": owner},
+                "entitlements": [{"type": "ENTITLEMENT", "id": f.entitlements[0]}],
+                "enabled": true,
+            }),
+            vec![
+                "name is required and can't be empty.",
+                "owner.type must be 'IDENTITY', not 'SOURCE'.",
+                "source is required.",
+            ],
+            "/v3/access-profiles",
+        ),
+        (
+            "/v3/roles",
+            json!({
+                "name": "A role",
+                "description": too_long,
+                "accessProfiles": [{"type": "ENTITLEMENT", "id": "x"}],
+                "membership": [],
+            }),
+            vec![
+                "description must be at most 2000 characters.",
+                "owner is required.",
+                "accessProfiles[0].type must be 'ACCESS_PROFILE', not 'ENTITLEMENT'.",
+                "membership must be an object.",
+            ],
+            "/v3/roles",
+        ),
+        (
+            "/v3/segments",
+            json!({
+                "name": " ",
+                "owner": {"type": "GOVERNANCE_GROUP"},
+                "visibilityCriteria": {"nope": 1},
+            }),
+            vec![
+                "name is required and can't be empty.",
+                "owner.type must be 'IDENTITY', not 'GOVERNANCE_GROUP'.",
+                "owner.id is required.",
+                "visibilityCriteria.nope is not a field of VisibilityCriteria.",
+            ],
+            "/v3/segments",
+        ),
+        (
+            "/beta/source-apps",
+            json!({
+                "name": "",
+                "description": "",
+                "accountSource": {"type": "IDENTITY", "id": f.source.id},
+            }),
+            vec![
+                "name is required and can't be empty.",
+                "description is required and can't be empty.",
+                "accountSource.type must be 'SOURCE', not 'IDENTITY'.",
+            ],
+            "/beta/source-apps/all",
+        ),
+    ];
+    for (path, body, expected, list) in cases {
+        let before = listed(&app, list).await;
+        let texts = problem_texts(app.post(path, &body).await).await;
+        assert_eq!(texts, expected, "{path}");
+        assert_eq!(listed(&app, list).await, before, "{path}: nothing created");
+    }
+}
+
+#[tokio::test]
+async fn a_patch_with_several_problems_answers_them_all_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Patched"))
+        .await;
+    let path = format!("/v3/access-profiles/{}", ap["id"].as_str().unwrap());
+    let ops = json!([
+        {"op": "replace", "path": "/name", "value": ""},
+        {"op": "replace", "path": "/description", "value": "d".repeat(2001)},
+        {"op": "replace", "path": "/entitlements", "value": []},
+        {"op": "replace", "path": "/accessRequestConfig", "value": {"approvalSchemes": [{"approverType": "X"}]}},
+    ]);
+    let texts = problem_texts(app.patch(&path, &ops).await).await;
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert_eq!(texts[0], "name is required and can't be empty.");
+    assert_eq!(texts[1], "description must be at most 2000 characters.");
+    assert_eq!(
+        texts[2],
+        "An enabled access profile must include at least one entitlement."
+    );
+    assert!(
+        texts[3].starts_with("accessRequestConfig.approvalSchemes[0].approverType must be one of "),
+        "{texts:?}"
+    );
+    assert_eq!(app.get_json(&path).await, ap, "unchanged");
+}
+
+#[tokio::test]
+async fn a_mistyped_nested_field_is_named_by_its_path() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let mut owner_id_number = ap_body(&f, "Typed");
+    owner_id_number["owner"]["id"] = json!(5);
+    let mut entitlement_as_text = ap_body(&f, "Typed");
+    entitlement_as_text["entitlements"][0] = json!("e1");
+    let mut enabled_as_text = ap_body(&f, "Typed");
+    enabled_as_text["enabled"] = json!("yes");
+    for (body, expected) in [
+        (
+            owner_id_number,
+            "The request body is not valid: owner.id: invalid type: integer `5`, expected a string",
+        ),
+        (
+            entitlement_as_text,
+            "The request body is not valid: entitlements[0]: invalid type: string \"e1\", expected struct RefInput",
+        ),
+        (
+            enabled_as_text,
+            "The request body is not valid: enabled: invalid type: string \"yes\", expected a boolean",
+        ),
+    ] {
+        let texts = problem_texts(app.post("/v3/access-profiles", &body).await).await;
+        assert_eq!(texts, [expected]);
+    }
+    // A patch that leaves a field of the wrong type names it too.
+    let ap = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Kept"))
+        .await;
+    let path = format!("/v3/access-profiles/{}", ap["id"].as_str().unwrap());
+    let ops = json!([{"op": "replace", "path": "/owner/id", "value": 7}]);
+    let texts = problem_texts(app.patch(&path, &ops).await).await;
+    assert_eq!(
+        texts,
+        ["The patched access profile is invalid: owner.id: invalid type: integer `7`, expected a string"]
+    );
+    assert_eq!(listed(&app, "/v3/access-profiles").await, 1, "only the one");
+    // A syntax error keeps its position: there is no field to name.
+    let resp = app
+        .request(reqwest::Method::POST, "/v3/access-profiles")
+        .header("Content-Type", "application/json")
+        .body(r#"{"name": "x", "owner": {"id": }"#)
+        .send()
+        .await
+        .unwrap();
+    let texts = problem_texts(resp).await;
+    assert!(
+        texts[0].starts_with(
+            "The request body is not valid: owner.id: expected value at line 1 column"
+        ),
+        "{texts:?}"
+    );
 }

@@ -27,6 +27,7 @@ mod jwt;
 mod lifecycle_states;
 mod limits;
 mod matrix;
+mod metrics;
 mod multi_instance;
 mod plans;
 mod process;

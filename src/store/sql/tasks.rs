@@ -381,6 +381,34 @@ impl TaskStore for SqlStore {
         Ok(done)
     }
 
+    async fn count_tasks_by_state(
+        &self,
+    ) -> StoreResult<Vec<(TaskState, Option<CompletionStatus>, i64)>> {
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT state, completion_status, COUNT(*) FROM tasks \
+                 GROUP BY state, completion_status",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.get(0)?;
+                let state = TaskState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("task state '{state}'")))?;
+                let completion = r
+                    .get::<Option<String>>(1)?
+                    .map(|s| {
+                        CompletionStatus::parse(&s)
+                            .map_err(|_| StoreError::Corrupt(format!("completion status '{s}'")))
+                    })
+                    .transpose()?;
+                Ok((state, completion, r.get(2)?))
+            })
+            .collect()
+    }
+
     async fn count_unfinished_tasks(&self) -> StoreResult<i64> {
         self.db
             .fetch_one(

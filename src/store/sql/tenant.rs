@@ -35,6 +35,10 @@ fn client_row(r: &Row) -> StoreResult<ApiClient> {
 
 #[async_trait]
 impl TenantStore for SqlStore {
+    fn pool_stats(&self) -> crate::store::db::PoolStats {
+        self.db.pool_stats()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.db.execute("SELECT 1", vec![]).await?;
         Ok(())
