@@ -33,6 +33,11 @@ pub enum ApiError {
     /// 400 `400.1 Bad Request Content`: the request is malformed or breaks a rule.
     #[error("{0}")]
     BadRequest(String),
+    /// 400 `400.1 Bad Request Content` listing every problem of a document (a
+    /// fixture): the first message names them all, one per line, and `causes` holds
+    /// one message per problem.
+    #[error("{what} ({}), nothing was changed:\n{}", crate::fixture::problem_count(.problems), .problems.join("\n"))]
+    Problems { what: String, problems: Vec<String> },
     /// 400 `400.2.1.0 Object in use by another` (CONTRACT §3.1).
     #[error("{0}")]
     InUse(String),
@@ -110,9 +115,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::InUse(_) | Self::ExperimentalHeaderMissing => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadRequest(_)
+            | Self::Problems { .. }
+            | Self::InUse(_)
+            | Self::ExperimentalHeaderMissing => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -130,7 +136,7 @@ impl ApiError {
 
     fn detail_code(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) => "400.1 Bad Request Content",
+            Self::BadRequest(_) | Self::Problems { .. } => "400.1 Bad Request Content",
             Self::InUse(_) => "400.2.1.0 Object in use by another",
             Self::ExperimentalHeaderMissing => "400.1 Bad Request Content",
             Self::Unauthorized(_) => "401 Unauthorized",
@@ -220,11 +226,18 @@ impl IntoResponse for ApiError {
                     Some(l) => (l, "REQUEST"),
                     None => ("en-US".to_string(), "DEFAULT"),
                 };
+                let causes: Vec<serde_json::Value> = match &self {
+                    Self::Problems { problems, .. } => problems
+                        .iter()
+                        .map(|p| json!({"locale": locale, "localeOrigin": origin, "text": p}))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let body = json!({
                     "detailCode": self.detail_code(),
                     "trackingId": tracking_id,
                     "messages": [{"locale": locale, "localeOrigin": origin, "text": text}],
-                    "causes": [],
+                    "causes": causes,
                 });
                 (status, axum::Json(body)).into_response()
             }

@@ -19,6 +19,7 @@ mod directory_writes;
 mod disclosure;
 mod errors;
 mod families;
+mod fixtures;
 mod full_disk;
 mod hardening;
 mod jwt;
