@@ -41,6 +41,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The fixture file of `--fixture` cannot be read or is invalid: every problem.
+    #[error("the fixture {path} cannot be loaded ({}):\n  {}", crate::fixture::problem_count(.problems), .problems.join("\n  "))]
+    Fixture { path: String, problems: Vec<String> },
 }
 
 /// Credentials of the ORG_ADMIN client available at start, to print for the user.
@@ -57,6 +60,9 @@ pub struct App {
     pub admin: AdminCredentials,
     /// Whether the database held no tenant before this start (a new database).
     pub fresh: bool,
+    /// What became of the `--fixture` file, for the banner: loaded, or not (the
+    /// database held a tenant already).
+    pub fixture: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     runner: Runner,
@@ -104,7 +110,7 @@ impl App {
         let keys = KeySet::load_or_create(store.as_ref(), &clock).await?;
         let fresh = store.count_identities().await? == 0;
         let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
-        if fresh && config.demo && !config.no_demo {
+        if fresh && config.fixture.is_none() && config.demo && !config.no_demo {
             // Instances starting together on a new database: the one whose id is
             // stored first loads the demo tenant; the others serve it as it arrives.
             let me = crate::domain::new_id();
@@ -156,6 +162,10 @@ impl App {
                     client_secret: Some(secret),
                 }
             }
+        };
+        let fixture = match &config.fixture {
+            Some(path) => Some(load_fixture_file(store.as_ref(), &clock, path, fresh).await?),
+            None => None,
         };
         let wakeup = Wakeup::default();
         let (stop_runner, stop) = tokio::sync::watch::channel(false);
@@ -250,6 +260,7 @@ impl App {
             state,
             admin,
             fresh,
+            fixture,
             shutdown: Some(tx),
             server,
             runner,
@@ -309,6 +320,43 @@ impl App {
                 std::process::exit(130);
             }
         }
+    }
+}
+
+/// `serve --fixture FILE`: the file is read and checked at every start (a bad one
+/// fails the start, naming the file and every problem); it is loaded only into a new
+/// database — as the demo is, by the one instance that claims the load — and a
+/// database that holds a tenant already is left as it is. Returns what was done.
+async fn load_fixture_file(
+    store: &dyn crate::store::Store,
+    clock: &Clock,
+    path: &std::path::Path,
+    fresh: bool,
+) -> Result<String, StartError> {
+    let shown = path.display().to_string();
+    let failed = |problems: Vec<String>| StartError::Fixture {
+        path: shown.clone(),
+        problems,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(vec![e.to_string()]))?;
+    let kept = store.fixture_kept(crate::api::gateway::ADMIN_SCOPE).await?;
+    let syntax = crate::fixture::Syntax::of_path(path);
+    let plan = crate::fixture::check_text(&text, syntax, &kept, clock.now()).map_err(failed)?;
+    if !fresh {
+        let note =
+            format!("the database already holds a tenant: the fixture {shown} was not loaded");
+        tracing::info!(fixture = %shown, "{note}");
+        return Ok(note);
+    }
+    let me = crate::domain::new_id();
+    if store.meta_get_or_put("demo_loaded_by", &me).await? == me {
+        store
+            .replace_tenant(crate::api::gateway::ADMIN_SCOPE, &plan)
+            .await?;
+        tracing::info!(fixture = %shown, "the fixture was loaded into the new database");
+        Ok(format!("loaded from {shown}"))
+    } else {
+        Ok(format!("{shown} loaded by another instance"))
     }
 }
 

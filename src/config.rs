@@ -249,6 +249,12 @@ pub struct Config {
     #[arg(long)]
     pub no_demo: bool,
 
+    /// Load this fixture (YAML, or JSON by a `.json` name; docs/fixtures.md) into a new
+    /// database instead of the demo. A database that holds a tenant already is left
+    /// as it is; a bad file fails the start.
+    #[arg(long, env = "ACCESSD_FIXTURE", value_name = "FILE")]
+    pub fixture: Option<std::path::PathBuf>,
+
     /// Client id of an ORG_ADMIN client to create or re-key at start (with the secret).
     #[arg(long, env = "ACCESSD_ADMIN_CLIENT_ID")]
     pub admin_client_id: Option<String>,
@@ -405,6 +411,7 @@ impl Config {
             gateway: GatewayArgs::default(),
             demo: false,
             no_demo: false,
+            fixture: None,
             admin_client_id: None,
             admin_client_secret: None,
             token_ttl_secs: 749,

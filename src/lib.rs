@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod fixture;
 pub mod query;
 pub mod store;
 pub mod tasks;

@@ -172,6 +172,7 @@ fn banner(app: &accessd::App, config_db: &str, json: bool) {
             database_state = state,
             client_id = %app.admin.client_id,
             client_secret = secret.unwrap_or("(as configured)"),
+            fixture = app.fixture.as_deref().unwrap_or(""),
             "accessd is listening on {base}"
         );
         return;
@@ -180,6 +181,9 @@ fn banner(app: &accessd::App, config_db: &str, json: bool) {
     println!("  base URL (SDKs):   {base}");
     println!("  token URL:         {base}/oauth/token");
     println!("  database:          {database} ({state})");
+    if let Some(fixture) = &app.fixture {
+        println!("  fixture:           {fixture}");
+    }
     println!("  ORG_ADMIN client:  client_id={}", app.admin.client_id);
     match secret {
         Some(secret) => {

@@ -30,19 +30,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "api", "auth", "config", "demo", "domain", "query", "store", "tasks",
+            "api", "auth", "config", "demo", "domain", "fixture", "query", "store", "tasks",
         ],
     ),
     (
         "api",
         &[
-            "auth", "config", "demo", "domain", "query", "store", "tasks",
+            "auth", "config", "demo", "domain", "fixture", "query", "store", "tasks",
         ],
     ),
     ("tasks", &["config", "domain", "store"]),
     ("demo", &["domain", "store"]),
     ("auth", &["domain", "store"]),
-    ("store", &["domain", "query"]),
+    ("store", &["domain", "fixture", "query"]),
+    // The fixture document and its plan: pure, written and read by the store.
+    ("fixture", &["domain"]),
     ("query", &["domain"]),
     ("config", &[]),
     ("admin_cli", &["config"]),

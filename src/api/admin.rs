@@ -4,20 +4,23 @@
 //! (`GET /_accessd/openapi.json`, `spec/accessd-admin.json`); every operation needs a
 //! token whose client holds the scope `accessd:admin` (not implied by `sp:scopes:all`).
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::control::{FaultSpec, JournalEntry};
 use super::error::ApiError;
-use super::extract::{Json, OptionalJson, Params};
+use super::extract::{Json, Params};
 use super::gateway::{AdminCaller, ADMIN_SCOPE};
 use super::AppState;
 use crate::domain::format_timestamp;
+use crate::fixture::Syntax;
 
 /// The admin API's OpenAPI document.
 pub const OPENAPI: &str = include_str!("../../spec/accessd-admin.json");
@@ -27,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_accessd/openapi.json", get(openapi))
         .route("/_accessd/clock", get(get_clock).post(set_clock))
         .route("/_accessd/reset", post(reset))
+        .route("/_accessd/fixture", get(export_fixture))
         .route(
             "/_accessd/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -126,46 +130,167 @@ async fn set_clock(
     Ok(axum::Json(clock_body(&state)))
 }
 
-/// What `POST /_accessd/reset` leaves: an empty tenant (the default) or the demo.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResetTo {
-    to: Option<String>,
+/// The content types of a raw YAML fixture body.
+const YAML_TYPES: [&str; 3] = ["application/yaml", "application/x-yaml", "text/yaml"];
+
+fn media_type(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
-#[derive(Serialize)]
-struct ResetBody {
-    to: &'static str,
+/// What `POST /_accessd/reset` was asked to leave.
+enum ResetTarget {
+    Empty,
+    Demo,
+    Fixture(Value),
+}
+
+/// The reset body: none (empty), `{"to": "empty"|"demo"}`, `{"fixture": {…}}`, or a
+/// raw fixture in YAML (`Content-Type: application/yaml`).
+fn reset_target(headers: &HeaderMap, body: &[u8]) -> Result<ResetTarget, ApiError> {
+    let content_type = media_type(headers, header::CONTENT_TYPE);
+    if content_type
+        .as_deref()
+        .is_some_and(|t| YAML_TYPES.contains(&t))
+    {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("The YAML fixture is not UTF-8 text."))?;
+        return crate::fixture::parse_text(text, Syntax::Yaml)
+            .map(ResetTarget::Fixture)
+            .map_err(|problems| ApiError::InvalidDocument {
+                what: "The fixture is invalid".into(),
+                problems,
+            });
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ResetTarget::Empty);
+    }
+    if let Some(t) = content_type.as_deref()
+        && t != "application/json"
+        && !t.ends_with("+json")
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type '{t}' is not supported here: send application/json, or a YAML \
+             fixture as one of {}.",
+            YAML_TYPES.join(", ")
+        )));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
+    let Value::Object(mut body) = value else {
+        return Err(ApiError::bad_request(
+            "The request body must be an object: {\"to\": \"empty\"|\"demo\"} or {\"fixture\": {…}}.",
+        ));
+    };
+    let fixture = body.remove("fixture");
+    let to = body.remove("to");
+    if let Some(k) = body.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "unknown field `{k}`: the body takes to or fixture."
+        )));
+    }
+    match (to, fixture) {
+        (None | Some(Value::Null), None) => Ok(ResetTarget::Empty),
+        (None | Some(Value::Null), Some(f)) => Ok(ResetTarget::Fixture(f)),
+        (Some(Value::String(t)), Some(f)) if t == "fixture" => Ok(ResetTarget::Fixture(f)),
+        (Some(Value::String(t)), None) => match t.as_str() {
+            "empty" => Ok(ResetTarget::Empty),
+            "demo" => Ok(ResetTarget::Demo),
+            "fixture" => Err(ApiError::bad_request("to 'fixture' needs the fixture.")),
+            other => Err(ApiError::bad_request(format!(
+                "to '{other}' is not one of empty, demo, fixture."
+            ))),
+        },
+        (Some(t), Some(_)) => Err(ApiError::bad_request(format!(
+            "to {t} does not go with a fixture: leave to out."
+        ))),
+        (Some(t), None) => Err(ApiError::bad_request(format!(
+            "to {t} is not one of empty, demo, fixture."
+        ))),
+    }
 }
 
 /// `POST /_accessd/reset`: empties the tenant — every object and task — keeping the
 /// signing keys and the clients that hold `accessd:admin` (so the caller's token goes
-/// on working), then loads the demo tenant if asked. The database is shared, so every
-/// instance on it sees the result.
+/// on working), then loads the demo tenant or a fixture if asked. A fixture is checked
+/// whole first (every problem in one 400, nothing changed), and the reset and its load
+/// are one transaction. The database is shared, so every instance on it sees the result.
 async fn reset(
     State(state): State<AppState>,
     _: AdminCaller,
-    OptionalJson(body): OptionalJson<ResetTo>,
-) -> Result<axum::Json<ResetBody>, ApiError> {
-    let to = match body.and_then(|b| b.to).as_deref() {
-        None | Some("empty") => "empty",
-        Some("demo") => "demo",
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "to '{other}' is not one of empty, demo."
-            )))
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    match reset_target(&headers, &body)? {
+        ResetTarget::Empty => {
+            state.store.reset_tenant(ADMIN_SCOPE).await?;
+            Ok(axum::Json(json!({"to": "empty"})))
         }
-    };
-    state.store.reset_tenant(ADMIN_SCOPE).await?;
-    if to == "demo" {
-        let admin = state
-            .store
-            .find_identity_by_alias(crate::demo::ADMIN_ALIAS)
-            .await?
-            .ok_or_else(|| ApiError::internal("the admin identity did not survive the reset"))?;
-        crate::demo::load(state.store.as_ref(), &state.clock, &admin).await?;
+        ResetTarget::Demo => {
+            state.store.reset_tenant(ADMIN_SCOPE).await?;
+            let admin = state
+                .store
+                .find_identity_by_alias(crate::demo::ADMIN_ALIAS)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal("the admin identity did not survive the reset")
+                })?;
+            crate::demo::load(state.store.as_ref(), &state.clock, &admin).await?;
+            Ok(axum::Json(json!({"to": "demo"})))
+        }
+        ResetTarget::Fixture(value) => {
+            let kept = state.store.fixture_kept(ADMIN_SCOPE).await?;
+            let plan =
+                crate::fixture::check(value, &kept, state.clock.now()).map_err(|problems| {
+                    ApiError::InvalidDocument {
+                        what: "The fixture is invalid".into(),
+                        problems,
+                    }
+                })?;
+            state.store.replace_tenant(ADMIN_SCOPE, &plan).await?;
+            Ok(axum::Json(
+                json!({"to": "fixture", "loaded": plan.counts()}),
+            ))
+        }
     }
-    Ok(axum::Json(ResetBody { to }))
+}
+
+/// `GET /_accessd/fixture`: the tenant as a fixture — every id and stamp, so that
+/// loading it gives the same answers — in JSON, or YAML when `Accept` asks for it.
+/// The admin clients are left out (a reset keeps them); other clients carry their
+/// stored `secretHash`.
+async fn export_fixture(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let plan = state.store.fixture_plan().await?;
+    let doc = crate::fixture::render::render(&plan, ADMIN_SCOPE);
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let yaml = accept
+        .split(',')
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .any(|t| YAML_TYPES.contains(&t.as_str()));
+    if yaml {
+        let text = crate::fixture::to_yaml(&doc).map_err(ApiError::internal)?;
+        Ok(([(header::CONTENT_TYPE, "application/yaml")], text).into_response())
+    } else {
+        Ok(axum::Json(doc).into_response())
+    }
 }
 
 /// `GET /_accessd/faults`

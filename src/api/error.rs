@@ -38,6 +38,11 @@ pub enum ApiError {
     /// would have said).
     #[error("{}", .0.join(" "))]
     Problems(Vec<String>),
+    /// 400 `400.1 Bad Request Content` listing every problem of a whole document (a
+    /// fixture): the message names them all, one per line, and `causes` holds one
+    /// message per problem.
+    #[error("{what} ({}), nothing was changed:\n{}", crate::fixture::problem_count(.problems), .problems.join("\n"))]
+    InvalidDocument { what: String, problems: Vec<String> },
     /// 400 `400.2.1.0 Object in use by another` (CONTRACT §3.1).
     #[error("{0}")]
     InUse(String),
@@ -117,6 +122,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_)
             | Self::Problems(_)
+            | Self::InvalidDocument { .. }
             | Self::InUse(_)
             | Self::ExperimentalHeaderMissing => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -136,7 +142,9 @@ impl ApiError {
 
     fn detail_code(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) | Self::Problems(_) => "400.1 Bad Request Content",
+            Self::BadRequest(_) | Self::Problems(_) | Self::InvalidDocument { .. } => {
+                "400.1 Bad Request Content"
+            }
             Self::InUse(_) => "400.2.1.0 Object in use by another",
             Self::ExperimentalHeaderMissing => "400.1 Bad Request Content",
             Self::Unauthorized(_) => "401 Unauthorized",
@@ -227,6 +235,13 @@ impl IntoResponse for ApiError {
                     Some(l) => (l, "REQUEST"),
                     None => ("en-US".to_string(), "DEFAULT"),
                 };
+                let causes: Vec<serde_json::Value> = match &self {
+                    Self::InvalidDocument { problems, .. } => problems
+                        .iter()
+                        .map(|p| json!({"locale": locale, "localeOrigin": origin, "text": p}))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let body = json!({
                     "detailCode": self.detail_code(),
                     "trackingId": tracking_id,
@@ -234,7 +249,7 @@ impl IntoResponse for ApiError {
                         .iter()
                         .map(|text| json!({"locale": locale, "localeOrigin": origin, "text": text}))
                         .collect::<Vec<_>>(),
-                    "causes": [],
+                    "causes": causes,
                 });
                 (status, axum::Json(body)).into_response()
             }

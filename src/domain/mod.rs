@@ -89,6 +89,14 @@ pub fn format_timestamp(dt: &DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Hash of a client secret, as `api_clients.secret_hash` holds it. Secrets are 32
+/// random bytes, so a plain SHA-256 is enough to make a leaked table useless; a slow
+/// KDF would only slow the token endpoint.
+pub fn hash_secret(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 /// A new object id: 32 lowercase hex characters, like ISC's (CONTRACT §2). A UUIDv7:
 /// the milliseconds since the epoch, then random bits, in the order this process
 /// made them. Ids made one after another sort next to each other, so the rows

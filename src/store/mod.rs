@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod export;
+pub mod fixture;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

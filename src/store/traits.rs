@@ -429,6 +429,21 @@ pub trait TenantStore: Send + Sync {
     /// stay (the admin API's reset, which the caller's token survives).
     async fn reset_tenant(&self, keep_scope: &str) -> StoreResult<()>;
 
+    /// What [`TenantStore::reset_tenant`] keeps, as a fixture sees it: the clients
+    /// holding `keep_scope` (their ids) and their identities.
+    async fn fixture_kept(&self, keep_scope: &str) -> StoreResult<crate::fixture::Kept>;
+    /// The tenant as a fixture plan, from one consistent snapshot (`GET
+    /// /_accessd/fixture`): every object but the tasks.
+    async fn fixture_plan(&self) -> StoreResult<crate::fixture::Plan>;
+    /// [`TenantStore::reset_tenant`] and the load of `plan`, in one transaction: a
+    /// plan that cannot be written leaves the tenant as it was. A planned identity
+    /// that the reset kept is updated in place.
+    async fn replace_tenant(
+        &self,
+        keep_scope: &str,
+        plan: &crate::fixture::Plan,
+    ) -> StoreResult<()>;
+
     /// Every table's rows, from one consistent snapshot (`accessd export`).
     async fn export_tenant(&self) -> StoreResult<TenantExport>;
     /// Writes an export into this empty, migrated database in one transaction; returns

@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::*;
+use crate::fixture::{Kept, Plan};
 use crate::query::format_timestamp;
 use crate::store::export::{
     ColumnKind, TableExport, TenantExport, CONTROL_TABLES, DERIVED_TABLES, FORMAT, SELF_REFERENCES,
     TABLES,
 };
+use crate::store::fixture;
 use crate::store::{ApiClient, SigningKeyRow, TenantStore};
 
 fn signing_key_row(r: &Row) -> StoreResult<SigningKeyRow> {
@@ -301,31 +303,118 @@ impl TenantStore for SqlStore {
 
     async fn reset_tenant(&self, keep_scope: &str) -> StoreResult<()> {
         let mut tx = self.db.begin_write().await?;
-        // Children before parents (TABLES lists parents first); clients, identities,
-        // keys and metadata are handled below.
-        for &table in TABLES.iter().rev() {
-            if matches!(
-                table,
-                "meta" | "signing_keys" | "identities" | "api_clients"
-            ) {
-                continue;
-            }
-            tx.execute(&format!("DELETE FROM {}", quote(table)), vec![])
-                .await?;
+        empty_tenant(&mut *tx, keep_scope).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fixture_kept(&self, keep_scope: &str) -> StoreResult<Kept> {
+        let dialect = self.db.dialect();
+        let mut tx = self.db.begin_snapshot().await?;
+        let like = format!("% {keep_scope} %");
+        let clients = read_table(
+            &mut *tx,
+            dialect.columns,
+            "api_clients",
+            "WHERE (' ' || scopes || ' ') LIKE $1",
+            params![like.clone()],
+        )
+        .await?;
+        let identities = read_table(
+            &mut *tx,
+            dialect.columns,
+            "identities",
+            "WHERE id IN (SELECT identity_id FROM api_clients \
+             WHERE (' ' || scopes || ' ') LIKE $1)",
+            params![like],
+        )
+        .await?;
+        tx.commit().await?;
+        let position = clients.columns.iter().position(|c| c == "client_id");
+        Ok(Kept {
+            identities: fixture::identities(&[identities])?,
+            client_ids: clients
+                .rows
+                .iter()
+                .filter_map(|r| position.and_then(|i| r.get(i)?.as_str().map(str::to_string)))
+                .collect(),
+        })
+    }
+
+    async fn fixture_plan(&self) -> StoreResult<Plan> {
+        let dialect = self.db.dialect();
+        let mut tx = self.db.begin_snapshot().await?;
+        let mut tables = Vec::with_capacity(fixture::FIXTURE_TABLES.len());
+        for &table in fixture::FIXTURE_TABLES {
+            tables.push(read_table(&mut *tx, dialect.columns, table, "", vec![]).await?);
         }
-        tx.execute(
-            "DELETE FROM api_clients WHERE (' ' || scopes || ' ') NOT LIKE $1",
-            params![format!("% {keep_scope} %")],
-        )
-        .await?;
-        tx.execute("UPDATE identities SET manager_id = NULL", vec![])
+        tx.commit().await?;
+        fixture::plan(&tables)
+    }
+
+    async fn replace_tenant(&self, keep_scope: &str, plan: &Plan) -> StoreResult<()> {
+        let dialect = self.db.dialect();
+        let mut tx = self.db.begin_write().await?;
+        empty_tenant(&mut *tx, keep_scope).await?;
+        for t in fixture::rows(plan) {
+            let cols = columns(&mut *tx, dialect.columns, &t.name).await?;
+            let mut kinds = Vec::with_capacity(t.columns.len());
+            for name in &t.columns {
+                let Some((_, kind)) = cols.iter().find(|(n, _)| n == name) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "fixture column {}.{name} is not in this database",
+                        t.name
+                    )));
+                };
+                kinds.push(*kind);
+            }
+            let names: Vec<String> = t.columns.iter().map(|c| quote(c)).collect();
+            let mut insert = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quote(&t.name),
+                names.join(", "),
+                (1..=names.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            // The identities the reset kept are planned again: updated in place.
+            if t.name == "identities" {
+                insert.push_str(" ON CONFLICT (id) DO UPDATE SET ");
+                insert.push_str(
+                    &names
+                        .iter()
+                        .filter(|n| n.as_str() != "\"id\"")
+                        .map(|n| format!("{n} = excluded.{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            for row in &t.rows {
+                let values = row
+                    .iter()
+                    .zip(&t.columns)
+                    .zip(&kinds)
+                    .map(|((v, c), k)| param_of(&t.name, c, *k, v))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let table = t.name.clone();
+                tx.execute(&insert, values)
+                    .await
+                    .map_err(|e| match e.violation() {
+                        Some(ViolationKind::Unique) => StoreError::Refused(format!(
+                            "the fixture repeats a unique value of {table}"
+                        )),
+                        _ => e,
+                    })?;
+            }
+        }
+        for (id, manager) in fixture::managers(plan) {
+            tx.execute(
+                "UPDATE identities SET manager_id = $1 WHERE id = $2",
+                params![manager, id],
+            )
             .await?;
-        tx.execute(
-            "DELETE FROM identities WHERE id NOT IN \
-             (SELECT identity_id FROM api_clients WHERE identity_id IS NOT NULL)",
-            vec![],
-        )
-        .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -446,6 +535,66 @@ impl TenantStore for SqlStore {
             .map_err(|e| conflict(e, "API client", "id", &c.client_id))?;
         Ok(())
     }
+}
+
+/// Empties the tenant (see [`TenantStore::reset_tenant`]) inside `tx`.
+async fn empty_tenant(tx: &mut dyn Executor, keep_scope: &str) -> StoreResult<()> {
+    // Children before parents (TABLES lists parents first); clients, identities,
+    // keys and metadata are handled below.
+    for &table in TABLES.iter().rev() {
+        if matches!(
+            table,
+            "meta" | "signing_keys" | "identities" | "api_clients"
+        ) {
+            continue;
+        }
+        tx.execute(&format!("DELETE FROM {}", quote(table)), vec![])
+            .await?;
+    }
+    tx.execute(
+        "DELETE FROM api_clients WHERE (' ' || scopes || ' ') NOT LIKE $1",
+        params![format!("% {keep_scope} %")],
+    )
+    .await?;
+    tx.execute("UPDATE identities SET manager_id = NULL", vec![])
+        .await?;
+    tx.execute(
+        "DELETE FROM identities WHERE id NOT IN \
+         (SELECT identity_id FROM api_clients WHERE identity_id IS NOT NULL)",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One table's rows (those `filter` keeps: a `WHERE …` clause, or empty) in the
+/// export's row form.
+async fn read_table(
+    ex: &mut dyn Executor,
+    columns_sql: &str,
+    table: &str,
+    filter: &str,
+    params: Vec<Param>,
+) -> StoreResult<TableExport> {
+    let cols = columns(ex, columns_sql, table).await?;
+    let names: Vec<String> = cols.iter().map(|(n, _)| quote(n)).collect();
+    let sql = format!("SELECT {} FROM {} {filter}", names.join(", "), quote(table));
+    let rows = ex
+        .fetch_all(&sql, params)
+        .await?
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .enumerate()
+                .map(|(i, (_, kind))| read_value(r, i, *kind))
+                .collect::<StoreResult<Vec<_>>>()
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(TableExport {
+        name: table.to_string(),
+        columns: cols.into_iter().map(|(n, _)| n).collect(),
+        rows,
+    })
 }
 
 /// The GCRA upsert with the dialect's two-argument maximum.
