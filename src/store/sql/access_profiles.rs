@@ -484,26 +484,36 @@ async fn profile_page_on(
 #[async_trait]
 impl AccessProfileStore for SqlStore {
     async fn resolve_access_profile_refs(&self, d: &AccessProfileDraft) -> StoreResult<RefFacts> {
-        let owner = self
-            .named_refs("identities", std::slice::from_ref(&d.owner_id))
-            .await?
-            .pop();
-        let source = self
-            .named_refs("sources", std::slice::from_ref(&d.source_id))
-            .await?
-            .pop();
-        let entitlements = self
-            .refs_with_sources("entitlements", &d.entitlement_ids)
-            .await?
-            .into_iter()
-            .map(|(e, source)| (e.id, source))
-            .collect();
-        Ok(RefFacts {
-            owner,
-            source,
-            entitlements,
-            segments: self.existing_ids("segments", &d.segment_ids).await?,
-        })
+        // One statement for every reference of the draft (one read, one round trip):
+        // each row says which kind of reference it found.
+        let mut sql =
+            Sql::new("SELECT 'o' AS kind, id, name, NULL AS source_id FROM identities WHERE id = ");
+        sql.bind(d.owner_id.as_str());
+        sql.push(" UNION ALL SELECT 's', id, name, NULL FROM sources WHERE id = ")
+            .bind(d.source_id.as_str());
+        if !d.entitlement_ids.is_empty() {
+            sql.push(" UNION ALL SELECT 'e', id, name, source_id FROM entitlements WHERE id IN (")
+                .push_ids(&d.entitlement_ids);
+        }
+        if !d.segment_ids.is_empty() {
+            sql.push(" UNION ALL SELECT 'g', id, name, NULL FROM segments WHERE id IN (")
+                .push_ids(&d.segment_ids);
+        }
+        let mut facts = RefFacts {
+            owner: None,
+            source: None,
+            entitlements: Vec::new(),
+            segments: Vec::new(),
+        };
+        for r in self.db.fetch_all(&sql.text, sql.params).await? {
+            match r.get::<String>(0)?.as_str() {
+                "o" => facts.owner = Some(named_ref(&r, 1)?),
+                "s" => facts.source = Some(named_ref(&r, 1)?),
+                "e" => facts.entitlements.push((r.get(1)?, r.get(3)?)),
+                _ => facts.segments.push(r.get(1)?),
+            }
+        }
+        Ok(facts)
     }
 
     async fn insert_access_profile(
