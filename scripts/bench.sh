@@ -231,7 +231,7 @@ report() {
     echo "\"server CPU\", which is accessd's own user+system time divided by the requests."
     echo "Seeded with \`examples/bench_seed.rs\`: N access profiles \`Profile %07d\` with two"
     echo "entitlements each, half requestable, half used by a role; SQLite in WAL mode with"
-    echo "\`synchronous=FULL\`, PostgreSQL analyzed after seeding. The ceiling is the same stack"
+    echo "\`synchronous=FULL\`, PostgreSQL vacuumed and analyzed after seeding (what autovacuum does after a load). The ceiling is the same stack"
     echo "(tokio, hyper, axum) answering the same bytes from memory without authentication"
     echo "(\`examples/ceiling.rs\`); Prism is Stoplight Prism $("$prism" --version 2>/dev/null || echo '(not run)') mocking \`spec/v3.json\`"
     echo "(static example, logging off), pinned to core 0 too."

@@ -377,6 +377,64 @@ async fn pages_at_any_offset_agree_with_the_whole_list_in_both_directions() {
     }
 }
 
+/// A page in the second half of every profile is read from the far end of the order
+/// (the kept count says where it is): each page at each offset, the last partial one
+/// and those past the end included, is the same slice of the whole list, in order,
+/// with the same total.
+#[tokio::test]
+async fn pages_near_the_end_are_the_same_slices_of_the_whole_list() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    for i in 0..7 {
+        let mut body = ap_body(&f, &format!("Q{}", (i * 3) % 7));
+        body["requestable"] = json!(i % 2 == 0);
+        app.create_access_profile(FAMILIES[i % FAMILIES.len()], &body)
+            .await;
+    }
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for sorters in [
+        "name",
+        "-name",
+        "created",
+        "-created",
+        "modified",
+        "-modified",
+        "",
+    ] {
+        let path = format!("/v3/access-profiles?sorters={sorters}");
+        let whole = ids(&app.get_json(&path).await);
+        assert_eq!(whole.len(), 7);
+        for limit in [1, 3, 7] {
+            for offset in 0..=9 {
+                let resp = app
+                    .get(&format!("{path}&limit={limit}&offset={offset}&count=true"))
+                    .await;
+                assert_eq!(resp.status(), 200);
+                assert_eq!(resp.headers()["X-Total-Count"], "7");
+                let page = ids(&resp.json().await.unwrap());
+                let want = &whole[offset.min(7)..(offset + limit).min(7)];
+                assert_eq!(
+                    page, want,
+                    "sorters={sorters} limit={limit} offset={offset}"
+                );
+                let uncounted = ids(&app
+                    .get_json(&format!("{path}&limit={limit}&offset={offset}"))
+                    .await);
+                assert_eq!(
+                    uncounted, want,
+                    "sorters={sorters} limit={limit} offset={offset}"
+                );
+            }
+        }
+    }
+}
+
 /// Past the first page a list first picks its page's keys; a key that is unique only
 /// within the list (an entitlement is in many profiles) still yields each row once.
 #[tokio::test]

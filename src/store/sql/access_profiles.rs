@@ -364,9 +364,80 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// A page of every profile, in one snapshot: the kept count, not a scan of the
+    /// table, is the total, and says whether the page is nearer the end of the list
+    /// ([`Keys::FromEnd`]).
+    async fn every_profile_page(
+        &self,
+        listing: &Listing<'_>,
+        q: &ListQuery,
+    ) -> StoreResult<(Vec<Row>, Option<i64>)> {
+        let (limit, offset) = (q.paging.limit, q.paging.offset);
+        let mut uncounted = q.clone();
+        uncounted.paging.count = false;
+        let reversed = reversed_order_by(&q.sort, listing.columns)?;
+        let mut conn = self.db.connection().await?;
+        let total = if q.paging.count || (offset > 0 && reversed.is_some()) {
+            Some(access_profile_count(&mut *conn).await?)
+        } else {
+            None
+        };
+        let (Some(reversed), Some(total)) = (reversed, total) else {
+            let (rows, _) =
+                profile_page_on(&mut *conn, listing, &[], &uncounted, Keys::Forward).await?;
+            return Ok((rows, total));
+        };
+        if offset == 0 || offset <= total / 2 {
+            let (rows, _) =
+                profile_page_on(&mut *conn, listing, &[], &uncounted, Keys::Forward).await?;
+            return Ok((rows, q.paging.count.then_some(total)));
+        }
+        drop(conn);
+        // From the end: the total and the page in one snapshot, so that the page is
+        // exactly rows offset .. offset + limit whatever is written meanwhile.
+        let mut tx = self.db.begin_snapshot().await?;
+        let total = access_profile_count(&mut *tx).await?;
+        let kept = limit.min(total - offset);
+        let rows = if kept <= 0 {
+            Vec::new()
+        } else {
+            // The rows after the page come first from the end.
+            let keys = Keys::FromEnd {
+                reversed,
+                limit: kept,
+                offset: total - offset - kept,
+            };
+            profile_page_on(&mut *tx, listing, &[], &uncounted, keys)
+                .await?
+                .0
+        };
+        tx.commit().await?;
+        Ok((rows, q.paging.count.then_some(total)))
+    }
+}
+
 /// Profiles from rows of [`profile_cols`], in the rows' order.
 pub(super) fn access_profiles_from_rows(rows: Vec<Row>) -> StoreResult<Vec<AccessProfile>> {
     rows.into_iter().map(access_profile_row).collect()
+}
+
+/// How a page's keys are chosen.
+enum Keys {
+    /// In the list's order, skipping `offset` of them ([`Listing::push_keys`]).
+    Forward,
+    /// A page of every profile in its second half, from the far end: the `limit` keys
+    /// after the first `offset` in the `reversed` order (of [`reversed_order_by`]).
+    /// The same keys, while an offset scan walks one index entry per row it skips, so
+    /// this walks at most half of them. The limit is written into the statement
+    /// (a number, not text from the client) so that PostgreSQL's plan knows the
+    /// page's size: with an unknown limit it plans for a tenth of the table and joins
+    /// it by a scan of the whole table.
+    FromEnd {
+        reversed: String,
+        limit: i64,
+        offset: i64,
+    },
 }
 
 /// A page of profiles in one statement: its keys chosen first, over `access_profiles`
@@ -378,13 +449,26 @@ async fn profile_page_on(
     listing: &Listing<'_>,
     fixed: &[SqlPiece],
     q: &ListQuery,
+    keys: Keys,
 ) -> StoreResult<(Vec<Row>, Option<i64>)> {
     let filter = listing.filter(q)?;
     let order = order_by(&q.sort, listing.columns)?;
     let mut sql = Sql::new(listing.cols);
     sql.push(listing.from);
     sql.push(" WHERE ").push(listing.columns.key).push(" IN (");
-    listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
+    match keys {
+        Keys::Forward => listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging),
+        Keys::FromEnd {
+            reversed,
+            limit,
+            offset,
+        } => {
+            sql.push("SELECT ap.id FROM access_profiles ap ")
+                .push(&reversed)
+                .push(&format!(" LIMIT {limit} OFFSET "))
+                .bind(offset);
+        }
+    }
     sql.push(") ").push(&order);
     let rows = ex.fetch_all(&sql.text, sql.params).await?;
     let total = if q.paging.count {
@@ -400,26 +484,36 @@ async fn profile_page_on(
 #[async_trait]
 impl AccessProfileStore for SqlStore {
     async fn resolve_access_profile_refs(&self, d: &AccessProfileDraft) -> StoreResult<RefFacts> {
-        let owner = self
-            .named_refs("identities", std::slice::from_ref(&d.owner_id))
-            .await?
-            .pop();
-        let source = self
-            .named_refs("sources", std::slice::from_ref(&d.source_id))
-            .await?
-            .pop();
-        let entitlements = self
-            .refs_with_sources("entitlements", &d.entitlement_ids)
-            .await?
-            .into_iter()
-            .map(|(e, source)| (e.id, source))
-            .collect();
-        Ok(RefFacts {
-            owner,
-            source,
-            entitlements,
-            segments: self.existing_ids("segments", &d.segment_ids).await?,
-        })
+        // One statement for every reference of the draft (one read, one round trip):
+        // each row says which kind of reference it found.
+        let mut sql =
+            Sql::new("SELECT 'o' AS kind, id, name, NULL AS source_id FROM identities WHERE id = ");
+        sql.bind(d.owner_id.as_str());
+        sql.push(" UNION ALL SELECT 's', id, name, NULL FROM sources WHERE id = ")
+            .bind(d.source_id.as_str());
+        if !d.entitlement_ids.is_empty() {
+            sql.push(" UNION ALL SELECT 'e', id, name, source_id FROM entitlements WHERE id IN (")
+                .push_ids(&d.entitlement_ids);
+        }
+        if !d.segment_ids.is_empty() {
+            sql.push(" UNION ALL SELECT 'g', id, name, NULL FROM segments WHERE id IN (")
+                .push_ids(&d.segment_ids);
+        }
+        let mut facts = RefFacts {
+            owner: None,
+            source: None,
+            entitlements: Vec::new(),
+            segments: Vec::new(),
+        };
+        for r in self.db.fetch_all(&sql.text, sql.params).await? {
+            match r.get::<String>(0)?.as_str() {
+                "o" => facts.owner = Some(named_ref(&r, 1)?),
+                "s" => facts.source = Some(named_ref(&r, 1)?),
+                "e" => facts.entitlements.push((r.get(1)?, r.get(3)?)),
+                _ => facts.segments.push(r.get(1)?),
+            }
+        }
+        Ok(facts)
     }
 
     async fn insert_access_profile(
@@ -595,14 +689,11 @@ impl AccessProfileStore for SqlStore {
         let mut conn = self.db.connection().await?;
         let listing = self.access_profiles();
         let filter = profile_view_filter(scope, view);
-        // Every profile counted: the kept count, not a scan of the table.
-        let (rows, total) = if q.paging.count && filter.is_empty() && q.filter.is_none() {
-            let mut uncounted = q.clone();
-            uncounted.paging.count = false;
-            let (rows, _) = profile_page_on(&mut *conn, &listing, &filter, &uncounted).await?;
-            (rows, Some(access_profile_count(&mut *conn).await?))
+        let (rows, total) = if filter.is_empty() && q.filter.is_none() {
+            drop(conn);
+            self.every_profile_page(&listing, q).await?
         } else {
-            profile_page_on(&mut *conn, &listing, &filter, q).await?
+            profile_page_on(&mut *conn, &listing, &filter, q, Keys::Forward).await?
         };
         Ok(Page {
             items: access_profiles_from_rows(rows)?,

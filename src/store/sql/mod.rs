@@ -26,7 +26,9 @@ mod source_apps;
 mod tasks;
 mod tenant;
 
-use render::{filter_pieces, not_null, nullable, order_by, Column, Columns, SqlPiece};
+use render::{
+    filter_pieces, not_null, nullable, order_by, reversed_order_by, Column, Columns, SqlPiece,
+};
 
 /// The store over one database.
 pub struct SqlStore {

@@ -126,6 +126,32 @@ pub(super) fn order_by(sorts: &[Sort], columns: &Columns) -> StoreResult<String>
     Ok(format!("ORDER BY {}", parts.join(", ")))
 }
 
+/// The exact reverse of [`order_by`]'s order for the same sorts: every column, the key
+/// included, in the other direction, so that the last rows in one order are the first
+/// in the other, in reverse. `None` when a sort column is nullable: `NULLS LAST` has
+/// no reverse that both databases spell the same way.
+pub(super) fn reversed_order_by(sorts: &[Sort], columns: &Columns) -> StoreResult<Option<String>> {
+    let direction = |desc: bool| if desc { "ASC" } else { "DESC" };
+    let mut parts = Vec::with_capacity(sorts.len() + 1);
+    let mut has_key = false;
+    for s in sorts {
+        let Column::Col {
+            name,
+            not_null: true,
+        } = columns.get(s.field)?
+        else {
+            return Ok(None);
+        };
+        has_key |= name == columns.key;
+        parts.push(format!("{name} {}", direction(s.desc)));
+    }
+    if !has_key {
+        let desc = sorts.last().is_some_and(|s| s.desc);
+        parts.push(format!("{} {}", columns.key, direction(desc)));
+    }
+    Ok(Some(format!("ORDER BY {}", parts.join(", "))))
+}
+
 #[derive(Default)]
 struct Out {
     pieces: Vec<SqlPiece>,
