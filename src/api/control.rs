@@ -760,7 +760,10 @@ impl Control {
         match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => {
                 let recorded = recorded_body(&parts.headers, parts.uri.path(), &bytes);
-                Ok((Request::from_parts(parts, Body::from(bytes)), Some(recorded)))
+                Ok((
+                    Request::from_parts(parts, Body::from(bytes)),
+                    Some(recorded),
+                ))
             }
             Err(e) => Err(if over_limit(&e) {
                 ApiError::PayloadTooLarge("The request body is larger than the limit.".into())

@@ -25,8 +25,8 @@ use sqlx::postgres::{
 use sqlx::{Column, Postgres, Row as _, TypeInfo};
 
 use super::db::{
-    refuse_nul, ChangeFeed, Database, Dialect, Executor, Heard, Param, PoolStats, Row,
-    Transaction, ViolationKind,
+    refuse_nul, ChangeFeed, Database, Dialect, Executor, Heard, Param, PoolStats, Row, Transaction,
+    ViolationKind,
 };
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};

@@ -68,5 +68,9 @@ async fn a_broken_fixture_is_refused_with_the_servers_message() {
     assert!(!load.ok, "{}", load.out);
     assert!(load.err.contains("400"), "{}", load.err);
     let missing = admin(&app, &["fixture", "load", "/nonexistent/tenant.json"]).await;
-    assert!(!missing.ok && missing.err.contains("/nonexistent/tenant.json"), "{}", missing.err);
+    assert!(
+        !missing.ok && missing.err.contains("/nonexistent/tenant.json"),
+        "{}",
+        missing.err
+    );
 }
