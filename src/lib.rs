@@ -1,7 +1,7 @@
 //! accessd: a self-hosted, API-compatible server for the Access Profiles part of
 //! SailPoint Identity Security Cloud.
 
-// No panics on request paths (STYLE habit 5, the `[lints]` table of Cargo.toml); tests
+// No panics on request paths (the `[lints]` table of Cargo.toml); tests
 // may unwrap.
 #![cfg_attr(
     test,

@@ -307,10 +307,10 @@ async fn add_fault(
 ) -> Result<Response, ApiError> {
     let problems = spec.problems();
     if !problems.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "The fault rule is invalid: {}.",
-            problems.join("; ")
-        )));
+        return Err(ApiError::InvalidDocument {
+            what: "The fault rule is invalid".into(),
+            problems,
+        });
     }
     let fault = state.control.add_fault(spec).await?;
     Ok((StatusCode::CREATED, axum::Json(fault)).into_response())

@@ -1,6 +1,6 @@
 //! The deliberate differences from the spec files, read from `spec/deviations.json` —
 //! the one list, shared with the schemathesis hooks (`conformance/hooks.py`): each
-//! entry carries its reason (a CONTRACT.md section or a seed), and the spec operations
+//! entry carries its reason (a section of docs/contract.md or a seed), and the spec operations
 //! accessd does not serve are listed there with theirs. The response validator
 //! ([`crate::conformance`]) lets through exactly these; the coverage test in
 //! `matrix.rs` checks the not-served list against the spec and the router.
@@ -168,7 +168,7 @@ pub fn not_served(family: &str, operation: &str) -> Option<&'static NotServed> {
         .find(|n| n.family == family && n.operation == operation)
 }
 
-/// Every deliberate difference names its reason: a CONTRACT.md section or a seed (a
+/// Every deliberate difference names its reason: a section of docs/contract.md or a seed (a
 /// path outside every spec file: what it is for — liveness, a family's own document, a
 /// CORS preflight).
 #[test]
