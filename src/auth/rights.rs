@@ -34,7 +34,7 @@ struct FamilyRow {
     operation_suffix: &'static str,
 }
 
-const FAMILY_ROWS: [FamilyRow; 6] = [
+static FAMILY_ROWS: [FamilyRow; 6] = [
     FamilyRow {
         name: "v3",
         prefix: Some("/v3"),
