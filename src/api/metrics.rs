@@ -3,8 +3,10 @@
 //! connections and the database's connections.
 //!
 //! Requests are counted by [`observe`], the layer around every route and the fallbacks
-//! (inside the request context: a request cut off by the request timeout, or whose
-//! handler panicked, is not counted), from what the per-operation layer already tells
+//! (inside the request context and the cross-cutting layers: a request whose handler
+//! panicked, cut off by the request timeout, refused on its `Content-Length` by the body
+//! limit or for a `%00` in its path, or a CORS preflight, is not counted — the README's
+//! "Metrics" section lists them), from what the per-operation layer already tells
 //! the journal (`control::answered`): the family and the operationId of the route that
 //! answered. A request no operation answered (an
 //! unknown path, a refusal before routing, the token endpoint, health) is counted under
