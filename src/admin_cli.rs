@@ -152,9 +152,13 @@ pub struct FaultArgs {
     #[arg(long)]
     pub drop: bool,
     /// For a bulk delete: its task ends with this status (ERROR, TEMPERROR, WARNING,
-    /// TERMINATED), deleting nothing.
+    /// TERMINATED), deleting nothing; or RUNNING: it stays IN_PROGRESS for
+    /// `--running-ms`, then runs normally.
     #[arg(long)]
     pub task_outcome: Option<String>,
+    /// With `--task-outcome RUNNING`: how long the task stays running, in milliseconds.
+    #[arg(long)]
+    pub running_ms: Option<u64>,
     /// Fire this many times, then disappear.
     #[arg(long)]
     pub times: Option<u64>,
@@ -192,6 +196,7 @@ impl FaultArgs {
         set("delayMs", self.delay_ms.map(Value::from));
         set("drop", self.drop.then_some(Value::Bool(true)));
         set("taskOutcome", self.task_outcome.clone().map(Value::from));
+        set("runningMs", self.running_ms.map(Value::from));
         set("times", self.times.map(Value::from));
         set("probability", self.probability.map(Value::from));
         Ok(Value::Object(rule))

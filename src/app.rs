@@ -280,8 +280,11 @@ impl App {
     }
 
     /// Runs every unfinished task to its end before returning (tests' `drain_tasks`).
+    /// The tasks' gauges of `/metrics` are read again at the next scrape.
     pub async fn drain_tasks(&self) -> Result<(), StoreError> {
-        crate::tasks::drain(&self.runner).await
+        let drained = crate::tasks::drain(&self.runner).await;
+        self.state.metrics.forget_store_gauges();
+        drained
     }
 
     /// Stops accepting connections, lets in-flight requests finish, stops the task

@@ -27,6 +27,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "ACCESSD_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://accessd.db"
     )]
     pub database_url: String,
@@ -349,6 +350,7 @@ impl std::fmt::Debug for Config {
             .field("gateway", &self.gateway)
             .field("demo", &self.demo)
             .field("no_demo", &self.no_demo)
+            .field("fixture", &self.fixture)
             .field("admin_client_id", &self.admin_client_id)
             .field(
                 "admin_client_secret",
@@ -359,6 +361,7 @@ impl std::fmt::Debug for Config {
             .field("pod", &self.pod)
             .field("body_limit", &self.body_limit)
             .field("journal_size", &self.journal_size)
+            .field("journal_bodies", &self.journal_bodies)
             .field("log_json", &self.log_json)
             .field("cors_origin", &self.cors_origin)
             .finish()
@@ -461,6 +464,32 @@ mod tests {
     #[test]
     fn the_admin_client_calls_the_default_address_by_default() {
         assert_eq!(DEFAULT_URL, format!("http://{DEFAULT_ADDR}"));
+    }
+
+    #[test]
+    fn debug_output_names_every_field() {
+        let mut config = Config::for_database("postgres://accessd:db-pass-0451@db/accessd");
+        config.admin_client_secret = Some("admin-secret-0451-abcdef".into());
+        let shown = format!("{config:?}");
+        // Every field of the struct, read from its source, so a field added later
+        // without its line in the Debug impl fails here.
+        let source = include_str!("config.rs");
+        let body = source
+            .split("pub struct Config {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .unwrap();
+        let fields: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub "))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert!(fields.len() >= 17, "{fields:?}");
+        for field in fields {
+            assert!(shown.contains(&format!("{field}: ")), "{field}: {shown}");
+        }
+        assert!(!shown.contains("admin-secret-0451"), "{shown}");
+        assert!(!shown.contains("db-pass-0451"), "{shown}");
     }
 
     #[test]

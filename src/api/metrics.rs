@@ -3,18 +3,23 @@
 //! connections and the database's connections.
 //!
 //! Requests are counted by [`observe`], the layer around every route and the fallbacks
-//! (inside the request context: a request cut off by the request timeout, or whose
-//! handler panicked, is not counted), from what the per-operation layer already tells
+//! (inside the request context and the cross-cutting layers: a request whose handler
+//! panicked, cut off by the request timeout, refused on its `Content-Length` by the body
+//! limit or for a `%00` in its path, or a CORS preflight, is not counted — the README's
+//! "Metrics" section lists them), from what the per-operation layer already tells
 //! the journal (`control::answered`): the family and the operationId of the route that
 //! answered. A request no operation answered (an
 //! unknown path, a refusal before routing, the token endpoint, health) is counted under
 //! a fixed operation label, never its path, so the number of series stays bounded by
-//! the spec's operations. Tasks, connections and the pool are read at scrape time.
+//! the spec's operations. Connections are read at each scrape; tasks and the pool, read
+//! from the database, at most once per [`STORE_GAUGES_TTL`], so a storm of scrapes costs
+//! one query per second (and `/metrics` is under the in-flight bound of the API).
 //!
 //! The recorder belongs to this instance (no global recorder), so servers sharing a
 //! process — the tests — each count their own requests.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -50,6 +55,10 @@ pub const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How long the gauges read from the database (tasks by state, the pool) are rendered
+/// as read before a scrape reads them again.
+pub const STORE_GAUGES_TTL: Duration = Duration::from_secs(1);
+
 /// The family label of a request outside every family (`/health`, `/oauth/token`).
 pub const NO_FAMILY: &str = "none";
 
@@ -81,6 +90,11 @@ pub struct Metrics {
     durations: RwLock<HashMap<(&'static str, &'static str), Histogram>>,
     /// Reads the number of open connections (set by the server once it has them).
     connections: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
+    /// When the database's gauges were last read; held by the scrape reading them, so
+    /// concurrent scrapes wait for that one read instead of each querying.
+    store_read: tokio::sync::Mutex<Option<Instant>>,
+    /// Set by [`Metrics::forget_store_gauges`]: the next scrape reads them again.
+    store_stale: AtomicBool,
 }
 
 impl Default for Metrics {
@@ -139,6 +153,8 @@ impl Metrics {
             requests: RwLock::default(),
             durations: RwLock::default(),
             connections: OnceLock::new(),
+            store_read: tokio::sync::Mutex::new(None),
+            store_stale: AtomicBool::new(false),
         }
     }
 
@@ -216,8 +232,31 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
-    /// Reads the gauges of the moment and renders everything.
+    /// The next scrape reads the database's gauges again, however recent the last read
+    /// (after this instance ran its tasks: `App::drain_tasks`).
+    pub fn forget_store_gauges(&self) {
+        self.store_stale.store(true, Ordering::Release);
+    }
+
+    /// Reads the gauges of the moment (those from the database at most once per
+    /// [`STORE_GAUGES_TTL`]) and renders everything.
     async fn render(&self, state: &AppState) -> Result<String, ApiError> {
+        {
+            let mut read = self.store_read.lock().await;
+            let stale = self.store_stale.swap(false, Ordering::AcqRel);
+            if stale || read.is_none_or(|at| at.elapsed() >= STORE_GAUGES_TTL) {
+                self.read_store_gauges(state).await?;
+                *read = Some(Instant::now());
+            }
+        }
+        if let Some(open) = self.connections.get() {
+            self.gauge(CONNECTIONS, Vec::new()).set(open() as f64);
+        }
+        Ok(self.handle.render())
+    }
+
+    /// Tasks by state and the pool's connections, from the store.
+    async fn read_store_gauges(&self, state: &AppState) -> Result<(), ApiError> {
         let counts = state.store.count_tasks_by_state().await?;
         let count = |s: TaskState, c: Option<CompletionStatus>| {
             counts
@@ -245,16 +284,13 @@ impl Metrics {
             )
             .set(count(TaskState::Finished, Some(completion)) as f64);
         }
-        if let Some(open) = self.connections.get() {
-            self.gauge(CONNECTIONS, Vec::new()).set(open() as f64);
-        }
         let pool = state.store.pool_stats();
         self.gauge(DB_OPEN, Vec::new()).set(pool.open as f64);
         self.gauge(DB_IDLE, Vec::new()).set(pool.idle as f64);
         if let Some(max) = pool.max {
             self.gauge(DB_MAX, Vec::new()).set(max as f64);
         }
-        Ok(self.handle.render())
+        Ok(())
     }
 }
 

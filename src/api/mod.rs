@@ -100,6 +100,9 @@ pub fn router(state: AppState) -> Router {
         request_timeout: (state.config.gateway.request_timeout_secs > 0)
             .then(|| Duration::from_secs(state.config.gateway.request_timeout_secs)),
     };
+    // One bound (one semaphore: the layer's clones share it) for the API and `/metrics`.
+    let shed = (state.config.gateway.max_requests_in_flight > 0)
+        .then(|| shed_over(state.config.gateway.max_requests_in_flight));
     let families = families::every_family();
     let routes = families
         .router
@@ -109,15 +112,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             gateway::authenticate,
         ))
-        .layer(option_layer(
-            (state.config.gateway.max_requests_in_flight > 0)
-                .then(|| shed_over(state.config.gateway.max_requests_in_flight)),
-        ))
+        .layer(option_layer(shed.clone()))
         // Added after the bound: a liveness probe is answered however busy the server is.
         .route("/health", get(health))
         .route("/openapi/{document}", get(openapi_document))
         .route("/health/ready", get(health::ready))
-        .route("/metrics", get(metrics::scrape))
+        // Unauthenticated but bounded: a scrape storm is shed like any other burst.
+        .route("/metrics", get(metrics::scrape).layer(option_layer(shed)))
         // Before the observing layer, so unknown paths and methods are counted too.
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -142,6 +142,35 @@ async fn an_injected_429_answers_once_and_the_journal_shows_both_calls() {
 }
 
 #[tokio::test]
+async fn a_running_task_outcome_with_its_duration_is_added_from_flags() {
+    let app = TestApp::spawn().await;
+    let rule = admin(
+        &app,
+        &[
+            "faults",
+            "add",
+            "--operation-id",
+            "deleteAccessProfilesInBulk",
+            "--task-outcome",
+            "RUNNING",
+            "--running-ms",
+            "60000",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(rule["taskOutcome"], "RUNNING", "{rule}");
+    let listed = admin(&app, &["faults", "list"]).await.json();
+    assert_eq!(listed[0]["id"], rule["id"], "{listed}");
+    assert_eq!(listed[0]["taskOutcome"], "RUNNING", "{listed}");
+    assert_eq!(listed[0]["runningMs"], 60000, "{listed}");
+    // RUNNING without its duration is refused by the server, with its message.
+    let bad = admin(&app, &["faults", "add", "--task-outcome", "RUNNING"]).await;
+    assert!(!bad.ok);
+    assert!(bad.err.contains("runningMs"), "{}", bad.err);
+}
+
+#[tokio::test]
 async fn faults_are_removed_one_by_one_or_all_and_a_bad_rule_is_refused_with_its_message() {
     let app = TestApp::spawn().await;
     let json_rule = admin(

@@ -196,6 +196,30 @@ fn secrets_are_redacted_in_the_printed_configuration() {
     );
 }
 
+#[test]
+fn help_does_not_print_the_secrets_set_in_the_environment() {
+    let env = [
+        (
+            "ACCESSD_DATABASE_URL",
+            "postgres://accessd:db-pass-0451@127.0.0.1:1/accessd",
+        ),
+        ("ACCESSD_ADMIN_CLIENT_ID", "ops"),
+        ("ACCESSD_ADMIN_CLIENT_SECRET", "env-secret-0451-abcdefgh"),
+    ];
+    for args in [
+        &["serve", "--help"][..],
+        &["migrate", "--help"],
+        &["admin", "faults", "list", "--help"],
+    ] {
+        let (ok, shown, err) = accessd(args, &env);
+        assert!(ok, "{args:?}: {err}");
+        // The variables are still named; their values are not.
+        assert!(shown.contains("ACCESSD_"), "{args:?}: {shown}");
+        assert!(!shown.contains("db-pass-0451"), "{args:?}: {shown}");
+        assert!(!shown.contains("env-secret-0451"), "{args:?}: {shown}");
+    }
+}
+
 #[tokio::test]
 async fn the_configured_secret_never_reaches_the_logs() {
     let dir = tempfile::tempdir().unwrap();

@@ -453,8 +453,8 @@ async fn an_answer_given_before_the_body_was_read_keeps_the_connection_usable() 
 
 /// A bounded number of requests in flight: with a bound of 2, two requests stalled in
 /// their bodies hold both places, and the next request is refused at once with 503,
-/// `Retry-After` and the ISC body, whoever sends it; `/health` still answers. Once the
-/// stalled requests end, requests are served again.
+/// `Retry-After` and the ISC body, whoever sends it, `/metrics` included; `/health` still
+/// answers. Once the stalled requests end, requests are served again.
 #[tokio::test]
 async fn requests_over_the_bound_in_flight_get_a_fast_503() {
     let app = TestApp::spawn_with(|c| c.gateway.max_requests_in_flight = 2).await;
@@ -496,6 +496,14 @@ async fn requests_over_the_bound_in_flight_get_a_fast_503() {
         .send()
         .await
         .expect("request");
+    assert_eq!(resp.status(), 503);
+    // `/metrics` too: a scrape storm is shed like any other burst.
+    let resp = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(resp.status(), 503);
     assert_eq!(
         app.http

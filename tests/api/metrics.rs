@@ -2,6 +2,7 @@
 //! parser as a scraper would, after requests whose outcomes are known.
 
 use accessd::domain::Clock;
+use accessd::store::Backend;
 use accessd::Config;
 use prometheus_parse::{Sample, Scrape, Value as Metric};
 use serde_json::json;
@@ -35,18 +36,25 @@ fn samples<'a>(scrape: &'a Scrape, metric: &str, labels: &[(&str, &str)]) -> Vec
         .collect()
 }
 
-/// The one value of `metric` with exactly these labels (0 when the series is absent).
-fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+/// The one value of `metric` with exactly these labels, `None` when the series is not
+/// emitted at all (which is not the same as 0).
+fn series(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let found: Vec<&Sample> = samples(scrape, metric, labels)
         .into_iter()
         .filter(|s| s.labels.len() == labels.len())
         .collect();
     assert!(found.len() <= 1, "{metric} {labels:?}: {found:?}");
     match found.first().map(|s| &s.value) {
-        None => 0.0,
-        Some(Metric::Counter(v) | Metric::Gauge(v) | Metric::Untyped(v)) => *v,
+        None => None,
+        Some(Metric::Counter(v) | Metric::Gauge(v) | Metric::Untyped(v)) => Some(*v),
         Some(other) => panic!("{metric}: not a single value: {other:?}"),
     }
+}
+
+/// The value of a series that must be emitted.
+fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    series(scrape, metric, labels)
+        .unwrap_or_else(|| panic!("{metric} {labels:?} is not emitted: {:?}", scrape.samples))
 }
 
 fn requests(scrape: &Scrape, family: &str, operation: &str, status: &str) -> f64 {
@@ -146,13 +154,14 @@ async fn metrics_count_requests_by_operation_and_status_refusals_and_tasks_by_st
         ),
         1.0
     );
+    // A counter appears with its first count: v3 was never refused.
     assert_eq!(
-        value(
+        series(
             &before,
             "accessd_rate_limit_refusals_total",
             &[("bucket", "v3")]
         ),
-        0.0
+        None
     );
 
     // The latency histogram of the GETs: every one counted, each in its buckets.
@@ -175,6 +184,34 @@ async fn metrics_count_requests_by_operation_and_status_refusals_and_tasks_by_st
         "cumulative: {buckets:?}"
     );
     assert_eq!(buckets.last().map(|b| b.count), Some(4.0), "{buckets:?}");
+
+    // The gauges always set (README "### Metrics"), at zero too: every task state and
+    // completion status, the connections and the pool.
+    {
+        let scraped = &before;
+        for state in ["PENDING", "RUNNING"] {
+            assert!(series(scraped, "accessd_tasks", &[("state", state)]).is_some());
+        }
+        for completion in ["SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR"] {
+            let labels = [("state", "FINISHED"), ("completion_status", completion)];
+            assert!(
+                series(scraped, "accessd_tasks", &labels).is_some(),
+                "{labels:?}"
+            );
+        }
+        for gauge in [
+            "accessd_open_connections",
+            "accessd_db_connections_open",
+            "accessd_db_connections_idle",
+        ] {
+            assert!(series(scraped, gauge, &[]).is_some(), "{gauge}");
+        }
+        // The pool's maximum: PostgreSQL's pool has one, SQLite's connections do not.
+        assert_eq!(
+            series(scraped, "accessd_db_connections_max", &[]).is_some(),
+            backend() == Backend::Postgres
+        );
+    }
 
     // Tasks by state: the bulk delete's task is pending until it runs.
     let pending = [("state", "PENDING")];
