@@ -274,8 +274,23 @@ pub enum AdminError {
 
 /// Parses a duration of `accessd admin clock advance` into seconds: one or more
 /// `<number><unit>` (`s`, `m`, `h`, `d`), or a bare number of seconds, optionally
-/// preceded by `-`.
+/// preceded by `-`. A move longer than the whole range the clock may stand in (1970 to
+/// the end of 9999) is refused here; the server refuses one that ends outside it.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let seconds = parse_any_duration(text)?;
+    if seconds.unsigned_abs() > MAX_CLOCK_MOVE {
+        return Err(format!(
+            "'{text}' moves the clock further than it may stand apart \
+             (1970 to 9999, {MAX_CLOCK_MOVE} seconds)"
+        ));
+    }
+    Ok(seconds)
+}
+
+/// Seconds from 1970-01-01T00:00:00Z to 10000-01-01T00:00:00Z.
+const MAX_CLOCK_MOVE: u64 = 253_402_300_800;
+
+fn parse_any_duration(text: &str) -> Result<i64, String> {
     let bad = || format!("'{text}' is not a duration (e.g. 90s, 15m, 2h, 1d, 1h30m)");
     let trimmed = text.trim();
     let (sign, rest) = match trimmed.strip_prefix('-') {
@@ -638,6 +653,19 @@ mod tests {
         for bad in ["", "h", "2x", "1h30", "-", "99999999999999999999d"] {
             let e = parse_duration(bad).unwrap_err();
             assert!(e.contains("is not a duration"), "{bad}: {e}");
+        }
+        assert_eq!(parse_duration("-253402300800"), Ok(-253_402_300_800));
+        for absurd in [
+            "253402300801",
+            "-9223372036854775807",
+            "10000000000000s",
+            "3000000d",
+        ] {
+            let e = parse_duration(absurd).unwrap_err();
+            assert!(
+                e.contains("further than it may stand apart"),
+                "{absurd}: {e}"
+            );
         }
     }
 

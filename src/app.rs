@@ -107,6 +107,25 @@ impl App {
             org: config.org.clone(),
             pod: config.pod.clone(),
         };
+        let wakeup = Wakeup::default();
+        let (stop_runner, stop) = tokio::sync::watch::channel(false);
+        let control = Arc::new(crate::api::control::Control::new(
+            store.clone(),
+            config.journal_size,
+            config.journal_bodies,
+            clock.clone(),
+            wakeup.clone(),
+        ));
+        // The stored fault rules and clock, before anything is stamped with the clock
+        // (keys, the administrator, the demo, a fixture) and before any request or task
+        // step: listening before loading, so a change made between the two is heard,
+        // not lost.
+        let changes = store.control_changes().await?;
+        control.reload().await?;
+        let follower = match changes {
+            Some(feed) => tokio::spawn(control.clone().follow(feed, stop_runner.subscribe())),
+            None => tokio::spawn(async {}),
+        };
         let keys = KeySet::load_or_create(store.as_ref(), &clock).await?;
         let fresh = store.count_identities().await? == 0;
         let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
@@ -166,23 +185,6 @@ impl App {
         let fixture = match &config.fixture {
             Some(path) => Some(load_fixture_file(store.as_ref(), &clock, path, fresh).await?),
             None => None,
-        };
-        let wakeup = Wakeup::default();
-        let (stop_runner, stop) = tokio::sync::watch::channel(false);
-        let control = Arc::new(crate::api::control::Control::new(
-            store.clone(),
-            config.journal_size,
-            config.journal_bodies,
-            clock.clone(),
-            wakeup.clone(),
-        ));
-        // The stored fault rules and clock, before any request or task step: listening
-        // before loading, so a change made between the two is heard, not lost.
-        let changes = store.control_changes().await?;
-        control.reload().await?;
-        let follower = match changes {
-            Some(feed) => tokio::spawn(control.clone().follow(feed, stop_runner.subscribe())),
-            None => tokio::spawn(async {}),
         };
         let runner = Runner::new(
             store.clone(),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::error::ApiError;
 use crate::auth::{Claims, Operation};
 use crate::domain::task::{message, CompletionStatus, MessageType, TaskRecord, TaskState};
-use crate::domain::Clock;
+use crate::domain::{clock_in_range, format_timestamp, Clock};
 use crate::store::db::ChangeFeed;
 use crate::store::{FaultRuleRow, Store, StoreError, StoreResult};
 use crate::tasks::Wakeup;
@@ -550,7 +550,13 @@ impl Control {
             *mine = faults;
         }
         let (setting, version) = self.store.clock_setting().await?;
-        if let Some(setting) = setting {
+        if let Some(setting) = setting.filter(|s| {
+            let within = s.in_range();
+            if !within {
+                tracing::warn!(setting = ?s, "the stored clock setting is out of range; it is not applied");
+            }
+            within
+        }) {
             let mut current = lock(&self.clock_version);
             if version > *current {
                 self.clock.apply(&setting);
@@ -562,27 +568,48 @@ impl Control {
     }
 
     /// Changes the clock with `change` and stores its new setting for every instance.
-    /// A change another instance stored since this one last heard comes first; if one
-    /// is stored between this read and this write, the change is made again on it.
+    /// The change is made on a detached copy of the clock as last stored (a change
+    /// another instance stored since this one last heard comes first), written if the
+    /// stored setting is still the one it was made on, and only then taken up by this
+    /// instance's clock; if another change was stored meanwhile, it is made again on
+    /// that one. A change that would take the clock outside 1970-01-01T00:00:00Z to
+    /// 9999-12-31T23:59:59.999Z is refused and changes nothing.
     pub async fn change_clock(&self, change: impl Fn(&Clock)) -> StoreResult<()> {
+        let (mut stored, mut version) = self.store.clock_setting().await?;
         for _ in 0..CLOCK_ATTEMPTS {
-            let (stored, version) = self.store.clock_setting().await?;
-            let setting = {
-                let mut current = lock(&self.clock_version);
-                if let Some(stored) = stored
-                    && version != *current
-                {
-                    self.clock.apply(&stored);
-                    *current = version;
-                }
-                change(&self.clock);
-                self.clock.setting()
+            let base = match stored {
+                Some(stored) if version != *lock(&self.clock_version) => stored,
+                _ => self.clock.setting(),
             };
-            if let Some(new) = self.store.replace_clock_setting(version, &setting).await? {
-                let mut current = lock(&self.clock_version);
-                *current = (*current).max(new);
-                self.wakeup.notify();
-                return Ok(());
+            let detached = Clock::system();
+            detached.apply(&base);
+            change(&detached);
+            match detached.try_now() {
+                Some(at) if clock_in_range(&at) => {}
+                at => {
+                    let at = at.map_or_else(
+                        || "beyond any date".into(),
+                        |at| format!("at {}", format_timestamp(&at)),
+                    );
+                    return Err(StoreError::Refused(format!(
+                        "The clock would stand {at}, outside the range it may be set to \
+                         (1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z); it was not changed."
+                    )));
+                }
+            }
+            let setting = detached.setting();
+            match self.store.replace_clock_setting(version, &setting).await? {
+                Ok(new) => {
+                    let mut current = lock(&self.clock_version);
+                    // A later change heard meanwhile stands already.
+                    if new > *current {
+                        self.clock.apply(&setting);
+                        *current = new;
+                    }
+                    self.wakeup.notify();
+                    return Ok(());
+                }
+                Err(first) => (stored, version) = first,
             }
         }
         Err(StoreError::Refused(
@@ -797,7 +824,8 @@ const REDACTED: &str = "[redacted]";
 /// kept as JSON and a form as its text, each with the values of secret-like fields
 /// replaced ([`is_secret`]); the token endpoint's body is read as a form whatever its
 /// type (as the endpoint reads it). A multipart body is not recorded (its parts may
-/// be secrets), only its size; anything else is kept as text.
+/// be secrets), only its size, nor is a form or JSON body that does not parse; anything
+/// else is kept as text.
 fn recorded_body(headers: &HeaderMap, path: &str, bytes: &Bytes) -> (Value, bool) {
     let media = headers
         .get(CONTENT_TYPE)
@@ -836,16 +864,47 @@ fn recorded_body(headers: &HeaderMap, path: &str, bytes: &Bytes) -> (Value, bool
             ),
         };
     }
-    if json && let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
-        redact(&mut value);
-        let text = value.to_string();
-        return if text.len() <= BODY_CAP {
-            (value, false)
-        } else {
-            cut(text)
+    if json {
+        return match serde_json::from_slice::<Value>(bytes) {
+            Ok(mut value) => {
+                redact(&mut value);
+                let text = value.to_string();
+                if text.len() <= BODY_CAP {
+                    (value, false)
+                } else {
+                    cut(text)
+                }
+            }
+            // Unreadable as JSON: it may still hold a secret.
+            Err(_) => (
+                Value::String(format!(
+                    "[a JSON body of {} bytes that does not parse, not recorded]",
+                    bytes.len()
+                )),
+                false,
+            ),
         };
     }
     cut(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// A request's query as the journal records it: as sent, but for the values of
+/// secret-like parameters ([`is_secret`]), replaced as in a form body (the token
+/// endpoint takes its credentials in the query too).
+pub(super) fn redacted_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if url::form_urlencoded::parse(name.as_bytes())
+                    .any(|(name, _)| is_secret(&name)) =>
+            {
+                format!("{name}={REDACTED}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `text`, as a JSON string, cut at [`BODY_CAP`] bytes (on a character boundary).
@@ -944,6 +1003,18 @@ mod tests {
         let (recorded, cut_off) = recorded_body(&headers, "/v3/access-profiles", &big);
         assert!(cut_off);
         assert!(recorded.as_str().unwrap().len() <= BODY_CAP);
+    }
+
+    #[test]
+    fn a_query_keeps_all_but_the_values_of_secrets() {
+        assert_eq!(
+            redacted_query("grant_type=client_credentials&client_id=a&client_secret=hush"),
+            "grant_type=client_credentials&client_id=a&client_secret=[redacted]"
+        );
+        assert_eq!(
+            redacted_query("filters=name%20eq%20%22x%22&p%61ssword=p&refresh_token=t&flag"),
+            "filters=name%20eq%20%22x%22&p%61ssword=[redacted]&refresh_token=[redacted]&flag"
+        );
     }
 
     #[test]

@@ -340,7 +340,7 @@ pub async fn observe(
             crate::domain::format_timestamp(&control.clock().now()),
             req.method().to_string(),
             req.uri().path().to_string(),
-            req.uri().query().map(str::to_string),
+            req.uri().query().map(control::redacted_query),
         )
     });
     let unanswered = (

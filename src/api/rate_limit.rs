@@ -76,7 +76,8 @@ impl GovernorClock for LimiterClock {
     type Instant = Nanos;
 
     fn now(&self) -> Nanos {
-        Nanos::from(self.0.elapsed())
+        // Held at the most nanoseconds a limiter counts (584 years) rather than past.
+        Nanos::from(u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
 }
 
@@ -312,7 +313,8 @@ impl AuthFailures {
             if let Err(not_until) = limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(now);
                 if let Ok(mut blocked) = self.blocked.lock() {
-                    blocked.insert(key, now + Nanos::from(wait));
+                    let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+                    blocked.insert(key, Nanos::from(now.as_u64().saturating_add(wait)));
                 }
                 longest = longest.max(Some(wait));
             }

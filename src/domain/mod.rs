@@ -124,6 +124,37 @@ pub struct Clock {
     origin: Instant,
 }
 
+/// The last millisecond the clock may stand at, 9999-12-31T23:59:59.999Z: timestamps
+/// are stored as fixed-width RFC 3339 text, whose order is time order only for
+/// four-digit years.
+const LATEST_CLOCK_MS: i64 = 253_402_300_799_999;
+
+/// Whether the clock may stand at `at`: from 1970-01-01T00:00:00Z to
+/// 9999-12-31T23:59:59.999Z (`POST /_accessd/clock` refuses a change beyond).
+pub fn clock_in_range(at: &DateTime<Utc>) -> bool {
+    (0..=LATEST_CLOCK_MS).contains(&at.timestamp_millis())
+}
+
+/// `at` moved by `ms`, or `None` past the ends of what a date-time holds.
+fn shift(at: DateTime<Utc>, ms: i64) -> Option<DateTime<Utc>> {
+    at.checked_add_signed(chrono::TimeDelta::try_milliseconds(ms)?)
+}
+
+/// `at` moved by `ms`, held at the ends of what a date-time holds rather than past them.
+fn shifted(at: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+    shift(at, ms).unwrap_or(if ms < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// The most one move of the clock moves its monotonic reading ([`Clock::elapsed`]):
+/// a year, longer than the intervals measured with it (rate-limit windows, blocks
+/// after failed sign-ins) need, so that no setting within the clock's range can carry
+/// it past the 584 years a rate limiter's count of nanoseconds holds.
+const MAX_MONOTONIC_STEP_MS: i64 = 366 * 86_400_000;
+
 #[derive(Debug, Default)]
 struct ClockState {
     /// Added to the wall-clock reading (or to the frozen instant).
@@ -133,6 +164,17 @@ struct ClockState {
     mono_offset_ms: i64,
     /// A frozen clock: the wall time and the monotonic reading it stands at.
     frozen: Option<(DateTime<Utc>, Duration)>,
+}
+
+impl ClockState {
+    /// The wall time, with `system` as the system's time; `None` when the offset
+    /// carries it past the ends of what a date-time holds.
+    fn wall(&self, system: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        shift(
+            self.frozen.map_or(system, |(at, _)| at),
+            self.wall_offset_ms,
+        )
+    }
 }
 
 /// What a [`Clock`] reads and whether it stands still.
@@ -152,6 +194,15 @@ pub struct ClockSetting {
     pub frozen_at: Option<DateTime<Utc>>,
     /// Milliseconds ahead of the system's time (behind when negative), when running.
     pub offset_ms: i64,
+}
+
+impl ClockSetting {
+    /// Whether a clock standing so reads a time it may be set to ([`clock_in_range`]).
+    pub fn in_range(&self) -> bool {
+        self.frozen_at
+            .or_else(|| shift(Utc::now(), self.offset_ms))
+            .is_some_and(|at| clock_in_range(&at))
+    }
 }
 
 impl Default for Clock {
@@ -187,8 +238,15 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         let state = self.read();
         let base = state.frozen.map_or_else(Utc::now, |(at, _)| at);
-        let now = base + chrono::Duration::milliseconds(state.wall_offset_ms);
+        let now = shifted(base, state.wall_offset_ms);
         DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
+    /// [`Clock::now`], or `None` when the clock was moved past the ends of what a
+    /// date-time holds (where `now` stands still at that end).
+    pub fn try_now(&self) -> Option<DateTime<Utc>> {
+        let now = self.read().wall(Utc::now())?;
+        DateTime::from_timestamp_millis(now.timestamp_millis())
     }
 
     /// Time since this clock was created, plus its advances. Read from a monotonic
@@ -202,7 +260,7 @@ impl Clock {
         let offset = state.mono_offset_ms;
         let moved = Duration::from_millis(offset.unsigned_abs());
         if offset >= 0 {
-            real + moved
+            real.saturating_add(moved)
         } else {
             real.saturating_sub(moved)
         }
@@ -214,11 +272,13 @@ impl Clock {
     }
 
     /// Moves the clock by `ms` (forward when positive; the monotonic reading only ever
-    /// moves forward).
+    /// moves forward, by at most a year at a time).
     pub fn advance_ms(&self, ms: i64) {
         let mut state = self.write();
         state.wall_offset_ms = state.wall_offset_ms.saturating_add(ms);
-        state.mono_offset_ms = state.mono_offset_ms.saturating_add(ms.max(0));
+        state.mono_offset_ms = state
+            .mono_offset_ms
+            .saturating_add(ms.clamp(0, MAX_MONOTONIC_STEP_MS));
     }
 
     /// Sets the wall time to `at` (frozen or running as it is). A step forward moves
@@ -226,9 +286,11 @@ impl Clock {
     pub fn set(&self, at: DateTime<Utc>) {
         let mut state = self.write();
         let base = state.frozen.map_or_else(Utc::now, |(at, _)| at);
-        let current = base + chrono::Duration::milliseconds(state.wall_offset_ms);
+        let current = shifted(base, state.wall_offset_ms);
         let step = (at - current).num_milliseconds();
-        state.mono_offset_ms = state.mono_offset_ms.saturating_add(step.max(0));
+        state.mono_offset_ms = state
+            .mono_offset_ms
+            .saturating_add(step.clamp(0, MAX_MONOTONIC_STEP_MS));
         match &mut state.frozen {
             Some((frozen_at, _)) => {
                 *frozen_at = at;
@@ -254,10 +316,11 @@ impl Clock {
             Some((_, at)) => at,
             None => self.origin.elapsed(),
         };
-        let standing = mono_now.as_millis() as i64 + state.mono_offset_ms;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let standing = ms(mono_now).saturating_add(state.mono_offset_ms);
         state.frozen = None;
         state.wall_offset_ms = 0;
-        state.mono_offset_ms = standing - self.origin.elapsed().as_millis() as i64;
+        state.mono_offset_ms = standing.saturating_sub(ms(self.origin.elapsed()));
     }
 
     /// What this clock stands at, in a form another instance can take over
@@ -267,7 +330,7 @@ impl Clock {
         let state = self.read();
         match state.frozen {
             Some((at, _)) => ClockSetting {
-                frozen_at: Some(at + chrono::Duration::milliseconds(state.wall_offset_ms)),
+                frozen_at: Some(shifted(at, state.wall_offset_ms)),
                 offset_ms: 0,
             },
             None => ClockSetting {
@@ -287,9 +350,8 @@ impl Clock {
         let mut state = self.write();
         let system = Utc::now();
         let running = self.origin.elapsed();
-        let wall = |s: &ClockState| {
-            s.frozen.map_or(system, |(at, _)| at) + chrono::Duration::milliseconds(s.wall_offset_ms)
-        };
+        let wall =
+            |s: &ClockState| shifted(s.frozen.map_or(system, |(at, _)| at), s.wall_offset_ms);
         let before = wall(&state);
         let base = |s: &ClockState| s.frozen.map_or(running, |(_, at)| at);
         let standing = ms(base(&state)).saturating_add(state.mono_offset_ms);
@@ -304,7 +366,9 @@ impl Clock {
                 state.wall_offset_ms = setting.offset_ms;
             }
         }
-        let step = (wall(&state) - before).num_milliseconds().max(0);
+        let step = (wall(&state) - before)
+            .num_milliseconds()
+            .clamp(0, MAX_MONOTONIC_STEP_MS);
         state.mono_offset_ms = standing
             .saturating_add(step)
             .saturating_sub(ms(base(&state)));
@@ -386,6 +450,51 @@ mod clock_tests {
         let setting = running.setting();
         assert_eq!(setting.frozen_at, None);
         assert_eq!(setting.offset_ms, 10_000);
+    }
+
+    #[test]
+    fn no_move_of_the_clock_panics_however_far() {
+        for secs in [
+            i64::MAX,
+            i64::MIN,
+            i64::MAX / 1000,
+            i64::MIN / 1000 + 1,
+            10_000_000_000_000,
+        ] {
+            for clock in [Clock::frozen(), Clock::system()] {
+                clock.advance(secs);
+                clock.advance(secs);
+                assert!(clock.try_now().is_none(), "{secs}");
+                let now = clock.now();
+                assert!(!clock_in_range(&now), "{secs}: {now}");
+                let _ = clock.reading();
+                assert!(
+                    clock.elapsed() <= Duration::from_secs(3 * 366 * 86_400),
+                    "the monotonic reading moves a year at most at a time"
+                );
+                let setting = clock.setting();
+                let other = Clock::frozen();
+                other.apply(&setting);
+                other.apply(&ClockSetting {
+                    frozen_at: None,
+                    offset_ms: secs,
+                });
+                other.set(DateTime::<Utc>::MAX_UTC);
+                other.real();
+                let _ = (other.now(), other.elapsed(), other.setting());
+            }
+        }
+    }
+
+    #[test]
+    fn the_clock_may_stand_from_1970_to_the_end_of_9999() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        assert!(clock_in_range(&at("1970-01-01T00:00:00Z")));
+        assert!(clock_in_range(&at("9999-12-31T23:59:59.999Z")));
+        assert!(!clock_in_range(&at("1969-12-31T23:59:59.999Z")));
+        assert!(!clock_in_range(
+            &(at("9999-12-31T23:59:59.999Z") + chrono::Duration::milliseconds(1))
+        ));
     }
 
     #[test]

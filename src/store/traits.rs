@@ -481,13 +481,14 @@ pub trait ControlStore: Send + Sync {
     async fn fire_fault_rule(&self, id: &str) -> StoreResult<Option<FaultRuleRow>>;
     /// The shared clock's setting and its version (0: never set; then `None`).
     async fn clock_setting(&self) -> StoreResult<(Option<ClockSetting>, i64)>;
-    /// Replaces the clock's setting if it is still at `version`: the new version, or
-    /// `None` when another change came first.
+    /// Replaces the clock's setting if it is still at `version`: the new version, or,
+    /// when another change came first, the setting and version it left, as a write
+    /// sees them (what the next attempt is to be made on).
     async fn replace_clock_setting(
         &self,
         version: i64,
         setting: &ClockSetting,
-    ) -> StoreResult<Option<i64>>;
+    ) -> StoreResult<Result<i64, (Option<ClockSetting>, i64)>>;
     /// Announcements of changes to the controls by any instance (PostgreSQL); `None`
     /// where this instance is the only one (SQLite).
     async fn control_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>>;

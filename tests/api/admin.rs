@@ -103,6 +103,111 @@ async fn the_clock_moves_stamps_and_token_expiry_and_returns_to_real_time() {
 }
 
 #[tokio::test]
+async fn a_clock_change_outside_1970_to_9999_is_refused_and_changes_nothing() {
+    let mut app = TestApp::spawn().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/clock",
+        &json!({"freeze": true, "to": "2031-05-01T10:00:00Z"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    app.renew_token().await;
+    for bad in [
+        json!({"advanceSeconds": 10_000_000_000_000_i64}),
+        json!({"advanceSeconds": -10_000_000_000_000_i64}),
+        json!({"advanceSeconds": i64::MIN}),
+        json!({"advanceSeconds": i64::MIN + 1}),
+        json!({"advanceSeconds": i64::MAX}),
+        json!({"to": "9999-12-31T23:59:59Z", "advanceSeconds": 1}),
+        json!({"to": "1969-12-31T23:59:59Z"}),
+        json!({"advanceSeconds": -2_000_000_000}),
+        json!({"to": "10000-01-01T00:00:00Z"}),
+        json!({"real": true, "advanceSeconds": i64::MAX}),
+    ] {
+        let resp = admin_post(&app, "/_accessd/clock", &bad).await;
+        assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+        let clock = app.get_json("/_accessd/clock").await;
+        assert_eq!(clock["now"], "2031-05-01T10:00:00.000Z", "{bad}: {clock}");
+        assert_eq!(clock["frozen"], true, "{bad}: {clock}");
+    }
+    // The same from a running clock.
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"real": true})).await;
+    assert_eq!(resp.status(), 200);
+    app.renew_token().await;
+    let resp = admin_post(
+        &app,
+        "/_accessd/clock",
+        &json!({"advanceSeconds": 10_000_000_000_000_i64}),
+    )
+    .await;
+    let text = assert_isc_error(resp, 400, "400.1 Bad Request Content").await;
+    assert!(text.contains("1970-01-01T00:00:00Z"), "{text}");
+    let clock = app.get_json("/_accessd/clock").await;
+    assert_eq!(clock["frozen"], false, "{clock}");
+    assert!(clock["offsetMs"].as_i64().unwrap().abs() < 5_000, "{clock}");
+    // The server still answers, and the last instant of 9999 may be set.
+    assert_eq!(app.get("/v3/access-profiles").await.status(), 200);
+    let resp = admin_post(
+        &app,
+        "/_accessd/clock",
+        &json!({"freeze": true, "to": "9999-12-31T23:59:59.999Z"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let clock: Value = resp.json().await.unwrap();
+    assert_eq!(clock["now"], "9999-12-31T23:59:59.999Z");
+    app.renew_token().await;
+    let resp = admin_post(&app, "/_accessd/clock", &json!({"advanceSeconds": -86_399})).await;
+    assert_eq!(resp.status(), 200);
+    // Nothing out of range was stored: a new server on the database starts on it.
+    let app = {
+        let config = test_config(&app.database_url);
+        let dir = app.dir.clone();
+        let mut old = app;
+        old.stop().await;
+        TestApp::start(config, dir, accessd::domain::Clock::system()).await
+    };
+    let clock = app.get_json("/_accessd/clock").await;
+    assert_eq!(clock["now"], "9999-12-31T00:00:00.999Z", "{clock}");
+}
+
+#[tokio::test]
+async fn concurrent_advances_on_one_instance_add_up_exactly() {
+    const CALLS: i64 = 6;
+    let app = TestApp::spawn_with_clock(accessd::domain::Clock::frozen(), |_| {}).await;
+    let before = app.get_json("/_accessd/clock").await;
+    let before = chrono::DateTime::parse_from_rfc3339(before["now"].as_str().unwrap()).unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..CALLS {
+        let call = app
+            .request(reqwest::Method::POST, "/_accessd/clock")
+            .json(&json!({"advanceSeconds": 10}));
+        calls.spawn(async move {
+            let resp = call.send().await.expect("request");
+            (resp.status(), resp.text().await.unwrap())
+        });
+    }
+    while let Some(answer) = calls.join_next().await {
+        let (status, text) = answer.unwrap();
+        assert_eq!(status, 200, "{text}");
+    }
+    let after = app.get_json("/_accessd/clock").await;
+    let now = chrono::DateTime::parse_from_rfc3339(after["now"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        now - before,
+        chrono::Duration::seconds(CALLS * 10),
+        "{after}"
+    );
+    let (setting, _) = app.store.clock_setting().await.unwrap();
+    assert_eq!(
+        setting.and_then(|s| s.frozen_at),
+        Some(now.with_timezone(&chrono::Utc)),
+        "the stored clock is the one this instance reads"
+    );
+}
+
+#[tokio::test]
 async fn a_fault_answers_in_place_of_its_operation_as_often_as_asked() {
     let app = TestApp::spawn().await;
     let resp = admin_post(
@@ -539,6 +644,58 @@ async fn without_journal_bodies_no_entry_carries_a_body() {
         .expect("the create");
     assert!(create.get("body").is_none(), "{create}");
     assert!(create.get("bodyTruncated").is_none(), "{create}");
+}
+
+#[tokio::test]
+async fn credentials_in_a_token_requests_query_are_not_journaled() {
+    let app = TestApp::spawn().await;
+    let (client, secret) = app.admin_client();
+    let resp = app
+        .http
+        .post(app.url(&format!(
+            "/oauth/token?grant_type=client_credentials&client_id={client}&client_secret={secret}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let entries = app.get_json("/_accessd/requests").await;
+    let token = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "/oauth/token" && !e["query"].is_null())
+        .expect("the token request with a query");
+    let query = token["query"].as_str().unwrap();
+    assert_eq!(
+        query,
+        format!("grant_type=client_credentials&client_id={client}&client_secret=[redacted]")
+    );
+    assert!(!entries.to_string().contains(&secret), "{entries}");
+}
+
+#[tokio::test]
+async fn a_json_body_that_does_not_parse_is_not_journaled() {
+    let app = TestApp::spawn_with(|c| c.journal_bodies = true).await;
+    let body = r#"{"name": "x", "clientSecret": "hush-hush", "#;
+    let resp = app
+        .request(reqwest::Method::POST, "/v3/access-profiles")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let entries = app.get_json("/_accessd/requests?status=400").await;
+    assert_eq!(
+        entries[0]["body"],
+        format!(
+            "[a JSON body of {} bytes that does not parse, not recorded]",
+            body.len()
+        ),
+        "{entries}"
+    );
+    assert!(!entries.to_string().contains("hush-hush"), "{entries}");
 }
 
 #[tokio::test]

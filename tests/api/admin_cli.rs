@@ -272,6 +272,26 @@ async fn the_clock_is_frozen_advanced_set_read_and_made_real_again() {
         "{}",
         bad.err
     );
+    let absurd = admin(&app, &["clock", "advance", "10000000000000s"]).await;
+    assert!(
+        !absurd.ok && absurd.err.contains("further than it may stand apart"),
+        "{}",
+        absurd.err
+    );
+    admin(&app, &["clock", "set", "9999-12-31T00:00:00Z"])
+        .await
+        .json();
+    let past = admin(&app, &["clock", "advance", "2d"]).await;
+    assert!(
+        !past.ok && past.err.contains("400") && past.err.contains("outside the range"),
+        "{}",
+        past.err
+    );
+    let kept = admin(&app, &["clock", "get"]).await.json();
+    assert!(
+        kept["now"].as_str().unwrap().starts_with("9999-12-31T"),
+        "{kept}"
+    );
 }
 
 #[tokio::test]

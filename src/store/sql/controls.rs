@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::domain::{format_timestamp, ClockSetting};
-use crate::store::db::{ChangeFeed, Transaction};
+use crate::store::db::{ChangeFeed, Executor, Pooled, Transaction};
 use crate::store::{ControlStore, FaultRuleRow};
 
 /// The channel changes to the controls are announced on; the payload names the schema.
@@ -22,6 +22,36 @@ fn rule_row(r: &Row) -> StoreResult<FaultRuleRow> {
         times_left: r.get("times_left")?,
         fired: r.get("fired")?,
     })
+}
+
+/// The shared clock's setting and its version, read with `ex`.
+async fn read_clock(ex: &mut dyn Executor) -> StoreResult<(Option<ClockSetting>, i64)> {
+    let Some(row) = ex
+        .fetch_optional(
+            "SELECT frozen_at, offset_ms, version FROM control_clock WHERE id = 'clock'",
+            vec![],
+        )
+        .await?
+    else {
+        return Ok((None, 0));
+    };
+    let version: i64 = row.get("version")?;
+    if version == 0 {
+        return Ok((None, 0));
+    }
+    let frozen_at = row
+        .get::<Option<String>>("frozen_at")?
+        .map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StoreError::Corrupt(format!("control_clock.frozen_at {t}: {e}")))
+        })
+        .transpose()?;
+    let setting = ClockSetting {
+        frozen_at,
+        offset_ms: row.get("offset_ms")?,
+    };
+    Ok((Some(setting), version))
 }
 
 impl SqlStore {
@@ -104,40 +134,14 @@ impl ControlStore for SqlStore {
     }
 
     async fn clock_setting(&self) -> StoreResult<(Option<ClockSetting>, i64)> {
-        let Some(row) = self
-            .db
-            .fetch_optional(
-                "SELECT frozen_at, offset_ms, version FROM control_clock WHERE id = 'clock'",
-                vec![],
-            )
-            .await?
-        else {
-            return Ok((None, 0));
-        };
-        let version: i64 = row.get("version")?;
-        if version == 0 {
-            return Ok((None, 0));
-        }
-        let frozen_at = row
-            .get::<Option<String>>("frozen_at")?
-            .map(|t| {
-                DateTime::parse_from_rfc3339(&t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|e| StoreError::Corrupt(format!("control_clock.frozen_at {t}: {e}")))
-            })
-            .transpose()?;
-        let setting = ClockSetting {
-            frozen_at,
-            offset_ms: row.get("offset_ms")?,
-        };
-        Ok((Some(setting), version))
+        read_clock(&mut Pooled(&*self.db)).await
     }
 
     async fn replace_clock_setting(
         &self,
         version: i64,
         setting: &ClockSetting,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Result<i64, (Option<ClockSetting>, i64)>> {
         let mut tx = self.db.begin_write().await?;
         let changed = tx
             .execute(
@@ -151,12 +155,15 @@ impl ControlStore for SqlStore {
             )
             .await?;
         if changed == 0 {
+            // What came first, as this write sees it (with SQLite, a change of the
+            // group being committed, which reads elsewhere do not see yet).
+            let first = read_clock(&mut *tx).await?;
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(Err(first));
         }
         self.announce(&mut *tx).await?;
         tx.commit().await?;
-        Ok(Some(version + 1))
+        Ok(Ok(version + 1))
     }
 
     async fn control_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
