@@ -46,6 +46,9 @@ else
   url="sqlite://$work/schemathesis.db"
 fi
 
+# The log exists before the server starts: the redirection below happens in the
+# background child, which a loaded machine may run after the first read of the log.
+: >"$work/server.log"
 client_id="schemathesis-admin"
 client_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 ACCESSD_ADDR=127.0.0.1:0 ACCESSD_DATABASE_URL="$url" ACCESSD_DEMO=true \
