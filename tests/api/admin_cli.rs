@@ -208,8 +208,9 @@ async fn faults_are_removed_one_by_one_or_all_and_a_bad_rule_is_refused_with_its
     assert!(!bad.ok);
     assert!(bad.err.contains("400"), "{}", bad.err);
     assert!(
-        bad.err
-            .contains("The fault rule is invalid: status 418 is not one of"),
+        bad.err.contains(
+            "The fault rule is invalid (1 problem), nothing was changed:\nstatus 418 is not one of"
+        ),
         "{}",
         bad.err
     );
