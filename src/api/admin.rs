@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::control::{FaultSpec, JournalEntry};
 use super::error::ApiError;
-use super::extract::{Json, Params};
+use super::extract::{content_type, essence, Json, Params};
 use super::gateway::{AdminCaller, ADMIN_SCOPE};
 use super::AppState;
 use crate::domain::format_timestamp;
@@ -133,16 +133,6 @@ async fn set_clock(
 /// The content types of a raw YAML fixture body.
 const YAML_TYPES: [&str; 3] = ["application/yaml", "application/x-yaml", "text/yaml"];
 
-fn media_type(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    })
-}
-
 /// What `POST /_accessd/reset` was asked to leave.
 enum ResetTarget {
     Empty,
@@ -153,11 +143,8 @@ enum ResetTarget {
 /// The reset body: none (empty), `{"to": "empty"|"demo"}`, `{"fixture": {…}}`, or a
 /// raw fixture in YAML (`Content-Type: application/yaml`).
 fn reset_target(headers: &HeaderMap, body: &[u8]) -> Result<ResetTarget, ApiError> {
-    let content_type = media_type(headers, header::CONTENT_TYPE);
-    if content_type
-        .as_deref()
-        .is_some_and(|t| YAML_TYPES.contains(&t))
-    {
+    let media = content_type(headers);
+    if media.as_deref().is_some_and(|t| YAML_TYPES.contains(&t)) {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::bad_request("The YAML fixture is not UTF-8 text."))?;
         return crate::fixture::parse_text(text, Syntax::Yaml)
@@ -170,7 +157,7 @@ fn reset_target(headers: &HeaderMap, body: &[u8]) -> Result<ResetTarget, ApiErro
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ResetTarget::Empty);
     }
-    if let Some(t) = content_type.as_deref()
+    if let Some(t) = media.as_deref()
         && t != "application/json"
         && !t.ends_with("+json")
     {
@@ -277,13 +264,7 @@ async fn export_fixture(
         .unwrap_or("");
     let yaml = accept
         .split(',')
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(essence)
         .any(|t| YAML_TYPES.contains(&t.as_str()));
     if yaml {
         let text = crate::fixture::to_yaml(&doc).map_err(ApiError::internal)?;

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Request};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -827,14 +826,8 @@ const REDACTED: &str = "[redacted]";
 /// be secrets), only its size, nor is a form or JSON body that does not parse; anything
 /// else is kept as text.
 fn recorded_body(headers: &HeaderMap, path: &str, bytes: &Bytes) -> (Value, bool) {
-    let media = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let json = media == "application/json"
-        || (media.starts_with("application/") && media.ends_with("+json"));
+    let media = super::extract::content_type(headers).unwrap_or_default();
+    let json = super::extract::is_json(&media);
     if media.starts_with("multipart/") {
         return (
             Value::String(format!(
@@ -963,6 +956,7 @@ fn is_secret(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::CONTENT_TYPE;
 
     #[test]
     fn a_glob_star_matches_any_run() {

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -14,6 +14,30 @@ use crate::api::error::ApiError;
 use crate::query::{compile_filter, parse_paging, sort_order, FilterSpec, SortSpec};
 use crate::store::ListQuery;
 
+/// A header value's media type without its parameters, in lower case
+/// (`application/json` of `Application/JSON; charset=utf-8`).
+pub fn essence(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The request's `Content-Type` media type, if it has one.
+pub fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(essence)
+}
+
+/// Whether a media type is JSON: `application/json` or any `application/…+json`.
+pub fn is_json(media: &str) -> bool {
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
 /// A JSON request body (`application/json` or any `+json` type, e.g. JSON Patch).
 pub struct Json<T>(pub T);
 
@@ -21,20 +45,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        match content_type.as_deref() {
-            Some("application/json") => {}
-            Some(ct) if ct.starts_with("application/") && ct.ends_with("+json") => {}
+        match content_type(req.headers()).as_deref() {
+            Some(ct) if is_json(ct) => {}
             other => {
                 return Err(ApiError::UnsupportedMediaType(format!(
                     "Content-Type must be application/json, not '{}'.",
