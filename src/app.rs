@@ -26,7 +26,7 @@ use crate::auth::{Tenant, Verifier};
 use crate::config::{Config, GatewayArgs};
 use crate::domain::model::Identity;
 use crate::domain::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreResult};
 use crate::tasks::{Runner, Wakeup};
 use connections::{Connections, Held};
 
@@ -129,13 +129,13 @@ impl App {
         let keys = KeySet::load_or_create(store.as_ref(), &clock).await?;
         let fresh = store.count_identities().await? == 0;
         let admin_identity = ensure_admin_identity(store.as_ref(), &clock).await?;
-        if fresh && config.fixture.is_none() && config.demo && !config.no_demo {
-            // Instances starting together on a new database: the one whose id is
-            // stored first loads the demo tenant; the others serve it as it arrives.
-            let me = crate::domain::new_id();
-            if store.meta_get_or_put("demo_loaded_by", &me).await? == me {
-                crate::demo::load(store.as_ref(), &clock, &admin_identity).await?;
-            }
+        if fresh
+            && config.fixture.is_none()
+            && config.demo
+            && !config.no_demo
+            && claim_first_load(store.as_ref()).await?
+        {
+            crate::demo::load(store.as_ref(), &clock, &admin_identity).await?;
         }
         let admin = match (&config.admin_client_id, &config.admin_client_secret) {
             (Some(id), Some(secret)) => {
@@ -353,8 +353,7 @@ async fn load_fixture_file(
         tracing::info!(fixture = %shown, "{note}");
         return Ok(note);
     }
-    let me = crate::domain::new_id();
-    if store.meta_get_or_put("demo_loaded_by", &me).await? == me {
+    if claim_first_load(store).await? {
         store
             .replace_tenant(crate::api::gateway::ADMIN_SCOPE, &plan)
             .await?;
@@ -363,6 +362,14 @@ async fn load_fixture_file(
     } else {
         Ok(format!("{shown} loaded by another instance"))
     }
+}
+
+/// Whether this instance loads the first tenant (the demo or `--fixture`) into a new
+/// database: of instances starting together, the one whose id is stored first does;
+/// the others serve it as it arrives.
+async fn claim_first_load(store: &dyn Store) -> StoreResult<bool> {
+    let me = crate::domain::new_id();
+    Ok(store.meta_get_or_put("demo_loaded_by", &me).await? == me)
 }
 
 /// The connection settings that protect the server from oversized and slow clients:

@@ -176,6 +176,7 @@ struct IdentityAttributes<'a> {
 }
 
 pub fn identity(i: &Identity) -> IdentityBody<'_> {
+    let modified = format_timestamp(&i.modified);
     IdentityBody {
         id: &i.id,
         name: &i.name,
@@ -185,7 +186,7 @@ pub fn identity(i: &Identity) -> IdentityBody<'_> {
         identity_status: &i.cloud_status,
         manager_ref: i.manager.as_ref().map(|m| Reference::to("IDENTITY", m)),
         is_manager: i.is_manager,
-        last_refresh: format_timestamp(&i.modified),
+        last_refresh: modified.clone(),
         attributes: IdentityAttributes {
             firstname: i.first_name.as_deref(),
             lastname: i.last_name.as_deref(),
@@ -195,7 +196,7 @@ pub fn identity(i: &Identity) -> IdentityBody<'_> {
             cloud_status: &i.cloud_status,
         },
         created: format_timestamp(&i.created),
-        modified: format_timestamp(&i.modified),
+        modified,
     }
 }
 

@@ -185,7 +185,11 @@ impl FromRequestParts<AppState> for Caller {
         span.record("client_id", claims.client_id.as_str());
         span.record(
             "operation_id",
-            format!("{}{}", op.id.as_str(), op.family.operation_suffix()).as_str(),
+            tracing::field::display(format_args!(
+                "{}{}",
+                op.id.as_str(),
+                op.family.operation_suffix()
+            )),
         );
         if let Some(why) = rights::refusal(req, &claims.scope, &claims.authorities) {
             return Err(ApiError::Forbidden(format!(

@@ -350,8 +350,6 @@ pub trait Transaction: Executor {
     async fn rollback(self: Box<Self>) -> StoreResult<()>;
 }
 
-/// The SQL that differs between the databases; everything else in `store::sql` is
-/// portable.
 /// A database's connections at one moment (`GET /metrics`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
@@ -363,6 +361,8 @@ pub struct PoolStats {
     pub max: Option<usize>,
 }
 
+/// The SQL that differs between the databases; everything else in `store::sql` is
+/// portable.
 #[derive(Debug)]
 pub struct Dialect {
     /// The database's name, for messages.

@@ -377,29 +377,28 @@ impl SqlStore {
         let mut uncounted = q.clone();
         uncounted.paging.count = false;
         let reversed = reversed_order_by(&q.sort, listing.columns)?;
-        let mut conn = self.db.connection().await?;
-        let total = if q.paging.count || (offset > 0 && reversed.is_some()) {
-            Some(access_profile_count(&mut *conn).await?)
-        } else {
-            None
-        };
-        let (Some(reversed), Some(total)) = (reversed, total) else {
+        let Some(reversed) = reversed.filter(|_| offset > 0) else {
+            let mut conn = self.db.connection().await?;
+            let total = if q.paging.count {
+                Some(access_profile_count(&mut *conn).await?)
+            } else {
+                None
+            };
             let (rows, _) =
                 profile_page_on(&mut *conn, listing, &[], &uncounted, Keys::Forward).await?;
             return Ok((rows, total));
         };
-        if offset == 0 || offset <= total / 2 {
-            let (rows, _) =
-                profile_page_on(&mut *conn, listing, &[], &uncounted, Keys::Forward).await?;
-            return Ok((rows, q.paging.count.then_some(total)));
-        }
-        drop(conn);
-        // From the end: the total and the page in one snapshot, so that the page is
-        // exactly rows offset .. offset + limit whatever is written meanwhile.
+        // The total says which end the page is nearer; it and the page come from one
+        // snapshot, so that the page is exactly rows offset .. offset + limit whatever
+        // is written meanwhile.
         let mut tx = self.db.begin_snapshot().await?;
         let total = access_profile_count(&mut *tx).await?;
         let kept = limit.min(total - offset);
-        let rows = if kept <= 0 {
+        let rows = if offset <= total / 2 {
+            profile_page_on(&mut *tx, listing, &[], &uncounted, Keys::Forward)
+                .await?
+                .0
+        } else if kept <= 0 {
             Vec::new()
         } else {
             // The rows after the page come first from the end.
