@@ -5,32 +5,21 @@
 
 use serde_json::{Map, Value};
 
-use super::export::TableExport;
+use super::export::{TableExport, TABLES};
 use super::{StoreError, StoreResult};
 use crate::fixture::plan::*;
 
+/// The tables of `export::TABLES` a fixture does not hold: the database's metadata
+/// and signing keys, tasks, and rate-limit state.
+const NOT_IN_FIXTURE: &[&str] = &["meta", "signing_keys", "tasks", "rate_limits"];
+
 /// The tables a fixture fills, in insertion order (parents first, as `export::TABLES`).
-pub const FIXTURE_TABLES: &[&str] = &[
-    "identities",
-    "api_clients",
-    "governance_groups",
-    "governance_group_members",
-    "sources",
-    "entitlements",
-    "access_profiles",
-    "access_profile_entitlements",
-    "roles",
-    "role_access_profiles",
-    "role_entitlements",
-    "identity_profiles",
-    "lifecycle_states",
-    "lifecycle_state_access_profiles",
-    "source_apps",
-    "source_app_access_profiles",
-    "segments",
-    "access_profile_segments",
-    "role_segments",
-];
+pub fn fixture_tables() -> impl Iterator<Item = &'static str> {
+    TABLES
+        .iter()
+        .copied()
+        .filter(|t| !NOT_IN_FIXTURE.contains(t))
+}
 
 fn table(name: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> TableExport {
     TableExport {
@@ -64,7 +53,7 @@ fn links<'a>(owner: &'a str, items: &'a [String]) -> impl Iterator<Item = Vec<Va
         .map(move |(i, item)| vec![t(owner), t(item), Value::from(i as i64)])
 }
 
-/// The rows of `plan`, table by table, in [`FIXTURE_TABLES`] order. `identities`
+/// The rows of `plan`, table by table, in [`fixture_tables`] order. `identities`
 /// rows carry no manager: see [`managers`].
 pub fn rows(plan: &Plan) -> Vec<TableExport> {
     let mut out = Vec::new();
@@ -631,7 +620,7 @@ pub fn identities(tables: &[TableExport]) -> StoreResult<Vec<IdentityRec>> {
         .collect()
 }
 
-/// The plan of the tenant whose rows are `tables` (every [`FIXTURE_TABLES`] table),
+/// The plan of the tenant whose rows are `tables` (every [`fixture_tables`] table),
 /// in a stable order: by `created`, then id.
 pub fn plan(tables: &[TableExport]) -> StoreResult<Plan> {
     let members = ordered_members(tables)?;

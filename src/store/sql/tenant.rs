@@ -344,8 +344,8 @@ impl TenantStore for SqlStore {
     async fn fixture_plan(&self) -> StoreResult<Plan> {
         let dialect = self.db.dialect();
         let mut tx = self.db.begin_snapshot().await?;
-        let mut tables = Vec::with_capacity(fixture::FIXTURE_TABLES.len());
-        for &table in fixture::FIXTURE_TABLES {
+        let mut tables = Vec::new();
+        for table in fixture::fixture_tables() {
             tables.push(read_table(&mut *tx, dialect.columns, table, "", vec![]).await?);
         }
         tx.commit().await?;
