@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::control::{start_task, ForcedOutcome};
-use super::extract::{json_response, list_response, Json, Params};
+use super::extract::{json_response, list_response, memo_list_response, Json, Params};
 use super::families::SingleDelete;
 use super::gateway::Caller;
 use super::scope::for_subadmin;
@@ -94,10 +94,11 @@ async fn list_access_profiles(
     )?;
     let view = crate::store::ProfileView { segments };
     let page = state.store.list_access_profiles(&scope, &view, &q).await?;
-    Ok(list_response(
+    Ok(memo_list_response(
         &page.items,
         page.total,
-        AccessProfileDocument::of,
+        |p| &p.json,
+        |p| AccessProfileDocument::of(&p.profile),
     ))
 }
 

@@ -1,6 +1,8 @@
 //! Extractors whose rejections are `ApiError`s, so every malformed input gets an ISC
 //! body: JSON bodies (strict types, `null` = absent) and collection parameters.
 
+use std::sync::OnceLock;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
@@ -375,6 +377,52 @@ pub fn list_response<'a, T, D: serde::Serialize>(
 ) -> Response {
     let body: Vec<D> = items.iter().map(render).collect();
     let mut response = json_response(&body);
+    if let Some(total) = total
+        && let Ok(v) = HeaderValue::from_str(&total.to_string())
+    {
+        response.headers_mut().insert("X-Total-Count", v);
+    }
+    response
+}
+
+/// A 200 list answer like [`list_response`], of items that keep their document's JSON
+/// text (`json`): an item's text is written by `render` the first time and reused by
+/// every later answer holding the same item.
+pub fn memo_list_response<'a, T, D: serde::Serialize>(
+    items: &'a [T],
+    total: Option<i64>,
+    json: impl Fn(&'a T) -> &'a OnceLock<Box<str>>,
+    render: impl Fn(&'a T) -> D,
+) -> Response {
+    let mut texts = Vec::with_capacity(items.len());
+    for item in items {
+        let slot = json(item);
+        let text = match slot.get() {
+            Some(text) => text,
+            None => match serde_json::to_string(&render(item)) {
+                Ok(text) => slot.get_or_init(|| text.into_boxed_str()),
+                Err(e) => {
+                    return ApiError::internal(format!("a response could not be serialized: {e}"))
+                        .into_response();
+                }
+            },
+        };
+        texts.push(text);
+    }
+    let mut body = Vec::with_capacity(2 + texts.iter().map(|t| t.len() + 1).sum::<usize>());
+    body.push(b'[');
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(text.as_bytes());
+    }
+    body.push(b']');
+    let mut response = (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response();
     if let Some(total) = total
         && let Ok(v) = HeaderValue::from_str(&total.to_string())
     {

@@ -1,6 +1,8 @@
 //! The supporting model: identities, governance groups, sources, entitlements, and the
 //! access profile itself, as the store returns them.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -162,6 +164,25 @@ pub struct AccessProfile {
     pub doc: Map<String, Value>,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
+}
+
+/// An access profile as a list read it: shared by the store's cache of read profiles
+/// and every request that reads it while it is unchanged, with a place for its
+/// document as JSON text, which the first answer that writes the profile leaves there
+/// for the next ones.
+#[derive(Debug)]
+pub struct SharedProfile {
+    pub profile: AccessProfile,
+    pub json: OnceLock<Box<str>>,
+}
+
+impl SharedProfile {
+    pub fn new(profile: AccessProfile) -> Self {
+        Self {
+            profile,
+            json: OnceLock::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

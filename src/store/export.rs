@@ -41,9 +41,15 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables of derived data, kept by triggers from the tables above (`row_counts`, the
-/// kept number of access profiles): an export leaves them out and an import rebuilds
-/// them by inserting the rows they are derived from.
-pub const DERIVED_TABLES: &[&str] = &["row_counts"];
+/// kept number of access profiles; `profile_epoch`, what tells a kept profile from a
+/// changed one): an export leaves them out and an import rebuilds them by inserting
+/// the rows they are derived from (the epoch only ever grows).
+pub const DERIVED_TABLES: &[&str] = &["row_counts", "profile_epoch"];
+
+/// Columns of derived data in the tables above, kept by triggers (`(table, column)`:
+/// `access_profiles.version`, which grows with every change): an export leaves them
+/// out and an import lets the triggers set them again.
+pub const DERIVED_COLUMNS: &[(&str, &str)] = &[("access_profiles", "version")];
 
 /// Tables of the admin API's controls (fault rules, the clock; README "The admin API,
 /// for test suites"): how a test server is set up, not tenant data. An export leaves

@@ -46,13 +46,14 @@ pub trait AccessProfileStore: Send + Sync {
     ) -> StoreResult<AccessProfile>;
     /// The profile with its entitlements and segments, in one call.
     async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile>;
-    /// Access profiles inside `scope` and `view` (segments) matching `q`.
+    /// Access profiles inside `scope` and `view` (segments) matching `q`; a profile
+    /// unchanged since an earlier list read it is that same shared value.
     async fn list_access_profiles(
         &self,
         scope: &Scope,
         view: &ProfileView,
         q: &ListQuery,
-    ) -> StoreResult<Page<AccessProfile>>;
+    ) -> StoreResult<Page<std::sync::Arc<SharedProfile>>>;
     /// The entitlements of a profile inside `scope`.
     async fn list_access_profile_entitlements(
         &self,

@@ -475,3 +475,176 @@ async fn later_pages_of_a_profiles_entitlements_hold_each_entitlement_once() {
     let (rest, _) = listed("sorters=-name&offset=1").await;
     assert_eq!(rest, whole[1..], "sorted by name, from the second on");
 }
+
+/// The one profile of `path`'s list (a list filtered to it).
+async fn listed_one(app: &TestApp, path: &str) -> Value {
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    let list: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(list.len(), 1, "{path}: {list:?}");
+    list.into_iter().next().unwrap()
+}
+
+/// A list answers a profile as it is now after every kind of change to it or to what it
+/// shows — its own fields, twice within one instant of a frozen clock; its entitlements
+/// and segments; its source's and its entitlement's names; and its deletion and return
+/// under the same id — each time the same document as its GET, and both in the unfiltered
+/// list and a filtered one.
+#[tokio::test]
+async fn a_listed_profile_is_listed_again_with_every_change_to_it_and_to_what_it_shows() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let created = app
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Watched"))
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let get = format!("/v3/access-profiles/{id}");
+    let filtered = format!(
+        "/v3/access-profiles?count=true&filters={}",
+        urlencode(&format!("id eq \"{id}\""))
+    );
+    let every = "/v3/access-profiles?limit=250";
+    let same = |step: &str, listed: &Value, now: &Value| {
+        assert_eq!(listed, now, "{step}: the list and the GET differ");
+    };
+    let check = |step: &'static str| {
+        let app = &app;
+        let (get, filtered) = (&get, &filtered);
+        async move {
+            let now = app.get_json(get).await;
+            same(step, &listed_one(app, filtered).await, &now);
+            let all: Vec<Value> = app.get(every).await.json().await.unwrap();
+            let in_all = all.iter().find(|p| p["id"] == now["id"]).unwrap();
+            same(step, in_all, &now);
+            now
+        }
+    };
+    assert_eq!(check("created").await, created);
+
+    // Two patches in one instant: the same `modified`, a different document.
+    let frozen = app.post("/_accessd/clock", &json!({"freeze": true})).await;
+    assert_eq!(frozen.status(), 200);
+    for text in ["first", "second"] {
+        let resp = app
+            .patch(
+                &get,
+                &json!([{"op": "replace", "path": "/description", "value": text}]),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            check("a patch in a frozen instant").await["description"],
+            text
+        );
+    }
+
+    let resp = app
+        .patch(
+            &get,
+            &json!([{"op": "replace", "path": "/entitlements",
+                     "value": [{"type": "ENTITLEMENT", "id": f.entitlements[1]},
+                               {"type": "ENTITLEMENT", "id": f.entitlements[2]}]}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let now = check("new entitlements").await;
+    assert_eq!(now["entitlements"][1]["id"], f.entitlements[2].as_str());
+
+    let segment: Value = app
+        .post("/v3/segments", &json!({"name": "Watchers", "active": true}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .patch(
+            &get,
+            &json!([{"op": "replace", "path": "/segments", "value": [segment["id"]]}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(check("a segment").await["segments"], json!([segment["id"]]));
+    let resp = app
+        .delete(&format!("/v3/segments/{}", segment["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(check("the segment deleted").await["segments"], json!([]));
+
+    let source = format!("/v3/sources/{}", f.source.id);
+    let mut body = app.get_json(&source).await;
+    body["name"] = json!("HR renamed");
+    let resp = app
+        .request(reqwest::Method::PUT, &source)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        check("the source renamed").await["source"]["name"],
+        "HR renamed"
+    );
+
+    let entitlement = format!("/beta/entitlements/{}", f.entitlements[2]);
+    let resp = app
+        .patch(
+            &entitlement,
+            &json!([{"op": "replace", "path": "/name", "value": "Renamed entitlement"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        check("the entitlement renamed").await["entitlements"][1]["name"],
+        "Renamed entitlement"
+    );
+
+    // Deleted, then back under the same id from a fixture, with another name.
+    let mut fixture = app.get_json("/_accessd/fixture").await;
+    assert_eq!(app.delete(&get).await.status(), 204);
+    let all: Vec<Value> = app.get(every).await.json().await.unwrap();
+    assert!(
+        all.iter().all(|p| p["id"] != id.as_str()),
+        "deleted: {all:?}"
+    );
+    let profiles = fixture["accessProfiles"].as_array_mut().unwrap();
+    let watched = profiles
+        .iter_mut()
+        .find(|p| p["id"] == id.as_str())
+        .unwrap();
+    watched["name"] = json!("Watched again");
+    let resp = app
+        .post("/_accessd/reset", &json!({"fixture": fixture}))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    assert_eq!(check("back under its id").await["name"], "Watched again");
+}
+
+/// A profile listed by one instance and changed through another is listed changed by
+/// the first: what an instance kept is checked against the database, not its own writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_changed_through_another_instance_is_listed_changed() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = fresh_database_url(dir.path()).await;
+    let clock = accessd::domain::Clock::system();
+    let a = TestApp::start(test_config(&url), dir.clone(), clock.clone()).await;
+    let b = TestApp::start(test_config(&url), dir.clone(), clock.clone()).await;
+    let f = a.fixture().await;
+    let created = a
+        .create_access_profile("/v3/access-profiles", &ap_body(&f, "Shared"))
+        .await;
+    let path = format!("/v3/access-profiles/{}", created["id"].as_str().unwrap());
+    let list = format!(
+        "/v3/access-profiles?filters={}",
+        urlencode(&format!("id eq \"{}\"", created["id"].as_str().unwrap()))
+    );
+    assert_eq!(listed_one(&a, &list).await, created);
+    let resp = b
+        .patch(
+            &path,
+            &json!([{"op": "replace", "path": "/description", "value": "from b"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(listed_one(&a, &list).await["description"], "from b");
+    assert_eq!(listed_one(&a, &list).await, b.get_json(&path).await);
+}

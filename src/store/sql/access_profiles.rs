@@ -2,6 +2,9 @@
 //! segment links (`segments.rs` writes them), and what uses a profile — roles,
 //! lifecycle states, source apps — for the usage check that guards every delete.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -365,37 +368,33 @@ impl SqlStore {
 }
 
 impl SqlStore {
-    /// A page of every profile, in one snapshot: the kept count, not a scan of the
-    /// table, is the total, and says whether the page is nearer the end of the list
-    /// ([`Keys::FromEnd`]).
+    /// A page of every profile: the kept count, not a scan of the table, is the total,
+    /// and says whether the page is nearer the end of the list ([`Keys::FromEnd`]).
     async fn every_profile_page(
         &self,
+        ex: &mut dyn Executor,
         listing: &Listing<'_>,
         q: &ListQuery,
-    ) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    ) -> StoreResult<(Vec<Arc<SharedProfile>>, Option<i64>)> {
         let (limit, offset) = (q.paging.limit, q.paging.offset);
         let mut uncounted = q.clone();
         uncounted.paging.count = false;
         let reversed = reversed_order_by(&q.sort, listing.columns)?;
         let Some(reversed) = reversed.filter(|_| offset > 0) else {
-            let mut conn = self.db.connection().await?;
             let total = if q.paging.count {
-                Some(access_profile_count(&mut *conn).await?)
+                Some(access_profile_count(ex).await?)
             } else {
                 None
             };
-            let (rows, _) =
-                profile_page_on(&mut *conn, listing, &[], &uncounted, Keys::Forward).await?;
-            return Ok((rows, total));
+            let (items, _) = self
+                .profile_page_on(ex, listing, &[], &uncounted, Keys::Forward)
+                .await?;
+            return Ok((items, total));
         };
-        // The total says which end the page is nearer; it and the page come from one
-        // snapshot, so that the page is exactly rows offset .. offset + limit whatever
-        // is written meanwhile.
-        let mut tx = self.db.begin_snapshot().await?;
-        let total = access_profile_count(&mut *tx).await?;
+        let total = access_profile_count(ex).await?;
         let kept = limit.min(total - offset);
-        let rows = if offset <= total / 2 {
-            profile_page_on(&mut *tx, listing, &[], &uncounted, Keys::Forward)
+        let items = if offset <= total / 2 {
+            self.profile_page_on(ex, listing, &[], &uncounted, Keys::Forward)
                 .await?
                 .0
         } else if kept <= 0 {
@@ -407,13 +406,139 @@ impl SqlStore {
                 limit: kept,
                 offset: total - offset - kept,
             };
-            profile_page_on(&mut *tx, listing, &[], &uncounted, keys)
+            self.profile_page_on(ex, listing, &[], &uncounted, keys)
                 .await?
                 .0
         };
-        tx.commit().await?;
-        Ok((rows, q.paging.count.then_some(total)))
+        Ok((items, q.paging.count.then_some(total)))
     }
+
+    /// A page of profiles: its keys chosen first, over `access_profiles` alone (the
+    /// sort's index, or the filter's, and the table: no joins for rows the page does
+    /// not keep) with each one's version and the epoch; then the profiles the cache
+    /// does not hold at those, with their names and links, in one statement. The
+    /// total, when asked for, is one more statement. `ex` is the page's snapshot: its
+    /// statements see one state of the database.
+    async fn profile_page_on(
+        &self,
+        ex: &mut dyn Executor,
+        listing: &Listing<'_>,
+        fixed: &[SqlPiece],
+        q: &ListQuery,
+        keys: Keys,
+    ) -> StoreResult<(Vec<Arc<SharedProfile>>, Option<i64>)> {
+        let filter = listing.filter(q)?;
+        let mut sql = Sql::new("");
+        let from_end = match keys {
+            Keys::Forward => {
+                let order = order_by(&q.sort, listing.columns)?;
+                push_versioned_keys(&mut sql, listing, fixed, &filter, &order, &q.paging);
+                false
+            }
+            Keys::FromEnd {
+                reversed,
+                limit,
+                offset,
+            } => {
+                sql.push("SELECT ap.id, ap.version, ")
+                    .push(EPOCH)
+                    .push(" FROM access_profiles ap ")
+                    .push(&reversed)
+                    .push(&format!(" LIMIT {limit} OFFSET "))
+                    .bind(offset);
+                true
+            }
+        };
+        let rows = ex.fetch_all(&sql.text, sql.params).await?;
+        let epoch = match rows.first() {
+            Some(r) => r.get::<i64>(2)?,
+            None => 0,
+        };
+        let mut keys = rows
+            .iter()
+            .map(|r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if from_end {
+            keys.reverse();
+        }
+        let items = self.profiles_at(ex, &keys, epoch).await?;
+        let total = if q.paging.count {
+            let mut sql = Sql::new("");
+            listing.push_count(&mut sql, fixed, &filter);
+            Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
+        } else {
+            None
+        };
+        Ok((items, total))
+    }
+
+    /// The profiles of `keys` (`(id, version)`, read at `epoch` in `ex`'s snapshot), in
+    /// their order: those the cache holds at that version and epoch, and the others
+    /// read in one statement and kept.
+    async fn profiles_at(
+        &self,
+        ex: &mut dyn Executor,
+        keys: &[(String, i64)],
+        epoch: i64,
+    ) -> StoreResult<Vec<Arc<SharedProfile>>> {
+        let mut found = self.profile_cache.get_all(keys, epoch);
+        let missing: Vec<&(String, i64)> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(key, _)| key)
+            .collect();
+        if !missing.is_empty() {
+            let mut sql = Sql::new(self.ap_cols.as_str());
+            sql.push(AP_FROM).push(" WHERE ap.id IN (");
+            sql.push_ids(missing.iter().map(|(id, _)| id.as_str()));
+            let mut read: HashMap<String, AccessProfile> = ex
+                .fetch_all(&sql.text, sql.params)
+                .await?
+                .into_iter()
+                .map(|r| access_profile_row(r).map(|p| (p.id.clone(), p)))
+                .collect::<StoreResult<_>>()?;
+            let mut kept = Vec::with_capacity(missing.len());
+            for ((id, version), slot) in keys.iter().zip(found.iter_mut()) {
+                if slot.is_some() {
+                    continue;
+                }
+                // The keys and the rows come from one snapshot.
+                let profile = read.remove(id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("access profile {id} vanished from its page"))
+                })?;
+                let shared = Arc::new(SharedProfile::new(profile));
+                kept.push((*version, Arc::clone(&shared)));
+                *slot = Some(shared);
+            }
+            self.profile_cache.put_all(&kept, epoch);
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
+}
+
+/// The epoch of migration 0010, as a column of a page's keys.
+const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE id = 1)";
+
+/// `SELECT ap.id, ap.version, epoch FROM … WHERE … ORDER BY … LIMIT … OFFSET …`: a
+/// page's keys ([`Listing::push_keys`]) with what says whether a kept profile is
+/// still the one in the database.
+pub(super) fn push_versioned_keys(
+    sql: &mut Sql,
+    listing: &Listing<'_>,
+    fixed: &[SqlPiece],
+    filter: &[SqlPiece],
+    order: &str,
+    paging: &Paging,
+) {
+    listing.push_keys_of(
+        sql,
+        &format!("ap.id, ap.version, {EPOCH}"),
+        fixed,
+        filter,
+        order,
+        paging,
+    );
 }
 
 /// Profiles from rows of [`profile_cols`], in the rows' order.
@@ -437,47 +562,6 @@ enum Keys {
         limit: i64,
         offset: i64,
     },
-}
-
-/// A page of profiles in one statement: its keys chosen first, over `access_profiles`
-/// alone (the sort's index, or the filter's, and the table: no joins for rows the
-/// page does not keep), then the rows of those keys with their names and links. The
-/// total, when asked for, is a second statement.
-async fn profile_page_on(
-    ex: &mut dyn Executor,
-    listing: &Listing<'_>,
-    fixed: &[SqlPiece],
-    q: &ListQuery,
-    keys: Keys,
-) -> StoreResult<(Vec<Row>, Option<i64>)> {
-    let filter = listing.filter(q)?;
-    let order = order_by(&q.sort, listing.columns)?;
-    let mut sql = Sql::new(listing.cols);
-    sql.push(listing.from);
-    sql.push(" WHERE ").push(listing.columns.key).push(" IN (");
-    match keys {
-        Keys::Forward => listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging),
-        Keys::FromEnd {
-            reversed,
-            limit,
-            offset,
-        } => {
-            sql.push("SELECT ap.id FROM access_profiles ap ")
-                .push(&reversed)
-                .push(&format!(" LIMIT {limit} OFFSET "))
-                .bind(offset);
-        }
-    }
-    sql.push(") ").push(&order);
-    let rows = ex.fetch_all(&sql.text, sql.params).await?;
-    let total = if q.paging.count {
-        let mut sql = Sql::new("");
-        listing.push_count(&mut sql, fixed, &filter);
-        Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
-    } else {
-        None
-    };
-    Ok((rows, total))
 }
 
 #[async_trait]
@@ -684,20 +768,19 @@ impl AccessProfileStore for SqlStore {
         scope: &Scope,
         view: &ProfileView,
         q: &ListQuery,
-    ) -> StoreResult<Page<AccessProfile>> {
-        let mut conn = self.db.connection().await?;
+    ) -> StoreResult<Page<Arc<SharedProfile>>> {
         let listing = self.access_profiles();
         let filter = profile_view_filter(scope, view);
-        let (rows, total) = if filter.is_empty() && q.filter.is_none() {
-            drop(conn);
-            self.every_profile_page(&listing, q).await?
+        // One snapshot: the keys, the rows the cache lacks and the total agree.
+        let mut tx = self.db.begin_snapshot().await?;
+        let (items, total) = if filter.is_empty() && q.filter.is_none() {
+            self.every_profile_page(&mut *tx, &listing, q).await?
         } else {
-            profile_page_on(&mut *conn, &listing, &filter, q, Keys::Forward).await?
+            self.profile_page_on(&mut *tx, &listing, &filter, q, Keys::Forward)
+                .await?
         };
-        Ok(Page {
-            items: access_profiles_from_rows(rows)?,
-            total,
-        })
+        tx.commit().await?;
+        Ok(Page { items, total })
     }
 
     async fn list_access_profile_entitlements(

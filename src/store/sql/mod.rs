@@ -19,6 +19,7 @@ mod access_profiles;
 mod controls;
 mod directory;
 mod lifecycle;
+mod profile_cache;
 mod render;
 mod roles;
 mod segments;
@@ -39,6 +40,8 @@ pub struct SqlStore {
     /// The columns of an access profile row with its links, in this database's
     /// dialect ([`access_profiles::profile_cols`]).
     ap_cols: String,
+    /// The access profiles lists have read, while they are unchanged.
+    profile_cache: profile_cache::ProfileCache,
 }
 
 impl SqlStore {
@@ -68,6 +71,7 @@ impl SqlStore {
             ap_cols: access_profiles::profile_cols(db.dialect()),
             db,
             rate_limit_take_sql: OnceLock::new(),
+            profile_cache: profile_cache::ProfileCache::default(),
         })
     }
 
@@ -193,8 +197,9 @@ pub enum Listed {
 }
 
 /// The statements the store runs for an unconfined list and `q` besides the page's
-/// rows: the one that chooses a page's keys (a page past the first runs it as its
-/// subquery), and the count. Each is SQL text with `$n` placeholders and its values;
+/// rows: the one that chooses a page's keys (for roles, a page past the first runs it
+/// as its subquery; for access profiles, it is a statement of its own, with each key's
+/// version), and the count. Each is SQL text with `$n` placeholders and its values;
 /// what the query-plan tests explain.
 pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec<Param>); 2]> {
     let listing = match list {
@@ -204,7 +209,17 @@ pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec
     let filter = listing.filter(q)?;
     let order = order_by(&q.sort, listing.columns)?;
     let mut keys = Sql::new("");
-    listing.push_keys(&mut keys, &[], &filter, &order, &q.paging);
+    match list {
+        Listed::AccessProfiles => access_profiles::push_versioned_keys(
+            &mut keys,
+            listing,
+            &[],
+            &filter,
+            &order,
+            &q.paging,
+        ),
+        Listed::Roles => listing.push_keys(&mut keys, &[], &filter, &order, &q.paging),
+    }
     let mut count = Sql::new("");
     listing.push_count(&mut count, &[], &filter);
     Ok([(keys.text, keys.params), (count.text, count.params)])
@@ -336,9 +351,21 @@ impl Listing<'_> {
         order: &str,
         paging: &Paging,
     ) {
-        sql.push("SELECT ")
-            .push(self.columns.key)
-            .push(self.count_from);
+        self.push_keys_of(sql, self.columns.key, fixed, filter, order, paging);
+    }
+
+    /// [`push_keys`](Self::push_keys) selecting `select` (the key and other columns of
+    /// `count_from`) instead of the key alone.
+    fn push_keys_of(
+        &self,
+        sql: &mut Sql,
+        select: &str,
+        fixed: &[SqlPiece],
+        filter: &[SqlPiece],
+        order: &str,
+        paging: &Paging,
+    ) {
+        sql.push("SELECT ").push(select).push(self.count_from);
         sql.push_where(fixed, filter);
         sql.push(" ").push(order);
         sql.push(" LIMIT ").bind(paging.limit);

@@ -8,8 +8,8 @@ use super::*;
 use crate::fixture::{Kept, Plan};
 use crate::query::format_timestamp;
 use crate::store::export::{
-    ColumnKind, TableExport, TenantExport, CONTROL_TABLES, DERIVED_TABLES, FORMAT, SELF_REFERENCES,
-    TABLES,
+    ColumnKind, TableExport, TenantExport, CONTROL_TABLES, DERIVED_COLUMNS, DERIVED_TABLES, FORMAT,
+    SELF_REFERENCES, TABLES,
 };
 use crate::store::fixture;
 use crate::store::{ApiClient, SigningKeyRow, TenantStore};
@@ -611,7 +611,8 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// A table's columns (by the dialect's `columns` query) and how their values are read.
+/// A table's columns (by the dialect's `columns` query) but its [`DERIVED_COLUMNS`],
+/// and how their values are read.
 async fn columns(
     ex: &mut dyn Executor,
     columns_sql: &str,
@@ -619,6 +620,11 @@ async fn columns(
 ) -> StoreResult<Vec<(String, ColumnKind)>> {
     let rows = ex.fetch_all(columns_sql, params![table]).await?;
     rows.iter()
+        .filter(|r| {
+            r.get::<String>(0).map_or(true, |name| {
+                !DERIVED_COLUMNS.contains(&(table, name.as_str()))
+            })
+        })
         .map(|r| {
             let name: String = r.get(0)?;
             let declared: String = r.get(1)?;
