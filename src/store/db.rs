@@ -383,6 +383,9 @@ pub struct Dialect {
     pub json_text: &'static str,
     /// The function building a JSON array of its arguments.
     pub json_array: &'static str,
+    /// A counted page whose list matches at most this many pages has its keys sorted
+    /// whole and cut by the store, instead of by the statement's `LIMIT` (0: never).
+    pub whole_sort_pages: i64,
     /// Appended to the task-claim query, whose task table has the alias `t`.
     pub skip_locked: &'static str,
     /// Run after an import, outside its transaction.

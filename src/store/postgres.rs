@@ -51,6 +51,8 @@ static DIALECT: Dialect = Dialect {
     json_agg: "json_agg",
     json_text: "::text",
     json_array: "json_build_array",
+    // PostgreSQL's top-N heapsort keeps a limited sort cheap.
+    whole_sort_pages: 0,
     // A row another instance is claiming right now is skipped, not waited for, and
     // never claimed twice.
     skip_locked: " FOR UPDATE OF t SKIP LOCKED",

@@ -42,6 +42,10 @@ static DIALECT: Dialect = Dialect {
     json_agg: "json_group_array",
     json_text: "",
     json_array: "json_array",
+    // SQLite keeps the first rows of an `ORDER BY … LIMIT` in a B-tree, inserting and
+    // deleting an entry for nearly every row that matches: for a few pages of matches
+    // its sorter, with no limit, costs half as much (measured with callgrind).
+    whole_sort_pages: 4,
     // SQLite has a single writer and the claim runs in a `BEGIN IMMEDIATE`
     // transaction, so nothing else can claim at the same time.
     skip_locked: "",

@@ -417,8 +417,9 @@ impl SqlStore {
     /// sort's index, or the filter's, and the table: no joins for rows the page does
     /// not keep) with each one's version and the epoch; then the profiles the cache
     /// does not hold at those, with their names and links, in one statement. The
-    /// total, when asked for, is one more statement. `ex` is the page's snapshot: its
-    /// statements see one state of the database.
+    /// total, when asked for, is one more statement, read first: when the matches are
+    /// few ([`Dialect::whole_sort_pages`]), the keys are sorted whole and the page cut
+    /// here. `ex` is the page's snapshot: its statements see one state of the database.
     async fn profile_page_on(
         &self,
         ex: &mut dyn Executor,
@@ -428,11 +429,27 @@ impl SqlStore {
         keys: Keys,
     ) -> StoreResult<(Vec<Arc<SharedProfile>>, Option<i64>)> {
         let filter = listing.filter(q)?;
+        let total = if q.paging.count {
+            let mut sql = Sql::new("");
+            listing.push_count(&mut sql, fixed, &filter);
+            Some(ex.fetch_one(&sql.text, sql.params).await?.get::<i64>(0)?)
+        } else {
+            None
+        };
         let mut sql = Sql::new("");
+        let mut cut = None;
         let from_end = match keys {
             Keys::Forward => {
                 let order = order_by(&q.sort, listing.columns)?;
-                push_versioned_keys(&mut sql, listing, fixed, &filter, &order, &q.paging);
+                let pages = self.db.dialect().whole_sort_pages;
+                let paging = match total {
+                    Some(total) if total <= pages.saturating_mul(q.paging.limit) => {
+                        cut = Some(&q.paging);
+                        None
+                    }
+                    _ => Some(&q.paging),
+                };
+                push_versioned_keys(&mut sql, listing, fixed, &filter, &order, paging);
                 false
             }
             Keys::FromEnd {
@@ -449,7 +466,14 @@ impl SqlStore {
                 true
             }
         };
-        let rows = ex.fetch_all(&sql.text, sql.params).await?;
+        let mut rows = ex.fetch_all(&sql.text, sql.params).await?;
+        if let Some(paging) = cut {
+            let skip = usize::try_from(paging.offset)
+                .unwrap_or(usize::MAX)
+                .min(rows.len());
+            rows.drain(..skip);
+            rows.truncate(usize::try_from(paging.limit).unwrap_or(usize::MAX));
+        }
         let epoch = match rows.first() {
             Some(r) => r.get::<i64>(2)?,
             None => 0,
@@ -462,13 +486,6 @@ impl SqlStore {
             keys.reverse();
         }
         let items = self.profiles_at(ex, &keys, epoch).await?;
-        let total = if q.paging.count {
-            let mut sql = Sql::new("");
-            listing.push_count(&mut sql, fixed, &filter);
-            Some(ex.fetch_one(&sql.text, sql.params).await?.get(0)?)
-        } else {
-            None
-        };
         Ok((items, total))
     }
 
@@ -529,7 +546,7 @@ pub(super) fn push_versioned_keys(
     fixed: &[SqlPiece],
     filter: &[SqlPiece],
     order: &str,
-    paging: &Paging,
+    paging: Option<&Paging>,
 ) {
     listing.push_keys_of(
         sql,

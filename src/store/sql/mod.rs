@@ -216,7 +216,7 @@ pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec
             &[],
             &filter,
             &order,
-            &q.paging,
+            Some(&q.paging),
         ),
         Listed::Roles => listing.push_keys(&mut keys, &[], &filter, &order, &q.paging),
     }
@@ -351,11 +351,11 @@ impl Listing<'_> {
         order: &str,
         paging: &Paging,
     ) {
-        self.push_keys_of(sql, self.columns.key, fixed, filter, order, paging);
+        self.push_keys_of(sql, self.columns.key, fixed, filter, order, Some(paging));
     }
 
     /// [`push_keys`](Self::push_keys) selecting `select` (the key and other columns of
-    /// `count_from`) instead of the key alone.
+    /// `count_from`) instead of the key alone; without `paging`, every key in order.
     fn push_keys_of(
         &self,
         sql: &mut Sql,
@@ -363,13 +363,15 @@ impl Listing<'_> {
         fixed: &[SqlPiece],
         filter: &[SqlPiece],
         order: &str,
-        paging: &Paging,
+        paging: Option<&Paging>,
     ) {
         sql.push("SELECT ").push(select).push(self.count_from);
         sql.push_where(fixed, filter);
         sql.push(" ").push(order);
-        sql.push(" LIMIT ").bind(paging.limit);
-        sql.push(" OFFSET ").bind(paging.offset);
+        if let Some(paging) = paging {
+            sql.push(" LIMIT ").bind(paging.limit);
+            sql.push(" OFFSET ").bind(paging.offset);
+        }
     }
 
     /// `SELECT COUNT(*) FROM … WHERE …`: the total of `count=true`.
