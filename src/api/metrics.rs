@@ -173,19 +173,23 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let status = status.as_u16();
-        let counter = cached(&self.requests, SeriesKey::of(family, operation, status), || {
-            self.recorder.register_counter(
-                &Key::from_parts(
-                    REQUESTS,
-                    vec![
-                        Label::from_static_parts("family", family),
-                        Label::from_static_parts("operation", operation),
-                        Label::new("status", status.to_string()),
-                    ],
-                ),
-                &METADATA,
-            )
-        });
+        let counter = cached(
+            &self.requests,
+            SeriesKey::of(family, operation, status),
+            || {
+                self.recorder.register_counter(
+                    &Key::from_parts(
+                        REQUESTS,
+                        vec![
+                            Label::from_static_parts("family", family),
+                            Label::from_static_parts("operation", operation),
+                            Label::new("status", status.to_string()),
+                        ],
+                    ),
+                    &METADATA,
+                )
+            },
+        );
         counter.increment(1);
         let histogram = cached(&self.durations, SeriesKey::of(family, operation, 0), || {
             self.recorder.register_histogram(
@@ -304,7 +308,11 @@ struct SeriesKey(usize, usize, u16);
 
 impl SeriesKey {
     fn of(family: &'static str, operation: &'static str, status: u16) -> Self {
-        Self(family.as_ptr() as usize, operation.as_ptr() as usize, status)
+        Self(
+            family.as_ptr() as usize,
+            operation.as_ptr() as usize,
+            status,
+        )
     }
 }
 
