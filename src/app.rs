@@ -387,10 +387,15 @@ fn connection_builder(gateway: &GatewayArgs) -> http1::Builder {
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_header_size(usize::try_from(gateway.max_header_bytes).unwrap_or(usize::MAX))
-        .max_headers(gateway.max_headers)
         // A client that shuts down its sending side once its request is sent still
         // gets the answer (without this, hyper closes the connection at the EOF).
         .half_close(true);
+    // hyper's own limit is the same number of headers, read into an array on the
+    // stack; a limit set explicitly makes it fill a new array of that size for each
+    // request instead.
+    if gateway.max_headers != HYPER_MAX_HEADERS {
+        builder.max_headers(gateway.max_headers);
+    }
     builder
 }
 
@@ -531,6 +536,9 @@ fn log_connection_error(remote: SocketAddr, e: &hyper::Error) {
         tracing::debug!(%remote, error = %e, "connection ended with an error");
     }
 }
+
+/// The most headers hyper reads in a request when not told otherwise.
+const HYPER_MAX_HEADERS: usize = 100;
 
 /// How often a shutdown that waits for connections says so again.
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(5);

@@ -85,9 +85,10 @@ pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     /// The handles of the request series seen so far, so a request costs a map
-    /// lookup instead of building and hashing the recorder's key.
-    requests: RwLock<HashMap<(&'static str, &'static str, u16), Counter>>,
-    durations: RwLock<HashMap<(&'static str, &'static str), Histogram>>,
+    /// lookup instead of building and hashing the recorder's key. Keyed by where the
+    /// labels' static strings are (see [`SeriesKey`]).
+    requests: RwLock<HashMap<SeriesKey, Counter, BuildSeriesHasher>>,
+    durations: RwLock<HashMap<SeriesKey, Histogram, BuildSeriesHasher>>,
     /// Reads the number of open connections (set by the server once it has them).
     connections: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
     /// When the database's gauges were last read; held by the scrape reading them, so
@@ -172,21 +173,25 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let status = status.as_u16();
-        let counter = cached(&self.requests, (family, operation, status), || {
-            self.recorder.register_counter(
-                &Key::from_parts(
-                    REQUESTS,
-                    vec![
-                        Label::from_static_parts("family", family),
-                        Label::from_static_parts("operation", operation),
-                        Label::new("status", status.to_string()),
-                    ],
-                ),
-                &METADATA,
-            )
-        });
+        let counter = cached(
+            &self.requests,
+            SeriesKey::of(family, operation, status),
+            || {
+                self.recorder.register_counter(
+                    &Key::from_parts(
+                        REQUESTS,
+                        vec![
+                            Label::from_static_parts("family", family),
+                            Label::from_static_parts("operation", operation),
+                            Label::new("status", status.to_string()),
+                        ],
+                    ),
+                    &METADATA,
+                )
+            },
+        );
         counter.increment(1);
-        let histogram = cached(&self.durations, (family, operation), || {
+        let histogram = cached(&self.durations, SeriesKey::of(family, operation, 0), || {
             self.recorder.register_histogram(
                 &Key::from_parts(
                     DURATION,
@@ -294,10 +299,68 @@ impl Metrics {
     }
 }
 
+/// A request series by the addresses of its family's and operation's labels (static
+/// strings) and its status: hashed and compared as three integers. The same label
+/// text at two addresses makes two keys for one series, which the recorder registers
+/// once, so both keys hold the same handle.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SeriesKey(usize, usize, u16);
+
+impl SeriesKey {
+    fn of(family: &'static str, operation: &'static str, status: u16) -> Self {
+        Self(
+            family.as_ptr() as usize,
+            operation.as_ptr() as usize,
+            status,
+        )
+    }
+}
+
+/// Hashes a [`SeriesKey`] by multiplying and rotating its integers (the keys are the
+/// server's own labels, few and not chosen by clients, so a keyed hash buys nothing).
+#[derive(Clone, Copy, Default)]
+struct BuildSeriesHasher;
+
+impl std::hash::BuildHasher for BuildSeriesHasher {
+    type Hasher = SeriesHasher;
+
+    fn build_hasher(&self) -> SeriesHasher {
+        SeriesHasher(0)
+    }
+}
+
+struct SeriesHasher(u64);
+
+impl SeriesHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for SeriesHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The handle under `key`, registered on first use.
-fn cached<K: std::hash::Hash + Eq + Copy, V: Clone>(
-    map: &RwLock<HashMap<K, V>>,
-    key: K,
+fn cached<V: Clone>(
+    map: &RwLock<HashMap<SeriesKey, V, BuildSeriesHasher>>,
+    key: SeriesKey,
     register: impl FnOnce() -> V,
 ) -> V {
     if let Some(v) = map.read().ok().and_then(|m| m.get(&key).cloned()) {

@@ -119,18 +119,19 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         // Unauthenticated but bounded: a scrape storm is shed like any other burst.
         .route("/metrics", get(metrics::scrape).layer(option_layer(shed)))
-        // Before the observing layer, so unknown paths and methods are counted too.
+        // Inside the observing layer, so unknown paths and methods are counted too.
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
-        .layer(Extension(state.control.clone()));
+        .with_state(state.clone());
+    // The layers every request goes through wrap the router once, as one service,
+    // rather than through `Router::layer`, which wraps each route in each layer, boxed:
+    // a request then cloned, at each layer it passed, every boxed layer below it.
     let cors = cors_layer(&state.config.cors_origin);
-    with_layers(routes, limits)
-        .layer(option_layer(cors))
-        .with_state(state)
+    let observed = tower::ServiceBuilder::new()
+        .layer(Extension(state.control.clone()))
+        .layer(middleware::from_fn_with_state(state, metrics::observe))
+        .service(routes);
+    with_layers(observed, limits, cors)
 }
 
 /// CORS for browser-based API tools, only for the configured origins (`--cors-origin`):
@@ -212,28 +213,44 @@ struct Limits {
     request_timeout: Option<Duration>,
 }
 
-/// The cross-cutting layers every route gets: panics as opaque 500s, the body limit,
-/// the request timeout (a bare 408 that `request_context` turns into the ISC body), the
-/// request context, and the rest of a body drained when the answer comes before the
-/// body was read. (The fallbacks for unknown routes and methods are set by [`router`],
-/// inside the layer that counts requests.)
-fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: Limits) -> Router<S> {
-    routes
+/// The cross-cutting layers around `inner` (outermost first): CORS (when configured),
+/// the rest of a body drained when the answer comes before the body was read, the
+/// request context, the refusal of `%00`, the request timeout (a bare 408 that
+/// `request_context` turns into the ISC body), the body limit, and panics as opaque
+/// 500s. (The fallbacks for unknown routes and methods are set by [`router`], inside
+/// the layer that counts requests.) Applied once around the whole service, as a router
+/// whose only route is its fallback.
+fn with_layers<T>(inner: T, limits: Limits, cors: Option<tower_http::cors::CorsLayer>) -> Router
+where
+    T: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    T::Future: Send + 'static,
+{
+    let stack = tower::ServiceBuilder::new()
+        .layer(option_layer(cors))
+        .layer(middleware::from_fn(move |req, next| {
+            keep_alive::drain_unread_body(limits.body, req, next)
+        }))
+        .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(refuse_nul))
+        .layer(option_layer(limits.request_timeout.map(|timeout| {
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)
+        })))
+        .map_response(IntoResponse::into_response)
+        .layer(RequestBodyLimitLayer::new(limits.body))
+        .map_request(|req: axum::http::Request<_>| req.map(axum::body::Body::new))
+        .layer(DefaultBodyLimit::max(limits.body))
+        .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 ApiError::internal("a request handler panicked").into_response()
             },
         ))
-        .layer(DefaultBodyLimit::max(limits.body))
-        .layer(RequestBodyLimitLayer::new(limits.body))
-        .layer(option_layer(limits.request_timeout.map(|timeout| {
-            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)
-        })))
-        .layer(middleware::from_fn(refuse_nul))
-        .layer(middleware::from_fn(request_context))
-        .layer(middleware::from_fn(move |req, next| {
-            keep_alive::drain_unread_body(limits.body, req, next)
-        }))
+        .service(inner);
+    Router::new().fallback_service(stack)
 }
 
 /// U+0000 means nothing in an id, a filter or a name, and PostgreSQL's text cannot
@@ -385,7 +402,7 @@ mod tests {
             body: 1024,
             request_timeout: None,
         };
-        let app = with_layers(Router::new().route("/boom", get(boom)), limits);
+        let app = with_layers(Router::new().route("/boom", get(boom)), limits, None);
         let response = app
             .oneshot(Request::builder().uri("/boom").body(Body::empty()).unwrap())
             .await

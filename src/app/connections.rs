@@ -7,6 +7,7 @@
 //! is the newcomer answered 503 and closed.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -70,6 +71,8 @@ fn raise_descriptor_limit() -> Option<u64> {
 /// The open connections, counted against the cap.
 pub struct Connections {
     cap: usize,
+    /// What idle times are counted from (see [`Activity`]).
+    epoch: Instant,
     registry: Mutex<Registry>,
     /// Woken when the last connection closes.
     all_closed: Notify,
@@ -82,18 +85,26 @@ struct Registry {
 }
 
 struct Entry {
-    /// Requests of this connection being served.
-    busy: usize,
-    /// Since when the connection has served nothing: its accept, or its last answer.
-    idle_since: Instant,
+    /// What its ticket updates for each request, without taking the registry's lock.
+    activity: Arc<Activity>,
     /// Told to close: the connection is dropped (it serves no request then).
     evict: Arc<Notify>,
+}
+
+/// A connection's requests being served, and since when it has served nothing (its
+/// accept, or its last answer), in nanoseconds from [`Connections`]' epoch. Each
+/// request changes them with two atomic operations; only the admission of a connection
+/// over the cap reads them, under the registry's lock.
+struct Activity {
+    busy: AtomicUsize,
+    idle_since: AtomicU64,
 }
 
 impl Connections {
     pub fn new(cap: usize) -> Arc<Self> {
         Arc::new(Self {
             cap: cap.max(1),
+            epoch: Instant::now(),
             registry: Mutex::new(Registry::default()),
             all_closed: Notify::new(),
         })
@@ -115,8 +126,8 @@ impl Connections {
             let idlest = registry
                 .open
                 .iter()
-                .filter(|(_, e)| e.busy == 0)
-                .min_by_key(|(_, e)| e.idle_since)
+                .filter(|(_, e)| e.activity.busy.load(Ordering::Acquire) == 0)
+                .min_by_key(|(_, e)| e.activity.idle_since.load(Ordering::Acquire))
                 .map(|(id, _)| *id)?;
             if let Some(evicted) = registry.open.remove(&idlest) {
                 evicted.evict.notify_one();
@@ -125,19 +136,28 @@ impl Connections {
         registry.next_id += 1;
         let id = registry.next_id;
         let evict = Arc::new(Notify::new());
+        let activity = Arc::new(Activity {
+            busy: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(self.now()),
+        });
         registry.open.insert(
             id,
             Entry {
-                busy: 0,
-                idle_since: Instant::now(),
+                activity: activity.clone(),
                 evict: evict.clone(),
             },
         );
         Some(Ticket {
             id,
             evict,
+            activity,
             connections: self.clone(),
         })
+    }
+
+    /// Nanoseconds since the epoch (saturating: some 584 years).
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Connections open now (those told to close are no longer counted).
@@ -163,15 +183,14 @@ impl Connections {
 pub struct Ticket {
     id: u64,
     evict: Arc<Notify>,
+    activity: Arc<Activity>,
     connections: Arc<Connections>,
 }
 
 impl Ticket {
     /// Marks a request of this connection as being served, until the guard is dropped.
     pub fn busy(self: &Arc<Self>) -> Busy {
-        if let Some(entry) = self.connections.registry().open.get_mut(&self.id) {
-            entry.busy += 1;
-        }
+        self.activity.busy.fetch_add(1, Ordering::AcqRel);
         Busy(self.clone())
     }
 
@@ -197,10 +216,13 @@ pub struct Busy(Arc<Ticket>);
 impl Drop for Busy {
     fn drop(&mut self) {
         let ticket = &self.0;
-        if let Some(entry) = ticket.connections.registry().open.get_mut(&ticket.id) {
-            entry.busy = entry.busy.saturating_sub(1);
-            entry.idle_since = Instant::now();
-        }
+        // Idle from now (if this was its last request): stamped before the count
+        // drops, so an admission that sees the connection idle sees when it became so.
+        ticket
+            .activity
+            .idle_since
+            .store(ticket.connections.now(), Ordering::Release);
+        ticket.activity.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -51,6 +51,39 @@ fn refused(why: &'static str) -> TokenError {
 /// The most tokens remembered at once; past it the oldest half is forgotten.
 const CACHE_CAPACITY: usize = 10_000;
 
+/// How many bytes of a token's text its cache slot is chosen by: the end of its
+/// signature, which is random (a token is hundreds of bytes; hashing all of them
+/// was a visible part of each request).
+const HASHED_TAIL: usize = 32;
+
+/// Hashes the last [`HASHED_TAIL`] bytes of each string (its signature's end), with
+/// the standard library's keyed hash. Keys are compared whole, so tokens ending
+/// alike only share a slot; and only verified tokens are ever stored, so nobody can
+/// fill the cache with such tokens.
+#[derive(Clone, Default)]
+struct TailHash(std::hash::RandomState);
+
+impl std::hash::BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+struct TailHasher(std::hash::DefaultHasher);
+
+impl std::hash::Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes.len().saturating_sub(HASHED_TAIL);
+        self.0.write(bytes.get(tail..).unwrap_or(bytes));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
 struct Verified {
     claims: Arc<Claims>,
     kid: String,
@@ -66,7 +99,7 @@ pub struct Verifier {
     /// expired by then (the token lifetime, plus the time other instances may still
     /// sign with it before they reload).
     grace: chrono::Duration,
-    cache: Mutex<HashMap<Box<str>, Verified>>,
+    cache: Mutex<HashMap<Box<str>, Verified, TailHash>>,
 }
 
 impl Verifier {
@@ -88,7 +121,7 @@ impl Verifier {
             clock,
             tenant_id,
             grace,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
         }
     }
 

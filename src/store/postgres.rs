@@ -174,11 +174,14 @@ fn columns(row: &PgRow) -> Arc<[String]> {
 
 /// A row's values by each column's type.
 fn row(r: &PgRow, names: Arc<[String]>) -> StoreResult<Row> {
+    /// The value of column `i`, whose type the caller matched to `T` by name: sqlx's
+    /// own check of the match (`try_get`), which tries each type `T` accepts, is
+    /// skipped.
     fn get<'r, T>(r: &'r PgRow, i: usize) -> StoreResult<Option<T>>
     where
         T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
     {
-        r.try_get::<Option<T>, _>(i).map_err(error)
+        r.try_get_unchecked::<Option<T>, _>(i).map_err(error)
     }
     let mut values = Vec::with_capacity(names.len());
     for (i, column) in r.columns().iter().enumerate() {
