@@ -9,7 +9,8 @@
 //! takes the database's write lock up front, so other processes queue on the busy
 //! timeout), each in a savepoint of its own, and share one `COMMIT` — one fsync — before
 //! any of them is answered. The waits that can block — taking the lock and the fsync of
-//! `COMMIT` — run on the blocking pool. sqlx still creates the file and applies the
+//! `COMMIT` — run on the blocking pool. The WAL is checkpointed by a thread of its own,
+//! not inside a commit (see the `checkpoint` module). sqlx still creates the file and applies the
 //! migrations, so its migration table stays the record of the schema. The SQL itself is
 //! `store::sql`.
 
@@ -126,7 +127,7 @@ pub struct SqliteDb {
     options: SqliteConnectOptions,
     readers: Arc<Mutex<ReaderPool>>,
     writer: Arc<tokio::sync::Mutex<Writer>>,
-    /// The WAL's checkpoints, on a thread of their own (see [`checkpoint`]).
+    /// The WAL's checkpoints, on a thread of their own (see the `checkpoint` module).
     checkpoints: Arc<Checkpointer>,
 }
 
@@ -159,7 +160,7 @@ struct Writer {
     open: bool,
     /// The members of the open group whose writes wait for its `COMMIT`.
     waiting: Vec<oneshot::Sender<StoreResult<()>>>,
-    /// Told of each commit; asks for a checkpoint now and then (see [`checkpoint`]).
+    /// Told of each commit; asks for a checkpoint now and then (see the `checkpoint` module).
     checkpoints: Arc<Checkpointer>,
 }
 
@@ -336,7 +337,7 @@ async fn commit_later(shared: Arc<tokio::sync::Mutex<Writer>>) {
 /// `COMMIT`s the group and answers its members. A failed commit is rolled back, so
 /// the connection is outside any transaction for the next write. When the checkpoint
 /// thread asks, the writer then checkpoints what was committed since its last pass,
-/// so that the next group starts the WAL over (see [`checkpoint`]).
+/// so that the next group starts the WAL over (see the `checkpoint` module).
 fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
     // Cleared first: should this panic half-way, the next write rolls back what is left.
     writer.open = false;
@@ -1028,7 +1029,10 @@ mod tests {
         // The writer checkpoints too, every other group.
         let round = std::sync::atomic::AtomicUsize::new(0);
         write_groups(&db, 60, || {
-            if round.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 0 {
+            if round
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .is_multiple_of(2)
+            {
                 db.checkpoints.request_restart();
             }
         })
