@@ -9,7 +9,8 @@
 //! takes the database's write lock up front, so other processes queue on the busy
 //! timeout), each in a savepoint of its own, and share one `COMMIT` — one fsync — before
 //! any of them is answered. The waits that can block — taking the lock and the fsync of
-//! `COMMIT` — run on the blocking pool. sqlx still creates the file and applies the
+//! `COMMIT` — run on the blocking pool. The WAL is checkpointed by a thread of its own,
+//! not inside a commit (see the `checkpoint` module). sqlx still creates the file and applies the
 //! migrations, so its migration table stays the record of the schema. The SQL itself is
 //! `store::sql`.
 
@@ -30,6 +31,9 @@ use super::db::{
 };
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult};
+
+mod checkpoint;
+use checkpoint::Checkpointer;
 
 static DIALECT: Dialect = Dialect {
     name: "SQLite",
@@ -127,6 +131,8 @@ pub struct SqliteDb {
     options: SqliteConnectOptions,
     readers: Arc<Mutex<ReaderPool>>,
     writer: Arc<tokio::sync::Mutex<Writer>>,
+    /// The WAL's checkpoints, on a thread of their own (see the `checkpoint` module).
+    checkpoints: Arc<Checkpointer>,
 }
 
 /// The read connections: those idle, and how many are open (idle or in use). The
@@ -158,6 +164,8 @@ struct Writer {
     open: bool,
     /// The members of the open group whose writes wait for its `COMMIT`.
     waiting: Vec<oneshot::Sender<StoreResult<()>>>,
+    /// Told of each commit; asks for a checkpoint now and then (see the `checkpoint` module).
+    checkpoints: Arc<Checkpointer>,
 }
 
 impl SqliteDb {
@@ -181,11 +189,25 @@ impl SqliteDb {
         // Creates the file when asked and switches it to WAL (a property of the file).
         let conn = options.connect().await.map_err(sqlx_error)?;
         sqlx::Connection::close(conn).await.map_err(sqlx_error)?;
-        let writer = {
+        let (writer, checkpoints) = {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || open_connection(&path))
-                .await
-                .map_err(|e| StoreError::database(None, e.to_string()))??
+            tokio::task::spawn_blocking(move || {
+                let writer = open_connection(&path)?;
+                // Checkpoints run on a thread of their own, not inside a commit. Each
+                // write's savepoint keeps the pages it changes in a sub-journal, to roll
+                // back to; on disk (a temporary file once past 64 KiB, as most writes
+                // were) that was most of a write's pwrite(2) calls, and a file created
+                // and removed per group.
+                writer
+                    .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;")
+                    .map_err(error)?;
+                let checkpoints = Checkpointer::start(open_connection(&path)?).map_err(|e| {
+                    StoreError::database(None, format!("starting the checkpoint thread: {e}"))
+                })?;
+                Ok::<_, StoreError>((writer, Arc::new(checkpoints)))
+            })
+            .await
+            .map_err(|e| StoreError::database(None, e.to_string()))??
         };
         Ok(Self {
             path,
@@ -195,7 +217,9 @@ impl SqliteDb {
                 conn: writer,
                 open: false,
                 waiting: Vec::new(),
+                checkpoints: checkpoints.clone(),
             })),
+            checkpoints,
         })
     }
 
@@ -315,7 +339,9 @@ async fn commit_later(shared: Arc<tokio::sync::Mutex<Writer>>) {
 }
 
 /// `COMMIT`s the group and answers its members. A failed commit is rolled back, so
-/// the connection is outside any transaction for the next write.
+/// the connection is outside any transaction for the next write. When the checkpoint
+/// thread asks, the writer then checkpoints what was committed since its last pass,
+/// so that the next group starts the WAL over (see the `checkpoint` module).
 fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
     // Cleared first: should this panic half-way, the next write rolls back what is left.
     writer.open = false;
@@ -324,12 +350,22 @@ fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
         let _ = writer.conn.execute_batch("ROLLBACK");
     }
     let waiting = std::mem::take(&mut writer.waiting);
-    drop(writer);
+    let restart = done.is_ok() && {
+        writer.checkpoints.committed();
+        writer.checkpoints.take_restart()
+    };
+    // Kept only to checkpoint: the next group may start while the members are answered.
+    let writer = restart.then_some(writer);
     for member in waiting {
         let _ = member.send(match &done {
             Ok(()) => Ok(()),
             Err(e) => Err(error(copy_error(e))),
         });
+    }
+    if let Some(writer) = writer
+        && let Err(e) = checkpoint::passive(&writer.conn)
+    {
+        tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
     }
 }
 
@@ -740,7 +776,10 @@ impl Database for SqliteDb {
     async fn close(&self) -> StoreResult<()> {
         // The writer's lock is fair: a group's queued commit runs before this.
         let writer = self.writer.clone().lock_owned().await;
+        let checkpoints = self.checkpoints.clone();
         tokio::task::spawn_blocking(move || {
+            // A background pass would make this checkpoint busy.
+            checkpoints.stop();
             if !writer.conn.is_autocommit() || !writer.waiting.is_empty() {
                 // A write still under way: left to finish (or to recovery) untouched.
                 return Err(StoreError::database(
@@ -808,8 +847,12 @@ mod tests {
     }
 
     /// Inserts `name` in a write transaction of its own, spawned.
-    fn insert(db: &Arc<SqliteDb>, name: &'static str) -> tokio::task::JoinHandle<StoreResult<()>> {
+    fn insert(
+        db: &Arc<SqliteDb>,
+        name: impl Into<String>,
+    ) -> tokio::task::JoinHandle<StoreResult<()>> {
         let db = db.clone();
+        let name: String = name.into();
         tokio::spawn(async move {
             let mut tx = db.begin_write().await?;
             tx.execute("INSERT INTO t (name) VALUES ($1)", params![name])
@@ -947,5 +990,83 @@ mod tests {
         assert_eq!(names(&db).await.first().map(String::as_str), Some("a"));
         insert(&db, "b").await.unwrap().unwrap();
         assert!(!db.writer.lock().await.open);
+    }
+
+    /// Eight writes at once, `rounds` times, each eight committing as a group; the
+    /// rows are named `{round}-{i}`.
+    async fn write_groups(db: &Arc<SqliteDb>, rounds: usize, each_round: impl Fn()) {
+        for round in 0..rounds {
+            let writes: Vec<_> = (0..8)
+                .map(|i| insert(db, format!("{round:03}-{i}")))
+                .collect();
+            for write in writes {
+                write.await.unwrap().unwrap();
+            }
+            each_round();
+        }
+    }
+
+    /// The WAL's length in pages, and checkpoints it.
+    fn wal_pages(db: &SqliteDb) -> i64 {
+        checkpoint::passive(&open_connection(&db.path).unwrap()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_commit_while_checkpoints_run_and_every_one_is_kept() {
+        let (_dir, db) = database().await;
+        // Checkpoints one after the other on a connection of their own, as the
+        // checkpoint thread runs them, only without its pause.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpoints = std::thread::spawn({
+            let path = db.path.clone();
+            let done = done.clone();
+            move || {
+                let conn = open_connection(&path).unwrap();
+                let mut passes = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    checkpoint::passive(&conn).unwrap();
+                    passes += 1;
+                }
+                passes
+            }
+        });
+        // The writer checkpoints too, every other group.
+        let round = std::sync::atomic::AtomicUsize::new(0);
+        write_groups(&db, 60, || {
+            if round
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .is_multiple_of(2)
+            {
+                db.checkpoints.request_restart();
+            }
+        })
+        .await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(checkpoints.join().unwrap() > 0);
+
+        let names = names(&db).await;
+        assert_eq!(names.len(), 480);
+        assert_eq!((names[0].as_str(), names[479].as_str()), ("000-0", "059-7"));
+        let check = db
+            .fetch_all("PRAGMA integrity_check", vec![])
+            .await
+            .unwrap();
+        assert_eq!(check[0].get::<String>(0).unwrap(), "ok");
+        db.close().await.unwrap();
+        assert_eq!(wal_pages(&db), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_checkpoints_when_asked_so_that_the_wal_starts_over() {
+        let (_dir, db) = database().await;
+        // Without the writer's checkpoints, 50 groups write 50 pages or more, one
+        // after the other: the WAL only grows.
+        write_groups(&db, 50, || db.checkpoints.request_restart()).await;
+        // With one after each group, each group writes from the WAL's start: the WAL
+        // holds the last group's pages (a few more should a pass of the checkpoint
+        // thread have kept one group from starting over).
+        let pages = wal_pages(&db);
+        assert!(pages < 20, "the WAL holds {pages} pages");
+        assert_eq!(names(&db).await.len(), 400);
     }
 }
