@@ -15,11 +15,12 @@
 
 ALTER TABLE access_profiles ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
+-- One row, named after the table whose profiles it stands for.
 CREATE TABLE profile_epoch (
-    id BIGINT PRIMARY KEY NOT NULL CHECK (id = 1),
-    n  BIGINT NOT NULL
+    name TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    n    BIGINT NOT NULL
 );
-INSERT INTO profile_epoch (id, n) VALUES (1, 0);
+INSERT INTO profile_epoch (name, n) VALUES ('access_profiles', 0);
 
 CREATE FUNCTION access_profiles_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -14,11 +14,12 @@
 
 ALTER TABLE access_profiles ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 
+-- One row, named after the table whose profiles it stands for.
 CREATE TABLE profile_epoch (
-    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
-    n  INTEGER NOT NULL
+    name TEXT PRIMARY KEY NOT NULL,
+    n    INTEGER NOT NULL
 );
-INSERT INTO profile_epoch (id, n) VALUES (1, 0);
+INSERT INTO profile_epoch (name, n) VALUES ('access_profiles', 0);
 
 -- SQLite's BEFORE triggers cannot set NEW: the row is updated once more, and the
 -- WHEN keeps that second update from firing the trigger again.

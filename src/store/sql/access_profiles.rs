@@ -535,7 +535,7 @@ impl SqlStore {
 }
 
 /// The epoch of migration 0010, as a column of a page's keys.
-const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE id = 1)";
+const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')";
 
 /// `SELECT ap.id, ap.version, epoch FROM … WHERE … ORDER BY … LIMIT … OFFSET …`: a
 /// page's keys ([`Listing::push_keys`]) with what says whether a kept profile is

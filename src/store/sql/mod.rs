@@ -536,7 +536,8 @@ mod tests {
         assert_eq!(
             keys,
             format!(
-                "SELECT ap.id FROM access_profiles ap {filter} \
+                "SELECT ap.id, ap.version, \
+                 (SELECT n FROM profile_epoch WHERE name = 'access_profiles') FROM access_profiles ap {filter} \
                  ORDER BY ap.created DESC, ap.id DESC LIMIT $5 OFFSET $6"
             )
         );
