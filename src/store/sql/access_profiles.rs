@@ -413,13 +413,15 @@ impl SqlStore {
         Ok((items, q.paging.count.then_some(total)))
     }
 
-    /// A page of profiles: its keys chosen first, over `access_profiles` alone (the
-    /// sort's index, or the filter's, and the table: no joins for rows the page does
-    /// not keep) with each one's version and the epoch; then the profiles the cache
-    /// does not hold at those, with their names and links, in one statement. The
-    /// total, when asked for, is one more statement, read first: when the matches are
-    /// few ([`Dialect::whole_sort_pages`]), the keys are sorted whole and the page cut
-    /// here. `ex` is the page's snapshot: its statements see one state of the database.
+    /// A page of profiles: its keys chosen first with each one's version and the epoch,
+    /// over `access_profiles` alone (the sort's index, or the filter's, and the table:
+    /// no joins for rows the page does not keep; past the first page, the keys come
+    /// from the index alone and only the page's own rows are read for their versions);
+    /// then the profiles the cache does not hold at those, with their names and links,
+    /// in one statement. The total, when asked for, is one more statement, read first:
+    /// when the matches are few ([`Dialect::whole_sort_pages`]), the keys are sorted
+    /// whole and the page cut here. `ex` is the page's snapshot: its statements see one
+    /// state of the database.
     async fn profile_page_on(
         &self,
         ex: &mut dyn Executor,
@@ -436,36 +438,47 @@ impl SqlStore {
         } else {
             None
         };
-        let mut sql = Sql::new("");
+        let order = order_by(&q.sort, listing.columns)?;
+        let mut sql = Sql::new("SELECT ap.id, ap.version, ");
+        sql.push(EPOCH).push(" FROM access_profiles ap");
         let mut cut = None;
-        let from_end = match keys {
+        match keys {
             Keys::Forward => {
-                let order = order_by(&q.sort, listing.columns)?;
                 let pages = self.db.dialect().whole_sort_pages;
-                let paging = match total {
+                match total {
+                    // Few matches: every key, in order.
                     Some(total) if total <= pages.saturating_mul(q.paging.limit) => {
                         cut = Some(&q.paging);
-                        None
+                        sql.push_where(fixed, &filter);
+                        sql.push(" ").push(&order);
                     }
-                    _ => Some(&q.paging),
-                };
-                push_versioned_keys(&mut sql, listing, fixed, &filter, &order, paging);
-                false
+                    // The first page: its rows are the first the index gives.
+                    _ if q.paging.offset == 0 => {
+                        sql.push_where(fixed, &filter);
+                        sql.push(" ").push(&order);
+                        sql.push(" LIMIT ").bind(q.paging.limit);
+                    }
+                    // Past it, the skipped rows cost an index entry each, not a table
+                    // row (the version is read for the page's rows only).
+                    _ => {
+                        sql.push(" WHERE ap.id IN (");
+                        listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
+                        sql.push(") ").push(&order);
+                    }
+                }
             }
             Keys::FromEnd {
                 reversed,
                 limit,
                 offset,
             } => {
-                sql.push("SELECT ap.id, ap.version, ")
-                    .push(EPOCH)
-                    .push(" FROM access_profiles ap ")
+                sql.push(" WHERE ap.id IN (SELECT ap.id FROM access_profiles ap ")
                     .push(&reversed)
                     .push(&format!(" LIMIT {limit} OFFSET "))
                     .bind(offset);
-                true
+                sql.push(") ").push(&order);
             }
-        };
+        }
         let mut rows = ex.fetch_all(&sql.text, sql.params).await?;
         if let Some(paging) = cut {
             let skip = usize::try_from(paging.offset)
@@ -478,13 +491,10 @@ impl SqlStore {
             Some(r) => r.get::<i64>(2)?,
             None => 0,
         };
-        let mut keys = rows
+        let keys = rows
             .iter()
             .map(|r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)))
             .collect::<StoreResult<Vec<_>>>()?;
-        if from_end {
-            keys.reverse();
-        }
         let items = self.profiles_at(ex, &keys, epoch).await?;
         Ok((items, total))
     }
@@ -536,27 +546,6 @@ impl SqlStore {
 
 /// The epoch of migration 0010, as a column of a page's keys.
 const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')";
-
-/// `SELECT ap.id, ap.version, epoch FROM … WHERE … ORDER BY … LIMIT … OFFSET …`: a
-/// page's keys ([`Listing::push_keys`]) with what says whether a kept profile is
-/// still the one in the database.
-pub(super) fn push_versioned_keys(
-    sql: &mut Sql,
-    listing: &Listing<'_>,
-    fixed: &[SqlPiece],
-    filter: &[SqlPiece],
-    order: &str,
-    paging: Option<&Paging>,
-) {
-    listing.push_keys_of(
-        sql,
-        &format!("ap.id, ap.version, {EPOCH}"),
-        fixed,
-        filter,
-        order,
-        paging,
-    );
-}
 
 /// Profiles from rows of [`profile_cols`], in the rows' order.
 pub(super) fn access_profiles_from_rows(rows: Vec<Row>) -> StoreResult<Vec<AccessProfile>> {

@@ -197,9 +197,8 @@ pub enum Listed {
 }
 
 /// The statements the store runs for an unconfined list and `q` besides the page's
-/// rows: the one that chooses a page's keys (for roles, a page past the first runs it
-/// as its subquery; for access profiles, it is a statement of its own, with each key's
-/// version), and the count. Each is SQL text with `$n` placeholders and its values;
+/// rows: the one that chooses a page's keys (a page past the first runs it as its
+/// subquery), and the count. Each is SQL text with `$n` placeholders and its values;
 /// what the query-plan tests explain.
 pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec<Param>); 2]> {
     let listing = match list {
@@ -209,17 +208,7 @@ pub fn list_statements(list: Listed, q: &ListQuery) -> StoreResult<[(String, Vec
     let filter = listing.filter(q)?;
     let order = order_by(&q.sort, listing.columns)?;
     let mut keys = Sql::new("");
-    match list {
-        Listed::AccessProfiles => access_profiles::push_versioned_keys(
-            &mut keys,
-            listing,
-            &[],
-            &filter,
-            &order,
-            Some(&q.paging),
-        ),
-        Listed::Roles => listing.push_keys(&mut keys, &[], &filter, &order, &q.paging),
-    }
+    listing.push_keys(&mut keys, &[], &filter, &order, &q.paging);
     let mut count = Sql::new("");
     listing.push_count(&mut count, &[], &filter);
     Ok([(keys.text, keys.params), (count.text, count.params)])
@@ -351,27 +340,13 @@ impl Listing<'_> {
         order: &str,
         paging: &Paging,
     ) {
-        self.push_keys_of(sql, self.columns.key, fixed, filter, order, Some(paging));
-    }
-
-    /// [`push_keys`](Self::push_keys) selecting `select` (the key and other columns of
-    /// `count_from`) instead of the key alone; without `paging`, every key in order.
-    fn push_keys_of(
-        &self,
-        sql: &mut Sql,
-        select: &str,
-        fixed: &[SqlPiece],
-        filter: &[SqlPiece],
-        order: &str,
-        paging: Option<&Paging>,
-    ) {
-        sql.push("SELECT ").push(select).push(self.count_from);
+        sql.push("SELECT ")
+            .push(self.columns.key)
+            .push(self.count_from);
         sql.push_where(fixed, filter);
         sql.push(" ").push(order);
-        if let Some(paging) = paging {
-            sql.push(" LIMIT ").bind(paging.limit);
-            sql.push(" OFFSET ").bind(paging.offset);
-        }
+        sql.push(" LIMIT ").bind(paging.limit);
+        sql.push(" OFFSET ").bind(paging.offset);
     }
 
     /// `SELECT COUNT(*) FROM … WHERE …`: the total of `count=true`.
@@ -536,8 +511,7 @@ mod tests {
         assert_eq!(
             keys,
             format!(
-                "SELECT ap.id, ap.version, \
-                 (SELECT n FROM profile_epoch WHERE name = 'access_profiles') FROM access_profiles ap {filter} \
+                "SELECT ap.id FROM access_profiles ap {filter} \
                  ORDER BY ap.created DESC, ap.id DESC LIMIT $5 OFFSET $6"
             )
         );
