@@ -376,7 +376,11 @@ pub fn list_response<'a, T, D: serde::Serialize>(
     render: impl Fn(&'a T) -> D,
 ) -> Response {
     let body: Vec<D> = items.iter().map(render).collect();
-    let mut response = json_response(&body);
+    with_total(json_response(&body), total)
+}
+
+/// `response` with `X-Total-Count` when the client asked for `count=true`.
+fn with_total(mut response: Response, total: Option<i64>) -> Response {
     if let Some(total) = total
         && let Ok(v) = HeaderValue::from_str(&total.to_string())
     {
@@ -418,17 +422,12 @@ pub fn memo_list_response<'a, T, D: serde::Serialize>(
         body.extend_from_slice(text.as_bytes());
     }
     body.push(b']');
-    let mut response = (
+    let response = (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         body,
     )
         .into_response();
-    if let Some(total) = total
-        && let Ok(v) = HeaderValue::from_str(&total.to_string())
-    {
-        response.headers_mut().insert("X-Total-Count", v);
-    }
-    response
+    with_total(response, total)
 }
 
 /// A 200 answer with `body` as JSON: written into one buffer (`axum::Json` writes

@@ -445,26 +445,23 @@ impl SqlStore {
         match keys {
             Keys::Forward => {
                 let pages = self.db.dialect().whole_sort_pages;
-                match total {
-                    // Few matches: every key, in order.
-                    Some(total) if total <= pages.saturating_mul(q.paging.limit) => {
+                // Few matches: every key, in order, cut here.
+                let whole = total.is_some_and(|t| t <= pages.saturating_mul(q.paging.limit));
+                if whole || q.paging.offset == 0 {
+                    sql.push_where(fixed, &filter);
+                    sql.push(" ").push(&order);
+                    if whole {
                         cut = Some(&q.paging);
-                        sql.push_where(fixed, &filter);
-                        sql.push(" ").push(&order);
-                    }
-                    // The first page: its rows are the first the index gives.
-                    _ if q.paging.offset == 0 => {
-                        sql.push_where(fixed, &filter);
-                        sql.push(" ").push(&order);
+                    } else {
+                        // The first page: its rows are the first the index gives.
                         sql.push(" LIMIT ").bind(q.paging.limit);
                     }
+                } else {
                     // Past it, the skipped rows cost an index entry each, not a table
                     // row (the version is read for the page's rows only).
-                    _ => {
-                        sql.push(" WHERE ap.id IN (");
-                        listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
-                        sql.push(") ").push(&order);
-                    }
+                    sql.push(" WHERE ap.id IN (");
+                    listing.push_keys(&mut sql, fixed, &filter, &order, &q.paging);
+                    sql.push(") ").push(&order);
                 }
             }
             Keys::FromEnd {

@@ -14,7 +14,7 @@ use crate::domain::model::SharedProfile;
 
 /// How many profiles are kept: a few pages of 250 for each of many clients, a few
 /// megabytes (a profile with its JSON is 2–3 KB).
-const CAPACITY: usize = 4096;
+const CAPACITY: NonZeroUsize = NonZeroUsize::MIN.saturating_add(4095);
 
 /// A profile as read at `version` (its row's) and `epoch` (`profile_epoch.n`).
 struct Entry {
@@ -31,9 +31,7 @@ pub(super) struct ProfileCache {
 impl Default for ProfileCache {
     fn default() -> Self {
         Self {
-            entries: Mutex::new(LruCache::new(
-                NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
-            )),
+            entries: Mutex::new(LruCache::new(CAPACITY)),
         }
     }
 }
