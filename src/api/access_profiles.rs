@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::control::{start_task, ForcedOutcome};
-use super::extract::{json_response, list_response, memo_list_response, Json, Params};
+use super::extract::{list_response, memo_json_response, memo_list_response, Json, Params};
 use super::families::SingleDelete;
 use super::gateway::Caller;
 use super::scope::for_subadmin;
@@ -138,7 +138,9 @@ async fn get_access_profile(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let ap = state.store.get_access_profile(&caller.scope, &id).await?;
-    Ok(json_response(&AccessProfileDocument::of(&ap)))
+    Ok(memo_json_response(&ap.json, || {
+        AccessProfileDocument::of(&ap.profile)
+    }))
 }
 
 /// `patchAccessProfile`: RFC 6902 on the patchable fields; `source` only together
@@ -150,7 +152,7 @@ async fn patch_access_profile(
     Json(ops): Json<Vec<Value>>,
 ) -> Result<Response, ApiError> {
     let current = state.store.get_access_profile(&caller.scope, &id).await?;
-    let input = apply_patch(&current, &ops)?;
+    let input = apply_patch(&current.profile, &ops)?;
     let draft = checked_draft(&state, input).await?;
     let ap = state
         .store

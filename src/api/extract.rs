@@ -400,18 +400,10 @@ pub fn memo_list_response<'a, T, D: serde::Serialize>(
 ) -> Response {
     let mut texts = Vec::with_capacity(items.len());
     for item in items {
-        let slot = json(item);
-        let text = match slot.get() {
-            Some(text) => text,
-            None => match serde_json::to_string(&render(item)) {
-                Ok(text) => slot.get_or_init(|| text.into_boxed_str()),
-                Err(e) => {
-                    return ApiError::internal(format!("a response could not be serialized: {e}"))
-                        .into_response();
-                }
-            },
-        };
-        texts.push(text);
+        match memo_text(json(item), || render(item)) {
+            Ok(text) => texts.push(text),
+            Err(e) => return unserializable(&e),
+        }
     }
     let mut body = Vec::with_capacity(2 + texts.iter().map(|t| t.len() + 1).sum::<usize>());
     body.push(b'[');
@@ -430,6 +422,39 @@ pub fn memo_list_response<'a, T, D: serde::Serialize>(
     with_total(response, total)
 }
 
+/// A 200 answer of one item that keeps its document's JSON text in `json`, written by
+/// `render` the first time (as in [`memo_list_response`]).
+pub fn memo_json_response<D: serde::Serialize>(
+    json: &OnceLock<Box<str>>,
+    render: impl FnOnce() -> D,
+) -> Response {
+    match memo_text(json, render) {
+        Ok(text) => (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            text.to_owned(),
+        )
+            .into_response(),
+        Err(e) => unserializable(&e),
+    }
+}
+
+/// The JSON text kept in `slot`, written there by `render` first if it is empty.
+fn memo_text<D: serde::Serialize>(
+    slot: &OnceLock<Box<str>>,
+    render: impl FnOnce() -> D,
+) -> serde_json::Result<&str> {
+    if let Some(text) = slot.get() {
+        return Ok(text);
+    }
+    let text = serde_json::to_string(&render())?;
+    Ok(slot.get_or_init(|| text.into_boxed_str()))
+}
+
+/// The 500 answer of a document that could not be serialized.
+fn unserializable(e: &serde_json::Error) -> Response {
+    ApiError::internal(format!("a response could not be serialized: {e}")).into_response()
+}
+
 /// A 200 answer with `body` as JSON: written into one buffer (`axum::Json` writes
 /// each piece of the document through `io::Write` into a growing `BytesMut`).
 pub fn json_response<T: serde::Serialize>(body: &T) -> Response {
@@ -440,9 +465,7 @@ pub fn json_response<T: serde::Serialize>(body: &T) -> Response {
             bytes,
         )
             .into_response(),
-        Err(e) => {
-            ApiError::internal(format!("a response could not be serialized: {e}")).into_response()
-        }
+        Err(e) => unserializable(&e),
     }
 }
 

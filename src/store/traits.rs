@@ -44,8 +44,13 @@ pub trait AccessProfileStore: Send + Sync {
         draft: &AccessProfileDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<AccessProfile>;
-    /// The profile with its entitlements and segments, in one call.
-    async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile>;
+    /// The profile with its entitlements and segments, in one call; a profile unchanged
+    /// since an earlier read is that same shared value.
+    async fn get_access_profile(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> StoreResult<std::sync::Arc<SharedProfile>>;
     /// Access profiles inside `scope` and `view` (segments) matching `q`; a profile
     /// unchanged since an earlier list read it is that same shared value.
     async fn list_access_profiles(

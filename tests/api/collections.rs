@@ -622,7 +622,7 @@ async fn a_listed_profile_is_listed_again_with_every_change_to_it_and_to_what_it
 /// A profile listed by one instance and changed through another is listed changed by
 /// the first: what an instance kept is checked against the database, not its own writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_changed_through_another_instance_is_listed_changed() {
+async fn a_profile_changed_through_another_instance_is_listed_and_read_changed() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let url = fresh_database_url(dir.path()).await;
     let clock = accessd::domain::Clock::system();
@@ -638,6 +638,7 @@ async fn a_profile_changed_through_another_instance_is_listed_changed() {
         urlencode(&format!("id eq \"{}\"", created["id"].as_str().unwrap()))
     );
     assert_eq!(listed_one(&a, &list).await, created);
+    assert_eq!(a.get_json(&path).await, created);
     let resp = b
         .patch(
             &path,
@@ -645,6 +646,9 @@ async fn a_profile_changed_through_another_instance_is_listed_changed() {
         )
         .await;
     assert_eq!(resp.status(), 200);
+    // Through A, the GET and the list both find the profile changed.
+    assert_eq!(a.get_json(&path).await["description"], "from b");
     assert_eq!(listed_one(&a, &list).await["description"], "from b");
     assert_eq!(listed_one(&a, &list).await, b.get_json(&path).await);
+    assert_eq!(a.get_json(&path).await, b.get_json(&path).await);
 }

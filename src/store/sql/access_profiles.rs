@@ -51,6 +51,14 @@ pub(super) fn profile_cols(dialect: &Dialect) -> String {
     )
 }
 
+/// One profile by id (`$1`), [`profile_cols`] then its `version` and the `epoch`.
+pub(super) fn profile_by_id(dialect: &Dialect) -> String {
+    format!(
+        "{}, ap.version AS version, {EPOCH} AS epoch{AP_FROM} WHERE ap.id = $1",
+        profile_cols(dialect)
+    )
+}
+
 pub(super) const AP_FROM: &str = " FROM access_profiles ap \
      JOIN identities o ON o.id = ap.owner_id JOIN sources s ON s.id = ap.source_id";
 /// The list of access profiles; the columns of its rows, links included, are those
@@ -368,6 +376,33 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// The profile `id` as one statement reads it with its version and the epoch
+    /// ([`SqlStore::ap_by_id`]), kept in the cache; `None` if there is none.
+    async fn read_access_profile(
+        &self,
+        ex: &mut dyn Executor,
+        id: &str,
+    ) -> StoreResult<Option<Arc<SharedProfile>>> {
+        let Some(row) = ex.fetch_optional(&self.ap_by_id, params![id]).await? else {
+            return Ok(None);
+        };
+        let (version, epoch) = (row.get::<i64>("version")?, row.get::<i64>("epoch")?);
+        let read = Arc::new(SharedProfile::new(access_profile_row(row)?));
+        self.profile_cache
+            .put_all(&[(version, Arc::clone(&read))], epoch);
+        Ok(Some(read))
+    }
+
+    /// The profile a committed create or update wrote, as the next GET will find it.
+    async fn written_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile> {
+        let mut conn = self.db.connection().await?;
+        match self.read_access_profile(&mut *conn, id).await? {
+            Some(read) if scope.allows(&read.profile.source.id) => Ok(read.profile.clone()),
+            Some(_) => Err(outside_scope()),
+            None => Err(not_found("access profile", id)),
+        }
+    }
+
     /// A page of every profile: the kept count, not a scan of the table, is the total,
     /// and says whether the page is nearer the end of the list ([`Keys::FromEnd`]).
     async fn every_profile_page(
@@ -544,6 +579,12 @@ impl SqlStore {
 /// The epoch of migration 0010, as a column of a page's keys.
 const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')";
 
+/// A profile's version, its source (for the caller's scope) and the epoch ([`EPOCH`]):
+/// what says whether the cache's copy of profile `$1` is current.
+const PROFILE_KEY: &str = "SELECT ap.version, ap.source_id, \
+     (SELECT n FROM profile_epoch WHERE name = 'access_profiles') \
+     FROM access_profiles ap WHERE ap.id = $1";
+
 /// Profiles from rows of [`profile_cols`], in the rows' order.
 pub(super) fn access_profiles_from_rows(rows: Vec<Row>) -> StoreResult<Vec<AccessProfile>> {
     rows.into_iter().map(access_profile_row).collect()
@@ -634,7 +675,7 @@ impl AccessProfileStore for SqlStore {
         write_entitlements(&mut *tx, &id, d).await?;
         write_access_profile_segments(&mut *tx, &id, d).await?;
         tx.commit().await?;
-        self.get_access_profile(scope, &id).await
+        self.written_access_profile(scope, &id).await
     }
 
     async fn update_access_profile(
@@ -739,31 +780,32 @@ impl AccessProfileStore for SqlStore {
             write_access_profile_segments(&mut *tx, id, d).await?;
         }
         tx.commit().await?;
-        self.get_access_profile(scope, id).await
+        self.written_access_profile(scope, id).await
     }
 
-    async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile> {
-        let mut fixed = id_filter("ap.id", id);
-        if let Scope::Sources(sources) = scope {
-            fixed.push(SqlPiece::Sql(" AND ".into()));
-            fixed.extend(in_filter("ap.source_id", sources));
-        }
+    async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<Arc<SharedProfile>> {
         let mut conn = self.db.connection().await?;
-        let rows = first_row_on(&mut *conn, &self.access_profiles(), &fixed).await?;
-        drop(conn);
-        match access_profiles_from_rows(rows)?.pop() {
-            Some(ap) => Ok(ap),
-            // Not in the caller's scope: 403 if it exists at all, else 404.
-            None if *scope != Scope::All
-                && !self
-                    .existing_ids("access_profiles", &[id.to_string()])
-                    .await?
-                    .is_empty() =>
-            {
-                Err(outside_scope())
-            }
-            None => Err(not_found("access profile", id)),
+        // Its version and source first: a profile the cache holds at that version and
+        // epoch is answered as it is.
+        let key = conn
+            .fetch_optional(PROFILE_KEY, params![id])
+            .await?
+            .ok_or_else(|| not_found("access profile", id))?;
+        // Outside the caller's scope: 403 (it exists).
+        if !scope.allows(&key.get::<String>(1)?) {
+            return Err(outside_scope());
         }
+        if let Some(kept) = self.profile_cache.get(id, key.get(0)?, key.get(2)?) {
+            return Ok(kept);
+        }
+        let read = self
+            .read_access_profile(&mut *conn, id)
+            .await?
+            .ok_or_else(|| not_found("access profile", id))?;
+        if !scope.allows(&read.profile.source.id) {
+            return Err(outside_scope());
+        }
+        Ok(read)
     }
 
     async fn list_access_profiles(

@@ -40,6 +40,9 @@ pub struct SqlStore {
     /// The columns of an access profile row with its links, in this database's
     /// dialect ([`access_profiles::profile_cols`]).
     ap_cols: String,
+    /// One access profile by id (`$1`): [`SqlStore::ap_cols`], then its `version` and
+    /// the `epoch` (migration 0010), for the cache of read profiles.
+    ap_by_id: String,
     /// The access profiles lists have read, while they are unchanged.
     profile_cache: profile_cache::ProfileCache,
 }
@@ -69,6 +72,7 @@ impl SqlStore {
         }
         Ok(Self {
             ap_cols: access_profiles::profile_cols(db.dialect()),
+            ap_by_id: access_profiles::profile_by_id(db.dialect()),
             db,
             rate_limit_take_sql: OnceLock::new(),
             profile_cache: profile_cache::ProfileCache::default(),

@@ -1,9 +1,10 @@
-//! The access profiles lists have read, kept while they are unchanged: a page whose
-//! profiles are all here reads only its keys with their versions (migration 0010:
+//! The access profiles lists and GETs have read, kept while they are unchanged: a page
+//! whose profiles are all here reads only its keys with their versions (migration 0010:
 //! `access_profiles.version` and `profile_epoch`) instead of every row, its names and
-//! its links. An entry is used only when both the profile's version and the epoch read
-//! in the page's own snapshot are the ones it was read at, so a profile changed by
-//! this instance, another instance or another process is read again.
+//! its links, and a GET reads only the profile's version and source. An entry is used
+//! only when both the profile's version and the epoch read in the same statement (or
+//! the page's own snapshot) are the ones it was read at, so a profile changed by this
+//! instance, another instance or another process is read again.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,13 +46,14 @@ impl ProfileCache {
     ) -> Vec<Option<Arc<SharedProfile>>> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         keys.iter()
-            .map(|(id, version)| {
-                entries
-                    .get(id)
-                    .filter(|e| e.version == *version && e.epoch == epoch)
-                    .map(|e| Arc::clone(&e.profile))
-            })
+            .map(|(id, version)| kept(&mut entries, id, *version, epoch))
             .collect()
+    }
+
+    /// The profile `id` kept at `version` and `epoch`, if any.
+    pub(super) fn get(&self, id: &str, version: i64, epoch: i64) -> Option<Arc<SharedProfile>> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        kept(&mut entries, id, version, epoch)
     }
 
     /// Keeps `profiles`, each read at its version and at `epoch`.
@@ -68,4 +70,18 @@ impl ProfileCache {
             );
         }
     }
+}
+
+/// The entry of `id` if it was read at `version` and `epoch` (and now the most recently
+/// used).
+fn kept(
+    entries: &mut LruCache<String, Entry>,
+    id: &str,
+    version: i64,
+    epoch: i64,
+) -> Option<Arc<SharedProfile>> {
+    entries
+        .get(id)
+        .filter(|e| e.version == version && e.epoch == epoch)
+        .map(|e| Arc::clone(&e.profile))
 }
