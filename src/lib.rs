@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod fixture;
+pub mod logs;
 pub mod query;
 pub mod store;
 pub mod tasks;

@@ -121,7 +121,8 @@ enum ClientCommand {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Logs go to standard error (standard output carries the banner and the commands'
-/// results), coloured only when standard error is a terminal and `NO_COLOR` is unset.
+/// results), coloured only when standard error is a terminal and `NO_COLOR` is unset;
+/// otherwise in the same layout through [`accessd::logs`].
 fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -132,8 +133,13 @@ fn init_tracing(json: bool) {
         .with_ansi(colour);
     if json {
         builder.json().init();
-    } else {
+    } else if colour {
         builder.init();
+    } else {
+        builder
+            .event_format(accessd::logs::PlainLines)
+            .fmt_fields(accessd::logs::PlainFields)
+            .init();
     }
 }
 
