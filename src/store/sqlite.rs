@@ -305,10 +305,7 @@ impl SqliteDb {
                     // A transaction left open by a failure: undo it before a new one.
                     let _ = writer.conn.execute_batch("ROLLBACK");
                 }
-                writer
-                    .conn
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(error)?;
+                transaction_control(&writer.conn, "BEGIN IMMEDIATE").map_err(error)?;
                 writer.open = true;
                 Ok::<_, StoreError>(Write {
                     writer: Some(writer),
@@ -318,10 +315,7 @@ impl SqliteDb {
             .await
             .map_err(|e| StoreError::database(None, e.to_string()))??
         };
-        write
-            .conn()?
-            .execute_batch("SAVEPOINT job")
-            .map_err(error)?;
+        transaction_control(write.conn()?, "SAVEPOINT job").map_err(error)?;
         Ok(write)
     }
 }
@@ -348,7 +342,7 @@ async fn commit_later(shared: Arc<tokio::sync::Mutex<Writer>>) {
 fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
     // Cleared first: should this panic half-way, the next write rolls back what is left.
     writer.open = false;
-    let done = writer.conn.execute_batch("COMMIT");
+    let done = transaction_control(&writer.conn, "COMMIT");
     if done.is_err() && !writer.conn.is_autocommit() {
         let _ = writer.conn.execute_batch("ROLLBACK");
     }
@@ -399,6 +393,13 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
             Some(other.to_string()),
         ),
     }
+}
+
+/// Runs one of the writer's transaction statements (`BEGIN IMMEDIATE`, `SAVEPOINT`,
+/// `RELEASE`, `COMMIT`), prepared once: each write runs several, and parsing them again
+/// each time was a few percent of a write's instructions.
+fn transaction_control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(drop)
 }
 
 /// Opens a connection with the settings every connection needs.
@@ -693,7 +694,7 @@ impl Transaction for Write {
             fail_group(&mut writer);
             return Err(rolled_back());
         }
-        if let Err(e) = writer.conn.execute_batch("RELEASE job").map_err(error) {
+        if let Err(e) = transaction_control(&writer.conn, "RELEASE job").map_err(error) {
             self.writer = Some(writer);
             self.undo();
             return Err(e);
