@@ -357,6 +357,21 @@ async fn write_entitlements(
     Ok(())
 }
 
+/// The profile `id` as the write transaction `ex` has just written it, which is what the
+/// write answers (in the caller's scope: the write checked the draft's source). Read
+/// inside the transaction, on its connection: SQLite's writer has the pages it has just
+/// written in its cache, where a read connection would begin by reading them again.
+async fn written_profile(
+    ex: &mut dyn Executor,
+    listing: &Listing<'_>,
+    id: &str,
+) -> StoreResult<AccessProfile> {
+    let rows = first_row_on(ex, listing, &id_filter("ap.id", id)).await?;
+    access_profiles_from_rows(rows)?
+        .pop()
+        .ok_or_else(|| not_found("access profile", id))
+}
+
 impl SqlStore {
     /// The list of access profiles, its rows with their links ([`profile_cols`]).
     pub(super) fn access_profiles(&self) -> Listing<'_> {
@@ -633,8 +648,9 @@ impl AccessProfileStore for SqlStore {
         .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
         write_entitlements(&mut *tx, &id, d).await?;
         write_access_profile_segments(&mut *tx, &id, d).await?;
+        let ap = written_profile(&mut *tx, &self.access_profiles(), &id).await?;
         tx.commit().await?;
-        self.get_access_profile(scope, &id).await
+        Ok(ap)
     }
 
     async fn update_access_profile(
@@ -677,7 +693,10 @@ impl AccessProfileStore for SqlStore {
             return Err(not_found("access profile", id));
         };
         let doc = Value::Object(d.doc.clone()).to_string();
-        let mut sql = Sql::new("UPDATE access_profiles SET modified = ");
+        // The version grows here, as migration 0010's trigger would make it grow for a
+        // statement that leaves it as it was: on SQLite that trigger is a second UPDATE
+        // of the row, which a statement that sets the version itself does not fire.
+        let mut sql = Sql::new("UPDATE access_profiles SET version = version + 1, modified = ");
         sql.bind(format_timestamp(&now));
         let changes = [
             (
@@ -738,8 +757,9 @@ impl AccessProfileStore for SqlStore {
             .await?;
             write_access_profile_segments(&mut *tx, id, d).await?;
         }
+        let ap = written_profile(&mut *tx, &self.access_profiles(), id).await?;
         tx.commit().await?;
-        self.get_access_profile(scope, id).await
+        Ok(ap)
     }
 
     async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile> {
