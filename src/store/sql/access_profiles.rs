@@ -377,30 +377,52 @@ impl SqlStore {
 
 impl SqlStore {
     /// The profile `id` as one statement reads it with its version and the epoch
-    /// ([`SqlStore::ap_by_id`]), kept in the cache; `None` if there is none.
+    /// ([`SqlStore::ap_by_id`]); `None` if there is none.
+    async fn versioned_profile(
+        &self,
+        ex: &mut dyn Executor,
+        id: &str,
+    ) -> StoreResult<Option<Versioned>> {
+        let Some(row) = ex.fetch_optional(&self.ap_by_id, params![id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Versioned {
+            version: row.get("version")?,
+            epoch: row.get("epoch")?,
+            profile: Arc::new(SharedProfile::new(access_profile_row(row)?)),
+        }))
+    }
+
+    /// The profile `id` read and kept in the cache; `None` if there is none.
     async fn read_access_profile(
         &self,
         ex: &mut dyn Executor,
         id: &str,
     ) -> StoreResult<Option<Arc<SharedProfile>>> {
-        let Some(row) = ex.fetch_optional(&self.ap_by_id, params![id]).await? else {
-            return Ok(None);
-        };
-        let (version, epoch) = (row.get::<i64>("version")?, row.get::<i64>("epoch")?);
-        let read = Arc::new(SharedProfile::new(access_profile_row(row)?));
-        self.profile_cache
-            .put_all(&[(version, Arc::clone(&read))], epoch);
-        Ok(Some(read))
+        Ok(self
+            .versioned_profile(ex, id)
+            .await?
+            .map(|read| self.keep(read)))
     }
 
-    /// The profile a committed create or update wrote, as the next GET will find it.
-    async fn written_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<AccessProfile> {
-        let mut conn = self.db.connection().await?;
-        match self.read_access_profile(&mut *conn, id).await? {
-            Some(read) if scope.allows(&read.profile.source.id) => Ok(read.profile.clone()),
-            Some(_) => Err(outside_scope()),
-            None => Err(not_found("access profile", id)),
-        }
+    /// The profile `id` as the write transaction `ex` has just written it: what the
+    /// write answers (in the caller's scope: the write checked the draft's source).
+    /// Read inside the transaction, on its connection: SQLite's writer has the pages it
+    /// has just written in its cache, where a read connection would begin by reading
+    /// them again. [`SqlStore::keep`] it only once the transaction has committed: one
+    /// that fails to commit leaves the version as it was, and a later write could
+    /// reach the same version with other content.
+    async fn written_profile(&self, ex: &mut dyn Executor, id: &str) -> StoreResult<Versioned> {
+        self.versioned_profile(ex, id)
+            .await?
+            .ok_or_else(|| not_found("access profile", id))
+    }
+
+    /// Keeps a profile read at its version and epoch in the cache.
+    fn keep(&self, read: Versioned) -> Arc<SharedProfile> {
+        self.profile_cache
+            .put_all(&[(read.version, Arc::clone(&read.profile))], read.epoch);
+        read.profile
     }
 
     /// A page of every profile: the kept count, not a scan of the table, is the total,
@@ -576,6 +598,13 @@ impl SqlStore {
     }
 }
 
+/// A profile with the version of its row and the epoch it was read at.
+struct Versioned {
+    version: i64,
+    epoch: i64,
+    profile: Arc<SharedProfile>,
+}
+
 /// The epoch of migration 0010, as a column of a page's keys.
 const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')";
 
@@ -674,8 +703,9 @@ impl AccessProfileStore for SqlStore {
         .map_err(|e| conflict(e, "access profile", "name", &d.name))?;
         write_entitlements(&mut *tx, &id, d).await?;
         write_access_profile_segments(&mut *tx, &id, d).await?;
+        let written = self.written_profile(&mut *tx, &id).await?;
         tx.commit().await?;
-        self.written_access_profile(scope, &id).await
+        Ok(self.keep(written).profile.clone())
     }
 
     async fn update_access_profile(
@@ -718,7 +748,10 @@ impl AccessProfileStore for SqlStore {
             return Err(not_found("access profile", id));
         };
         let doc = Value::Object(d.doc.clone()).to_string();
-        let mut sql = Sql::new("UPDATE access_profiles SET modified = ");
+        // The version grows here, as migration 0010's trigger would make it grow for a
+        // statement that leaves it as it was: on SQLite that trigger is a second UPDATE
+        // of the row, which a statement that sets the version itself does not fire.
+        let mut sql = Sql::new("UPDATE access_profiles SET version = version + 1, modified = ");
         sql.bind(format_timestamp(&now));
         let changes = [
             (
@@ -779,8 +812,9 @@ impl AccessProfileStore for SqlStore {
             .await?;
             write_access_profile_segments(&mut *tx, id, d).await?;
         }
+        let written = self.written_profile(&mut *tx, id).await?;
         tx.commit().await?;
-        self.written_access_profile(scope, id).await
+        Ok(self.keep(written).profile.clone())
     }
 
     async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<Arc<SharedProfile>> {
