@@ -9,9 +9,9 @@
 //! either: they use `FOR UPDATE SKIP LOCKED`, so two instances never claim the same
 //! task and never wait for each other's claims.
 
-use std::ops::DerefMut;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,10 +19,11 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgListener, PgPool,
-    PgPoolOptions, PgRow, PgTypeInfo,
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgListener, PgPoolOptions,
+    PgRow, PgTypeInfo,
 };
-use sqlx::{Column, Postgres, Row as _, TypeInfo};
+use sqlx::{Column, ConnectOptions, Connection, Postgres, Row as _, TypeInfo};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::db::{
     refuse_nul, ChangeFeed, Database, Dialect, Executor, Heard, Param, PoolStats, Row, Transaction,
@@ -64,11 +65,6 @@ static DIALECT: Dialect = Dialect {
     notify: Some("SELECT pg_notify($1, current_schema()::text)"),
 };
 
-/// The first half of the advisory lock every write transaction takes ("acsd"); the
-/// second half is the schema's hash, so tenants in different schemas of one database
-/// don't wait for each other.
-const WRITE_LOCK: i32 = 0x6163_7364;
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Opens the PostgreSQL store at `url` (the database must exist), checks and (when
@@ -81,9 +77,20 @@ pub async fn open(url: &str, migrate: bool) -> StoreResult<SqlStore> {
 /// How long the first connection at start may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A pool of PostgreSQL connections.
+/// The most connections one instance opens.
+const MAX_CONNECTIONS: usize = 16;
+
+/// How long a request waits for a connection when all of them are in use.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a connection handed back unsettled may take to settle before it is closed.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// PostgreSQL through accessd's own pool of sqlx connections.
 pub struct PgDb {
-    pool: PgPool,
+    pool: Arc<Pool>,
+    /// For the LISTENing connection, which sqlx's listener opens (and opens again).
+    options: PgConnectOptions,
 }
 
 impl PgDb {
@@ -94,17 +101,15 @@ impl PgDb {
             options.get_host(),
             options.get_port()
         );
-        // No liveness ping when a connection is handed out (sqlx's default costs a
-        // round trip per acquire, i.e. per request): a connection that died is
-        // reported by the query that uses it, and the pool drops it.
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options);
+        let pool = Arc::new(Pool {
+            options: options.clone(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            open: AtomicUsize::new(0),
+        });
         // The first connection is opened here: an unreachable server is named within
         // seconds instead of after the pool's acquire timeout.
-        let pool = tokio::time::timeout(CONNECT_TIMEOUT, pool)
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, pool.checkout())
             .await
             .map_err(|_| {
                 StoreError::Config(format!(
@@ -113,7 +118,159 @@ impl PgDb {
                 ))
             })?
             .map_err(|e| StoreError::Config(format!("cannot connect to {at}: {e}")))?;
-        Ok(Self { pool })
+        drop(first);
+        Ok(Self { pool, options })
+    }
+}
+
+/// The connections of one [`PgDb`]. sqlx's own pool sends a `Sync` and waits for the
+/// server's answer whenever a connection goes back to it: a round trip per checkout,
+/// so per request. Here a connection whose statements all completed goes back as it
+/// is; only one handed back unsettled (a statement that failed or was cancelled with
+/// its request, a transaction left open) is first brought back to a known state, off
+/// the request's path, and closed if it cannot be. The next statement on a connection
+/// would drain a cancelled one's answers anyway (sqlx's connection waits until it is
+/// ready before it sends); settling first keeps a transaction's locks from outliving
+/// its request. There is no liveness ping either: a connection that died is reported
+/// by the statement that uses it, and then closed.
+struct Pool {
+    options: PgConnectOptions,
+    /// Idle connections; the last one handed back is the first handed out, so a few
+    /// connections (and their server processes) stay warm.
+    idle: Mutex<Vec<PgConnection>>,
+    /// One permit per connection in use: at most [`MAX_CONNECTIONS`] are open.
+    permits: Arc<Semaphore>,
+    /// Connections open: in use, idle or settling.
+    open: AtomicUsize,
+}
+
+impl Pool {
+    /// An idle connection, or a new one while fewer than [`MAX_CONNECTIONS`] are open;
+    /// waits up to [`ACQUIRE_TIMEOUT`] for one to come free.
+    async fn checkout(self: &Arc<Self>) -> StoreResult<Checkout> {
+        let permit =
+            tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
+                .await
+                .map_err(|_| {
+                    StoreError::database(
+                        None,
+                        format!(
+                            "no PostgreSQL connection came free within {} s",
+                            ACQUIRE_TIMEOUT.as_secs()
+                        ),
+                    )
+                })?
+                .map_err(|e| StoreError::database(None, e))?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            // Idle connections and the ones in use together hold at most one per
+            // permit: a new one is opened only when none is idle.
+            None => {
+                let conn = self.options.connect().await.map_err(error)?;
+                self.open.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
+        };
+        Ok(Checkout {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+            permit: Some(permit),
+            unsettled: false,
+            in_transaction: false,
+        })
+    }
+
+    fn put_back(&self, conn: PgConnection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+    }
+
+    fn discard(&self, conn: PgConnection) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        drop(conn);
+    }
+}
+
+/// A connection taken from the [`Pool`] until dropped.
+struct Checkout {
+    conn: Option<PgConnection>,
+    pool: Arc<Pool>,
+    /// Released after the connection is back among the idle ones.
+    permit: Option<OwnedSemaphorePermit>,
+    /// A statement was sent whose answer was not read to its end.
+    unsettled: bool,
+    /// A transaction is open (BEGIN sent, no COMMIT or ROLLBACK completed since).
+    in_transaction: bool,
+}
+
+impl Checkout {
+    fn conn(&mut self) -> StoreResult<&mut PgConnection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::database(None, "the connection was handed back"))
+    }
+
+    /// Runs `sql`, a statement without parameters, with PostgreSQL's simple protocol.
+    async fn simple(&mut self, sql: &'static str) -> StoreResult<()> {
+        // Text without arguments goes with the simple protocol, which runs each of
+        // several statements in it.
+        self.unsettled = true;
+        sqlx::Executor::execute(self.conn()?, sql)
+            .await
+            .map_err(error)?;
+        self.unsettled = false;
+        Ok(())
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if !self.unsettled && !self.in_transaction {
+            self.pool.put_back(conn);
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.pool.discard(conn);
+            return;
+        };
+        // Settled on a task of its own, which keeps the permit meanwhile.
+        let (pool, permit, in_transaction) = (
+            Arc::clone(&self.pool),
+            self.permit.take(),
+            self.in_transaction,
+        );
+        runtime.spawn(async move {
+            let settle = async {
+                if in_transaction {
+                    // Answered once every earlier statement's answer is read.
+                    sqlx::Executor::execute(&mut conn, "ROLLBACK").await.map(drop)
+                } else {
+                    conn.ping().await
+                }
+            };
+            match tokio::time::timeout(SETTLE_TIMEOUT, settle).await {
+                Ok(Ok(())) => pool.put_back(conn),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "closing a PostgreSQL connection that did not settle");
+                    pool.discard(conn);
+                }
+                Err(_) => {
+                    tracing::warn!("closing a PostgreSQL connection that did not settle in time");
+                    pool.discard(conn);
+                }
+            }
+            drop(permit);
+        });
     }
 }
 
@@ -217,51 +374,86 @@ fn one(r: Option<PgRow>) -> StoreResult<Option<Row>> {
     r.map(|r| row(&r, columns(&r))).transpose()
 }
 
-/// A pooled connection, or a transaction on one: both are a connection underneath.
-struct Conn<C>(C);
-
-type Tx = sqlx::Transaction<'static, Postgres>;
-
 #[async_trait]
-impl<C> Executor for Conn<C>
-where
-    C: DerefMut<Target = PgConnection> + Send,
-{
+impl Executor for Checkout {
     async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)?
-                .fetch_all(&mut *self.0)
-                .await
-                .map_err(error)?,
-        )
+        let q = query(sql, params)?;
+        self.unsettled = true;
+        let rs = q.fetch_all(self.conn()?).await.map_err(error)?;
+        self.unsettled = false;
+        rows(rs)
     }
 
     async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)?
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(error)?)
+        let q = query(sql, params)?;
+        self.unsettled = true;
+        let r = q.fetch_optional(self.conn()?).await.map_err(error)?;
+        self.unsettled = false;
+        one(r)
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)?
-            .execute(&mut *self.0)
-            .await
-            .map_err(error)?;
+        let q = query(sql, params)?;
+        self.unsettled = true;
+        let done = q.execute(self.conn()?).await.map_err(error)?;
+        self.unsettled = false;
         Ok(done.rows_affected())
     }
 }
 
+/// A transaction on a checked-out connection; dropped open, it is rolled back before
+/// the connection is used again ([`Checkout`]'s drop).
+struct PgTx(Checkout);
+
+impl PgTx {
+    /// Opens a transaction with `begin`: `BEGIN …`, possibly followed by more
+    /// statements without parameters, all sent in one message (one round trip).
+    async fn begin(pool: &Arc<Pool>, begin: &'static str) -> StoreResult<Self> {
+        let mut conn = pool.checkout().await?;
+        conn.in_transaction = true;
+        conn.simple(begin).await?;
+        Ok(Self(conn))
+    }
+
+    async fn end(mut self: Box<Self>, sql: &'static str) -> StoreResult<()> {
+        self.0.simple(sql).await?;
+        self.0.in_transaction = false;
+        Ok(())
+    }
+}
+
 #[async_trait]
-impl Transaction for Conn<Tx> {
+impl Executor for PgTx {
+    async fn fetch_all(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
+        self.0.fetch_all(sql, params).await
+    }
+
+    async fn fetch_optional(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
+        self.0.fetch_optional(sql, params).await
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
+        self.0.execute(sql, params).await
+    }
+}
+
+#[async_trait]
+impl Transaction for PgTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.0.commit().await.map_err(error)
+        self.end("COMMIT").await
     }
 
     async fn rollback(self: Box<Self>) -> StoreResult<()> {
-        self.0.rollback().await.map_err(error)
+        self.end("ROLLBACK").await
     }
 }
+
+/// A write transaction: `BEGIN`, then the one advisory lock every write transaction
+/// takes, sent as one message (one round trip). The lock's key is "acsd"
+/// (0x6163_7364) and the schema's hash, so tenants in different schemas of one
+/// database don't wait for each other.
+const BEGIN_WRITE: &str =
+    "BEGIN; SELECT pg_advisory_xact_lock(1633907556, hashtext(current_schema()))";
 
 #[async_trait]
 impl Database for PgDb {
@@ -271,77 +463,69 @@ impl Database for PgDb {
 
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
-            open: usize::try_from(self.pool.size()).unwrap_or(usize::MAX),
-            idle: self.pool.num_idle(),
-            max: usize::try_from(self.pool.options().get_max_connections()).ok(),
+            open: self.pool.open.load(Ordering::Relaxed),
+            idle: self
+                .pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
+            max: Some(MAX_CONNECTIONS),
         }
     }
 
     async fn connection(&self) -> StoreResult<Box<dyn Executor>> {
-        Ok(Box::new(Conn(self.pool.acquire().await.map_err(error)?)))
+        Ok(Box::new(self.pool.checkout().await?))
     }
 
     /// Waits for the one write lock (released at commit or rollback, or when the
     /// connection of a killed instance closes).
     async fn begin_write(&self) -> StoreResult<Box<dyn Transaction>> {
-        let mut tx = self.pool.begin().await.map_err(error)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
-            .bind(WRITE_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(error)?;
-        Ok(Box::new(Conn(tx)))
+        Ok(Box::new(PgTx::begin(&self.pool, BEGIN_WRITE).await?))
     }
 
     /// Read-only and REPEATABLE READ: PostgreSQL's default, READ COMMITTED, takes a new
     /// snapshot for each statement, so a write committed between two tables' reads
     /// would be half in the export.
     async fn begin_snapshot(&self) -> StoreResult<Box<dyn Transaction>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(error)?;
-        Ok(Box::new(Conn(tx)))
+        let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        Ok(Box::new(PgTx::begin(&self.pool, begin).await?))
     }
 
     /// A plain transaction: the claim query locks its row with `SKIP LOCKED`.
     async fn begin_claim(&self) -> StoreResult<Box<dyn Transaction>> {
-        Ok(Box::new(Conn(self.pool.begin().await.map_err(error)?)))
+        Ok(Box::new(PgTx::begin(&self.pool, "BEGIN").await?))
     }
 
     async fn fetch_all(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
-        rows(
-            query(sql, params)?
-                .fetch_all(&self.pool)
-                .await
-                .map_err(error)?,
-        )
+        self.pool.checkout().await?.fetch_all(sql, params).await
     }
 
     async fn fetch_optional(&self, sql: &str, params: Vec<Param>) -> StoreResult<Option<Row>> {
-        one(query(sql, params)?
-            .fetch_optional(&self.pool)
+        self.pool
+            .checkout()
+            .await?
+            .fetch_optional(sql, params)
             .await
-            .map_err(error)?)
     }
 
     async fn execute(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
-        let done = query(sql, params)?
-            .execute(&self.pool)
-            .await
-            .map_err(error)?;
-        Ok(done.rows_affected())
+        self.pool.checkout().await?.execute(sql, params).await
     }
 
-    /// A connection of its own (taken from the pool for good) that LISTENs; sqlx's
-    /// listener opens it again when it is lost and says so ([`Heard::Missed`]).
+    /// A connection of its own that LISTENs, from a pool of one that sqlx's listener
+    /// opens again when it is lost, and says so ([`Heard::Missed`]).
     async fn listen(&self, channel: &'static str) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
         let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool.checkout().await?.conn()?)
             .await
             .map_err(error)?;
-        let mut listener = PgListener::connect_with(&self.pool).await.map_err(error)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with(self.options.clone());
+        let mut listener = PgListener::connect_with(&pool).await.map_err(error)?;
         listener.listen(channel).await.map_err(error)?;
         Ok(Some(Box::new(Feed { listener, schema })))
     }
@@ -351,9 +535,20 @@ impl Database for PgDb {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| {
-            StoreError::Config(format!("migrating the PostgreSQL database failed: {e}"))
-        })
+        let mut conn = self.pool.checkout().await?;
+        match MIGRATOR.run_direct(conn.conn()?).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The migrator's session lock may still be held: the connection is
+                // closed rather than handed back.
+                if let Some(c) = conn.conn.take() {
+                    conn.pool.discard(c);
+                }
+                Err(StoreError::Config(format!(
+                    "migrating the PostgreSQL database failed: {e}"
+                )))
+            }
+        }
     }
 }
 
