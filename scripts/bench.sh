@@ -279,15 +279,19 @@ report() {
     echo
     echo "## Seeding, start-up, memory"
     echo
-    echo "| backend | N | seeding | start-up until /health answers | VmRSS after the runs | VmHWM |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| backend | N | seeding | start-up until /health answers | VmRSS after the runs | of which anonymous (RssAnon) | of which file pages (RssFile) | VmHWM |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for backend in $backends; do
         for n in $sizes; do
             k=$backend/$n
             [ -n "${HWM[$k]:-}" ] || continue
-            echo "| $(name_of "$backend") | $n | $(awk -v v="${SEED[$k]}" 'BEGIN { printf "%.1f s", v / 1000 }') | ${STARTUP[$k]} ms | $((${RSS[$k]} / 1024)) MB | $((${HWM[$k]} / 1024)) MB |"
+            echo "| $(name_of "$backend") | $n | $(awk -v v="${SEED[$k]}" 'BEGIN { printf "%.1f s", v / 1000 }') | ${STARTUP[$k]} ms | $((${RSS[$k]} / 1024)) MB | $((${ANON[$k]} / 1024)) MB | $((${FILE[$k]} / 1024)) MB | $((${HWM[$k]} / 1024)) MB |"
         done
     done
+    echo
+    echo "On SQLite each connection maps the database file (\`mmap_size\`): the pages it has read"
+    echo "count in VmRSS as file pages (RssFile), the kernel's page cache, shared and reclaimable;"
+    echo "RssAnon is the memory accessd allocates."
     local errors=0
     for k in "${!R[@]}"; do
         [ "$(field "$k" 5)" = 0 ] || {
@@ -303,7 +307,7 @@ report() {
 
 # --- the runs ---------------------------------------------------------------------------
 base=http://127.0.0.1:$port
-declare -A SEED STARTUP RSS HWM
+declare -A SEED STARTUP RSS ANON FILE HWM
 for backend in $backends; do
     [[ "$backend" =~ ^(sqlite|postgres)$ ]] || die "unknown backend $backend"
     first=1
@@ -414,6 +418,8 @@ for backend in $backends; do
         fi
 
         RSS[$backend/$n]=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+        ANON[$backend/$n]=$(awk '/^RssAnon/ {print $2}' "/proc/$server/status")
+        FILE[$backend/$n]=$(awk '/^RssFile/ {print $2}' "/proc/$server/status")
         HWM[$backend/$n]=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status")
         stop "$server"
         if [ "$backend" = sqlite ]; then
