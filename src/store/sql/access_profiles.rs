@@ -819,19 +819,22 @@ impl AccessProfileStore for SqlStore {
 
     async fn get_access_profile(&self, scope: &Scope, id: &str) -> StoreResult<Arc<SharedProfile>> {
         let mut conn = self.db.connection().await?;
-        // Its version and source first: a profile the cache holds at that version and
-        // epoch is answered as it is.
-        let key = conn
-            .fetch_optional(PROFILE_KEY, params![id])
-            .await?
-            .ok_or_else(|| not_found("access profile", id))?;
-        // Outside the caller's scope: 403 (it exists).
-        if !scope.allows(&key.get::<String>(1)?) {
-            return Err(outside_scope());
+        // A profile the cache holds: its version and source first, and the kept one
+        // is the answer while it is at that version and the epoch.
+        if self.profile_cache.holds(id) {
+            let key = conn
+                .fetch_optional(PROFILE_KEY, params![id])
+                .await?
+                .ok_or_else(|| not_found("access profile", id))?;
+            // Outside the caller's scope: 403 (it exists).
+            if !scope.allows(&key.get::<String>(1)?) {
+                return Err(outside_scope());
+            }
+            if let Some(kept) = self.profile_cache.get(id, key.get(0)?, key.get(2)?) {
+                return Ok(kept);
+            }
         }
-        if let Some(kept) = self.profile_cache.get(id, key.get(0)?, key.get(2)?) {
-            return Ok(kept);
-        }
+        // Otherwise the whole profile, in one statement, kept for the next read.
         let read = self
             .read_access_profile(&mut *conn, id)
             .await?

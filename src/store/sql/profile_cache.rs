@@ -50,6 +50,12 @@ impl ProfileCache {
             .collect()
     }
 
+    /// Whether a profile `id` is kept, at any version (not counted as a use).
+    pub(super) fn holds(&self, id: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.contains(id)
+    }
+
     /// The profile `id` kept at `version` and `epoch`, if any.
     pub(super) fn get(&self, id: &str, version: i64, epoch: i64) -> Option<Arc<SharedProfile>> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
