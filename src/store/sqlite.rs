@@ -71,7 +71,9 @@ const READER_CACHE_KIB: i64 = 16 * 1024;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 8;
 /// How much of the database file each connection maps into memory, in bytes: SQLite's
-/// largest (`SQLITE_MAX_MMAP_SIZE`, 2 GiB less 64 KiB, unless built otherwise).
+/// largest (`SQLITE_MAX_MMAP_SIZE`, 2 GiB less 64 KiB, unless built otherwise). Pages
+/// read through the mapping count in the process's resident memory as file pages (the
+/// kernel's page cache), not as memory accessd allocates.
 const MMAP_BYTES: i64 = 0x7fff_0000;
 
 /// Opens the SQLite store at `url`: holds the migration lock while it checks and (when

@@ -1,10 +1,10 @@
 //! The access profiles lists and GETs have read, kept while they are unchanged: a page
 //! whose profiles are all here reads only its keys with their versions (migration 0010:
 //! `access_profiles.version` and `profile_epoch`) instead of every row, its names and
-//! its links, and a GET reads only the profile's version and source. An entry is used
-//! only when both the profile's version and the epoch read in the same statement (or
-//! the page's own snapshot) are the ones it was read at, so a profile changed by this
-//! instance, another instance or another process is read again.
+//! its links, and a GET of a kept profile reads only its version, source and the
+//! epoch. An entry is used only when both the profile's version and the epoch read in
+//! the same statement (or the page's own snapshot) are the ones it was read at, so a
+//! profile changed by this instance, another instance or another process is read again.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
