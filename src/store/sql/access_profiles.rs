@@ -605,14 +605,23 @@ struct Versioned {
     profile: Arc<SharedProfile>,
 }
 
+/// The epoch of migration 0010, as a column: the text of [`EPOCH`], for `concat!`.
+macro_rules! epoch {
+    () => {
+        "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')"
+    };
+}
+
 /// The epoch of migration 0010, as a column of a page's keys.
-const EPOCH: &str = "(SELECT n FROM profile_epoch WHERE name = 'access_profiles')";
+const EPOCH: &str = epoch!();
 
 /// A profile's version, its source (for the caller's scope) and the epoch ([`EPOCH`]):
 /// what says whether the cache's copy of profile `$1` is current.
-const PROFILE_KEY: &str = "SELECT ap.version, ap.source_id, \
-     (SELECT n FROM profile_epoch WHERE name = 'access_profiles') \
-     FROM access_profiles ap WHERE ap.id = $1";
+const PROFILE_KEY: &str = concat!(
+    "SELECT ap.version, ap.source_id, ",
+    epoch!(),
+    " FROM access_profiles ap WHERE ap.id = $1"
+);
 
 /// Profiles from rows of [`profile_cols`], in the rows' order.
 pub(super) fn access_profiles_from_rows(rows: Vec<Row>) -> StoreResult<Vec<AccessProfile>> {
